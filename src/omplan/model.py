@@ -1,0 +1,195 @@
+"""The plan: vocabulary of spec §1 and the typed inputs of spec §2. Knows no files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Kind(str, Enum):
+    OPERATION = "operation"
+    MAINTENANCE = "maintenance"
+
+
+#: The eight activities in report order, each of one kind (spec §1).
+ACTIVITY_KIND: dict[str, Kind] = {
+    "Monitoring": Kind.OPERATION,
+    "Incident response": Kind.OPERATION,
+    "Routine tasks": Kind.OPERATION,
+    "Security operations": Kind.OPERATION,
+    "Corrective": Kind.MAINTENANCE,
+    "Preventive": Kind.MAINTENANCE,
+    "Adaptive": Kind.MAINTENANCE,
+    "Perfective": Kind.MAINTENANCE,
+}
+ACTIVITIES: tuple[str, ...] = tuple(ACTIVITY_KIND)
+OPERATION_ACTIVITIES: tuple[str, ...] = ACTIVITIES[:4]
+MAINTENANCE_ACTIVITIES: tuple[str, ...] = ACTIVITIES[4:]
+
+LEVELS: tuple[str, ...] = ("L1", "L2", "L3", "PMO")
+LEVEL_ROLE = {
+    "L1": "Service Desk",
+    "L2": "Operations Engineer",
+    "L3": "Maintenance Engineer",
+    "PMO": "PMO / Service Owner",
+}
+LEVEL_GUIDANCE = {
+    "L1": "outsource-friendly",
+    "L2": "outsource-friendly",
+    "L3": "offshore recommended",
+    "PMO": "keep in-house",
+}
+
+IN_HOUSE, OUTSOURCE, OFFSHORE = "In-house", "Outsource", "Offshore"
+SOURCINGS: tuple[str, ...] = (IN_HOUSE, OUTSOURCE, OFFSHORE)
+EXTERNAL_SOURCINGS: tuple[str, ...] = (OUTSOURCE, OFFSHORE)
+
+FIXED_FEE, SEPARATE_ESTIMATE = "Fixed fee", "Separate estimate"
+BASES: tuple[str, ...] = (FIXED_FEE, SEPARATE_ESTIMATE)
+#: Billing defaults where the sheet or a row is missing (spec §2).
+DEFAULT_BILLING: dict[str, str] = {
+    a: (SEPARATE_ESTIMATE if a in ("Adaptive", "Perfective") else FIXED_FEE) for a in ACTIVITIES
+}
+
+CHANGES: tuple[str, ...] = ("sourcing", "vendor", "fte_factor", "rate_factor")
+QUARTERS: tuple[str, ...] = ("Q1", "Q2", "Q3", "Q4")
+BASELINE = "Baseline"
+
+OPERATION_FACTORS: tuple[str, ...] = (
+    "Revenue critical",
+    "Runs 24x7",
+    "High user volume",
+    "Just after major release",
+)
+MAINTENANCE_FACTORS: tuple[str, ...] = (
+    "Legacy technical debt",
+    "Bug reports increasing",
+    "Regulatory or API change",
+    "Performance degrading",
+)
+PROFILE_FACTORS: tuple[str, ...] = OPERATION_FACTORS + MAINTENANCE_FACTORS
+
+COMPONENTS: tuple[str, ...] = ("labour", "vendor_management", "coordination", "transition", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Plan-wide settings with the defaults of spec §2."""
+
+    plan_name: str
+    fiscal_year: int
+    currency: str = "USD"
+    fy_start_month: int = 1
+    band_low: float = 0.40
+    band_high: float = 0.60
+    vendor_overhead: float = 0.10
+    coordination_overhead: float = 0.05
+    transition_months: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    role: str
+    level: str
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    role: str
+    sourcing: str
+    monthly_cost: float
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """A role's shares per activity; ``shares`` is None for a pro-rata role (all cells blank)."""
+
+    role: str
+    shares: dict[str, float] | None
+    location: str = ""
+
+    @property
+    def pro_rata(self) -> bool:
+        return self.shares is None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffingLine:
+    """One Staffing row: FTE per quarter; ``vendor`` is the Vendor cell as entered (or '')."""
+
+    system: str
+    role: str
+    sourcing: str
+    vendor: str
+    fte: tuple[float, float, float, float]
+    row: int = 0
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CostLine:
+    system: str
+    item: str
+    activity: str
+    amounts: tuple[float, float, float, float]
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    vendor: str
+    emergency_sla_hours: float | None
+    permanent_fix_sla_days: float | None
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioChange:
+    scenario: str
+    role: str  # role id or "*"
+    system: str  # system name or "*"
+    change: str  # one of CHANGES
+    value: str | float
+    location: str = ""
+
+
+def resolve_vendor(sourcing: str, vendor_cell: str) -> str:
+    """The vendor of a line (spec §2): '' in-house, else the Vendor cell or '<Sourcing> vendor'."""
+    if sourcing == IN_HOUSE:
+        return ""
+    return vendor_cell or f"{sourcing} vendor"
+
+
+@dataclass(slots=True)
+class Plan:
+    """A checked plan: everything the engine needs, with source locations for findings."""
+
+    settings: Settings
+    roles: dict[str, Role]
+    rates: dict[tuple[str, str], Rate]
+    allocation: dict[str, Allocation]
+    staffing: list[StaffingLine]
+    costs: list[CostLine] = field(default_factory=list)
+    billing: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_BILLING))
+    contracts: dict[str, Contract] = field(default_factory=dict)
+    profile: dict[str, bool] = field(default_factory=dict)
+    scenario_changes: list[ScenarioChange] = field(default_factory=list)
+    source_name: str = ""
+
+    @property
+    def scenario_names(self) -> list[str]:
+        """Baseline, then the scenarios in order of first appearance (spec §4)."""
+        names = [BASELINE]
+        for change in self.scenario_changes:
+            if change.scenario not in names:
+                names.append(change.scenario)
+        return names
+
+    def target_operation_share(self) -> float:
+        """Situation-aware target (spec §3.10), clamped to the band."""
+        s = self.settings
+        up = sum(1 for f in OPERATION_FACTORS if self.profile.get(f))
+        down = sum(1 for f in MAINTENANCE_FACTORS if self.profile.get(f))
+        return min(max(0.50 + 0.025 * up - 0.025 * down, s.band_low), s.band_high)
