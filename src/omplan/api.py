@@ -1,0 +1,47 @@
+"""One call from a plan file to its checked figures, for the CLI, notebooks and batch runs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .engine import Evaluation, evaluate
+from .findings import Finding
+from .model import Plan
+from .reader import load_plan
+from .summary import summary_json
+
+
+@dataclass
+class PlanRun:
+    """A plan read and evaluated: findings of both steps, the evaluation when there was one."""
+
+    source: Path
+    plan: Plan | None
+    findings: list[Finding] = field(default_factory=list)
+    evaluation: Evaluation | None = None
+
+    @property
+    def errors(self) -> list[Finding]:
+        extra = self.evaluation.errors if self.evaluation is not None else []
+        return [f for f in self.findings if f.severity == "error"] + extra
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary of spec §6."""
+        return summary_json(self.plan, self.findings, self.evaluation, self.source.name)
+
+
+def run_plan(path: str | os.PathLike[str]) -> PlanRun:
+    """Read, check and evaluate a plan workbook; never raises for bad input."""
+    source = Path(path)
+    plan, findings = load_plan(source)
+    run = PlanRun(source, plan, findings)
+    if plan is not None and run.ok:
+        run.evaluation = evaluate(plan)
+    return run

@@ -1,0 +1,168 @@
+"""The ``omplan`` command line: run a plan, run the demo.
+
+Exit status: 0 success (warnings allowed), 2 input errors, 1 internal error. No traceback
+reaches the user unless ``OMPLAN_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console.width = 120  # logs and pipes: wide enough for the summary table
+    return console
+
+
+def sample_plan_path() -> Path:
+    """The sample plan shipped inside the package."""
+    return Path(str(resources.files("omplan") / "data" / "sample_plan.xlsx"))
+
+
+def _fmt_money(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _fmt_share(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def print_summary(summary: dict[str, Any], findings: list[dict[str, str]]) -> None:
+    """A readable summary table and the findings, on stdout."""
+    from rich.table import Table
+
+    console = _console()
+    cur = summary["currency"]
+    band = summary["band"]
+    target = summary["target_operation_share"]
+    title = (f"{summary['plan']} — FY{summary['fiscal_year']} ({cur}); band "
+             f"{band['low']:.0%}–{band['high']:.0%}, target operation share {target:.1%}")
+    table = Table(title=title, title_justify="left")
+    table.add_column("Scenario")
+    for head in ("Total", "Operation", "Maintenance"):
+        table.add_column(f"{head} ({cur})", justify="right")
+    table.add_column("Op. share", justify="right")
+    table.add_column("Band status")
+    table.add_column("vs target", justify="right")
+    styles = {"within": "green", "operation-heavy": "red", "maintenance-heavy": "red"}
+    for s in summary["scenarios"]:
+        share = s["operation_share"]
+        diff = "–" if share is None else f"{(share - target) * 100:+.1f} pp"
+        table.add_row(s["name"], _fmt_money(s["total"]), _fmt_money(s["operation"]),
+                      _fmt_money(s["maintenance"]), _fmt_share(share),
+                      f"[{styles.get(s['band_status'], '')}]{s['band_status']}[/]", diff)
+    console.print(table)
+    print_findings(findings)
+
+
+def print_findings(findings: list[dict[str, str]], stderr: bool = False) -> None:
+    if not findings:
+        return
+    console = _console(stderr)
+    colour = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for f in findings:
+        where = f"{f['location']}: " if f["location"] else ""
+        scenario = f"[{f['scenario']}] " if f.get("scenario") else ""
+        console.print(f"[{colour[f['severity']]}]{f['severity']}[/] {scenario}{where}"
+                      f"{f['message']} [dim]({f['code']})[/]", markup=True)
+
+
+def _all_findings(summary: dict[str, Any]) -> list[dict[str, str]]:
+    out = []
+    for s in summary["scenarios"]:
+        out += [{**f, "scenario": s["name"]} for f in s["findings"]]
+    return out
+
+
+def _write_json(summary: dict[str, Any], path: Path) -> None:
+    text = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run_command(plan_path: Path, json_path: Path | None) -> int:
+    from .api import run_plan
+
+    run = run_plan(plan_path)
+    summary = run.summary()
+    if json_path is not None:
+        _write_json(summary, json_path)
+    if not run.ok:
+        console = _console(stderr=True)
+        n = len(summary["errors"])
+        console.print(f"[red]{plan_path.name}: {n} error{'s' if n != 1 else ''}; no figures "
+                      "were produced[/]")
+        for f in summary["errors"]:
+            where = f"{f['location']}: " if f["location"] else ""
+            click.echo(f"{where}{f['message']}", err=True)
+        return EXIT_INPUT
+    print_summary(summary, _all_findings(summary))
+    if json_path is not None:
+        _console().print(f"JSON summary written to {json_path}")
+    return EXIT_OK
+
+
+def _guard(func, *args) -> int:
+    """Run a command; turn any unexpected exception into exit 1 with one readable line."""
+    try:
+        return func(*args)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # the last line of defence: never a traceback for users
+        if os.environ.get("OMPLAN_DEBUG"):
+            raise
+        click.echo(f"omplan: internal error: {type(exc).__name__}: {exc}. This is a bug in "
+                   "omplan; rerun with OMPLAN_DEBUG=1 to see the details and report them.",
+                   err=True)
+        return EXIT_INTERNAL
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="omplan")
+def cli() -> None:
+    """omplan: the IT operation vs maintenance budget, from headcount, rates and sourcing."""
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the JSON summary (spec §6) to this file.")
+def run(plan: Path, json_path: Path | None) -> None:
+    """Check a plan workbook, compute every scenario and print the split."""
+    sys.exit(_guard(run_command, plan, json_path))
+
+
+@cli.command()
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the JSON summary to this file.")
+def demo(json_path: Path | None) -> None:
+    """Run the shipped sample plan."""
+    path = sample_plan_path()
+    _console().print(f"Sample plan: {path}")
+    sys.exit(_guard(run_command, path, json_path))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="omplan")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,758 @@
+"""Plan workbook -> typed :class:`Plan` plus located findings (spec §2).
+
+The parsing works on plain grids of cell values so that every source (a file read with
+python-calamine, a live xlwings book) gets the same checks and the same ``Sheet!A1`` messages.
+Findings are collected, never raised: one pass reports every problem.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .findings import FileProblem, Finding, cell_ref, has_errors
+from .model import (
+    ACTIVITIES,
+    BASELINE,
+    BASES,
+    CHANGES,
+    DEFAULT_BILLING,
+    IN_HOUSE,
+    LEVELS,
+    OFFSHORE,
+    OUTSOURCE,
+    PROFILE_FACTORS,
+    QUARTERS,
+    SOURCINGS,
+    Allocation,
+    Contract,
+    CostLine,
+    Plan,
+    Rate,
+    Role,
+    ScenarioChange,
+    Settings,
+    StaffingLine,
+)
+
+REQUIRED_SHEETS = ("Settings", "Roles", "Rates", "Allocation", "Staffing")
+OPTIONAL_SHEETS = ("Costs", "Billing", "Contracts", "Profile", "Scenarios")
+SHARE_TOLERANCE = 0.001
+
+
+# --------------------------------------------------------------------------- grids
+
+
+@dataclass
+class SheetGrid:
+    """The cell values of one sheet; ``rows[0][0]`` is the cell at (origin_row, origin_col).
+
+    ``special`` maps 0-based (row, col) within ``rows`` to a message fragment for cells whose
+    value cannot be trusted (an error value, a formula without a cached value).
+    """
+
+    name: str
+    rows: Sequence[Sequence[Any]]
+    origin_row: int = 1
+    origin_col: int = 1
+    special: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    def ref(self, r: int, c: int) -> str:
+        return cell_ref(self.name, r + self.origin_row, c + self.origin_col)
+
+    def value(self, r: int, c: int) -> Any:
+        row = self.rows[r]
+        return row[c] if c < len(row) else None
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def norm_header(text: Any) -> str:
+    """Header/setting/factor matching: case-insensitive, surrounding and repeated spaces ignored."""
+    return " ".join(str(text).split()).casefold()
+
+
+def norm_enum(text: Any) -> str:
+    """Enumerated values: ignore case, spaces, hyphens and underscores (spec §2)."""
+    return re.sub(r"[\s\-_]+", "", str(text)).casefold()
+
+
+SOURCING_ALIASES = {
+    "inhouse": IN_HOUSE,
+    "internal": IN_HOUSE,
+    "outsource": OUTSOURCE,
+    "outsourced": OUTSOURCE,
+    "offshore": OFFSHORE,
+    "offshored": OFFSHORE,
+}
+LEVEL_ALIASES = {norm_enum(level): level for level in LEVELS}
+ACTIVITY_ALIASES = {norm_enum(a): a for a in ACTIVITIES}
+BASIS_ALIASES = {norm_enum(b): b for b in BASES}
+CHANGE_ALIASES = {norm_enum(c): c for c in CHANGES}
+FACTOR_ALIASES = {norm_header(f): f for f in PROFILE_FACTORS}
+YES = {"yes", "y", "true", "1", "x"}
+NO = {"no", "n", "false", "0", ""}
+
+
+# --------------------------------------------------------------------------- cells
+
+
+class _Collector:
+    """Collects findings; the cell readers below return None and record an error on bad input."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+
+    def error(self, code: str, message: str, location: str = "") -> None:
+        self.findings.append(Finding("error", code, message, location))
+
+    def warning(self, code: str, message: str, location: str = "") -> None:
+        self.findings.append(Finding("warning", code, message, location))
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, bool):
+        return f"the logical value {str(value).upper()}"
+    if isinstance(value, _dt.datetime | _dt.date | _dt.time | _dt.timedelta):
+        return f"a date/time ({value})"
+    return repr(value)
+
+
+def _as_float(value: Any) -> float | None:
+    """A real number (not a bool, not text, not a date), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+@dataclass
+class _Row:
+    """One data row of a table sheet: knows where each column is and reports located errors."""
+
+    grid: SheetGrid
+    r: int
+    cols: dict[str, int]
+    out: _Collector
+
+    def ref(self, column: str) -> str:
+        return self.grid.ref(self.r, self.cols[column])
+
+    def raw(self, column: str) -> Any:
+        c = self.cols.get(column)
+        return None if c is None else self.grid.value(self.r, c)
+
+    def _special(self, column: str) -> bool:
+        c = self.cols.get(column)
+        problem = None if c is None else self.grid.special.get((self.r, c))
+        if problem:
+            self.out.error("bad-cell", problem, self.ref(column))
+            return True
+        return False
+
+    def text(self, column: str, what: str, required: bool = True) -> str | None:
+        if self._special(column):
+            return None
+        value = self.raw(column)
+        if _blank(value):
+            if required:
+                self.out.error("missing-value", f"{what} is required", self.ref(column))
+                return None
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return " ".join(str(value).split())
+
+    def number(
+        self,
+        column: str,
+        what: str,
+        *,
+        minimum: float = 0.0,
+        strict: bool = False,
+        blank: float | None = 0.0,
+        fraction: bool = False,
+    ) -> float | None:
+        """A number ≥ minimum (> minimum when strict); blank gives ``blank`` (None = required)."""
+        if self._special(column):
+            return None
+        value = self.raw(column)
+        if _blank(value):
+            if blank is None:
+                self.out.error("missing-value", f"{what} is required", self.ref(column))
+            return blank
+        number = _as_float(value)
+        bound = f"{'>' if strict else '≥'} {minimum:g}"
+        if number is None:
+            hint = ""
+            if isinstance(value, str) and _looks_numeric(value):
+                hint = " (a number stored as text: retype it or use Data > Text to Columns)"
+            self.out.error(
+                "not-a-number", f"{what} must be a number {bound}, got {_describe(value)}{hint}",
+                self.ref(column),
+            )
+            return None
+        if number < minimum or (strict and number == minimum):
+            self.out.error(
+                "out-of-range", f"{what} must be a number {bound}, got {number:g}", self.ref(column)
+            )
+            return None
+        if fraction and number > 1:
+            self.out.error("percent-number", _percent_message(what, number), self.ref(column))
+            return None
+        return number
+
+    def choice(self, column: str, what: str, aliases: Mapping[str, str], allowed: Iterable[str],
+               required: bool = True) -> str | None:
+        text = self.text(column, what, required=required)
+        if not text:
+            return text
+        found = aliases.get(norm_enum(text))
+        if found is None:
+            options = ", ".join(allowed)
+            self.out.error("unknown-value", f"{what} must be one of {options}, got '{text}'",
+                           self.ref(column))
+        return found
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text.replace(",", "").replace("%", "").strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _percent_message(what: str, number: float) -> str:
+    return (
+        f"{what} must be a fraction between 0 and 1, got {number:g}: it looks like a percent "
+        f"number; enter {number / 100:g} or format the cell as a percentage and type {number:g} %"
+    )
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass
+class _Table:
+    grid: SheetGrid
+    header_r: int
+    cols: dict[str, int]  # canonical column name -> 0-based column index
+
+
+def _find_table(
+    grid: SheetGrid, required: Sequence[str], optional: Sequence[str], out: _Collector
+) -> _Table | None:
+    """Header = first non-empty row; columns matched like headers; reports missing columns."""
+    r = next((i for i, row in enumerate(grid.rows) if any(not _blank(v) for v in row)), None)
+    if r is None:
+        # an empty sheet is an empty table (no rows); its columns are nominal
+        return _Table(grid, len(grid.rows), {name: i for i, name in enumerate(required)})
+    wanted = {norm_header(name): name for name in (*required, *optional)}
+    cols: dict[str, int] = {}
+    for c, value in enumerate(grid.rows[r]):
+        if _blank(value):
+            continue
+        name = wanted.get(norm_header(value))
+        if name is not None and name not in cols:
+            cols[name] = c
+    missing = [name for name in required if name not in cols]
+    if missing:
+        found = ", ".join(str(v).strip() for v in grid.rows[r] if not _blank(v))
+        out.error(
+            "missing-column",
+            f"column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)} "
+            f"missing from the header row (found: {found})",
+            grid.ref(r, 0),
+        )
+        return None
+    return _Table(grid, r, cols)
+
+
+def _rows(table: _Table, out: _Collector) -> Iterable[_Row]:
+    """Data rows below the header, skipping rows whose known columns are all empty."""
+    grid = table.grid
+    indexes = list(table.cols.values())
+    for r in range(table.header_r + 1, len(grid.rows)):
+        if all(_blank(grid.value(r, c)) and (r, c) not in grid.special for c in indexes):
+            continue
+        yield _Row(grid, r, table.cols, out)
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+def parse_plan(
+    grids: Mapping[str, SheetGrid], source_name: str = "plan"
+) -> tuple[Plan | None, list[Finding]]:
+    """Check and type the plan found in ``grids`` (sheet name -> grid). Plan is None on errors."""
+    out = _Collector()
+    by_name = {norm_header(name): grid for name, grid in grids.items()}
+    sheets: dict[str, SheetGrid] = {}
+    for name in (*REQUIRED_SHEETS, *OPTIONAL_SHEETS):
+        grid = by_name.get(norm_header(name))
+        if grid is not None:
+            sheets[name] = grid
+        elif name in REQUIRED_SHEETS:
+            out.error("missing-sheet", f"required sheet '{name}' is missing", name)
+
+    stem = Path(source_name).stem or "plan"
+    settings = _read_settings(sheets.get("Settings"), stem, out)
+    roles = _read_roles(sheets.get("Roles"), out)
+    known_roles = set(roles) if roles is not None else None
+    rates = _read_rates(sheets.get("Rates"), known_roles, out)
+    allocation = _read_allocation(sheets.get("Allocation"), known_roles, out)
+    staffing = _read_staffing(sheets.get("Staffing"), known_roles, allocation, rates, out)
+    costs = _read_costs(sheets.get("Costs"), out)
+    billing = _read_billing(sheets.get("Billing"), out)
+    contracts = _read_contracts(sheets.get("Contracts"), out)
+    profile = _read_profile(sheets.get("Profile"), out)
+    changes = _read_scenarios(sheets.get("Scenarios"), known_roles, staffing, out)
+
+    if has_errors(out.findings) or settings is None or roles is None or rates is None \
+            or allocation is None or staffing is None:
+        return None, out.findings
+    plan = Plan(
+        settings=settings, roles=roles, rates=rates, allocation=allocation, staffing=staffing,
+        costs=costs, billing=billing, contracts=contracts, profile=profile,
+        scenario_changes=changes, source_name=source_name,
+    )
+    return plan, out.findings
+
+
+_SETTING_KEYS = (
+    "plan_name", "currency", "fiscal_year", "fy_start_month", "band_low", "band_high",
+    "vendor_overhead", "coordination_overhead", "transition_months",
+)
+_FRACTIONS = ("band_low", "band_high", "vendor_overhead", "coordination_overhead")
+
+
+def _setting_key(text: Any) -> str:
+    return re.sub(r"[\s\-]+", "_", str(text).strip()).casefold()
+
+
+def _read_settings(grid: SheetGrid | None, stem: str, out: _Collector) -> Settings | None:
+    if grid is None:
+        return None
+    table = _find_table(grid, ("Setting", "Value"), (), out)
+    if table is None:
+        return None
+    values: dict[str, Any] = {}
+    seen: dict[str, str] = {}
+    before = len(out.findings)
+    for row in _rows(table, out):
+        key_text = row.text("Setting", "Setting name")
+        if not key_text:
+            continue
+        key = _setting_key(key_text)
+        if key not in _SETTING_KEYS:
+            out.warning("unknown-setting", f"unknown setting '{key_text}' is ignored "
+                        f"(known: {', '.join(_SETTING_KEYS)})", row.ref("Setting"))
+            continue
+        if key in seen:
+            out.error("duplicate", f"setting '{key}' is given twice (first at {seen[key]})",
+                      row.ref("Setting"))
+            continue
+        seen[key] = row.ref("Setting")
+        label = f"setting {key}"
+        if key == "plan_name":
+            values[key] = row.text("Value", label, required=False) or None
+        elif key == "currency":
+            code = row.text("Value", label, required=False)
+            if code:
+                if not re.fullmatch(r"[A-Za-z]{3}", code):
+                    out.error("bad-currency", f"currency must be a three-letter ISO 4217 code "
+                              f"such as USD or EUR, got '{code}'", row.ref("Value"))
+                else:
+                    values[key] = code.upper()
+        elif key in ("fiscal_year", "fy_start_month"):
+            lo, hi = (1900, 2200) if key == "fiscal_year" else (1, 12)
+            number = row.number("Value", label, minimum=lo, blank=None if key == "fiscal_year"
+                                else math.nan)
+            if number is not None and not math.isnan(number):
+                if not number.is_integer() or number > hi:
+                    out.error("out-of-range", f"{label} must be a whole number from {lo} to {hi}, "
+                              f"got {number:g}", row.ref("Value"))
+                else:
+                    values[key] = int(number)
+        else:
+            number = row.number("Value", label, blank=math.nan, fraction=key in _FRACTIONS)
+            if number is not None and not math.isnan(number):
+                values[key] = number
+    if "fiscal_year" not in values and "fiscal_year" not in seen:
+        out.error("missing-setting", "setting fiscal_year is required (e.g. 2027): add a row "
+                  "'fiscal_year' with the year", grid.ref(table.header_r, table.cols["Setting"]))
+    if len(out.findings) > before and has_errors(out.findings[before:]):
+        return None
+    settings = Settings(plan_name=values.pop("plan_name", None) or stem, **values)
+    if settings.band_low >= settings.band_high:
+        where = seen.get("band_low", seen.get("band_high", ""))
+        out.error("bad-band", f"band_low ({settings.band_low:g}) must be below band_high "
+                  f"({settings.band_high:g})", where)
+        return None
+    return settings
+
+
+def _read_roles(grid: SheetGrid | None, out: _Collector) -> dict[str, Role] | None:
+    if grid is None:
+        return None
+    table = _find_table(grid, ("Role", "Level"), (), out)
+    if table is None:
+        return None
+    roles: dict[str, Role] = {}
+    for row in _rows(table, out):
+        role = row.text("Role", "Role")
+        level = row.choice("Level", "Level", LEVEL_ALIASES, LEVELS)
+        if role is None:
+            continue
+        if role in roles:
+            out.error("duplicate", f"role '{role}' is listed twice (first at "
+                      f"{roles[role].location})", row.ref("Role"))
+            continue
+        roles[role] = Role(role, level or "", row.ref("Role"))
+    return roles
+
+
+def _check_role(row: _Row, role: str | None, known: set[str] | None, out: _Collector) -> bool:
+    if role is None:
+        return False
+    if known is not None and role not in known:
+        out.error("unknown-role", f"role '{role}' is not listed on the Roles sheet",
+                  row.ref("Role"))
+        return False
+    return True
+
+
+def _read_rates(grid: SheetGrid | None, known: set[str] | None,
+                out: _Collector) -> dict[tuple[str, str], Rate] | None:
+    if grid is None:
+        return None
+    table = _find_table(grid, ("Role", "Sourcing", "Monthly cost"), (), out)
+    if table is None:
+        return None
+    rates: dict[tuple[str, str], Rate] = {}
+    for row in _rows(table, out):
+        role = row.text("Role", "Role")
+        sourcing = row.choice("Sourcing", "Sourcing", SOURCING_ALIASES, SOURCINGS)
+        cost = row.number("Monthly cost", "Monthly cost", strict=True, blank=None)
+        if not _check_role(row, role, known, out) or sourcing is None or cost is None:
+            continue
+        key = (role, sourcing)
+        if key in rates:
+            out.error("duplicate", f"rate for ({role}, {sourcing}) is given twice (first at "
+                      f"{rates[key].location})", row.ref("Role"))
+            continue
+        rates[key] = Rate(role, sourcing, cost, row.ref("Monthly cost"))
+    return rates
+
+
+def _read_allocation(grid: SheetGrid | None, known: set[str] | None,
+                     out: _Collector) -> dict[str, Allocation] | None:
+    if grid is None:
+        return None
+    table = _find_table(grid, ("Role",), ACTIVITIES, out)
+    if table is None:
+        return None
+    allocation: dict[str, Allocation] = {}
+    present = [a for a in ACTIVITIES if a in table.cols]
+    for row in _rows(table, out):
+        role = row.text("Role", "Role")
+        shares: dict[str, float] = {}
+        blank = True
+        bad = False
+        for activity in present:
+            if not _blank(row.raw(activity)) or (row.r, table.cols[activity]) in grid.special:
+                blank = False
+            share = row.number(activity, f"{activity} share")
+            if share is None:
+                bad = True
+            elif share:
+                shares[activity] = share
+        if not _check_role(row, role, known, out):
+            continue
+        assert role is not None
+        if role in allocation:
+            out.error("duplicate", f"role '{role}' has two allocation rows (first at "
+                      f"{allocation[role].location})", row.ref("Role"))
+            continue
+        if not bad and not blank:
+            total = sum(shares.values())
+            if abs(total - 1) > SHARE_TOLERANCE:
+                if abs(total - 100) <= 100 * SHARE_TOLERANCE:
+                    message = (f"activity shares of '{role}' add up to {total:g}: they look like "
+                               "percent numbers; enter fractions (0.25) or format the cells as "
+                               "percentages (25 %)")
+                    out.error("percent-number", message, row.ref("Role"))
+                else:
+                    out.error("shares-not-one", f"activity shares of '{role}' add up to "
+                              f"{total:.4g}, not 1 (100 %); leave every cell blank to split "
+                              "pro rata", row.ref("Role"))
+                bad = True
+        allocation[role] = Allocation(role, None if blank else shares, row.ref("Role"))
+    return allocation
+
+
+def _read_quarters(row: _Row, what: str) -> tuple[float, float, float, float] | None:
+    values = [row.number(q, f"{what} {q}") for q in QUARTERS]
+    if any(v is None for v in values):
+        return None
+    return tuple(values)  # type: ignore[return-value]
+
+
+def _read_staffing(grid: SheetGrid | None, known: set[str] | None,
+                   allocation: dict[str, Allocation] | None,
+                   rates: dict[tuple[str, str], Rate] | None,
+                   out: _Collector) -> list[StaffingLine] | None:
+    if grid is None:
+        return None
+    table = _find_table(grid, ("System", "Role", "Sourcing", *QUARTERS), ("Vendor",), out)
+    if table is None:
+        return None
+    lines: list[StaffingLine] = []
+    for row in _rows(table, out):
+        system = row.text("System", "System")
+        role = row.text("Role", "Role")
+        sourcing = row.choice("Sourcing", "Sourcing", SOURCING_ALIASES, SOURCINGS)
+        vendor = row.text("Vendor", "Vendor", required=False) if "Vendor" in table.cols else ""
+        fte = _read_quarters(row, "FTE")
+        role_ok = _check_role(row, role, known, out)
+        if role_ok and allocation is not None and role not in allocation:
+            out.error("no-allocation", f"role '{role}' has no row on the Allocation sheet",
+                      row.ref("Role"))
+        if (role_ok and sourcing and fte is not None and rates is not None
+                and any(fte) and (role, sourcing) not in rates):
+            out.error("missing-rate", f"no {sourcing} rate for role '{role}': add a row "
+                      f"({role}, {sourcing}, monthly cost) to the Rates sheet",
+                      row.ref("Sourcing"))
+        if system is None or not role_ok or sourcing is None or fte is None:
+            continue
+        lines.append(StaffingLine(system, role, sourcing, vendor or "", fte, row.r,
+                                  grid.ref(row.r, table.cols["System"])))
+    if not lines and not has_errors(out.findings):
+        out.error("no-staffing", "the plan has no staffing yet: add one row per system, role "
+                  "and sourcing with the FTE of each quarter", grid.name)
+    return lines
+
+
+def _read_costs(grid: SheetGrid | None, out: _Collector) -> list[CostLine]:
+    if grid is None:
+        return []
+    table = _find_table(grid, ("System", "Item", "Activity", *QUARTERS), (), out)
+    if table is None:
+        return []
+    costs = []
+    for row in _rows(table, out):
+        system = row.text("System", "System")
+        item = row.text("Item", "Item", required=False)
+        activity = row.choice("Activity", "Activity", ACTIVITY_ALIASES, ACTIVITIES)
+        amounts = _read_quarters(row, "Cost")
+        if system is not None and activity is not None and amounts is not None:
+            costs.append(CostLine(system, item or "", activity, amounts,
+                                  grid.ref(row.r, table.cols["System"])))
+    return costs
+
+
+def _read_billing(grid: SheetGrid | None, out: _Collector) -> dict[str, str]:
+    billing = dict(DEFAULT_BILLING)
+    if grid is None:
+        return billing
+    table = _find_table(grid, ("Activity", "Basis"), (), out)
+    if table is None:
+        return billing
+    seen: dict[str, str] = {}
+    for row in _rows(table, out):
+        activity = row.choice("Activity", "Activity", ACTIVITY_ALIASES, ACTIVITIES)
+        basis = row.choice("Basis", "Basis", BASIS_ALIASES, BASES, required=False)
+        if activity is None or basis is None:
+            continue
+        if activity in seen:
+            out.error("duplicate", f"billing basis for {activity} is given twice (first at "
+                      f"{seen[activity]})", row.ref("Activity"))
+            continue
+        seen[activity] = row.ref("Activity")
+        if basis:
+            billing[activity] = basis
+    return billing
+
+
+def _read_contracts(grid: SheetGrid | None, out: _Collector) -> dict[str, Contract]:
+    if grid is None:
+        return {}
+    emergency, permanent = "Emergency response SLA hours", "Permanent fix SLA days"
+    table = _find_table(grid, ("Vendor",), (emergency, permanent), out)
+    if table is None:
+        return {}
+    contracts: dict[str, Contract] = {}
+    for row in _rows(table, out):
+        vendor = row.text("Vendor", "Vendor")
+        hours = row.number(emergency, "Emergency response SLA (hours)", strict=True, blank=math.nan)
+        days = row.number(permanent, "Permanent fix SLA (business days)", strict=True,
+                          blank=math.nan)
+        if vendor is None:
+            continue
+        key = vendor.casefold()
+        if key in contracts:
+            out.error("duplicate", f"vendor '{vendor}' has two contract rows (first at "
+                      f"{contracts[key].location})", row.ref("Vendor"))
+            continue
+        contracts[key] = Contract(
+            vendor,
+            None if hours is None or math.isnan(hours) else hours,
+            None if days is None or math.isnan(days) else days,
+            row.ref("Vendor"),
+        )
+    return contracts
+
+
+def parse_yes_no(value: Any) -> bool | None:
+    """yes/no, true/false, 1/0, x, blank (= no); None when it is none of these."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return {1: True, 0: False}.get(value)  # type: ignore[call-overload]
+    text = "" if value is None else norm_enum(value)
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    return None
+
+
+def _read_profile(grid: SheetGrid | None, out: _Collector) -> dict[str, bool]:
+    if grid is None:
+        return {}
+    table = _find_table(grid, ("Factor",), ("Applies",), out)
+    if table is None:
+        return {}
+    profile: dict[str, bool] = {}
+    seen: dict[str, str] = {}
+    for row in _rows(table, out):
+        text = row.text("Factor", "Factor")
+        if text is None:
+            continue
+        factor = FACTOR_ALIASES.get(norm_header(text))
+        if factor is None:
+            out.error("unknown-value", f"unknown profile factor '{text}' (known: "
+                      f"{', '.join(PROFILE_FACTORS)})", row.ref("Factor"))
+            continue
+        if factor in seen:
+            out.error("duplicate", f"profile factor '{factor}' is listed twice (first at "
+                      f"{seen[factor]})", row.ref("Factor"))
+            continue
+        seen[factor] = row.ref("Factor")
+        if row._special("Applies"):
+            continue
+        applies = parse_yes_no(row.raw("Applies"))
+        if applies is None:
+            out.error("unknown-value", f"Applies must be yes or no, got "
+                      f"{_describe(row.raw('Applies'))}", row.ref("Applies"))
+            continue
+        profile[factor] = applies
+    return profile
+
+
+def _read_scenarios(grid: SheetGrid | None, known: set[str] | None,
+                    staffing: list[StaffingLine] | None,
+                    out: _Collector) -> list[ScenarioChange]:
+    if grid is None:
+        return []
+    table = _find_table(grid, ("Scenario", "Role", "System", "Change", "Value"), (), out)
+    if table is None:
+        return []
+    systems = {line.system for line in staffing or []}
+    changes: list[ScenarioChange] = []
+    for row in _rows(table, out):
+        name = row.text("Scenario", "Scenario name")
+        if name is not None and name.casefold() == BASELINE.casefold():
+            out.error("baseline-redefined", "'Baseline' is the plan as entered and cannot be "
+                      "redefined: give this scenario another name", row.ref("Scenario"))
+            name = None
+        role = row.text("Role", "Role (a role or *)")
+        if role not in (None, "*") and not _check_role(row, role, known, out):
+            role = None
+        system = row.text("System", "System (a system or *)")
+        change = row.choice("Change", "Change", CHANGE_ALIASES, CHANGES)
+        value: str | float | None = None
+        if change == "sourcing":
+            value = row.choice("Value", "Sourcing", SOURCING_ALIASES, SOURCINGS)
+        elif change == "vendor":
+            value = row.text("Value", "Vendor", required=False)
+        elif change == "fte_factor":
+            value = row.number("Value", "fte_factor", blank=None)
+        elif change == "rate_factor":
+            value = row.number("Value", "rate_factor", strict=True, blank=None)
+        if name is None or role is None or system is None or change is None or value is None:
+            continue
+        if system != "*" and staffing is not None and system not in systems:
+            out.warning("no-match", f"system '{system}' has no staffing lines, so this "
+                        "scenario row changes nothing", row.ref("System"))
+        changes.append(ScenarioChange(name, role, system, change, value, row.ref("Scenario")))
+    return changes
+
+
+# --------------------------------------------------------------------------- files
+
+
+def grids_from_file(path: str | os.PathLike[str]) -> dict[str, SheetGrid]:
+    """Read every sheet's values with python-calamine after the package safety scan.
+
+    Raises :class:`FileProblem` for file-level problems (not a workbook, encrypted, bomb, ...).
+    """
+    from python_calamine import CalamineWorkbook
+
+    from .package import scan_workbook
+
+    scan = scan_workbook(path)
+    special: dict[str, dict[tuple[int, int], str]] = {}
+    for cell in scan.special_cells:
+        r, c = _split_ref(cell.ref)
+        if cell.kind == "error":
+            message = (f"holds the error value {cell.value}: fix the formula or the value it "
+                       "refers to, then save")
+        else:
+            message = (f"has a formula (={cell.value}) but no saved value: the file was written "
+                       "by a script that does not calculate; open and save it in Excel or "
+                       "LibreOffice (or run: soffice --headless --convert-to xlsx FILE) so the "
+                       "values are stored")
+        special.setdefault(norm_header(cell.sheet), {})[(r - 1, c - 1)] = message
+    try:
+        workbook = CalamineWorkbook.from_path(os.fspath(path))
+        grids = {}
+        for name in workbook.sheet_names:
+            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            grids[name] = SheetGrid(name, rows, special=special.get(norm_header(name), {}))
+    except Exception as exc:  # calamine raises its own error types for damaged parts
+        raise FileProblem(f"{Path(path).name} could not be read as a workbook ({exc}); open it "
+                          "in Excel and save it again as .xlsx", "damaged") from None
+    return grids
+
+
+def _split_ref(ref: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\$?([A-Za-z]+)\$?(\d+)", ref)
+    if not match:
+        raise ValueError(ref)
+    col = 0
+    for ch in match.group(1).upper():
+        col = col * 26 + ord(ch) - 64
+    return int(match.group(2)), col
+
+
+def load_plan(path: str | os.PathLike[str],
+              read: Callable[[str | os.PathLike[str]], Mapping[str, SheetGrid]] = grids_from_file,
+              ) -> tuple[Plan | None, list[Finding]]:
+    """Read a plan workbook: the plan (None on errors) and every finding, never raising."""
+    try:
+        grids = read(path)
+    except FileProblem as problem:
+        return None, [problem.as_finding()]
+    return parse_plan(grids, Path(path).name)
