@@ -192,4 +192,5 @@ class Plan:
         s = self.settings
         up = sum(1 for f in OPERATION_FACTORS if self.profile.get(f))
         down = sum(1 for f in MAINTENANCE_FACTORS if self.profile.get(f))
-        return min(max(0.50 + 0.025 * up - 0.025 * down, s.band_low), s.band_high)
+        # (50 + 2.5 k) / 100 is exact in binary before one rounding: 0.55, not 0.5499999...
+        return min(max((50 + 2.5 * (up - down)) / 100, s.band_low), s.band_high)

@@ -1,0 +1,372 @@
+"""The shipped sample plan (spec §2 workbook) as data, and a deterministic .xlsx writer.
+
+``SAMPLE_PLAN`` maps each sheet name to its rows, the first row being exactly the spec §2
+headers. ``write_plan_workbook`` writes any such dict to an .xlsx whose bytes depend only on
+the data (and the openpyxl/zlib versions): fixed document dates and fixed zip timestamps.
+
+Default rates (see docs/rates.md): U.S. BLS median annual wage × 1.3 (loaded-cost factor) / 12,
+rounded half-up to whole dollars; Outsource = 1.2 × and Offshore = 0.5 × the unrounded in-house
+monthly cost. The factors are planning assumptions, not BLS figures.
+
+Billing lists all eight activities with the spec defaults (no deliberate change), so the sheet
+documents the defaults explicitly; edit a row to move an activity across the billing boundary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.xml.functions import tostring
+
+from omplan.model import (
+    ACTIVITIES,
+    DEFAULT_BILLING,
+    IN_HOUSE,
+    MAINTENANCE_FACTORS,
+    OFFSHORE,
+    OPERATION_FACTORS,
+    OUTSOURCE,
+    QUARTERS,
+)
+
+__all__ = ["SAMPLE_PLAN", "build_sample_plan", "write_plan_workbook"]
+
+# --- roles -------------------------------------------------------------------------------
+
+SERVICE_DESK = "Service desk agent"  # L1
+OPS_ENGINEER = "Ops engineer"  # L2, pure operation
+DBA_INFRA = "DBA/Infra engineer"  # L2, operation plus some Preventive
+APP_MAINTENANCE = "App maintenance engineer"  # L3, pure maintenance
+SENIOR_DEVELOPER = "Senior developer"  # L3, maintenance plus a little Incident response
+SERVICE_OWNER = "Service owner"  # PMO, spread over all activities
+TEAM_LEAD = "Team lead"  # PMO, pro-rata (all Allocation cells blank)
+
+ACME = "Acme Managed Services"
+OFFSHORE_CENTER = "Bangalore Dev Center"
+ONE_VENDOR = "OneVendor Corp"
+OFFSHORE_DEFAULT_VENDOR = f"{OFFSHORE} vendor"  # the resolved name of a blank-vendor line
+
+_M, _IR, _RT, _SO, _CO, _PR, _AD, _PF = ACTIVITIES  # Monitoring ... Perfective
+
+
+def _allocation_row(role: str, shares: Mapping[str, float]) -> list[Any]:
+    unknown = set(shares) - set(ACTIVITIES)
+    if unknown:  # pragma: no cover - guards the literal data below
+        raise ValueError(f"unknown activities {sorted(unknown)}")
+    return [role, *(shares.get(a) for a in ACTIVITIES)]
+
+
+def _staff(system: str, role: str, sourcing: str, vendor: str | None, *fte: float) -> list[Any]:
+    if len(fte) == 1:
+        fte = fte * len(QUARTERS)
+    return [system, role, sourcing, vendor, *fte]
+
+
+ORDER = "Order platform"
+PORTAL = "Customer portal"
+HR = "HR & payroll"
+DWH = "Data warehouse"
+
+SAMPLE_PLAN: dict[str, list[list[Any]]] = {
+    "Settings": [
+        ["Setting", "Value"],
+        ["plan_name", "Sample plan"],
+        ["currency", "USD"],
+        ["fiscal_year", 2027],
+        ["fy_start_month", 4],
+        ["band_low", 0.40],
+        ["band_high", 0.60],
+        ["vendor_overhead", 0.10],
+        ["coordination_overhead", 0.05],
+        ["transition_months", 2],
+    ],
+    "Roles": [
+        ["Role", "Level"],
+        [SERVICE_DESK, "L1"],
+        [OPS_ENGINEER, "L2"],
+        [DBA_INFRA, "L2"],
+        [APP_MAINTENANCE, "L3"],
+        [SENIOR_DEVELOPER, "L3"],
+        [SERVICE_OWNER, "PMO"],
+        [TEAM_LEAD, "PMO"],
+    ],
+    # Monthly cost = BLS median annual wage × 1.3 / 12 (× 1.2 Outsource, × 0.5 Offshore).
+    # L1 60,340 (May 2024); L2 90,520 (May 2022); L3 132,270 (May 2023); PMO 164,070 (May 2022).
+    "Rates": [
+        ["Role", "Sourcing", "Monthly cost"],
+        [SERVICE_DESK, IN_HOUSE, 6537],
+        [SERVICE_DESK, OUTSOURCE, 7844],
+        [SERVICE_DESK, OFFSHORE, 3268],
+        [OPS_ENGINEER, IN_HOUSE, 9806],
+        [OPS_ENGINEER, OUTSOURCE, 11768],
+        [OPS_ENGINEER, OFFSHORE, 4903],
+        [DBA_INFRA, IN_HOUSE, 9806],
+        [DBA_INFRA, OUTSOURCE, 11768],
+        [DBA_INFRA, OFFSHORE, 4903],
+        [APP_MAINTENANCE, IN_HOUSE, 14329],
+        [APP_MAINTENANCE, OUTSOURCE, 17195],
+        [APP_MAINTENANCE, OFFSHORE, 7165],
+        [SENIOR_DEVELOPER, IN_HOUSE, 14329],
+        [SENIOR_DEVELOPER, OUTSOURCE, 17195],
+        [SENIOR_DEVELOPER, OFFSHORE, 7165],
+        [SERVICE_OWNER, IN_HOUSE, 17774],
+        [SERVICE_OWNER, OUTSOURCE, 21329],
+        [TEAM_LEAD, IN_HOUSE, 17774],
+        [TEAM_LEAD, OUTSOURCE, 21329],
+    ],
+    # Shares are multiples of 1/8, exact in binary, so each row sums to exactly 1.
+    "Allocation": [
+        ["Role", *ACTIVITIES],
+        _allocation_row(SERVICE_DESK, {_M: 0.25, _IR: 0.5, _RT: 0.25}),
+        _allocation_row(OPS_ENGINEER, {_M: 0.375, _IR: 0.25, _RT: 0.25, _SO: 0.125}),
+        _allocation_row(DBA_INFRA, {_M: 0.125, _IR: 0.125, _RT: 0.25, _SO: 0.25, _PR: 0.25}),
+        _allocation_row(APP_MAINTENANCE, {_CO: 0.375, _PR: 0.25, _AD: 0.125, _PF: 0.25}),
+        _allocation_row(
+            SENIOR_DEVELOPER, {_IR: 0.125, _CO: 0.25, _PR: 0.125, _AD: 0.25, _PF: 0.25}
+        ),
+        _allocation_row(
+            SERVICE_OWNER,
+            dict.fromkeys(ACTIVITIES, 0.125),  # evenly spread, half operation
+        ),
+        _allocation_row(TEAM_LEAD, {}),  # pro-rata: split like the system's other labour
+    ],
+    # HR & payroll is the split contract of the Baseline: operation with Acme, maintenance
+    # in-house. Offshore lines with a blank Vendor resolve to "Offshore vendor".
+    "Staffing": [
+        ["System", "Role", "Sourcing", "Vendor", *QUARTERS],
+        _staff(ORDER, SERVICE_DESK, IN_HOUSE, None, 3),
+        _staff(ORDER, OPS_ENGINEER, IN_HOUSE, None, 3, 3, 3.5, 3.5),
+        _staff(ORDER, DBA_INFRA, IN_HOUSE, None, 1),
+        _staff(ORDER, SENIOR_DEVELOPER, IN_HOUSE, None, 2, 2, 3, 3),
+        _staff(ORDER, SENIOR_DEVELOPER, OFFSHORE, None, 1),
+        _staff(ORDER, SERVICE_OWNER, IN_HOUSE, None, 0.5),
+        _staff(ORDER, TEAM_LEAD, IN_HOUSE, None, 1),
+        _staff(PORTAL, SERVICE_DESK, OUTSOURCE, ACME, 1, 1, 1.5, 1.5),
+        _staff(PORTAL, OPS_ENGINEER, IN_HOUSE, None, 1),
+        _staff(PORTAL, DBA_INFRA, OUTSOURCE, ACME, 0.5),
+        _staff(PORTAL, SENIOR_DEVELOPER, IN_HOUSE, None, 1, 1, 2, 2),
+        _staff(PORTAL, APP_MAINTENANCE, IN_HOUSE, None, 1),
+        _staff(PORTAL, SERVICE_OWNER, IN_HOUSE, None, 0.25),
+        _staff(HR, SERVICE_DESK, OUTSOURCE, ACME, 1),
+        _staff(HR, OPS_ENGINEER, OUTSOURCE, ACME, 0.5, 0.5, 0.5, 1),
+        _staff(HR, APP_MAINTENANCE, IN_HOUSE, None, 1, 1, 1, 1.5),
+        _staff(HR, SERVICE_OWNER, IN_HOUSE, None, 0.25),
+        _staff(DWH, OPS_ENGINEER, IN_HOUSE, None, 0.5),
+        _staff(DWH, DBA_INFRA, IN_HOUSE, None, 1.5),
+        _staff(DWH, APP_MAINTENANCE, IN_HOUSE, None, 1),
+        _staff(DWH, SENIOR_DEVELOPER, OFFSHORE, None, 1, 1, 1.5, 1.5),
+        _staff(DWH, SERVICE_OWNER, IN_HOUSE, None, 0.25),
+        _staff(DWH, TEAM_LEAD, IN_HOUSE, None, 0.5),
+    ],
+    "Costs": [
+        ["System", "Item", "Activity", *QUARTERS],
+        [ORDER, "APM tool licences", _M, 15000, 15000, 15000, 15000],
+        [ORDER, "Security scanner subscription", _SO, 6000, 6000, 6000, 6000],
+        [PORTAL, "Monitoring tool licences", _M, 4000, 4000, 4000, 4000],
+        [PORTAL, "Accessibility and UX improvements (agency)", _PF, 0, 0, 25000, 25000],
+        [HR, "Backup storage", _RT, 1500, 1500, 1500, 1500],
+        [HR, "Payroll tax table update", _AD, None, None, None, 12000],
+        [DWH, "Backup storage", _RT, 4500, 4500, 5000, 5000],
+        [DWH, "Cloud migration (adaptive work)", _AD, 0, 30000, 45000, 15000],
+    ],
+    # All eight activities with the spec defaults: no deliberate change.
+    "Billing": [
+        ["Activity", "Basis"],
+        *([a, DEFAULT_BILLING[a]] for a in ACTIVITIES),
+    ],
+    # OneVendor Corp has no permanent-fix SLA: sla-undefined fires in "Integrated vendor".
+    "Contracts": [
+        ["Vendor", "Emergency response SLA hours", "Permanent fix SLA days"],
+        [ACME, 4, 10],
+        [OFFSHORE_DEFAULT_VENDOR, 8, 15],
+        [OFFSHORE_CENTER, 8, 15],
+        [ONE_VENDOR, 2, None],
+    ],
+    # Three operation factors and one maintenance factor: target 0.50 + 0.075 - 0.025 = 0.55.
+    "Profile": [
+        ["Factor", "Applies"],
+        *(
+            [f, "yes" if f in ("Revenue critical", "Runs 24x7", "High user volume") else "no"]
+            for f in OPERATION_FACTORS
+        ),
+        *([f, "yes" if f == "Legacy technical debt" else "no"] for f in MAINTENANCE_FACTORS),
+    ],
+    # Rows apply in sheet order to every matching Baseline line (spec §4).
+    "Scenarios": [
+        ["Scenario", "Role", "System", "Change", "Value"],
+        ["Outsource L1/L2", SERVICE_DESK, "*", "sourcing", OUTSOURCE],
+        ["Outsource L1/L2", SERVICE_DESK, "*", "vendor", ACME],
+        ["Outsource L1/L2", OPS_ENGINEER, "*", "sourcing", OUTSOURCE],
+        ["Outsource L1/L2", OPS_ENGINEER, "*", "vendor", ACME],
+        ["Outsource L1/L2", DBA_INFRA, "*", "sourcing", OUTSOURCE],
+        ["Outsource L1/L2", DBA_INFRA, "*", "vendor", ACME],
+        ["Offshore L3", APP_MAINTENANCE, "*", "sourcing", OFFSHORE],
+        ["Offshore L3", APP_MAINTENANCE, "*", "vendor", OFFSHORE_CENTER],
+        ["Offshore L3", APP_MAINTENANCE, "*", "rate_factor", 1.05],
+        ["Offshore L3", SENIOR_DEVELOPER, "*", "sourcing", OFFSHORE],
+        ["Offshore L3", SENIOR_DEVELOPER, "*", "vendor", OFFSHORE_CENTER],
+        ["Offshore L3", SENIOR_DEVELOPER, "*", "rate_factor", 1.05],
+        # Everything to one vendor, then the service owner back in-house (a later row wins).
+        ["Integrated vendor", "*", "*", "sourcing", OUTSOURCE],
+        ["Integrated vendor", "*", "*", "vendor", ONE_VENDOR],
+        ["Integrated vendor", SERVICE_OWNER, "*", "sourcing", IN_HOUSE],
+        ["Lean 2027", "*", DWH, "fte_factor", 0.9],
+        ["Lean 2027", SENIOR_DEVELOPER, "*", "fte_factor", 0.5],
+        ["Lean 2027", APP_MAINTENANCE, "*", "fte_factor", 0.5],
+    ],
+}
+
+# --- the writer --------------------------------------------------------------------------
+
+FIXED_TIMESTAMP = dt.datetime(2026, 1, 1, 0, 0, 0)
+_ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+_CORE_XML = "docProps/core.xml"
+
+MONEY_FORMAT = "#,##0"
+FTE_FORMAT = "0.0#"
+INTEGER_FORMAT = "0"
+PERCENT_FORMAT = "0%"
+PERCENT_1DP_FORMAT = "0.0%"
+
+_FRACTION_SETTINGS = {"band_low", "band_high", "vendor_overhead", "coordination_overhead"}
+_INTEGER_SETTINGS = {"fiscal_year", "fy_start_month"}
+_QUARTER_KEYS = {q.lower() for q in QUARTERS}
+_ACTIVITY_KEYS = {a.lower() for a in ACTIVITIES}
+_MIN_WIDTH, _MAX_WIDTH = 8, 48
+
+
+def _key(value: Any) -> str:
+    return str(value).strip().lower() if value is not None else ""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _percent_format(value: float) -> str:
+    """`0%` when the percentage is whole (0.4 -> 40 %), else `0.0%` (0.125 -> 12.5 %)."""
+    hundredths = value * 100
+    return PERCENT_FORMAT if abs(hundredths - round(hundredths)) < 1e-9 else PERCENT_1DP_FORMAT
+
+
+def _column_format(sheet: str, header: str) -> str | None:
+    """The number format of a whole table column, or None (General / per cell)."""
+    if sheet == "rates" and header == "monthly cost":
+        return MONEY_FORMAT
+    if sheet == "costs" and header in _QUARTER_KEYS:
+        return MONEY_FORMAT
+    if sheet == "staffing" and header in _QUARTER_KEYS:
+        return FTE_FORMAT
+    return None
+
+
+def _display_width(value: Any, number_format: str | None) -> int:
+    if value is None:
+        return 0
+    if _is_number(value):
+        if number_format == MONEY_FORMAT:
+            return len(f"{value:,.0f}")
+        if number_format in (PERCENT_FORMAT, PERCENT_1DP_FORMAT):
+            return len(f"{value * 100:.1f}%")
+        return len(f"{value:g}")
+    return len(str(value))
+
+
+def _format_sheet(ws: Any, rows: Sequence[Sequence[Any]], *, percent_cells: bool) -> None:
+    sheet = _key(ws.title)
+    headers = [_key(h) for h in rows[0]] if rows else []
+    ncols = max((len(r) for r in rows), default=0)
+    widths = [0] * ncols
+    for r, row in enumerate(rows, start=1):
+        setting = _key(row[0]) if row else ""
+        for c in range(1, ncols + 1):
+            value = row[c - 1] if c <= len(row) else None
+            header = headers[c - 1] if c <= len(headers) else ""
+            fmt: str | None = None
+            if r == 1:
+                if value is not None:
+                    ws.cell(row=r, column=c).font = Font(bold=True)
+                widths[c - 1] = max(widths[c - 1], len(str(value or "")) + 2)
+                continue
+            fmt = _column_format(sheet, header)
+            if sheet == "settings" and header == "value" and _is_number(value):
+                if setting in _FRACTION_SETTINGS and percent_cells:
+                    fmt = _percent_format(value)
+                elif setting in _INTEGER_SETTINGS:
+                    fmt = INTEGER_FORMAT
+            elif sheet == "allocation" and header in _ACTIVITY_KEYS and percent_cells:
+                fmt = PERCENT_1DP_FORMAT  # also on blank cells, so typed shares show as %
+            if fmt is not None and (value is not None or sheet == "allocation"):
+                ws.cell(row=r, column=c).number_format = fmt
+            widths[c - 1] = max(widths[c - 1], _display_width(value, fmt))
+    for c, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(c)].width = min(
+            max(width + 2, _MIN_WIDTH), _MAX_WIDTH
+        )
+    ws.freeze_panes = "A2"
+
+
+def _deterministic_zip(data: bytes, core_xml: bytes) -> bytes:
+    """Rewrite the package with fixed member timestamps and the given core properties."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as zin,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout,
+    ):
+        for info in zin.infolist():
+            content = core_xml if info.filename == _CORE_XML else zin.read(info)
+            member = zipfile.ZipInfo(info.filename, date_time=_ZIP_DATE_TIME)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.create_system = 3
+            member.external_attr = 0o600 << 16
+            zout.writestr(member, content)
+    return out.getvalue()
+
+
+def write_plan_workbook(
+    sheets: Mapping[str, Sequence[Sequence[Any]]],
+    path: str | os.PathLike[str],
+    *,
+    percent_cells: bool = True,
+) -> None:
+    """Write a plan (sheet name -> rows, first row the headers) to an .xlsx at ``path``.
+
+    Bold, frozen header row; column widths from the content; number formats: money ``#,##0``
+    (Rates, Costs), FTE ``0.0#`` (Staffing), and, with ``percent_cells``, fractions in Settings
+    and Allocation as percentages (the cell still holds 0.4). The bytes are deterministic.
+    """
+    if not sheets:
+        raise ValueError("a plan workbook needs at least one sheet")
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(title=name)
+        for row in rows:
+            ws.append(list(row))
+        _format_sheet(ws, rows, percent_cells=percent_cells)
+    props = wb.properties
+    props.creator = "omplan"
+    props.lastModifiedBy = "omplan"
+    props.created = FIXED_TIMESTAMP
+
+    buffer = io.BytesIO()
+    wb.save(buffer)  # openpyxl stamps `modified` with the current time: restore it below
+    props.modified = FIXED_TIMESTAMP
+    core_xml = tostring(props.to_tree())
+    Path(path).write_bytes(_deterministic_zip(buffer.getvalue(), core_xml))
+
+
+def build_sample_plan(path: str | os.PathLike[str]) -> Path:
+    """Write the shipped sample plan to ``path`` and return it as a Path."""
+    target = Path(path)
+    write_plan_workbook(SAMPLE_PLAN, target)
+    return target
