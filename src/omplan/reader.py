@@ -53,15 +53,17 @@ SHARE_TOLERANCE = 0.001
 class SheetGrid:
     """The cell values of one sheet; ``rows[0][0]`` is the cell at (origin_row, origin_col).
 
-    ``special`` maps 0-based (row, col) within ``rows`` to a message fragment for cells whose
-    value cannot be trusted (an error value, a formula without a cached value).
+    ``special`` maps 0-based (row, col) within ``rows`` to ``(code, fragment)`` for cells whose
+    value cannot be trusted (an error value, a formula without a cached value). The fragment
+    completes a sentence about the cell, e.g. ``"FTE Q1 " + fragment``; a plain string is taken
+    as the fragment with the code ``bad-cell``.
     """
 
     name: str
     rows: Sequence[Sequence[Any]]
     origin_row: int = 1
     origin_col: int = 1
-    special: dict[tuple[int, int], str] = field(default_factory=dict)
+    special: dict[tuple[int, int], tuple[str, str] | str] = field(default_factory=dict)
 
     def ref(self, r: int, c: int) -> str:
         return cell_ref(self.name, r + self.origin_row, c + self.origin_col)
@@ -100,6 +102,18 @@ CHANGE_ALIASES = {norm_enum(c): c for c in CHANGES}
 FACTOR_ALIASES = {norm_header(f): f for f in PROFILE_FACTORS}
 YES = {"yes", "y", "true", "1", "x"}
 NO = {"no", "n", "false", "0", ""}
+#: Excel error values, as a grid source without cell types (a live book, a paste) hands them over.
+EXCEL_ERRORS = {
+    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
+}  # fmt: skip
+
+
+def error_value_fragment(error: str) -> str:
+    """The message fragment for a cell holding an Excel error value such as ``#REF!``."""
+    what = f"the error value {error}" if error else "an error value"
+    return (f"holds {what}: fix the formula (or the cell it refers to) so it gives a value, "
+            "then save")
 
 
 # --------------------------------------------------------------------------- cells
@@ -152,16 +166,24 @@ class _Row:
         c = self.cols.get(column)
         return None if c is None else self.grid.value(self.r, c)
 
-    def _special(self, column: str) -> bool:
+    def _special(self, column: str, what: str) -> bool:
+        """Record an error for a cell whose value cannot be trusted (error value, stale formula)."""
         c = self.cols.get(column)
-        problem = None if c is None else self.grid.special.get((self.r, c))
-        if problem:
-            self.out.error("bad-cell", problem, self.ref(column))
-            return True
-        return False
+        if c is None:
+            return False
+        problem = self.grid.special.get((self.r, c))
+        if problem is None:
+            value = self.grid.value(self.r, c)
+            if isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS:
+                problem = ("error-value", error_value_fragment(value.strip().upper()))
+        if not problem:
+            return False
+        code, fragment = ("bad-cell", problem) if isinstance(problem, str) else problem
+        self.out.error(code, f"{what} {fragment}", self.ref(column))
+        return True
 
     def text(self, column: str, what: str, required: bool = True) -> str | None:
-        if self._special(column):
+        if self._special(column, what):
             return None
         value = self.raw(column)
         if _blank(value):
@@ -184,7 +206,7 @@ class _Row:
         fraction: bool = False,
     ) -> float | None:
         """A number ≥ minimum (> minimum when strict); blank gives ``blank`` (None = required)."""
-        if self._special(column):
+        if self._special(column, what):
             return None
         value = self.raw(column)
         if _blank(value):
@@ -250,22 +272,48 @@ class _Table:
     cols: dict[str, int]  # canonical column name -> 0-based column index
 
 
-def _find_table(
-    grid: SheetGrid, required: Sequence[str], optional: Sequence[str], out: _Collector
-) -> _Table | None:
-    """Header = first non-empty row; columns matched like headers; reports missing columns."""
-    r = next((i for i, row in enumerate(grid.rows) if any(not _blank(v) for v in row)), None)
-    if r is None:
-        # an empty sheet is an empty table (no rows); its columns are nominal
-        return _Table(grid, len(grid.rows), {name: i for i, name in enumerate(required)})
-    wanted = {norm_header(name): name for name in (*required, *optional)}
+#: How many non-empty rows may sit above the header row (a title, a note) before it is found.
+HEADER_SEARCH_ROWS = 20
+
+
+def _header_columns(row: Sequence[Any], wanted: Mapping[str, str]) -> dict[str, int]:
     cols: dict[str, int] = {}
-    for c, value in enumerate(grid.rows[r]):
+    for c, value in enumerate(row):
         if _blank(value):
             continue
         name = wanted.get(norm_header(value))
         if name is not None and name not in cols:
             cols[name] = c
+    return cols
+
+
+def _find_table(
+    grid: SheetGrid, required: Sequence[str], optional: Sequence[str], out: _Collector
+) -> _Table | None:
+    """Find the header row; columns matched like headers; reports missing columns.
+
+    The header is the first non-empty row (spec §2), except that title or note rows above it
+    are passed over: the first of the top non-empty rows that holds every required column
+    wins. When none does, the row with the most required columns is the header, and the
+    missing ones are reported there.
+    """
+    wanted = {norm_header(name): name for name in (*required, *optional)}
+    best: tuple[int, int, dict[str, int]] | None = None  # (columns found, row, cols)
+    seen = 0
+    for i, row in enumerate(grid.rows):
+        if not any(not _blank(v) for v in row):
+            continue
+        found = _header_columns(row, wanted)
+        count = sum(1 for name in required if name in found)
+        if best is None or count > best[0]:
+            best = (count, i, found)
+        seen += 1
+        if count == len(required) or seen >= HEADER_SEARCH_ROWS:
+            break
+    if best is None:
+        # an empty sheet is an empty table (no rows); its columns are nominal
+        return _Table(grid, len(grid.rows), {name: i for i, name in enumerate(required)})
+    _, r, cols = best
     missing = [name for name in required if name not in cols]
     if missing:
         found = ", ".join(str(v).strip() for v in grid.rows[r] if not _blank(v))
@@ -310,9 +358,11 @@ def parse_plan(
     settings = _read_settings(sheets.get("Settings"), stem, out)
     roles = _read_roles(sheets.get("Roles"), out)
     known_roles = set(roles) if roles is not None else None
-    rates = _read_rates(sheets.get("Rates"), known_roles, out)
+    bad_rates: set[tuple[str, str]] = set()
+    rates = _read_rates(sheets.get("Rates"), known_roles, out, bad_rates)
     allocation = _read_allocation(sheets.get("Allocation"), known_roles, out)
-    staffing = _read_staffing(sheets.get("Staffing"), known_roles, allocation, rates, out)
+    staffing = _read_staffing(sheets.get("Staffing"), known_roles, allocation, rates, out,
+                              bad_rates)
     costs = _read_costs(sheets.get("Costs"), out)
     billing = _read_billing(sheets.get("Billing"), out)
     contracts = _read_contracts(sheets.get("Contracts"), out)
@@ -349,6 +399,7 @@ def _read_settings(grid: SheetGrid | None, stem: str, out: _Collector) -> Settin
         return None
     values: dict[str, Any] = {}
     seen: dict[str, str] = {}
+    value_refs: dict[str, str] = {}
     before = len(out.findings)
     for row in _rows(table, out):
         key_text = row.text("Setting", "Setting name")
@@ -364,6 +415,7 @@ def _read_settings(grid: SheetGrid | None, stem: str, out: _Collector) -> Settin
                       row.ref("Setting"))
             continue
         seen[key] = row.ref("Setting")
+        value_refs[key] = row.ref("Value")
         label = f"setting {key}"
         if key == "plan_name":
             values[key] = row.text("Value", label, required=False) or None
@@ -396,9 +448,11 @@ def _read_settings(grid: SheetGrid | None, stem: str, out: _Collector) -> Settin
         return None
     settings = Settings(plan_name=values.pop("plan_name", None) or stem, **values)
     if settings.band_low >= settings.band_high:
-        where = seen.get("band_low", seen.get("band_high", ""))
-        out.error("bad-band", f"band_low ({settings.band_low:g}) must be below band_high "
-                  f"({settings.band_high:g})", where)
+        where = value_refs.get("band_low", value_refs.get("band_high", ""))
+        low, high = (f"{getattr(settings, key):g}" + ("" if key in values else ", the default")
+                     for key in ("band_low", "band_high"))
+        out.error("bad-band", f"band_low ({low}) must be below band_high ({high}): the band "
+                  "is the range of the operation share, e.g. 0.40 to 0.60", where)
         return None
     return settings
 
@@ -433,8 +487,9 @@ def _check_role(row: _Row, role: str | None, known: set[str] | None, out: _Colle
     return True
 
 
-def _read_rates(grid: SheetGrid | None, known: set[str] | None,
-                out: _Collector) -> dict[tuple[str, str], Rate] | None:
+def _read_rates(grid: SheetGrid | None, known: set[str] | None, out: _Collector,
+                bad: set[tuple[str, str]]) -> dict[tuple[str, str], Rate] | None:
+    """The Rates rows; ``bad`` gets the (role, sourcing) of rows whose cost is reported wrong."""
     if grid is None:
         return None
     table = _find_table(grid, ("Role", "Sourcing", "Monthly cost"), (), out)
@@ -445,7 +500,11 @@ def _read_rates(grid: SheetGrid | None, known: set[str] | None,
         role = row.text("Role", "Role")
         sourcing = row.choice("Sourcing", "Sourcing", SOURCING_ALIASES, SOURCINGS)
         cost = row.number("Monthly cost", "Monthly cost", strict=True, blank=None)
-        if not _check_role(row, role, known, out) or sourcing is None or cost is None:
+        if not _check_role(row, role, known, out) or sourcing is None:
+            continue
+        assert role is not None
+        if cost is None:
+            bad.add((role, sourcing))
             continue
         key = (role, sourcing)
         if key in rates:
@@ -512,7 +571,8 @@ def _read_quarters(row: _Row, what: str) -> tuple[float, float, float, float] | 
 def _read_staffing(grid: SheetGrid | None, known: set[str] | None,
                    allocation: dict[str, Allocation] | None,
                    rates: dict[tuple[str, str], Rate] | None,
-                   out: _Collector) -> list[StaffingLine] | None:
+                   out: _Collector,
+                   bad_rates: set[tuple[str, str]]) -> list[StaffingLine] | None:
     if grid is None:
         return None
     table = _find_table(grid, ("System", "Role", "Sourcing", *QUARTERS), ("Vendor",), out)
@@ -530,7 +590,8 @@ def _read_staffing(grid: SheetGrid | None, known: set[str] | None,
             out.error("no-allocation", f"role '{role}' has no row on the Allocation sheet",
                       row.ref("Role"))
         if (role_ok and sourcing and fte is not None and rates is not None
-                and any(fte) and (role, sourcing) not in rates):
+                and any(fte) and (role, sourcing) not in rates
+                and (role, sourcing) not in bad_rates):  # that row is reported already
             out.error("missing-rate", f"no {sourcing} rate for role '{role}': add a row "
                       f"({role}, {sourcing}, monthly cost) to the Rates sheet",
                       row.ref("Sourcing"))
@@ -650,7 +711,7 @@ def _read_profile(grid: SheetGrid | None, out: _Collector) -> dict[str, bool]:
                       f"{seen[factor]})", row.ref("Factor"))
             continue
         seen[factor] = row.ref("Factor")
-        if row._special("Applies"):
+        if row._special("Applies", f"Applies of '{factor}'"):
             continue
         applies = parse_yes_no(row.raw("Applies"))
         if applies is None:
@@ -713,18 +774,24 @@ def grids_from_file(path: str | os.PathLike[str]) -> dict[str, SheetGrid]:
     from .package import scan_workbook
 
     scan = scan_workbook(path)
-    special: dict[str, dict[tuple[int, int], str]] = {}
+    file_name = Path(path).name
+    special: dict[str, dict[tuple[int, int], tuple[str, str] | str]] = {}
     for cell in scan.special_cells:
-        r, c = _split_ref(cell.ref)
+        try:
+            r, c = _split_ref(cell.ref)
+        except ValueError:
+            raise FileProblem(f"'{file_name}' is damaged (sheet '{cell.sheet}' has a cell with "
+                              f"the malformed reference '{cell.ref}'); open it in Excel and "
+                              "save a fresh .xlsx.", "damaged") from None
         if cell.kind == "error":
-            message = (f"holds the error value {cell.value}: fix the formula or the value it "
-                       "refers to, then save")
+            problem = ("error-value", error_value_fragment(cell.value))
         else:
-            message = (f"has a formula (={cell.value}) but no saved value: the file was written "
-                       "by a script that does not calculate; open and save it in Excel or "
-                       "LibreOffice (or run: soffice --headless --convert-to xlsx FILE) so the "
-                       "values are stored")
-        special.setdefault(norm_header(cell.sheet), {})[(r - 1, c - 1)] = message
+            problem = ("no-cached-value", (
+                f"has a formula (={cell.value}) but no saved value: the file was probably "
+                "written by a program that does not calculate formulas (such as openpyxl); "
+                "open it in Excel or LibreOffice and save it, or run: soffice --headless "
+                f"--convert-to xlsx --outdir calculated '{file_name}', so the values are stored"))
+        special.setdefault(norm_header(cell.sheet), {})[(r - 1, c - 1)] = problem
     try:
         workbook = CalamineWorkbook.from_path(os.fspath(path))
         grids = {}
@@ -732,8 +799,8 @@ def grids_from_file(path: str | os.PathLike[str]) -> dict[str, SheetGrid]:
             rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
             grids[name] = SheetGrid(name, rows, special=special.get(norm_header(name), {}))
     except Exception as exc:  # calamine raises its own error types for damaged parts
-        raise FileProblem(f"{Path(path).name} could not be read as a workbook ({exc}); open it "
-                          "in Excel and save it again as .xlsx", "damaged") from None
+        raise FileProblem(f"'{file_name}' could not be read as a workbook ({exc}); open it "
+                          "in Excel and save it again as .xlsx.", "damaged") from None
     return grids
 
 

@@ -1,0 +1,234 @@
+"""The ``omplan`` command end to end: the real entry point in a subprocess (spec §5, §6).
+
+Exit status: 0 success, 2 input errors (file-level or in the plan), 1 internal error; never a
+traceback unless OMPLAN_DEBUG is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from factories import tiny_plan, with_rows, write_openpyxl
+from test_reader import FILE_PROBLEMS
+
+import omplan
+from omplan.model import ACTIVITIES, QUARTERS, SOURCINGS
+from omplan.reader import load_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "workbooks" / "sample_plan.xlsx"
+
+TOP_KEYS = {"plan", "currency", "fiscal_year", "band", "target_operation_share", "errors",
+            "scenarios"}
+SCENARIO_KEYS = {"name", "total", "operation", "maintenance", "operation_share", "band_status",
+                 "components", "by_sourcing", "by_activity", "billing", "quarters", "findings"}
+COMPONENTS = {"labour", "vendor_management", "coordination", "transition", "other"}
+
+
+def omplan_cmd(*args: str | os.PathLike[str], cwd: Path = ROOT,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m omplan ARGS`` as a user would (no OMPLAN_DEBUG)."""
+    environ = {k: v for k, v in os.environ.items() if k != "OMPLAN_DEBUG"}
+    environ["PYTHONUTF8"] = "1"
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "omplan", *map(os.fspath, args)], cwd=cwd, env=environ,
+        capture_output=True, text=True, encoding="utf-8", timeout=120,
+    )
+
+
+def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def bad_plan(tmp_path: Path) -> Path:
+    """A plan with errors on three sheets."""
+    sheets = tiny_plan()
+    sheets["Staffing"][1][4] = "three"
+    sheets["Rates"][1][2] = 0
+    sheets = with_rows(sheets, "Scenarios", ["Baseline", "*", "*", "fte_factor", 2],
+                       header=["Scenario", "Role", "System", "Change", "Value"])
+    return write_openpyxl(sheets, tmp_path / "bad plan.xlsx")
+
+
+# --------------------------------------------------------------------------- success
+
+
+def test_version():
+    result = omplan_cmd("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"omplan, version {omplan.__version__}"
+
+
+def test_help():
+    result = omplan_cmd("--help")
+    assert result.returncode == 0
+    assert "run" in result.stdout and "demo" in result.stdout
+
+
+def test_demo_prints_the_scenario_table():
+    result = omplan_cmd("demo")
+    assert result.returncode == 0, result.stderr
+    no_traceback(result)
+    plan, _ = load_plan(SAMPLE)
+    assert plan is not None
+    for name in plan.scenario_names:
+        assert name in result.stdout
+    for column in ("Scenario", "Total (USD)", "Operation (USD)", "Maintenance (USD)",
+                   "Op. share", "Band status"):
+        assert column in result.stdout
+    assert "Sample plan" in result.stdout
+
+
+def test_run_sample_writes_the_json_summary(tmp_path):
+    out = tmp_path / "out.json"
+    result = omplan_cmd("run", "workbooks/sample_plan.xlsx", "--json", out)
+    assert result.returncode == 0, result.stderr
+    no_traceback(result)
+    assert "Baseline" in result.stdout and str(out) in result.stdout
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    assert set(summary) == TOP_KEYS
+    assert summary["errors"] == []
+    assert (summary["plan"], summary["currency"], summary["fiscal_year"]) == (
+        "Sample plan", "USD", 2027)
+    assert summary["band"] == {"low": 0.4, "high": 0.6}
+    scenarios = summary["scenarios"]
+    assert len(scenarios) == 5
+    assert scenarios[0]["name"] == "Baseline"
+    for s in scenarios:
+        assert set(s) == SCENARIO_KEYS
+        assert set(s["components"]) == COMPONENTS
+        assert sum(s["components"].values()) == pytest.approx(s["total"])
+        assert set(s["by_sourcing"]) == set(SOURCINGS)
+        assert set(s["by_activity"]) == set(ACTIVITIES)
+        assert set(s["billing"]) == {"fixed_fee", "separate_estimate"}
+        assert [q["quarter"] for q in s["quarters"]] == list(QUARTERS)
+        for f in s["findings"]:
+            assert set(f) == {"severity", "code", "message", "location"}
+    assert not (tmp_path / "out.json.tmp").exists()
+
+
+# --------------------------------------------------------------------------- input errors
+
+
+def test_plan_with_errors_lists_each_error_and_exits_2(tmp_path):
+    path = bad_plan(tmp_path)
+    _, findings = load_plan(path)
+    errors = [f for f in findings if f.severity == "error"]
+    assert len(errors) == 3
+    out = tmp_path / "summary.json"
+    result = omplan_cmd("run", path, "--json", out)
+    assert result.returncode == 2, result.stdout + result.stderr
+    no_traceback(result)
+    lines = result.stderr.splitlines()
+    assert "bad plan.xlsx: 3 errors; no figures were produced" in lines
+    assert "Staffing!E2: FTE Q1 must be a number ≥ 0, got 'three'" in lines
+    for f in errors:
+        assert f"{f.location}: {f.message}" in lines
+    assert {f.location for f in errors} == {"Staffing!E2", "Rates!C2", "Scenarios!A2"}
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    assert set(summary) == TOP_KEYS
+    assert summary["scenarios"] == []
+    assert [(e["code"], e["location"]) for e in summary["errors"]] == [
+        (f.code, f.location) for f in errors]
+    assert all(e["severity"] == "error" for e in summary["errors"])
+
+
+CLI_FILE_PROBLEMS = [p for p in FILE_PROBLEMS
+                     if p[1] in {"not-a-spreadsheet", "truncated", "csv", "encrypted",
+                                 "xml-entities", "legacy-xls", "zip-bomb", "file-not-found"}]
+
+
+@pytest.mark.parametrize(("build", "code", "phrase"), CLI_FILE_PROBLEMS,
+                         ids=[b.__name__.strip("_") for b, _, _ in CLI_FILE_PROBLEMS])
+def test_file_level_problem_is_one_clear_line(tmp_path, build, code, phrase):
+    path = build(tmp_path)
+    out = tmp_path / "summary.json"
+    result = omplan_cmd("run", path, "--json", out)
+    assert result.returncode == 2, result.stdout + result.stderr
+    no_traceback(result)
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[0] == f"{path.name}: 1 error; no figures were produced"
+    assert len(lines) == 2, lines
+    assert path.name in lines[1] and phrase in lines[1]
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    assert [e["code"] for e in summary["errors"]] == [code]
+    assert summary["scenarios"] == []
+
+
+def test_nonexistent_path(tmp_path):
+    result = omplan_cmd("run", tmp_path / "missing.xlsx")
+    assert result.returncode == 2
+    no_traceback(result)
+    assert "'missing.xlsx' was not found" in result.stderr
+
+
+def test_directory_instead_of_a_file(tmp_path):
+    result = omplan_cmd("run", tmp_path)
+    assert result.returncode == 2
+    no_traceback(result)
+    assert "directory" in result.stderr
+
+
+def test_unknown_command():
+    result = omplan_cmd("frobnicate")
+    assert result.returncode == 2
+    no_traceback(result)
+    assert "No such command" in result.stderr
+
+
+# --------------------------------------------------------------------------- internal errors
+
+
+def _boom(plan):
+    raise RuntimeError("boom in the engine")
+
+
+def test_internal_error_exits_1_without_traceback(monkeypatch):
+    from click.testing import CliRunner
+
+    import omplan.api
+    from omplan.cli import cli
+
+    monkeypatch.delenv("OMPLAN_DEBUG", raising=False)
+    monkeypatch.setattr(omplan.api, "evaluate", _boom)
+    result = CliRunner().invoke(cli, ["run", str(SAMPLE)])
+    assert result.exit_code == 1, result.output
+    assert "internal error" in result.output
+    assert "RuntimeError: boom in the engine" in result.output
+    assert "OMPLAN_DEBUG=1" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_internal_error_shows_the_traceback_with_omplan_debug(monkeypatch):
+    from click.testing import CliRunner
+
+    import omplan.api
+    from omplan.cli import cli
+
+    monkeypatch.setenv("OMPLAN_DEBUG", "1")
+    monkeypatch.setattr(omplan.api, "evaluate", _boom)
+    result = CliRunner().invoke(cli, ["run", str(SAMPLE)])
+    assert isinstance(result.exception, RuntimeError)
+
+
+def test_internal_error_in_a_real_process():
+    code = (
+        "import sys, omplan.api\n"
+        "def boom(plan): raise RuntimeError('boom')\n"
+        "omplan.api.evaluate = boom\n"
+        "from omplan.cli import main\n"
+        f"main(['run', {str(SAMPLE)!r}])\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if k != "OMPLAN_DEBUG"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=environ, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "internal error: RuntimeError: boom" in result.stderr
