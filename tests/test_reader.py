@@ -895,3 +895,14 @@ def test_load_plan_accepts_a_str_path(tmp_path):
     path = write_openpyxl(tiny_plan(), tmp_path / "plan.xlsx")
     plan, findings = load_plan(str(path))
     assert plan is not None and findings == []
+
+
+def test_misspelt_activity_column_is_named():
+    sheets = tiny_plan()
+    sheets["Allocation"][0][5] = "Corective"
+    plan, findings = parse(sheets)
+    assert ("warning", "unknown-column", "Allocation!F1") in [
+        (f.severity, f.code, f.location) for f in findings]
+    assert "did you mean 'Corrective'" in next(f.message for f in findings
+                                                if f.code == "unknown-column")
+    assert "shares-not-one" in [f.code for f in findings]  # Dev's shares now add up to 0.5

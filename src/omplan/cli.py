@@ -104,11 +104,14 @@ def run_command(plan_path: Path, json_path: Path | None) -> int:
     if json_path is not None:
         _write_json(summary, json_path)
     if not run.ok:
-        console = _console(stderr=True)
-        n = len(summary["errors"])
-        console.print(f"[red]{plan_path.name}: {n} error{'s' if n != 1 else ''}; no figures "
-                      "were produced[/]")
-        for f in summary["errors"]:
+        errors = summary["errors"]
+        if len(errors) == 1 and not errors[0]["location"]:  # a file-level problem: one sentence
+            click.echo(errors[0]["message"], err=True)
+            return EXIT_INPUT
+        n = len(errors)
+        _console(stderr=True).print(f"[red]{plan_path.name}: {n} error{'s' if n != 1 else ''}; "
+                                    "no figures were produced[/]")
+        for f in errors:
             where = f"{f['location']}: " if f["location"] else ""
             click.echo(f"{where}{f['message']}", err=True)
         return EXIT_INPUT

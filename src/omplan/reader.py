@@ -8,6 +8,7 @@ Findings are collected, never raised: one pass reports every problem.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import math
 import os
 import re
@@ -524,6 +525,7 @@ def _read_allocation(grid: SheetGrid | None, known: set[str] | None,
         return None
     allocation: dict[str, Allocation] = {}
     present = [a for a in ACTIVITIES if a in table.cols]
+    _warn_misspelt_activities(table, present, out)
     for row in _rows(table, out):
         role = row.text("Role", "Role")
         shares: dict[str, float] = {}
@@ -559,6 +561,22 @@ def _read_allocation(grid: SheetGrid | None, known: set[str] | None,
                 bad = True
         allocation[role] = Allocation(role, None if blank else shares, row.ref("Role"))
     return allocation
+
+
+def _warn_misspelt_activities(table: _Table, present: list[str], out: _Collector) -> None:
+    """An unknown Allocation column that looks like a missing activity is probably a typo."""
+    if table.header_r >= len(table.grid.rows):
+        return
+    missing = {norm_header(a): a for a in ACTIVITIES if a not in present}
+    used = set(table.cols.values())
+    for c, value in enumerate(table.grid.rows[table.header_r]):
+        if c in used or _blank(value):
+            continue
+        close = difflib.get_close_matches(norm_header(value), list(missing), n=1, cutoff=0.75)
+        if close:
+            out.warning("unknown-column", f"column '{str(value).strip()}' is not an activity and "
+                        f"is ignored: did you mean '{missing[close[0]]}'?",
+                        table.grid.ref(table.header_r, c))
 
 
 def _read_quarters(row: _Row, what: str) -> tuple[float, float, float, float] | None:

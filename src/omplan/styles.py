@@ -1,0 +1,157 @@
+"""The report's named cell styles and chart colours, described once as plain data.
+
+Renderers (openpyxl files now, xlwings live books later) turn these into their own style
+objects; the layout refers to styles by name only. Money formats carry the plan's currency
+code, so the style set is built per currency with :func:`report_styles`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+FONT = "Calibri"
+FONT_SIZE = 11.0
+
+# A muted finance palette (RGB hex, no '#').
+NAVY = "1F3864"
+BLUE = "2F5597"
+HEADER_FILL = "305496"
+SUBTOTAL_FILL = "F2F2F2"
+TOTAL_FILL = "D9E1F2"
+GREY_TEXT = "595959"
+BAD_TEXT, BAD_FILL = "9C0006", "FFC7CE"  # Excel's "light red fill with dark red text"
+
+#: Chart series colours by meaning, used by every chart of the report.
+SERIES_COLOURS: dict[str, str] = {
+    "operation": "2F5597",
+    "maintenance": "ED7D31",
+    "share": "5B9BD5",
+    "band": "7F7F7F",
+    "target": "00B050",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CellStyle:
+    """One named cell style: number format, font, fill, alignment and borders."""
+
+    name: str
+    number_format: str = "General"
+    bold: bool = False
+    italic: bool = False
+    size: float = FONT_SIZE
+    colour: str | None = None  # font colour
+    fill: str | None = None  # solid background
+    align: str | None = None  # "left" | "center" | "right"
+    vertical: str | None = None  # "top" | "center" | "bottom"
+    wrap: bool = False
+    indent: int = 0
+    border_top: str | None = None  # "thin" | "medium" | "double"
+    border_bottom: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HighlightStyle:
+    """A conditional-format look (font colour and fill) for cells that need attention."""
+
+    name: str
+    colour: str
+    fill: str
+    bold: bool = False
+
+
+def money_format(currency: str, signed: bool = False) -> str:
+    """A LibreOffice-compatible money format with the currency code, e.g. ``#,##0 "USD"``."""
+    code = re.sub(r"[^A-Za-z0-9 ]", "", currency or "").strip()[:8] or "?"
+    unit = f' "{code}"'
+    if signed:
+        return f"+#,##0{unit};-#,##0{unit};0{unit}"
+    return f"#,##0{unit}"
+
+
+PERCENT = "0.0%"
+SIGNED_PERCENT = "+0.0%;-0.0%;0.0%"
+INTEGER = "#,##0"
+YEAR = "0"
+DATETIME = "yyyy-mm-dd hh:mm:ss"
+TEXT = "@"
+
+
+def report_styles(currency: str) -> dict[str, CellStyle]:
+    """Every named style of the report, keyed by name; money formats show ``currency``."""
+    money = money_format(currency)
+    signed = money_format(currency, signed=True)
+    base = [
+        CellStyle("omplan title", bold=True, size=16.0, colour=NAVY),
+        CellStyle("omplan subtitle", italic=True, colour=GREY_TEXT),
+        CellStyle("omplan section", bold=True, size=12.0, colour=NAVY),
+        CellStyle("omplan note", italic=True, size=9.0, colour=GREY_TEXT),
+        CellStyle("omplan header", bold=True, colour="FFFFFF", fill=HEADER_FILL, wrap=True,
+                  vertical="center", border_bottom="thin"),
+        CellStyle("omplan header right", bold=True, colour="FFFFFF", fill=HEADER_FILL,
+                  wrap=True, vertical="center", align="right", border_bottom="thin"),
+        CellStyle("omplan text", vertical="top"),
+        CellStyle("omplan label", vertical="top", indent=1),
+        CellStyle("omplan wrap", wrap=True, vertical="top"),
+        CellStyle("omplan center", align="center", vertical="top"),
+        CellStyle("omplan money", number_format=money),
+        CellStyle("omplan signed money", number_format=signed),
+        CellStyle("omplan percent", number_format=PERCENT),
+        CellStyle("omplan signed percent", number_format=SIGNED_PERCENT),
+        CellStyle("omplan integer", number_format=INTEGER),
+        CellStyle("omplan year", number_format=YEAR, align="left"),
+        CellStyle("omplan datetime", number_format=DATETIME, align="left"),
+        CellStyle("omplan key", bold=True, vertical="top"),
+    ]
+    styles = {s.name: s for s in base}
+    # subtotal and total variants of the body styles (rows, not columns, carry these)
+    for body in ("omplan text", "omplan money", "omplan percent", "omplan center",
+                 "omplan signed money", "omplan signed percent", "omplan integer"):
+        st = styles[body]
+        sub = replace(st, name=body + " subtotal", bold=True, fill=SUBTOTAL_FILL,
+                      border_top="thin")
+        tot = replace(st, name=body + " total", bold=True, fill=TOTAL_FILL, border_top="thin",
+                      border_bottom="double")
+        styles[sub.name] = sub
+        styles[tot.name] = tot
+    return styles
+
+
+#: Conditional-format looks; the layout names them, renderers build the rules.
+HIGHLIGHTS: dict[str, HighlightStyle] = {
+    "out of band": HighlightStyle("out of band", BAD_TEXT, BAD_FILL, bold=True),
+}
+
+#: Short names the layout uses for the body styles.
+MONEY = "omplan money"
+SIGNED_MONEY = "omplan signed money"
+PERCENT_STYLE = "omplan percent"
+SIGNED_PERCENT_STYLE = "omplan signed percent"
+TEXT_STYLE = "omplan text"
+LABEL_STYLE = "omplan label"
+WRAP_STYLE = "omplan wrap"
+CENTER_STYLE = "omplan center"
+INTEGER_STYLE = "omplan integer"
+YEAR_STYLE = "omplan year"
+DATETIME_STYLE = "omplan datetime"
+KEY_STYLE = "omplan key"
+TITLE_STYLE = "omplan title"
+SUBTITLE_STYLE = "omplan subtitle"
+SECTION_STYLE = "omplan section"
+NOTE_STYLE = "omplan note"
+HEADER_STYLE = "omplan header"
+HEADER_RIGHT_STYLE = "omplan header right"
+
+#: Styles whose header should be right-aligned (numbers read right-aligned).
+NUMERIC_STYLES = frozenset({MONEY, SIGNED_MONEY, PERCENT_STYLE, SIGNED_PERCENT_STYLE,
+                            INTEGER_STYLE})
+
+
+def row_variant(style: str, variant: str | None) -> str:
+    """The subtotal/total variant of a body style (labels use the text variant)."""
+    if not variant:
+        return style
+    if style in (LABEL_STYLE, KEY_STYLE, WRAP_STYLE, YEAR_STYLE, DATETIME_STYLE):
+        style = TEXT_STYLE
+    return f"{style} {variant}"
