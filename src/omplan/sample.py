@@ -15,9 +15,7 @@ documents the defaults explicitly; edit a row to move an activity across the bil
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,6 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.xml.functions import tostring
 
 from omplan.model import (
     ACTIVITIES,
@@ -37,6 +34,7 @@ from omplan.model import (
     OUTSOURCE,
     QUARTERS,
 )
+from omplan.xlsxio import save_workbook
 
 __all__ = ["SAMPLE_PLAN", "build_sample_plan", "write_plan_workbook"]
 
@@ -228,8 +226,6 @@ SAMPLE_PLAN: dict[str, list[list[Any]]] = {
 # --- the writer --------------------------------------------------------------------------
 
 FIXED_TIMESTAMP = dt.datetime(2026, 1, 1, 0, 0, 0)
-_ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
-_CORE_XML = "docProps/core.xml"
 
 MONEY_FORMAT = "#,##0"
 FTE_FORMAT = "0.0#"
@@ -315,23 +311,6 @@ def _format_sheet(ws: Any, rows: Sequence[Sequence[Any]], *, percent_cells: bool
     ws.freeze_panes = "A2"
 
 
-def _deterministic_zip(data: bytes, core_xml: bytes) -> bytes:
-    """Rewrite the package with fixed member timestamps and the given core properties."""
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as zin,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout,
-    ):
-        for info in zin.infolist():
-            content = core_xml if info.filename == _CORE_XML else zin.read(info)
-            member = zipfile.ZipInfo(info.filename, date_time=_ZIP_DATE_TIME)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.create_system = 3
-            member.external_attr = 0o600 << 16
-            zout.writestr(member, content)
-    return out.getvalue()
-
-
 def write_plan_workbook(
     sheets: Mapping[str, Sequence[Sequence[Any]]],
     path: str | os.PathLike[str],
@@ -353,16 +332,8 @@ def write_plan_workbook(
         for row in rows:
             ws.append(list(row))
         _format_sheet(ws, rows, percent_cells=percent_cells)
-    props = wb.properties
-    props.creator = "omplan"
-    props.lastModifiedBy = "omplan"
-    props.created = FIXED_TIMESTAMP
-
-    buffer = io.BytesIO()
-    wb.save(buffer)  # openpyxl stamps `modified` with the current time: restore it below
-    props.modified = FIXED_TIMESTAMP
-    core_xml = tostring(props.to_tree())
-    Path(path).write_bytes(_deterministic_zip(buffer.getvalue(), core_xml))
+    wb.properties.creator = "omplan"
+    save_workbook(wb, path, FIXED_TIMESTAMP)
 
 
 def build_sample_plan(path: str | os.PathLike[str]) -> Path:
