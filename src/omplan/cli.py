@@ -79,7 +79,7 @@ def print_findings(findings: list[dict[str, str]], stderr: bool = False) -> None
         where = f"{f['location']}: " if f["location"] else ""
         scenario = f"[{f['scenario']}] " if f.get("scenario") else ""
         console.print(f"[{colour[f['severity']]}]{f['severity']}[/] {scenario}{where}"
-                      f"{f['message']} [dim]({f['code']})[/]", markup=True)
+                      f"{f['message']} [dim]({f['code']})[/]", markup=True, soft_wrap=True)
 
 
 def _all_findings(summary: dict[str, Any]) -> list[dict[str, str]]:
@@ -160,6 +160,36 @@ def demo(json_path: Path | None) -> None:
     path = sample_plan_path()
     _console().print(f"Sample plan: {path}")
     sys.exit(_guard(run_command, path, json_path))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--sample", is_flag=True, help="Fill the template with the sample plan.")
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+def new(path: Path, sample: bool, force: bool) -> None:
+    """Write an input template workbook (Excel Tables, drop-downs, a 'Start here' sheet)."""
+    sys.exit(_guard(new_command, path, sample, force))
+
+
+def new_command(path: Path, sample: bool, force: bool) -> int:
+    from .template import write_template
+
+    if path.suffix.lower() != ".xlsx":
+        click.echo(f"{path.name}: the template is an .xlsx workbook; give a name ending in "
+                   ".xlsx", err=True)
+        return EXIT_INPUT
+    if path.exists() and not force:
+        click.echo(f"{path} already exists; nothing was written (use --force to replace it)",
+                   err=True)
+        return EXIT_INPUT
+    if not path.parent.is_dir():
+        click.echo(f"folder {path.parent} does not exist; nothing was written", err=True)
+        return EXIT_INPUT
+    write_template(path, sample=sample)
+    what = "the sample plan" if sample else "an empty plan"
+    _console().print(f"Wrote {path} with {what}. Fill in the yellow cells, then run: "
+                     f"omplan run {path}")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> None:

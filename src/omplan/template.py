@@ -1,0 +1,257 @@
+"""``omplan new``: the input template workbook, empty or filled with the sample plan.
+
+Every input sheet of spec §2 is an Excel Table with drop-downs for the enumerated columns;
+input cells carry one style (see INPUT_FILL / INPUT_FONT); a first sheet explains the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+from .model import (
+    ACTIVITIES,
+    ACTIVITY_KIND,
+    BASES,
+    CHANGES,
+    DEFAULT_BILLING,
+    LEVEL_GUIDANCE,
+    LEVEL_ROLE,
+    LEVELS,
+    PROFILE_FACTORS,
+    QUARTERS,
+    SOURCINGS,
+)
+
+#: The one input-cell convention (FAST standard style): light yellow fill, dark blue text.
+INPUT_FILL = "FFF2CC"
+INPUT_FONT = "1F3864"
+HEADER_FILL = "305496"
+
+HEADERS: dict[str, list[str]] = {
+    "Settings": ["Setting", "Value", "Notes"],
+    "Roles": ["Role", "Level"],
+    "Rates": ["Role", "Sourcing", "Monthly cost"],
+    "Allocation": ["Role", *ACTIVITIES],
+    "Staffing": ["System", "Role", "Sourcing", "Vendor", *QUARTERS],
+    "Costs": ["System", "Item", "Activity", *QUARTERS],
+    "Billing": ["Activity", "Basis"],
+    "Contracts": ["Vendor", "Emergency response SLA hours", "Permanent fix SLA days"],
+    "Profile": ["Factor", "Applies"],
+    "Scenarios": ["Scenario", "Role", "System", "Change", "Value"],
+}
+#: Empty input rows each table offers (drop-downs and formats cover them).
+CAPACITY: dict[str, int] = {"Settings": 9, "Roles": 50, "Rates": 150, "Allocation": 50,
+                            "Staffing": 500, "Costs": 200, "Billing": 8, "Contracts": 50,
+                            "Profile": 8, "Scenarios": 200}
+
+SETTING_NOTES = {
+    "plan_name": "Name shown on reports (default: the file name)",
+    "currency": "ISO 4217 code, e.g. USD, EUR, JPY",
+    "fiscal_year": "Required: the fiscal year planned",
+    "fy_start_month": "Month the fiscal year starts (1 = January)",
+    "band_low": "Lower edge of the reference band for each side",
+    "band_high": "Upper edge of the reference band for each side",
+    "vendor_overhead": "Retained-organisation cost of managing external staff",
+    "coordination_overhead": "Cost of split operation/maintenance contracts ('hot potato')",
+    "transition_months": "Months of rate paid once when a line changes sourcing or vendor",
+}
+_FRACTIONS = {"band_low", "band_high", "vendor_overhead", "coordination_overhead"}
+
+
+def default_settings(fiscal_year: int) -> list[list[Any]]:
+    values = {"plan_name": None, "currency": "USD", "fiscal_year": fiscal_year,
+              "fy_start_month": 1, "band_low": 0.40, "band_high": 0.60, "vendor_overhead": 0.10,
+              "coordination_overhead": 0.05, "transition_months": 2}
+    return [[key, value, SETTING_NOTES[key]] for key, value in values.items()]
+
+
+def template_data(fiscal_year: int, sample: bool = False) -> dict[str, list[list[Any]]]:
+    """Rows (without headers) per input sheet: the defaults, or the sample plan."""
+    if sample:
+        from .sample import SAMPLE_PLAN
+
+        data: dict[str, list[list[Any]]] = {}
+        for sheet, header in HEADERS.items():
+            rows = SAMPLE_PLAN.get(sheet, [[]])
+            positions = [norm(h) for h in rows[0]]
+            data[sheet] = [[row[positions.index(norm(h))] if norm(h) in positions
+                            and positions.index(norm(h)) < len(row) else None
+                            for h in header] for row in rows[1:]]
+        for row in data["Settings"]:
+            row[2] = SETTING_NOTES.get(str(row[0]))
+        return data
+    return {
+        "Settings": default_settings(fiscal_year),
+        "Billing": [[a, DEFAULT_BILLING[a]] for a in ACTIVITIES],
+        "Profile": [[f, "no"] for f in PROFILE_FACTORS],
+        **{sheet: [] for sheet in HEADERS if sheet not in ("Settings", "Billing", "Profile")},
+    }
+
+
+def norm(text: Any) -> str:
+    return " ".join(str(text).split()).casefold()
+
+
+def _lists() -> dict[str, str]:
+    quoted = {name: '"' + ",".join(values) + '"' for name, values in {
+        "level": LEVELS, "sourcing": SOURCINGS, "activity": ACTIVITIES, "basis": BASES,
+        "change": CHANGES, "yesno": ("yes", "no")}.items()}
+    quoted["role"] = f"Roles!$A$2:$A${CAPACITY['Roles'] + 1}"
+    return quoted
+
+
+#: (sheet, column header) -> drop-down list key of _lists()
+DROPDOWNS = {
+    ("Roles", "Level"): "level", ("Rates", "Role"): "role", ("Rates", "Sourcing"): "sourcing",
+    ("Allocation", "Role"): "role", ("Staffing", "Role"): "role",
+    ("Staffing", "Sourcing"): "sourcing", ("Costs", "Activity"): "activity",
+    ("Billing", "Activity"): "activity", ("Billing", "Basis"): "basis",
+    ("Profile", "Applies"): "yesno", ("Scenarios", "Change"): "change",
+}
+
+
+def _number_format(sheet: str, header: str, setting: str | None = None) -> str | None:
+    if sheet == "Rates" and header == "Monthly cost" or sheet == "Costs" and header in QUARTERS:
+        return "#,##0"
+    if sheet == "Staffing" and header in QUARTERS:
+        return "0.0#"
+    if sheet == "Allocation" and header in ACTIVITIES:
+        return "0.0%"
+    if sheet == "Settings" and header == "Value" and setting in _FRACTIONS:
+        return "0%"
+    return None
+
+
+def build_template(fiscal_year: int | None = None, sample: bool = False) -> Any:
+    """The template as an openpyxl Workbook (not saved)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    year = fiscal_year or dt.date.today().year + 1
+    data = template_data(year, sample)
+    wb = Workbook()
+    start = wb.active
+    start.title = "Start here"
+    _write_start_here(start)
+    input_fill = PatternFill("solid", fgColor=INPUT_FILL)
+    input_font = Font(color=INPUT_FONT)
+    lists = _lists()
+    for sheet, header in HEADERS.items():
+        ws = wb.create_sheet(sheet)
+        rows = data[sheet]
+        n = max(len(rows), CAPACITY[sheet])
+        ws.append(header)
+        for c, _ in enumerate(header, start=1):
+            ws.cell(1, c).font = Font(bold=True, color="FFFFFF")
+            ws.cell(1, c).fill = PatternFill("solid", fgColor=HEADER_FILL)
+        for r in range(n):
+            row = rows[r] if r < len(rows) else [None] * len(header)
+            setting = str(row[0]) if sheet == "Settings" else None
+            for c, name in enumerate(header, start=1):
+                cell = ws.cell(r + 2, c, row[c - 1] if c - 1 < len(row) else None)
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text stays text, even '=...'
+                is_input = not (sheet == "Settings" and name in ("Setting", "Notes"))
+                if is_input:
+                    cell.fill, cell.font = input_fill, input_font
+                fmt = _number_format(sheet, name, setting)
+                if fmt:
+                    cell.number_format = fmt
+        last = get_column_letter(len(header))
+        table = Table(displayName=f"{sheet}Table", ref=f"A1:{last}{n + 1}")
+        table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
+        ws.add_table(table)
+        ws.freeze_panes = "B2" if sheet in ("Allocation", "Staffing") else "A2"
+        for c, name in enumerate(header, start=1):
+            width = 14 if name in QUARTERS or name in ACTIVITIES else max(len(name) + 4, 16)
+            if sheet == "Settings" and name == "Notes":
+                width = 60
+            ws.column_dimensions[get_column_letter(c)].width = width
+            key = DROPDOWNS.get((sheet, name))
+            column = f"{get_column_letter(c)}2:{get_column_letter(c)}{n + 1}"
+            if key:
+                dv = DataValidation(type="list", formula1=lists[key], allow_blank=True,
+                                    showErrorMessage=True, errorTitle=name,
+                                    error=f"Choose a {name.lower()} from the list.")
+            elif _number_format(sheet, name) in ("#,##0", "0.0#", "0.0%"):
+                dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
+                                    allow_blank=True, showErrorMessage=True, errorTitle=name,
+                                    error=f"{name} must be a number ≥ 0.")
+            else:
+                continue
+            ws.add_data_validation(dv)
+            dv.add(column)
+        if sheet == "Allocation":
+            ws.cell(1, len(header) + 2, "Shares per role add up to 100 %; leave a whole row "
+                    "blank to split that role pro rata.").alignment = Alignment(wrap_text=False)
+    return wb
+
+
+START_TEXT: list[tuple[str, str]] = [
+    ("title", "omplan — IT operation vs maintenance budget plan"),
+    ("", ""),
+    ("h", "Two different jobs"),
+    ("p", "Operation keeps today's system running: monitoring, incident response, routine tasks "
+          "and security operations. It is always on and reactive."),
+    ("p", "Maintenance keeps the system from breaking: corrective, preventive, adaptive and "
+          "perfective work (ISO/IEC 14764). It is planned and proactive."),
+    ("p", "Each is normally 40–60 % of the O&M budget (the band on the Settings sheet). The "
+          "Profile sheet moves the target inside the band: a revenue-critical 24x7 system needs "
+          "more operation, legacy debt or a regulatory change more maintenance."),
+    ("", ""),
+    ("h", "The eight activities"),
+    *[("p", f"{a} — {ACTIVITY_KIND[a].value}") for a in ACTIVITIES],
+    ("", ""),
+    ("h", "Role levels"),
+    *[("p", f"{lv} {LEVEL_ROLE[lv]} — {LEVEL_GUIDANCE[lv]}") for lv in LEVELS],
+    ("", ""),
+    ("h", "How to fill it in"),
+    ("p", "Yellow cells are inputs: type only there. Headers and notes are not inputs."),
+    ("p", "1. Settings: at least fiscal_year. 2. Roles with their level. 3. Rates: the fully "
+          "loaded monthly cost of one FTE per role and sourcing. 4. Allocation: each role's "
+          "shares of the eight activities. 5. Staffing: FTE per system, role, sourcing and "
+          "quarter. Costs, Billing, Contracts, Profile and Scenarios are optional."),
+    ("p", "Scenarios change the Baseline: sourcing, vendor, fte_factor or rate_factor for a role "
+          "(or *) on a system (or *), row by row."),
+    ("", ""),
+    ("h", "How to run"),
+    ("p", "omplan run <this file> --out report.xlsx    (or press the Run button in the .xlsm)"),
+    ("p", "Every problem is listed with its cell, e.g. Staffing!E7; nothing is changed in your "
+          "inputs."),
+]
+
+
+def _write_start_here(ws: Any) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    ws.column_dimensions["A"].width = 110
+    ws.sheet_view.showGridLines = False
+    for r, (kind, text) in enumerate(START_TEXT, start=1):
+        cell = ws.cell(r, 1, text)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if kind == "title":
+            cell.font = Font(bold=True, size=16, color=HEADER_FILL)
+        elif kind == "h":
+            cell.font = Font(bold=True, size=12, color=HEADER_FILL)
+    legend = ws.cell(len(START_TEXT) + 2, 1, "An input cell looks like this")
+    legend.fill = PatternFill("solid", fgColor=INPUT_FILL)
+    legend.font = Font(color=INPUT_FONT)
+
+
+def write_template(path: str | os.PathLike[str], *, sample: bool = False,
+                   fiscal_year: int | None = None) -> Path:
+    """Write the template (.xlsx) to ``path`` atomically; returns the path."""
+    from .xlsxio import save_workbook, source_date
+
+    target = Path(path)
+    if target.suffix.lower() != ".xlsx":
+        raise ValueError("the template is an .xlsx workbook (the .xlsm comes with the Excel "
+                         "binding)")
+    return save_workbook(build_template(fiscal_year, sample), target, source_date())
+

@@ -1,0 +1,83 @@
+"""`omplan new`: the input template, read back by omplan."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+from omplan.api import run_plan
+from omplan.cli import sample_plan_path
+from omplan.template import HEADERS, INPUT_FILL, write_template
+
+
+@pytest.fixture(scope="module")
+def empty(tmp_path_factory):
+    return write_template(tmp_path_factory.mktemp("t") / "plan.xlsx", fiscal_year=2027)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    return write_template(tmp_path_factory.mktemp("t") / "sample.xlsx", sample=True)
+
+
+def test_empty_template_gives_one_clear_finding(empty):
+    run = run_plan(empty)
+    assert [(f.severity, f.code, f.location) for f in run.findings] == [
+        ("error", "no-staffing", "Staffing")]
+    assert "no staffing yet" in run.findings[0].message
+
+
+def test_sample_template_gives_the_sample_figures(sample):
+    got, want = run_plan(sample).summary(), run_plan(sample_plan_path()).summary()
+    assert got == want
+    assert got["scenarios"][0]["total"] > 0
+
+
+def test_every_input_sheet_is_a_table_with_drop_downs(empty):
+    wb = openpyxl.load_workbook(empty)
+    assert wb.sheetnames == ["Start here", *HEADERS]
+    for sheet, header in HEADERS.items():
+        ws = wb[sheet]
+        assert [c.value for c in ws[1]][: len(header)] == header
+        assert list(ws.tables) == [f"{sheet}Table"]
+    validations = {(ws.title, str(dv.sqref).split(":")[0][0], dv.formula1)
+                   for ws in wb.worksheets for dv in ws.data_validations.dataValidation}
+    assert ("Roles", "B", '"L1,L2,L3,PMO"') in validations
+    assert ("Staffing", "C", '"In-house,Outsource,Offshore"') in validations
+    assert ("Staffing", "B", "Roles!$A$2:$A$51") in validations
+    assert ("Profile", "B", '"yes,no"') in validations
+    assert ("Scenarios", "D", '"sourcing,vendor,fte_factor,rate_factor"') in validations
+    assert ("Billing", "B", '"Fixed fee,Separate estimate"') in validations
+    assert wb["Staffing"]["E2"].fill.fgColor.rgb.endswith(INPUT_FILL)
+    assert wb["Settings"]["A2"].fill.fgColor.rgb != "00" + INPUT_FILL  # a label, not an input
+    start = [c.value for c in wb["Start here"]["A"] if c.value]
+    assert any("Operation keeps" in line for line in start)
+    assert any("L3 Maintenance Engineer — offshore recommended" in line for line in start)
+
+
+def test_cli_new_refuses_to_overwrite(tmp_path):
+    target = tmp_path / "p.xlsx"
+    cmd = [sys.executable, "-m", "omplan", "new", str(target)]
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    before = target.read_bytes()
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert target.read_bytes() == before
+    bad = subprocess.run([sys.executable, "-m", "omplan", "new", str(tmp_path / "p.csv")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and ".xlsx" in bad.stderr
+
+
+def test_cli_new_sample_runs(tmp_path):
+    target = tmp_path / "s.xlsx"
+    subprocess.run([sys.executable, "-m", "omplan", "new", str(target), "--sample"], check=True,
+                   capture_output=True)
+    out = tmp_path / "s.json"
+    done = subprocess.run([sys.executable, "-m", "omplan", "run", str(target), "--json",
+                           str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(out.read_text())["scenarios"]) == 5
