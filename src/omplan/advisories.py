@@ -58,33 +58,43 @@ def advise(plan: Plan, ledger: pd.DataFrame, sl: ScenarioLines, roles: list[str]
 
     # split-contract: step 6 fired for a system in one or more quarters
     ssq, vend, op_lab, mt_lab, scen, sys_, q = parties
-    n_sys = len(systems)
+    n_sys, n_q = len(systems), len(QUARTERS)
     coordination = ledger[ledger["component"] == "coordination"].groupby(
-        ["scenario", "system"], observed=True)["amount"].sum()
-    by_system: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for g in sorted(int(x) for x in split_ssq):
-        k, rest = divmod(g, n_sys * len(QUARTERS))
-        s, qq = divmod(rest, len(QUARTERS))
-        by_system[(k, s)].append(qq)
-    for (k, s), quarters in by_system.items():
-        rows = np.isin(ssq, [(k * n_sys + s) * len(QUARTERS) + qq for qq in quarters])
-        op = sorted({_party(vendors[v]) for v in vend[rows & (op_lab > 0)]})
-        mt = sorted({_party(vendors[v]) for v in vend[rows & (mt_lab > 0)]})
+        ["scenario", "system"], observed=True)["amount"].sum().to_dict()
+    split = np.unique(np.asarray(split_ssq, dtype=np.int64))
+    quarters_of: dict[int, list[int]] = defaultdict(list)  # scenario-system id -> quarters
+    for ks, qq in zip(*(x.tolist() for x in np.divmod(split, n_q)), strict=True):
+        quarters_of[ks].append(qq)
+    # one pass over the rows: the distinct (system, party, op?, mt?) of the split quarters
+    rows = np.flatnonzero(np.isin(ssq, split) & ((op_lab > 0) | (mt_lab > 0)))
+    seen_parties = pd.DataFrame({"ks": ssq[rows] // n_q, "v": vend[rows],
+                                 "op": op_lab[rows] > 0, "mt": mt_lab[rows] > 0}
+                                ).drop_duplicates()
+    op_of: dict[int, set[str]] = defaultdict(set)
+    mt_of: dict[int, set[str]] = defaultdict(set)
+    for ks, v, is_op, is_mt in seen_parties.itertuples(index=False, name=None):
+        if is_op:
+            op_of[ks].add(_party(vendors[v]))
+        if is_mt:
+            mt_of[ks].add(_party(vendors[v]))
+    for ks, quarters in quarters_of.items():
+        k, s = divmod(ks, n_sys)
         cost = float(coordination.get((names[k], systems[s]), 0.0))
         out[names[k]].append(Finding(
             "warning", "split-contract",
-            f"{systems[s]}: operation by {', '.join(op)} and maintenance by {', '.join(mt)} in "
-            f"{', '.join(QUARTERS[x] for x in quarters)}: incidents risk becoming a hot potato "
-            f"between the parties; coordination costs {_money(plan, cost)}",
-            first_line_of_system.get(systems[s], "")))
+            f"{systems[s]}: operation by {', '.join(sorted(op_of[ks]))} and maintenance by "
+            f"{', '.join(sorted(mt_of[ks]))} in {', '.join(QUARTERS[x] for x in quarters)}: "
+            "incidents risk becoming a hot potato between the parties; coordination costs "
+            f"{_money(plan, cost)}", first_line_of_system.get(systems[s], "")))
 
     # sla-undefined: vendor work (non-pro-rata labour > 0) without the matching SLA
     work = pd.DataFrame({"k": scen, "v": vend, "op": op_lab > 0, "mt": mt_lab > 0})
-    work = work[[vendors[v] != "" for v in work["v"]]].groupby(["k", "v"], sort=True).any()
-    first_vendor_line: dict[tuple[int, str], str] = {}
-    for i in np.flatnonzero(external & staffed):
-        first_vendor_line.setdefault((int(sl.scenario[i]), sl.vendor[i]),
-                                     plan.staffing[sl.line[i]].location)
+    work = work[vend != vendors.index("")].groupby(["k", "v"], sort=True).any()
+    ext = np.flatnonzero(external & staffed)
+    firsts = pd.DataFrame({"k": sl.scenario[ext], "v": sl.vendor[ext], "i": ext}
+                          ).drop_duplicates(["k", "v"])
+    first_vendor_line = {(k, v): plan.staffing[sl.line[i]].location
+                         for k, v, i in firsts.itertuples(index=False, name=None)}
     for (k, v), row in work.iterrows():
         vendor = vendors[v]
         contract = plan.contracts.get(vendor.casefold())
@@ -102,18 +112,20 @@ def advise(plan: Plan, ledger: pd.DataFrame, sl: ScenarioLines, roles: list[str]
                 where))
 
     # l3-offshore-candidate: L3 in-house FTE > 0, one finding per scenario and role
-    seen = set()
-    for i in np.flatnonzero((levels == "L3") & ~external & staffed):
+    n_roles = len(roles)
+    inhouse = ~external
+    group = sl.scenario * n_roles + sl.role
+    peak = np.bincount(group[inhouse], weights=sl.fte[inhouse].max(axis=1),
+                       minlength=len(names) * n_roles)
+    l3 = np.flatnonzero((levels == "L3") & inhouse & staffed)
+    _, first = np.unique(group[l3], return_index=True)
+    for i in l3[np.sort(first)]:
         k, role = int(sl.scenario[i]), roles[sl.role[i]]
-        if (k, role) in seen:
-            continue
-        seen.add((k, role))
-        mask = (sl.scenario == k) & (sl.role == sl.role[i]) & ~external
-        fte = float(sl.fte[mask].max(axis=1).sum())
         out[names[k]].append(Finding(
             "info", "l3-offshore-candidate",
-            f"{role} (L3) has in-house staff (up to {fte:g} FTE): L3 maintenance work is the "
-            "usual candidate for offshore delivery", plan.staffing[sl.line[i]].location))
+            f"{role} (L3) has in-house staff (up to {float(peak[group[i]]):g} FTE): L3 "
+            "maintenance work is the usual candidate for offshore delivery",
+            plan.staffing[sl.line[i]].location))
     return out
 
 

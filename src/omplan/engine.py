@@ -172,12 +172,15 @@ def evaluate(plan: Plan) -> Evaluation:
 
     # aggregate lines to the ledger key, then one row per (key, quarter)
     vendors, vendor_code = _codes(sl.vendor)
-    keys = pd.DataFrame({"scenario": sl.scenario, "system": sl.system, "role": sl.role,
-                         "sourcing": sl.sourcing, "vendor": vendor_code})
+    n_sys, n_vend = len(systems), len(vendors)
+    radices = (len(names), n_sys, n_roles, len(SOURCINGS), n_vend)
+    key = np.ravel_multi_index((sl.scenario, sl.system, sl.role, sl.sourcing, vendor_code),
+                               radices)
+    unique_keys, inverse = np.unique(key, return_inverse=True)
     values = np.hstack([labour, vendor_mgmt, transition])
-    agg = pd.DataFrame(values).groupby([keys[c] for c in keys], sort=False).sum()
-    k_keys = np.array(agg.index.to_list(), dtype=np.int64).reshape(-1, 5)
-    k_vals = agg.to_numpy().reshape(-1, 3, N_Q)  # (M, component, quarter)
+    summed = _group_sum(inverse, values, len(unique_keys))
+    k_keys = np.stack(np.unravel_index(unique_keys, radices), axis=1)
+    k_vals = summed.reshape(-1, 3, N_Q)  # (M, component, quarter)
     m = len(k_keys)
     rows = np.repeat(np.arange(m), N_Q)
     q = np.tile(np.arange(N_Q), m)
@@ -187,7 +190,6 @@ def evaluate(plan: Plan) -> Evaluation:
     scen, sys_, role, src, vend = (k_keys[rows, j] for j in range(5))
 
     # §3.4 activity split; pro-rata roles by the non-pro-rata labour mix
-    n_sys = len(systems)
     ssq = (scen * n_sys + sys_) * N_Q + q  # system-quarter id
     sq = scen * N_Q + q  # plan-quarter id
     pro = pro_rata[role]

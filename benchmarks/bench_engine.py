@@ -1,0 +1,192 @@
+"""Engine and reader benchmark on a large synthetic plan, pinned to one core.
+
+    python benchmarks/bench_engine.py [--lines 10000 --scenarios 20 --seed 0 --repeat 3]
+
+Writes a plan of ``--lines`` staffing lines × ``--scenarios`` scenarios (plus Baseline) to a
+temporary directory, checks that it loads without errors, then reports the best of
+``--repeat`` runs of:
+
+* ``omplan.engine.evaluate(plan)`` (and the ledger row count) — target ≤ 2 s on one core;
+* ``omplan.summary.summary_json`` of that evaluation;
+* ``omplan.reader.grids_from_file(path)`` (package safety scan + python-calamine), with the
+  scan and the calamine read also timed on their own;
+* ``omplan.reader.parse_plan`` of those grids;
+* openpyxl read-only iteration of every row of every sheet — the reference: the reader's
+  time must be ≤ 0.3× this.
+
+``--strict`` makes a missed target exit with status 2 (for CI); ``--keep DIR`` keeps the
+generated workbook there; ``--profile FILE`` also writes a cProfile of one ``evaluate`` run to
+FILE and prints its top functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ENGINE_TARGET_S = 2.0
+READ_TARGET_RATIO = 0.3
+
+
+def pin_to_one_core() -> str:
+    """Pin this process to CPU 0 before numpy/BLAS start their threads."""
+    if hasattr(os, "sched_setaffinity"):
+        try:
+            os.sched_setaffinity(0, {0})
+            return "pinned to CPU 0"
+        except OSError as exc:  # e.g. CPU 0 not in the allowed set
+            return f"not pinned ({exc})"
+    return "not pinned (no sched_setaffinity on this platform)"
+
+
+def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Best wall time of ``repeat`` calls and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def openpyxl_iterate(path: Path) -> int:
+    """Read every row's values of every sheet with openpyxl read-only; returns the cell count."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        cells = 0
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                cells += len(row)
+        return cells
+    finally:
+        wb.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=10_000)
+    parser.add_argument("--scenarios", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="keep the generated workbook in this folder")
+    parser.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of evaluate() here")
+    args = parser.parse_args(argv)
+
+    pinning = pin_to_one_core()
+    # heavy imports only after pinning, so BLAS/pandas see a single CPU
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from generate import write_plan
+
+    from omplan.engine import evaluate
+    from omplan.package import scan_workbook
+    from omplan.reader import grids_from_file, load_plan, parse_plan
+    from omplan.summary import summary_json
+
+    print(f"omplan benchmark: {args.lines} lines x {args.scenarios} scenarios, seed {args.seed}, "
+          f"best of {args.repeat}; {pinning}; Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs")
+
+    with tempfile.TemporaryDirectory(prefix="omplan-bench-") as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"bench_{args.lines}x{args.scenarios}.xlsx"
+        start = time.perf_counter()
+        write_plan(path, args.lines, args.scenarios, args.seed)
+        print(f"generated {path.name}: {path.stat().st_size / 1e6:.2f} MB in "
+              f"{time.perf_counter() - start:.2f} s")
+
+        plan, findings = load_plan(path)
+        errors = [f for f in findings if f.severity == "error"]
+        if plan is None or errors:
+            print("the generated plan is not valid:", file=sys.stderr)
+            for f in errors or findings:
+                print(f"  {f.severity} {f.code} {f.location}: {f.message}", file=sys.stderr)
+            return 1
+        warnings = [f for f in findings if f.severity != "error"]
+        if warnings:
+            print(f"note: the plan loads with {len(warnings)} warning(s), e.g. "
+                  f"{warnings[0].code}: {warnings[0].message}")
+
+        t_eval, evaluation = best_of(args.repeat, lambda: evaluate(plan))
+        if evaluation.errors:
+            print("the engine reported errors:", file=sys.stderr)
+            for f in evaluation.errors:
+                print(f"  {f.code} {f.location}: {f.message}", file=sys.stderr)
+            return 1
+        ledger_rows = len(evaluation.ledger)
+        t_summary, summary = best_of(
+            args.repeat, lambda: summary_json(plan, findings, evaluation, path.name))
+        n_findings = sum(len(v) for v in evaluation.scenario_findings.values())
+
+        t_read, grids = best_of(args.repeat, lambda: grids_from_file(path))
+        t_scan, _ = best_of(args.repeat, lambda: scan_workbook(path))
+        t_calamine, _ = best_of(args.repeat, lambda: _calamine_only(path))
+        t_parse, _ = best_of(args.repeat, lambda: parse_plan(grids, path.name))
+        t_openpyxl, cells = best_of(args.repeat, lambda: openpyxl_iterate(path))
+
+    ratio = t_read / t_openpyxl
+    rows = [
+        ("engine: evaluate(plan)", t_eval, f"≤ {ENGINE_TARGET_S:g} s",
+         "ok" if t_eval <= ENGINE_TARGET_S else "MISSED"),
+        ("summary: summary_json", t_summary, "", ""),
+        ("read: grids_from_file", t_read, f"≤ {READ_TARGET_RATIO:g}× openpyxl",
+         "ok" if ratio <= READ_TARGET_RATIO else "MISSED"),
+        ("  of which scan_workbook", t_scan, "", ""),
+        ("  of which calamine to_python", t_calamine, "", ""),
+        ("parse: parse_plan(grids)", t_parse, "", ""),
+        ("openpyxl read-only iteration", t_openpyxl, "(reference)", ""),
+    ]
+    print()
+    print(f"{'measure':<32} {'best s':>8}  {'target':<20} status")
+    print(f"{'-' * 32} {'-' * 8}  {'-' * 20} ------")
+    for name, seconds, target, status in rows:
+        print(f"{name:<32} {seconds:>8.3f}  {target:<20} {status}")
+    print()
+    print(f"ledger rows: {ledger_rows:,}; scenarios: {len(evaluation.scenarios)}; "
+          f"advisory findings: {n_findings:,}; summary scenarios: {len(summary['scenarios'])}")
+    print(f"reader / openpyxl: {ratio:.3f} (target ≤ {READ_TARGET_RATIO:g}); "
+          f"openpyxl cells iterated: {cells:,}")
+    print(f"load (read + parse): {t_read + t_parse:.3f} s; "
+          f"load + evaluate + summary: {t_read + t_parse + t_eval + t_summary:.3f} s")
+
+    if args.profile:
+        profile_evaluate(evaluate, plan, args.profile)
+
+    missed = t_eval > ENGINE_TARGET_S or ratio > READ_TARGET_RATIO
+    return 2 if (missed and args.strict) else 0
+
+
+def profile_evaluate(evaluate: Callable[[Any], Any], plan: Any, out: Path) -> None:
+    """cProfile one evaluate run into ``out`` and print the top functions by cumulative time."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(evaluate, plan)
+    profiler.dump_stats(out)
+    print(f"\ncProfile of evaluate() written to {out}; top 15 by cumulative time:")
+    pstats.Stats(profiler).strip_dirs().sort_stats("cumulative").print_stats(15)
+
+
+def _calamine_only(path: Path) -> int:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(os.fspath(path))
+    return sum(len(wb.get_sheet_by_name(n).to_python(skip_empty_area=False))
+               for n in wb.sheet_names)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
