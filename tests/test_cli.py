@@ -71,9 +71,11 @@ def test_help():
     assert "run" in result.stdout and "demo" in result.stdout
 
 
-def test_demo_prints_the_scenario_table():
-    result = omplan_cmd("demo")
+def test_demo_prints_the_scenario_table(tmp_path):
+    result = omplan_cmd("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    report = tmp_path / "omplan-demo" / "sample_plan_report.xlsx"
+    assert report.is_file() and f"Report written to {Path('omplan-demo')}" in result.stdout
     no_traceback(result)
     plan, _ = load_plan(SAMPLE)
     assert plan is not None

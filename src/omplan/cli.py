@@ -96,7 +96,7 @@ def _write_json(summary: dict[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def run_command(plan_path: Path, json_path: Path | None) -> int:
+def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None = None) -> int:
     from .api import run_plan
 
     run = run_plan(plan_path)
@@ -104,6 +104,8 @@ def run_command(plan_path: Path, json_path: Path | None) -> int:
     if json_path is not None:
         _write_json(summary, json_path)
     if not run.ok:
+        if out_path is not None:
+            click.echo(f"omplan: no report written to {out_path}: the plan has errors", err=True)
         errors = summary["errors"]
         if len(errors) == 1 and not errors[0]["location"]:  # a file-level problem: one sentence
             click.echo(errors[0]["message"], err=True)
@@ -118,6 +120,22 @@ def run_command(plan_path: Path, json_path: Path | None) -> int:
     print_summary(summary, _all_findings(summary))
     if json_path is not None:
         _console().print(f"JSON summary written to {json_path}")
+    if out_path is not None:
+        return _write_report(run, out_path)
+    return EXIT_OK
+
+
+def _write_report(run, out_path: Path) -> int:
+    """Write the report workbook; a report that cannot be written is a clear message."""
+    from .report import ReportError, write_run_report
+
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        write_run_report(run, out_path)
+    except (ReportError, OSError) as exc:
+        click.echo(f"omplan: no report written to {out_path}: {exc}", err=True)
+        return EXIT_INPUT
+    _console().print(f"Report written to {out_path}")
     return EXIT_OK
 
 
@@ -147,19 +165,25 @@ def cli() -> None:
 @click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the JSON summary (spec §6) to this file.")
-def run(plan: Path, json_path: Path | None) -> None:
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the report workbook (.xlsx) to this file.")
+def run(plan: Path, json_path: Path | None, out_path: Path | None) -> None:
     """Check a plan workbook, compute every scenario and print the split."""
-    sys.exit(_guard(run_command, plan, json_path))
+    sys.exit(_guard(run_command, plan, json_path, out_path))
 
 
 @cli.command()
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write the JSON summary to this file.")
-def demo(json_path: Path | None) -> None:
-    """Run the shipped sample plan."""
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where to write the report workbook "
+                   "[default: omplan-demo/<plan>_report.xlsx].")
+def demo(json_path: Path | None, out_path: Path | None) -> None:
+    """Run the shipped sample plan and write its report workbook."""
     path = sample_plan_path()
     _console().print(f"Sample plan: {path}")
-    sys.exit(_guard(run_command, path, json_path))
+    out = out_path or Path("omplan-demo") / f"{path.stem}_report.xlsx"
+    sys.exit(_guard(run_command, path, json_path, out))
 
 
 @cli.command()
@@ -190,6 +214,34 @@ def new_command(path: Path, sample: bool, force: bool) -> int:
     _console().print(f"Wrote {path} with {what}. Fill in the yellow cells, then run: "
                      f"omplan run {path}")
     return EXIT_OK
+
+
+@cli.command()
+@click.argument("plans", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--quarter", required=True,
+              type=click.Choice(["Q1", "Q2", "Q3", "Q4", "all"], case_sensitive=False),
+              help="The fiscal quarter to budget, or all four.")
+@click.option("--out", "out_dir", required=True,
+              type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for the workbooks and batch_report.json (created if missing).")
+@click.option("--scenario", default="Baseline", show_default=True,
+              help="The scenario every plan is budgeted with.")
+@click.option("--jobs", type=click.IntRange(min=1),
+              help="Local worker processes [default: one per CPU].")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on an existing Dask scheduler (tcp://host:port); plans and --out "
+                   "must be on a folder every worker sees.")
+@click.option("--quiet", is_flag=True, help="No progress and no summary; failures only.")
+def batch(plans: tuple[Path, ...], quarter: str, out_dir: Path, scenario: str,
+          jobs: int | None, scheduler: str | None, quiet: bool) -> None:
+    """Quarterly budget workbooks for many plans (files or folders), rollups and a report.
+
+    Exit status 0 when every plan succeeded, 2 when any failed (see DIR/batch_report.json).
+    """
+    from .batch import batch_command
+
+    sys.exit(_guard(batch_command, list(plans), quarter, out_dir, scenario, jobs, scheduler,
+                    quiet))
 
 
 def main(argv: list[str] | None = None) -> None:

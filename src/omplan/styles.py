@@ -26,8 +26,8 @@ BAD_TEXT, BAD_FILL = "9C0006", "FFC7CE"  # Excel's "light red fill with dark red
 SERIES_COLOURS: dict[str, str] = {
     "operation": "2F5597",
     "maintenance": "ED7D31",
-    "share": "5B9BD5",
-    "band": "7F7F7F",
+    "share": "9DC3E6",
+    "band": "C00000",
     "target": "00B050",
 }
 
@@ -92,15 +92,17 @@ def report_styles(currency: str) -> dict[str, CellStyle]:
         CellStyle("omplan header right", bold=True, colour="FFFFFF", fill=HEADER_FILL,
                   wrap=True, vertical="center", align="right", border_bottom="thin"),
         CellStyle("omplan text", vertical="top"),
-        CellStyle("omplan label", vertical="top", indent=1),
+        CellStyle("omplan label", align="left", vertical="top", indent=1),
         CellStyle("omplan wrap", wrap=True, vertical="top"),
         CellStyle("omplan center", align="center", vertical="top"),
         CellStyle("omplan money", number_format=money),
         CellStyle("omplan signed money", number_format=signed),
         CellStyle("omplan percent", number_format=PERCENT),
+        CellStyle("omplan percent left", number_format=PERCENT, align="left", vertical="top"),
         CellStyle("omplan signed percent", number_format=SIGNED_PERCENT),
         CellStyle("omplan integer", number_format=INTEGER),
         CellStyle("omplan year", number_format=YEAR, align="left"),
+        CellStyle("omplan value", align="left", vertical="top"),
         CellStyle("omplan datetime", number_format=DATETIME, align="left"),
         CellStyle("omplan key", bold=True, vertical="top"),
     ]
@@ -123,10 +125,13 @@ HIGHLIGHTS: dict[str, HighlightStyle] = {
     "out of band": HighlightStyle("out of band", BAD_TEXT, BAD_FILL, bold=True),
 }
 
-#: Short names the layout uses for the body styles.
+#: Short names the layout uses for the body styles. PLAIN is the workbook's default style:
+#: renderers write such cells without a style of their own (fast for big tables).
+PLAIN_STYLE = "Normal"
 MONEY = "omplan money"
 SIGNED_MONEY = "omplan signed money"
 PERCENT_STYLE = "omplan percent"
+PERCENT_LEFT_STYLE = "omplan percent left"
 SIGNED_PERCENT_STYLE = "omplan signed percent"
 TEXT_STYLE = "omplan text"
 LABEL_STYLE = "omplan label"
@@ -134,6 +139,7 @@ WRAP_STYLE = "omplan wrap"
 CENTER_STYLE = "omplan center"
 INTEGER_STYLE = "omplan integer"
 YEAR_STYLE = "omplan year"
+VALUE_STYLE = "omplan value"  # a fact's value, text or number, read left to right
 DATETIME_STYLE = "omplan datetime"
 KEY_STYLE = "omplan key"
 TITLE_STYLE = "omplan title"
@@ -152,6 +158,8 @@ def row_variant(style: str, variant: str | None) -> str:
     """The subtotal/total variant of a body style (labels use the text variant)."""
     if not variant:
         return style
-    if style in (LABEL_STYLE, KEY_STYLE, WRAP_STYLE, YEAR_STYLE, DATETIME_STYLE):
+    if style in (LABEL_STYLE, KEY_STYLE, WRAP_STYLE, YEAR_STYLE, DATETIME_STYLE, VALUE_STYLE):
         style = TEXT_STYLE
+    if style == PERCENT_LEFT_STYLE:
+        style = PERCENT_STYLE
     return f"{style} {variant}"

@@ -1,0 +1,270 @@
+"""The report layout as data, tested without any renderer (design: layout once, rendered twice).
+
+``tiny_plan()`` by hand: Ops 30,000 a quarter, all Monitoring; Dev 36,000 a quarter, half
+Incident response, half Corrective. A quarter: operation 48,000, maintenance 18,000.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+
+import pytest
+from factories import parse, tiny_plan, with_rows
+
+import omplan.layout as layout_mod
+from omplan.engine import evaluate
+from omplan.layout import (
+    LEDGER_HEADER,
+    RESERVED_SHEETS,
+    SUMMARY_HEADER,
+    ReportTooLarge,
+    SourceInfo,
+    build_report_layout,
+    quarter_labels,
+    sheet_names,
+)
+from omplan.summary import summary_json
+
+SCENARIOS = ["Scenario", "Role", "System", "Change", "Value"]
+
+
+def tiny_layout(sheets=None, **kw):
+    plan, findings = parse(sheets or tiny_plan())
+    assert plan is not None, findings
+    evaluation = evaluate(plan)
+    assert evaluation.ok, evaluation.errors
+    kw.setdefault("generated", datetime(2027, 1, 2, 3, 4, 5))
+    return evaluation, build_report_layout(evaluation, input_findings=findings, **kw)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    sheets = with_rows(tiny_plan(), "Scenarios", ["Offshore dev", "Dev", "*", "sourcing",
+                                                  "Offshore"], header=SCENARIOS)
+    return tiny_layout(sheets)
+
+
+def test_sheets_in_order(tiny):
+    _, lay = tiny
+    assert [s.name for s in lay.sheets] == ["Summary", "Baseline", "Offshore dev", "Ledger",
+                                            "Checks", "About"]
+
+
+def test_activity_quarter_matrix_by_hand(tiny):
+    _, lay = tiny
+    m = lay.sheet("Baseline").block("activity_quarter")
+    q1, fy = m.header[1], "FY"
+    assert q1 == "Q1 (Jan–Mar)"
+    assert m.value("Monitoring", q1) == pytest.approx(30_000)
+    assert m.value("Incident response", q1) == pytest.approx(18_000)
+    assert m.value("Corrective", fy) == pytest.approx(72_000)
+    assert m.value("Preventive", fy) == 0
+    assert m.value("Operation", q1) == pytest.approx(48_000)
+    assert m.value("Maintenance", fy) == pytest.approx(72_000)
+    assert m.value("Total", fy) == pytest.approx(264_000)
+    assert m.value("Operation share", q1) == pytest.approx(48 / 66)
+    assert m.value("Band status", fy) == "operation-heavy"
+    assert m.row_kinds == {4: "subtotal", 9: "subtotal", 10: "total"}
+
+
+def test_breakdowns_by_hand(tiny):
+    _, lay = tiny
+    sheet = lay.sheet("Baseline")
+    level = sheet.block("by_level")
+    assert level.value("L2 Operations Engineer", "Operation") == pytest.approx(120_000)
+    assert level.value("L3 Maintenance Engineer", "Maintenance") == pytest.approx(72_000)
+    assert level.value("L3 Maintenance Engineer", "Share of total") == pytest.approx(144 / 264)
+    assert level.value("Total", "Total") == pytest.approx(264_000)
+    sourcing = sheet.block("by_sourcing")
+    assert sourcing.value("In-house", "Total") == pytest.approx(264_000)
+    assert sourcing.value("Offshore", "Total") == 0
+    assert sourcing.value("In-house", "of which labour") == pytest.approx(264_000)
+    system = sheet.block("by_system")
+    assert system.value("ERP", "Operation share") == pytest.approx(192 / 264)
+    assert system.value("ERP", "Band status") == "operation-heavy"
+    comps = sheet.block("components")
+    assert comps.value("Labour", "FY") == pytest.approx(264_000)
+    assert comps.value("Vendor management", "FY") == 0
+    billing = sheet.block("billing")
+    assert billing.value("External labour", "FY") == 0  # all in-house
+    assert billing.value("Adaptive", "Billing basis") == "Separate estimate"
+
+
+def test_offshore_scenario_by_hand(tiny):
+    """Dev offshore at 6,000: labour 18,000 a quarter, vendor management 10 %, transition
+    2 months x 6,000 x 1 FTE in Q1; operation is now split between in-house Ops and the
+    offshore vendor, so coordination is 5 % of the vendor's 19,800 a quarter."""
+    _, lay = tiny
+    sheet = lay.sheet("Offshore dev")
+    comps = sheet.block("components")
+    q1 = comps.header[1]
+    assert comps.value("Labour", "FY") == pytest.approx(120_000 + 72_000)
+    assert comps.value("Vendor management", "FY") == pytest.approx(7_200)
+    assert comps.value("Transition", q1) == pytest.approx(12_000)
+    assert comps.value("Coordination", "FY") == pytest.approx(4 * 990)
+    billing = sheet.block("billing")
+    assert billing.value("Fixed fee", "FY") == pytest.approx(72_000)
+    assert billing.value("Separate estimate", "FY") == 0
+    summary = lay.sheet("Summary").block("scenarios")
+    total = 192_000 + 7_200 + 12_000 + 3_960
+    assert summary.value("Offshore dev", "Total") == pytest.approx(total)
+    assert summary.value("Offshore dev", "Δ total vs Baseline") == pytest.approx(total - 264_000)
+    assert summary.value("Offshore dev", "Δ % vs Baseline") == pytest.approx(
+        total / 264_000 - 1)
+    assert summary.value("Offshore dev", "Transition") == pytest.approx(12_000)
+    assert summary.value("Offshore dev", "Fixed fee") == pytest.approx(72_000)
+
+
+def test_summary_rows_equal_the_json(tiny):
+    evaluation, lay = tiny
+    js = summary_json(evaluation.plan, [], evaluation)
+    block = lay.sheet("Summary").block("scenarios")
+    assert tuple(block.header) == SUMMARY_HEADER
+    target = js["target_operation_share"]
+    for sc, row in zip(js["scenarios"], block.rows, strict=True):
+        got = dict(zip(block.header, row, strict=True))
+        assert got["Scenario"] == sc["name"]
+        assert got["Total"] == sc["total"]
+        assert got["Operation share"] == sc["operation_share"]
+        assert got["Share vs target"] == pytest.approx(sc["operation_share"] - target)
+        assert got["Band status"] == sc["band_status"]
+        assert got["Warnings"] == sum(f["severity"] == "warning" for f in sc["findings"])
+        assert got["Info"] == sum(f["severity"] == "info" for f in sc["findings"])
+
+
+def quiet_plan():
+    """The tiny plan balanced (Ops half Monitoring, half Preventive; Dev L2) so that it has
+    no findings, and with nothing staffed in Q4."""
+    sheets = tiny_plan()
+    sheets["Roles"][2][1] = "L2"
+    sheets["Allocation"][1] = ["Ops", 0.5, None, None, None, None, 0.5, None, None]
+    for row in sheets["Staffing"][1:]:
+        row[7] = 0
+    return sheets
+
+
+def test_no_cost_quarter_and_no_findings():
+    evaluation, lay = tiny_layout(quiet_plan())
+    assert evaluation.scenario_findings == {"Baseline": []}
+    m = lay.sheet("Baseline").block("activity_quarter")
+    q4 = m.header[4]
+    assert m.value("Total", q4) == 0
+    assert m.value("Operation share", q4) is None
+    assert m.value("Band status", q4) == "no-cost"
+    assert m.value("Band status", "FY") == "within"
+    assert [list(r) for r in lay.sheet("Baseline").block("findings").rows] == [
+        ["none", "", "", "No findings for this scenario."]]
+    checks = lay.sheet("Checks")
+    assert list(checks.block("checks").rows) == []
+    assert checks.tables[0].ref.a1 == "A1:E2"  # a table keeps one (empty) data row
+
+
+def test_charts_refer_to_the_blocks(tiny):
+    _, lay = tiny
+    summary = lay.sheet("Summary")
+    table = summary.block("scenarios")
+    split = summary.chart("split")
+    assert split.stacked
+    assert split.categories.first_row == table.first_row
+    assert split.categories.last_row == table.last_row
+    assert [s.values.first_col for s in split.series] == [3, 4]  # Operation, Maintenance
+    share = summary.chart("share")
+    assert [s.title for s in share.series] == ["Operation share", "Band low", "Band high",
+                                               "Target"]
+    assert [s.line for s in share.series] == [False, True, True, True]
+    chart = lay.sheet("Baseline").chart("quarters")
+    m = lay.sheet("Baseline").block("activity_quarter")
+    assert chart.categories.first_row == m.header_row
+    op = chart.series[0].values
+    assert op.first_row == op.last_row == m.first_row + 4  # the Operation subtotal row
+    assert (op.first_col, op.last_col) == (2, 5)
+
+
+def test_out_of_band_shares_are_highlighted(tiny):
+    evaluation, lay = tiny
+    st = evaluation.plan.settings
+    formats = lay.sheet("Summary").conditional_formats
+    share = formats[0]
+    assert share.outside == (st.band_low, st.band_high)
+    assert (share.ref.first_col, share.ref.last_col) == (5, 5)
+    m = lay.sheet("Baseline").block("activity_quarter")
+    quarter = lay.sheet("Baseline").conditional_formats[0]
+    assert quarter.ref.first_row == m.first_row + 11 and quarter.outside is not None
+
+
+def test_ledger_block_is_the_ledger(tiny):
+    evaluation, lay = tiny
+    sheet = lay.sheet("Ledger")
+    block = sheet.block("ledger")
+    assert block.bulk and tuple(block.header) == LEDGER_HEADER
+    assert len(block.rows) == len(evaluation.ledger)
+    assert sum(r[-1] for r in block.rows) == pytest.approx(evaluation.ledger["amount"].sum())
+    first = evaluation.ledger.iloc[0]
+    assert block.rows[0][:3] == (str(first["scenario"]), str(first["system"]),
+                                 str(first["quarter"]))
+    table = sheet.tables[0]
+    assert table.name == "Ledger" and table.ref.last_row == len(evaluation.ledger) + 1
+    assert sheet.freeze == (2, 1)
+
+
+def test_checks_list_every_finding(tiny):
+    evaluation, lay = tiny
+    js = summary_json(evaluation.plan, [], evaluation)
+    expected = [[sc["name"], f["severity"], f["code"], f["location"], f["message"]]
+                for sc in js["scenarios"] for f in sc["findings"]]
+    assert expected  # l3-offshore-candidate for Dev in Baseline
+    assert [list(r) for r in lay.sheet("Checks").block("checks").rows] == expected
+
+
+def test_about_sheet():
+    _, lay = tiny_layout(source=SourceInfo("tiny.xlsx", "ab" * 32), version="9.9",
+                         generated_note="SOURCE_DATE_EPOCH=1")
+    about = lay.sheet("About")
+    report = about.block("report")
+    values = {row[0]: row[1] for row in report.rows}
+    assert values["Produced by"] == "omplan 9.9"
+    assert values["Plan file"] == "tiny.xlsx"
+    assert values["Plan file SHA-256"] == "ab" * 32
+    assert values["Generated (UTC)"] == datetime(2027, 1, 2, 3, 4, 5)
+    assert values["Generation time source"] == "SOURCE_DATE_EPOCH=1"
+    settings = {row[0]: row[1] for row in about.block("settings").rows}
+    assert settings["currency"] == "EUR" and settings["band_low"] == 0.4
+
+
+@pytest.mark.parametrize(("names", "expected"), [
+    (["Baseline", "Outsource L1/L2"], ["Baseline", "Outsource L1-L2"]),
+    (["Baseline", "a[b]:c*d?e/f\\g"], ["Baseline", "a-b--c-d-e-f-g"]),
+    (["Baseline", "summary", "LEDGER", "History"],
+     ["Baseline", "summary (2)", "LEDGER (2)", "History (2)"]),
+    (["Baseline", "x" * 40, "x" * 35], ["Baseline", "x" * 31, "x" * 27 + " (2)"]),
+    (["Baseline", "'quoted'", "   "], ["Baseline", "quoted", "Scenario"]),
+    (["Baseline", "A/B", "A:B", "a-b"], ["Baseline", "A-B", "A-B (2)", "a-b (3)"]),
+])
+def test_sheet_names(names, expected):
+    got = list(sheet_names(names).values())
+    assert got == expected
+    assert all(len(n) <= 31 for n in got)
+    lowered = [n.casefold() for n in got] + [r.casefold() for r in RESERVED_SHEETS]
+    assert len(set(lowered)) == len(lowered)
+
+
+def test_quarter_labels_follow_the_fiscal_year():
+    assert quarter_labels(4) == ["Q1 (Apr–Jun)", "Q2 (Jul–Sep)", "Q3 (Oct–Dec)",
+                                 "Q4 (Jan–Mar)"]
+    assert quarter_labels(11)[1] == "Q2 (Feb–Apr)"
+
+
+def test_too_many_ledger_rows_is_refused(monkeypatch):
+    monkeypatch.setattr(layout_mod, "EXCEL_MAX_ROWS", 10)
+    with pytest.raises(ReportTooLarge, match="--json"):
+        tiny_layout()
+
+
+def test_layout_imports_no_spreadsheet_library():
+    code = ("import sys, omplan.layout, omplan.styles; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('openpyxl', 'xlwings', "
+            "'xlsxwriter')]; print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
