@@ -96,7 +96,8 @@ def _write_json(summary: dict[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None = None) -> int:
+def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None = None,
+                writeback: bool = False) -> int:
     from .api import run_plan
 
     run = run_plan(plan_path)
@@ -120,8 +121,34 @@ def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None =
     print_summary(summary, _all_findings(summary))
     if json_path is not None:
         _console().print(f"JSON summary written to {json_path}")
-    if out_path is not None:
-        return _write_report(run, out_path)
+    if out_path is not None and (status := _write_report(run, out_path)) != EXIT_OK:
+        return status
+    if writeback:
+        return _write_back(run, plan_path)
+    return EXIT_OK
+
+
+def _write_back(run, plan_path: Path) -> int:
+    """Write the report sheets into the plan itself, or beside it when that would lose data."""
+    from .report import ReportError
+    from .writeback import WritebackRefused, write_into
+
+    try:
+        result = write_into(run, plan_path)
+    except (WritebackRefused, ReportError, OSError) as exc:
+        click.echo(f"omplan: {exc}", err=True)
+        return EXIT_INPUT
+    console = _console()
+    if result.in_place:
+        console.print(f"Report sheets written into {plan_path} (the previous version is kept "
+                      f"as {result.backup.name}); your own sheets were checked unchanged.")
+        for ours, used in result.renamed.items():
+            console.print(f"Your workbook has its own sheet '{ours}', so the report's "
+                          f"'{ours}' sheet is named '{used}'.")
+    else:
+        console.print(f"{plan_path.name} was not changed: saving it with omplan would lose "
+                      f"{'; '.join(result.losses)}. The report is in {result.target} instead.",
+                      soft_wrap=True)
     return EXIT_OK
 
 
@@ -167,9 +194,12 @@ def cli() -> None:
               help="Write the JSON summary (spec §6) to this file.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the report workbook (.xlsx) to this file.")
-def run(plan: Path, json_path: Path | None, out_path: Path | None) -> None:
+@click.option("--writeback", is_flag=True,
+              help="Write the report sheets into PLAN itself (only omplan's own sheets are "
+                   "replaced; PLAN.bak keeps the previous version).")
+def run(plan: Path, json_path: Path | None, out_path: Path | None, writeback: bool) -> None:
     """Check a plan workbook, compute every scenario and print the split."""
-    sys.exit(_guard(run_command, plan, json_path, out_path))
+    sys.exit(_guard(run_command, plan, json_path, out_path, writeback))
 
 
 @cli.command()

@@ -1025,3 +1025,36 @@ __all__ = [
     "TableSpec", "Text", "build_report_layout", "check_ledger_size", "quarter_labels",
     "sheet_names",
 ]
+
+
+def rename_sheets(layout: ReportLayout, sheets: Mapping[str, str],
+                  tables: Mapping[str, str] | None = None) -> ReportLayout:
+    """A copy of ``layout`` with sheets (and Excel Table names) renamed everywhere they are
+    referred to: sheet names, chart data, tables, conditional formats and print areas.
+
+    Used when the report goes into someone's workbook whose own sheets carry our names.
+    """
+    from dataclasses import replace
+
+    tables = tables or {}
+
+    def ref(r: Ref | None) -> Ref | None:
+        return None if r is None or r.sheet not in sheets else replace(r, sheet=sheets[r.sheet])
+
+    def keep(r: Ref | None) -> Ref | None:
+        return ref(r) or r
+
+    out = []
+    for sheet in layout.sheets:
+        charts = [replace(c, categories=keep(c.categories),
+                          series=[replace(s, values=keep(s.values)) for s in c.series])
+                  for c in sheet.charts]
+        out.append(replace(
+            sheet, name=sheets.get(sheet.name, sheet.name), charts=charts,
+            tables=[replace(t, name=tables.get(t.name, t.name), ref=keep(t.ref))
+                    for t in sheet.tables],
+            conditional_formats=[replace(cf, ref=keep(cf.ref))
+                                 for cf in sheet.conditional_formats],
+            print_setup=replace(sheet.print_setup, area=keep(sheet.print_setup.area))))
+    scenario_sheets = {k: sheets.get(v, v) for k, v in layout.scenario_sheets.items()}
+    return replace(layout, sheets=out, scenario_sheets=scenario_sheets)

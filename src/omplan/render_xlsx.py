@@ -119,7 +119,14 @@ class _CellFactory:
         self.templates: dict[str, Any] = {}
         for style in styles.values():
             ns = named_style(style)
-            wb.add_named_style(ns)
+            if style.name in wb.named_styles:  # a workbook written back to before: update it
+                existing = wb._named_styles[wb.named_styles.index(style.name)]
+                for attr in ("font", "fill", "border", "alignment", "number_format",
+                             "protection"):
+                    setattr(existing, attr, getattr(ns, attr))
+                ns = existing
+            else:
+                wb.add_named_style(ns)
             self.templates[style.name] = ns.as_tuple()
         self._unsafe: dict[str, bool] = {}
 
@@ -416,3 +423,13 @@ def render_workbook(layout: ReportLayout, target: str | os.PathLike[str] | IO[by
         ExcelWriter(wb, archive).save()
     finally:
         archive.close()
+
+
+def render_sheets_into(wb: Workbook, layout: ReportLayout) -> list[Any]:
+    """Render every sheet of ``layout`` into an existing (not write-only) workbook, e.g. the
+    user's plan on writeback; returns the new worksheets."""
+    check_limits(layout.sheets)
+    cells = _CellFactory(wb, layout.styles)
+    for sheet in layout.sheets:
+        render_sheet(wb, sheet, layout, cells)
+    return [wb[sheet.name] for sheet in layout.sheets]
