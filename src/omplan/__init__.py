@@ -18,17 +18,19 @@ _EXPORTS = {
     "Evaluation": "omplan.engine",
     "summary_json": "omplan.summary",
     "run_plan": "omplan.api",
+    "run_batch": "omplan.batch",
     "Plan": "omplan.model",
     "Finding": "omplan.findings",
     "FileProblem": "omplan.findings",
 }
 __all__ = [
     "__version__", "load_plan", "parse_plan", "SheetGrid", "evaluate", "Evaluation",
-    "summary_json", "run_plan", "Plan", "Finding", "FileProblem",
+    "summary_json", "run_plan", "run_batch", "Plan", "Finding", "FileProblem",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import run_plan
+    from .batch import run_batch
     from .engine import Evaluation, evaluate
     from .findings import FileProblem, Finding
     from .model import Plan

@@ -247,8 +247,9 @@ def new_command(path: Path, sample: bool, force: bool) -> int:
 
 
 @cli.command()
-@click.argument("plans", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--quarter", required=True,
+@click.argument("plans", nargs=-1, required=True, type=click.Path(path_type=Path),
+                metavar="PLAN_OR_DIR...")
+@click.option("--quarter", required=True, metavar="[Q1|Q2|Q3|Q4|all]",
               type=click.Choice(["Q1", "Q2", "Q3", "Q4", "all"], case_sensitive=False),
               help="The fiscal quarter to budget, or all four.")
 @click.option("--out", "out_dir", required=True,

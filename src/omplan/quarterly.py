@@ -1,0 +1,741 @@
+"""Quarterly budget and rollup workbooks as layout data (pure: no files, no openpyxl).
+
+A quarterly budget is one scenario's quarter of a plan, phased over the quarter's three
+calendar months; a rollup puts the quarter figures of many plans (business units) side by
+side, per fiscal year and currency. Every figure is a group-by of the engine's ledger
+(``summary.pivot`` / ``kind_totals`` / ``scenario_summary``); the monthly figures are the
+quarter figures split evenly (spec §3 works per quarter: FTE is constant within a quarter).
+
+Fiscal months: ``fiscal_year`` names the calendar year in which the fiscal year *starts*, so
+with ``fy_start_month`` 4, FY2027 runs Apr 2027 – Mar 2028 and its Q4 is Jan–Mar 2028
+(docs/batch.md). With ``fy_start_month`` 1 the fiscal year is the calendar year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from . import styles as st
+from .engine import LEDGER_COLUMNS, Evaluation
+from .findings import Finding
+from .layout import (
+    Block,
+    ChartSpec,
+    ConditionalFormat,
+    LedgerRows,
+    PrintSetup,
+    Ref,
+    ReportLayout,
+    SeriesSpec,
+    SheetLayout,
+    SourceInfo,
+    TableSpec,
+    Text,
+    column_cm,
+    fit_widths,
+)
+from .model import (
+    ACTIVITIES,
+    ACTIVITY_KIND,
+    EXTERNAL_SOURCINGS,
+    FIXED_FEE,
+    LEVEL_GUIDANCE,
+    LEVEL_ROLE,
+    LEVELS,
+    MAINTENANCE_ACTIVITIES,
+    OPERATION_ACTIVITIES,
+    QUARTERS,
+    SEPARATE_ESTIMATE,
+    SOURCINGS,
+    Plan,
+)
+from .summary import band_status, kind_totals, pivot, scenario_summary
+
+MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+              "Dec")
+NO_ROLE = "Coordination and other costs"
+IN_HOUSE_STAFF = "In-house staff"
+FY_CONVENTION = (
+    "Fiscal years are named by the calendar year in which they start: with the fiscal year "
+    "starting in April, FY2027 runs Apr 2027 – Mar 2028 and its Q4 is Jan–Mar 2028. With "
+    "fy_start_month 1 the fiscal year is the calendar year."
+)
+MONTH_SPLIT = (
+    "The plan is quarterly (FTE per quarter), so each quarter is split evenly over its three "
+    "months: month 1 = month 2 = quarter / 3 and month 3 = quarter − (month 1 + month 2), so "
+    "the three months add up to the quarter exactly."
+)
+VALUES_NOTE = ("Every cell holds a value (no formulas); amounts are sums of the Ledger sheet "
+               "(the scenario's rows of this quarter), shares are operation / total.")
+
+
+# --------------------------------------------------------------------------- calendar
+
+
+def fiscal_months(fiscal_year: int, fy_start_month: int, quarter: str) -> list[tuple[int, int]]:
+    """The (calendar year, month 1–12) of the three months of ``quarter`` (``Q1``..``Q4``)."""
+    q = QUARTERS.index(quarter)
+    out = []
+    for k in range(3):
+        offset = fy_start_month - 1 + 3 * q + k
+        out.append((fiscal_year + offset // 12, offset % 12 + 1))
+    return out
+
+
+def month_label(year: int, month: int) -> str:
+    """``Apr 2027``."""
+    return f"{MONTH_ABBR[month - 1]} {year}"
+
+
+def quarter_month_labels(fiscal_year: int, fy_start_month: int, quarter: str) -> list[str]:
+    return [month_label(y, m) for y, m in fiscal_months(fiscal_year, fy_start_month, quarter)]
+
+
+def fiscal_year_span(fiscal_year: int, fy_start_month: int) -> str:
+    """``Apr 2027 – Mar 2028``: the twelve months of the fiscal year."""
+    first = fiscal_months(fiscal_year, fy_start_month, "Q1")[0]
+    last = fiscal_months(fiscal_year, fy_start_month, "Q4")[2]
+    return f"{month_label(*first)} – {month_label(*last)}"
+
+
+def split_quarter(amount: float) -> tuple[float, float, float]:
+    """A quarter's amount over its three months, adding up to ``amount`` exactly.
+
+    m1 = m2 = amount / 3 and m3 = amount − 2·m1. 2·m1 is exact and lies within a factor of two
+    of ``amount``, so the subtraction is exact (Sterbenz) and (m1 + m2) + m3 == amount in
+    float arithmetic, as Excel's SUM and Python's ``sum`` add them (left to right).
+    """
+    amount = float(amount)
+    m1 = amount / 3
+    return m1, m1, amount - (m1 + m1)
+
+
+def output_name(stem: str, fiscal_year: int, quarter: str) -> str:
+    """``<plan stem>_FY<year>_Q<n>.xlsx``."""
+    return f"{stem}_FY{fiscal_year}_{quarter}.xlsx"
+
+
+def rollup_name(fiscal_year: int, quarter: str, currency: str | None = None) -> str:
+    """``rollup_FY<year>_Q<n>.xlsx``, with ``_<CUR>`` when a batch mixes currencies."""
+    suffix = f"_{currency}" if currency else ""
+    return f"rollup_FY{fiscal_year}_{quarter}{suffix}.xlsx"
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def quarter_figures(evaluation: Evaluation, scenario: str) -> list[dict[str, Any]]:
+    """The four quarters of a scenario, exactly as the JSON summary's ``quarters`` (spec §6)."""
+    return scenario_summary(evaluation, scenario)["quarters"]
+
+
+# --------------------------------------------------------------------------- sheet helper
+
+
+class _Stack:
+    """A sheet under construction: blocks stacked downwards from a cursor row."""
+
+    def __init__(self, name: str, cursor: int = 1) -> None:
+        self.layout = SheetLayout(name)
+        self.cursor = cursor
+
+    def text(self, row: int, col: int, value: Any, style: str) -> None:
+        self.layout.texts.append(Text(row, col, value, style))
+
+    def block(self, key: str, rows: Sequence[Sequence[Any]], styles: Sequence[str], *,
+              header: Sequence[str] | None = None, title: str | None = None, col: int = 1,
+              gap: int = 2, **kw: Any) -> Block:
+        block = Block(key, self.cursor, col, rows, styles, header, title, **kw)
+        self.layout.blocks.append(block)
+        self.cursor = block.last_row + 1 + gap
+        return block
+
+    def finish(self, currency: str, minimum_widths: Mapping[int, float] = ()) -> SheetLayout:
+        """Column widths from the content (``minimum_widths`` as floors); charts sized."""
+        sheet = self.layout
+        widths = fit_widths(sheet, currency)
+        for c, w in dict(minimum_widths).items():
+            widths[c] = max(widths.get(c, 0.0), w)
+        sheet.column_widths = dict(sorted(widths.items()))
+        for b in sheet.blocks:  # header text wraps (bold): give the row the lines it needs
+            if b.header is None or b.header_row is None or b.bulk:
+                continue
+            lines = max(_wrapped_lines(str(head), widths.get(b.col + j, 8.43) - 1)
+                        for j, head in enumerate(b.header))
+            if lines > 1:
+                row = b.header_row
+                sheet.row_heights[row] = max(sheet.row_heights.get(row, 0.0), 15.0 * lines)
+        for chart in sheet.charts:
+            if chart.end is not None:
+                chars = sum(widths.get(c, 8.43) for c in range(chart.anchor[1], chart.end[1]))
+                chart.width_cm = round(column_cm(chars), 2)
+                points = sum(sheet.row_heights.get(r, 15.0)
+                             for r in range(chart.anchor[0], chart.end[0]))
+                chart.height_cm = round(points / 72 * 2.54, 2)
+        return sheet
+
+
+def _wrapped_lines(text: str, width: float) -> int:
+    """Lines ``text`` needs when wrapped word by word in ``width`` characters."""
+    lines, used = 1, 0
+    for word in text.split():
+        need = len(word) + (1 if used else 0)
+        if used and used + need > width:
+            lines, used = lines + 1, len(word)
+        else:
+            used += need
+    return lines
+
+
+def _f(value: Any) -> float:
+    return float(value)
+
+
+def _share(part: float, whole: float) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+def _phased(amount: float) -> list[float]:
+    """[m1, m2, m3, quarter]: the quarter's amount and its monthly phasing."""
+    return [*split_quarter(amount), float(amount)]
+
+
+def _kind_row(frame: pd.DataFrame, key: Any) -> tuple[float, float, float]:
+    """(operation, maintenance, total) of ``key`` in a ``kind_totals`` frame (0 if absent)."""
+    if key not in frame.index:
+        return 0.0, 0.0, 0.0
+    row = frame.loc[key]
+    return _f(row["operation"]), _f(row["maintenance"]), _f(row["total"])
+
+
+# --------------------------------------------------------------------------- quarterly budget
+
+
+@dataclass(frozen=True, slots=True)
+class QuarterContext:
+    """What the quarterly budget is of: plan facts, scenario, quarter, months."""
+
+    plan_name: str
+    scenario: str
+    quarter: str
+    fiscal_year: int
+    fy_start_month: int
+    currency: str
+    band_low: float
+    band_high: float
+    target: float
+
+    @property
+    def months(self) -> list[str]:
+        return quarter_month_labels(self.fiscal_year, self.fy_start_month, self.quarter)
+
+    @property
+    def label(self) -> str:
+        """``Q1 FY2027``."""
+        return f"{self.quarter} FY{self.fiscal_year}"
+
+
+def build_quarter_layout(evaluation: Evaluation, scenario: str, quarter: str, *,
+                         input_findings: Sequence[Finding] = (),
+                         source: SourceInfo | None = None,
+                         generated: datetime | None = None, version: str = "",
+                         generated_note: str = "",
+                         quarters: Sequence[Mapping[str, Any]] | None = None) -> ReportLayout:
+    """The quarterly budget workbook of ``scenario`` and ``quarter``: Budget, Ledger, Checks,
+    About. ``quarters`` are the scenario's JSON quarter figures (computed when not given)."""
+    if not evaluation.ok:
+        raise ValueError("the plan has errors: there are no figures to report")
+    plan = evaluation.plan
+    if scenario not in plan.scenario_names:
+        raise ValueError(f"the plan has no scenario {scenario!r}")
+    s = plan.settings
+    ctx = QuarterContext(s.plan_name, scenario, quarter, s.fiscal_year, s.fy_start_month,
+                         s.currency, s.band_low, s.band_high, plan.target_operation_share())
+    quarters = list(quarters) if quarters is not None else quarter_figures(evaluation, scenario)
+    generated = generated or datetime(1980, 1, 1)
+    source = source or SourceInfo(plan.source_name)
+    led = evaluation.ledger
+    led_s = led[led["scenario"] == scenario]
+    led_q = led_s[led_s["quarter"] == quarter]
+    findings = [f for f in input_findings if f.severity != "error"]
+    findings += evaluation.scenario_findings.get(scenario, [])
+    sheets = [
+        _budget_sheet(plan, ctx, led_s, led_q, quarters).finish(ctx.currency, {1: 30.0}),
+        _quarter_ledger_sheet(led_q, ctx.currency),
+        _checks_sheet(findings).finish(ctx.currency, {4: 90.0}),
+        _about_sheet(plan, ctx, source, generated, version, generated_note).finish(
+            ctx.currency, {1: 26.0, 2: 60.0}),
+    ]
+    title = f"{ctx.label} budget ({scenario}): {s.plan_name}"
+    return ReportLayout(sheets, st.report_styles(ctx.currency), dict(st.HIGHLIGHTS), title,
+                        generated)
+
+
+def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: pd.DataFrame,
+                  quarters: Sequence[Mapping[str, Any]]) -> _Stack:
+    name = "Budget"
+    sh = _Stack(name, cursor=4)
+    months = ctx.months
+    money, pct = st.MONEY, st.PERCENT_STYLE
+    low, high = ctx.band_low, ctx.band_high
+    qi = QUARTERS.index(ctx.quarter)
+    qfig = quarters[qi]
+    total, operation, maintenance = qfig["total"], qfig["operation"], qfig["maintenance"]
+    share, status = qfig["operation_share"], qfig["band_status"]
+    sh.text(1, 1, f"{ctx.plan_name}: {ctx.label} budget", st.TITLE_STYLE)
+    sh.text(2, 1, f"Scenario {ctx.scenario} · {months[0]} – {months[2]} · amounts in "
+                  f"{ctx.currency} · FY{ctx.fiscal_year} runs "
+                  f"{fiscal_year_span(ctx.fiscal_year, ctx.fy_start_month)}",
+            st.SUBTITLE_STYLE)
+
+    # the quarter at a glance: its share against the band and the target
+    glance: list[list[Any]] = [
+        ["Plan", ctx.plan_name],
+        ["Scenario", ctx.scenario],
+        ["Fiscal year", ctx.fiscal_year],
+        ["Fiscal year runs", fiscal_year_span(ctx.fiscal_year, ctx.fy_start_month)],
+        ["Quarter", ctx.quarter],
+        ["Months", ", ".join(months)],
+        ["Currency", ctx.currency],
+        ["Total", total],
+        ["Operation", operation],
+        ["Maintenance", maintenance],
+        ["Operation share", share],
+        ["Band low", low],
+        ["Band high", high],
+        ["Band status", status],
+        ["Target operation share", ctx.target],
+        ["Share vs target", None if share is None else share - ctx.target],
+    ]
+    glance_styles = {(2, 1): st.YEAR_STYLE, (7, 1): money, (8, 1): money, (9, 1): money,
+                     (10, 1): pct, (11, 1): pct, (12, 1): pct, (14, 1): pct,
+                     (15, 1): st.SIGNED_PERCENT_STYLE}
+    at_a_glance = sh.block("quarter", glance, [st.KEY_STYLE, st.TEXT_STYLE],
+                           title=f"{ctx.label} at a glance", cell_styles=glance_styles,
+                           overflow=True)
+    sheet = sh.layout
+    sheet.conditional_formats += [
+        ConditionalFormat(at_a_glance.ref(name, 10, 1), "out of band", outside=(low, high)),
+        ConditionalFormat(at_a_glance.ref(name, 13, 1), "out of band",
+                          equals=("operation-heavy", "maintenance-heavy")),
+    ]
+
+    # activity x month with operation and maintenance subtotals (spec §3.8)
+    by_activity = pivot(led_q, "activity")
+    rows: list[list[Any]] = []
+    kinds: dict[int, str] = {}
+    for kind, acts in (("operation", OPERATION_ACTIVITIES),
+                       ("maintenance", MAINTENANCE_ACTIVITIES)):
+        for a in acts:
+            rows.append([a, *_phased(_f(by_activity.get(a, 0.0)))])
+        kinds[len(rows)] = "subtotal"
+        rows.append([kind.capitalize(), *_phased(qfig[kind])])
+    kinds[len(rows)] = "total"
+    rows.append(["Total", *_phased(total)])
+    op_i, mt_i, tot_i = len(OPERATION_ACTIVITIES), len(ACTIVITIES) + 1, len(ACTIVITIES) + 2
+    share_i = len(rows)
+    month_shares = [_share(rows[op_i][j], rows[tot_i][j]) for j in range(1, 4)]
+    rows.append(["Operation share", *month_shares, share])
+    rows.append(["Band status", *(band_status(rows[op_i][j], rows[tot_i][j], low, high)[1]
+                                  for j in range(1, 4)), status])
+    cell_styles: dict[tuple[int, int], str] = {(share_i, j): pct for j in range(1, 5)}
+    cell_styles.update({(share_i + 1, j): st.CENTER_STYLE for j in range(1, 5)})
+    cell_styles.update({(share_i, 0): st.KEY_STYLE, (share_i + 1, 0): st.KEY_STYLE})
+    for i, row in enumerate(rows):
+        if row[0] in ACTIVITY_KIND:
+            cell_styles[(i, 0)] = st.LABEL_STYLE
+    matrix = sh.block("activity_month", rows, [st.TEXT_STYLE, money, money, money, money],
+                      header=("Activity", *months, ctx.quarter), row_kinds=kinds,
+                      title="Cost by activity and month", cell_styles=cell_styles)
+    sheet.conditional_formats += [
+        ConditionalFormat(matrix.ref(name, share_i, 1, share_i, 4), "out of band",
+                          outside=(low, high)),
+        ConditionalFormat(matrix.ref(name, share_i + 1, 1, share_i + 1, 4), "out of band",
+                          equals=("operation-heavy", "maintenance-heavy")),
+    ]
+    colours = st.SERIES_COLOURS
+    sheet.charts.append(ChartSpec(
+        "months", "Operation vs maintenance by month", matrix.header_ref(name, 1, 3),
+        [SeriesSpec("Operation", matrix.ref(name, op_i, 1, op_i, 3), colours["operation"]),
+         SeriesSpec("Maintenance", matrix.ref(name, mt_i, 1, mt_i, 3),
+                    colours["maintenance"])],
+        anchor=(matrix.row, 7), stacked=True, y_title=ctx.currency, y_format="#,##0",
+        end=(matrix.last_row + 1, 14)))
+
+    month_cols = [money, money, money, money]
+    share_of_total = [*months, "Total", "Operation", "Maintenance"]
+
+    # by system, each with its own operation share against the band
+    systems = kind_totals(led_q, "system")
+    rows = []
+    for system in (str(x) for x in led_s["system"].cat.categories):
+        op, mt, tot = _kind_row(systems, system)
+        sys_share, sys_status = band_status(op, tot, low, high)
+        rows.append([system, *_phased(tot), op, mt, sys_share, sys_status])
+    n_sys = len(rows)
+    rows.append(["Total", *_phased(total), operation, maintenance, share, status])
+    by_system = sh.block(
+        "by_system", rows, [st.TEXT_STYLE, *month_cols, money, money, pct, st.CENTER_STYLE],
+        header=("System", *share_of_total, "Operation share", "Band status"),
+        title="Cost by system", row_kinds={n_sys: "total"})
+    if n_sys:
+        sheet.conditional_formats += [
+            ConditionalFormat(by_system.ref(name, 0, 7, n_sys - 1, 7), "out of band",
+                              outside=(low, high)),
+            ConditionalFormat(by_system.ref(name, 0, 8, n_sys - 1, 8), "out of band",
+                              equals=("operation-heavy", "maintenance-heavy"))]
+
+    # by role level (plan-level money has no role: its own row, so the block adds up)
+    levels = kind_totals(led_q, "level")
+    rows = []
+    for key, label, guidance in (*((lv, f"{lv} {LEVEL_ROLE[lv]}", LEVEL_GUIDANCE[lv])
+                                   for lv in LEVELS), ("", NO_ROLE, "")):
+        op, mt, tot = _kind_row(levels, key)
+        rows.append([label, *_phased(tot), op, mt, _share(tot, total), guidance])
+    rows.append(["Total", *_phased(total), operation, maintenance,
+                 1.0 if total else None, ""])
+    sh.block("by_level", rows, [st.TEXT_STYLE, *month_cols, money, money, pct,
+                                st.LABEL_STYLE],
+             header=("Role level", *share_of_total, "Share of total", "Sourcing guidance"),
+             title="Cost by role level", row_kinds={len(rows) - 1: "total"})
+
+    # by sourcing and vendor: the vendors a sourcing has anywhere in the scenario's year
+    pairs = kind_totals(led_q, ["sourcing", "vendor"])
+    by_sourcing = kind_totals(led_q, "sourcing")  # subtotals are group-bys themselves
+    present = led_s.groupby(["sourcing", "vendor"], observed=True).size().index
+    rows, kinds = [], {}
+    for sourcing in SOURCINGS:
+        vendors = [str(v) for src, v in present if src == sourcing]
+        for vendor in vendors:
+            op, mt, tot = _kind_row(pairs, (sourcing, vendor))
+            rows.append([sourcing, vendor or IN_HOUSE_STAFF, *_phased(tot), op, mt,
+                         _share(tot, total)])
+        op, mt, tot = _kind_row(by_sourcing, sourcing)
+        kinds[len(rows)] = "subtotal"
+        rows.append([f"{sourcing} total", "", *_phased(tot), op, mt, _share(tot, total)])
+    op, mt, tot = _kind_row(by_sourcing, "")
+    rows.append([NO_ROLE, "", *_phased(tot), op, mt, _share(tot, total)])
+    kinds[len(rows)] = "total"
+    rows.append(["Total", "", *_phased(total), operation, maintenance,
+                 1.0 if total else None])
+    sh.block("by_vendor", rows, [st.TEXT_STYLE, st.TEXT_STYLE, *month_cols, money, money,
+                                 pct],
+             header=("Sourcing", "Vendor", *share_of_total, "Share of total"),
+             title="Cost by sourcing and vendor", row_kinds=kinds)
+
+    # billing boundary over external labour (spec §3.9): fixed fee vs separate estimate
+    labour = led_q[led_q["component"] == "labour"]
+    external = pivot(labour[labour["sourcing"].isin(list(EXTERNAL_SOURCINGS))], "activity")
+    rows, kinds = [], {}
+    for a in ACTIVITIES:
+        rows.append([a, plan.billing[a], *_phased(_f(external.get(a, 0.0)))])
+    for basis in (FIXED_FEE, SEPARATE_ESTIMATE):
+        amount = sum(_f(external.get(a, 0.0)) for a in ACTIVITIES if plan.billing[a] == basis)
+        kinds[len(rows)] = "subtotal"
+        rows.append([basis, "", *_phased(amount)])
+    kinds[len(rows)] = "total"
+    rows.append(["External labour", "", *_phased(_f(external.sum()))])
+    sh.block("billing", rows, [st.LABEL_STYLE, st.TEXT_STYLE, *month_cols],
+             header=("Activity", "Billing basis", *months, "Total"),
+             title="Billing boundary: external labour, fixed fee vs separate estimate",
+             row_kinds=kinds)
+
+    # year to date: Q1..Qn of the scenario, then the full year for reference
+    rows = []
+    for q in quarters[: qi + 1]:
+        q_months = quarter_month_labels(ctx.fiscal_year, ctx.fy_start_month, q["quarter"])
+        rows.append([q["quarter"], f"{q_months[0]} – {q_months[2]}", q["total"],
+                     q["operation"], q["maintenance"], q["operation_share"], q["band_status"],
+                     low, high, ctx.target])
+    n_q = len(rows)
+    ytd = [sum(q[k] for q in quarters[: qi + 1]) for k in ("total", "operation", "maintenance")]
+    ytd_share, ytd_status = band_status(ytd[1], ytd[0], low, high)
+    first = quarter_month_labels(ctx.fiscal_year, ctx.fy_start_month, "Q1")[0]
+    rows.append(["Year to date", f"{first} – {months[2]}", *ytd, ytd_share, ytd_status,
+                 low, high, ctx.target])
+    year = kind_totals(led_s).iloc[0]
+    y_share, y_status = band_status(_f(year["operation"]), _f(year["total"]), low, high)
+    rows.append([f"Full year FY{ctx.fiscal_year}",
+                 fiscal_year_span(ctx.fiscal_year, ctx.fy_start_month), _f(year["total"]),
+                 _f(year["operation"]), _f(year["maintenance"]), y_share, y_status, low, high,
+                 ctx.target])
+    ytd_block = sh.block(
+        "year_to_date", rows,
+        [st.TEXT_STYLE, st.TEXT_STYLE, money, money, money, pct, st.CENTER_STYLE, pct, pct,
+         pct],
+        header=("Quarter", "Months", "Total", "Operation", "Maintenance", "Operation share",
+                "Band status", "Band low", "Band high", "Target"),
+        title=f"Year to date: {ctx.scenario}, Q1–{ctx.quarter}", row_kinds={n_q: "total"})
+    sheet.conditional_formats += [
+        ConditionalFormat(ytd_block.ref(name, 0, 5, n_q + 1, 5), "out of band",
+                          outside=(low, high)),
+        ConditionalFormat(ytd_block.ref(name, 0, 6, n_q + 1, 6), "out of band",
+                          equals=("operation-heavy", "maintenance-heavy"))]
+    chart_row = sh.cursor
+    sheet.charts.append(ChartSpec(
+        "share", "Operation share against the band and target",
+        ytd_block.ref(name, 0, 0, n_q - 1, 0),
+        [SeriesSpec("Operation share", ytd_block.ref(name, 0, 5, n_q - 1, 5),
+                    colours["share"]),
+         SeriesSpec("Band low", ytd_block.ref(name, 0, 7, n_q - 1, 7), colours["band"],
+                    line=True, dashed=True),
+         SeriesSpec("Band high", ytd_block.ref(name, 0, 8, n_q - 1, 8), colours["band"],
+                    line=True, dashed=True),
+         SeriesSpec("Target", ytd_block.ref(name, 0, 9, n_q - 1, 9), colours["target"],
+                    line=True, dashed=True)],
+        anchor=(chart_row, 1), y_title="Operation share", y_format="0%", y_min=0.0, y_max=1.0,
+        end=(chart_row + 18, 7)))
+    sh.cursor = chart_row + 19
+    sh.text(sh.cursor, 1, MONTH_SPLIT, st.NOTE_STYLE)
+    sh.text(sh.cursor + 1, 1, FY_CONVENTION, st.NOTE_STYLE)
+    sheet.freeze = (3, 2)
+    sheet.print_setup = PrintSetup(title_rows=(1, 2),
+                                   area=Ref(name, 1, 1, sh.cursor + 1, 14))
+    sheet.tab_colour = st.NAVY
+    return sh
+
+
+LEDGER_HEADER = tuple(c.capitalize() for c in LEDGER_COLUMNS)
+
+
+def _quarter_ledger_sheet(led_q: pd.DataFrame, currency: str) -> SheetLayout:
+    """The scenario's ledger rows of the quarter: every Budget amount is a sum of these."""
+    rows = LedgerRows(led_q)
+    block = Block("ledger", 1, 1, rows, [st.PLAIN_STYLE] * (len(LEDGER_COLUMNS) - 1)
+                  + [st.MONEY], header=LEDGER_HEADER, bulk=True)
+    sheet = SheetLayout("Ledger", blocks=[block], show_gridlines=True)
+    last = max(block.last_row, block.first_row)  # a table needs one data row
+    sheet.tables.append(TableSpec("Ledger", Ref("Ledger", 1, 1, last, len(LEDGER_COLUMNS)),
+                                  LEDGER_HEADER))
+    widths: dict[int, float] = {}
+    for j, column in enumerate(LEDGER_COLUMNS, start=1):
+        if column == "amount":
+            top = float(led_q["amount"].abs().max()) if len(led_q) else 0.0
+            widths[j] = max(14.0, len(f"{top:,.0f}") + len(currency) + 5.0)
+            continue
+        longest = max((len(str(c)) for c in led_q[column].cat.categories), default=0)
+        widths[j] = min(max(float(longest) + 4, len(column) + 6.0), 50.0)
+    sheet.column_widths = widths
+    sheet.freeze = (2, 1)
+    sheet.print_setup = PrintSetup(title_rows=(1, 1))
+    return sheet
+
+
+CHECKS_HEADER = ("Severity", "Code", "Location", "Message")
+
+
+def _checks_sheet(findings: Sequence[Finding]) -> _Stack:
+    rows = [[f.severity, f.code, f.location, f.message] for f in findings]
+    sh = _Stack("Checks")
+    block = sh.block("checks", rows, [st.TEXT_STYLE] * 3 + [st.WRAP_STYLE],
+                     header=CHECKS_HEADER)
+    sheet = sh.layout
+    sheet.show_gridlines = True
+    last = max(block.last_row, block.first_row)
+    sheet.tables.append(TableSpec("Checks", Ref("Checks", 1, 1, last, len(CHECKS_HEADER)),
+                                  CHECKS_HEADER, style="TableStyleLight9"))
+    sheet.freeze = (2, 1)
+    sheet.print_setup = PrintSetup(title_rows=(1, 1))
+    return sh
+
+
+def _about_sheet(plan: Plan, ctx: QuarterContext, source: SourceInfo, generated: datetime,
+                 version: str, generated_note: str) -> _Stack:
+    s = plan.settings
+    sh = _Stack("About", cursor=3)
+    sh.text(1, 1, "About this quarterly budget", st.TITLE_STYLE)
+    rows: list[list[Any]] = [
+        ["Produced by", f"omplan {version}".strip()],
+        ["Plan file", source.name or "–"],
+        ["Plan file SHA-256", source.sha256 or "–"],
+        ["Generated (UTC)", generated],
+        ["Generation time source", generated_note or "clock of the batch driver"],
+        ["Scenario", ctx.scenario],
+        ["Fiscal year", f"FY{ctx.fiscal_year}: "
+                        f"{fiscal_year_span(ctx.fiscal_year, ctx.fy_start_month)}"],
+        ["Quarter", f"{ctx.quarter}: {', '.join(ctx.months)}"],
+        ["Fiscal-year convention", FY_CONVENTION],
+        ["Months", MONTH_SPLIT],
+        ["Values", VALUES_NOTE],
+    ]
+    sh.block("report", rows, [st.KEY_STYLE, st.WRAP_STYLE], title="Quarterly budget",
+             cell_styles={(3, 1): st.DATETIME_STYLE}, gap=1)
+    for i in (8, 9, 10):  # the long notes wrap over two or three lines
+        sh.layout.row_heights[4 + i] = 47.0
+    settings_rows: list[list[Any]] = [
+        ["plan_name", s.plan_name], ["fiscal_year", s.fiscal_year],
+        ["currency", s.currency], ["fy_start_month", s.fy_start_month],
+        ["band_low", s.band_low], ["band_high", s.band_high],
+        ["vendor_overhead", s.vendor_overhead],
+        ["coordination_overhead", s.coordination_overhead],
+        ["transition_months", s.transition_months],
+        ["target operation share", ctx.target],
+    ]
+    sh.block("settings", settings_rows, [st.KEY_STYLE, st.TEXT_STYLE],
+             header=("Setting", "Value"), title="Settings used",
+             cell_styles={(i, 1): st.PERCENT_STYLE for i in (4, 5, 6, 7, 9)}
+             | {(1, 1): st.YEAR_STYLE, (3, 1): st.YEAR_STYLE}, gap=1)
+    sheet = sh.layout
+    sheet.print_setup = PrintSetup(landscape=False)
+    return sh
+
+
+# --------------------------------------------------------------------------- rollup
+
+
+ROLLUP_HEADER = ("Plan", "Plan file", "Months", "Total", "Operation", "Maintenance",
+                 "Operation share", "Band status", "Band low", "Band high", "Target",
+                 "Share vs target", "Quarterly budget")
+FAILED_HEADER = ("Plan file", "Location", "First error", "Errors")
+
+
+@dataclass(frozen=True, slots=True)
+class RollupLine:
+    """One plan's quarter in a rollup (from a batch task's small result)."""
+
+    plan: str
+    file: str
+    months: Sequence[str]
+    total: float
+    operation: float
+    maintenance: float
+    operation_share: float | None
+    band_status: str
+    band_low: float
+    band_high: float
+    target: float
+    output: str
+
+
+@dataclass(frozen=True, slots=True)
+class FailedPlan:
+    file: str
+    location: str
+    message: str
+    n_errors: int
+
+
+def rollup_totals(lines: Sequence[RollupLine]) -> dict[str, Any]:
+    """Sums over plans (in order, left to right) and the share of the sums."""
+    total = sum(line.total for line in lines)
+    operation = sum(line.operation for line in lines)
+    maintenance = sum(line.maintenance for line in lines)
+    return {"total": total, "operation": operation, "maintenance": maintenance,
+            "operation_share": _share(operation, total)}
+
+
+def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan], *,
+                        fiscal_year: int, currency: str, quarter: str, scenario: str,
+                        generated: datetime | None = None, version: str = "",
+                        generated_note: str = "") -> ReportLayout:
+    """One row per plan (business unit) for one fiscal year, currency and quarter."""
+    generated = generated or datetime(1980, 1, 1)
+    name = "Rollup"
+    label = f"{quarter} FY{fiscal_year}"
+    money, pct = st.MONEY, st.PERCENT_STYLE
+    sh = _Stack(name, cursor=4)
+    sh.text(1, 1, f"{label} rollup: {scenario}, amounts in {currency}", st.TITLE_STYLE)
+    sh.text(2, 1, f"{len(lines)} plan{'s' if len(lines) != 1 else ''} in {currency}"
+                  + (f" · {len(failed)} not included (errors below)" if failed else "")
+                  + " · amounts in other currencies are never added here", st.SUBTITLE_STYLE)
+    rows: list[list[Any]] = []
+    for line in lines:
+        share = line.operation_share
+        rows.append([line.plan, line.file, f"{line.months[0]} – {line.months[-1]}",
+                     line.total, line.operation, line.maintenance, share, line.band_status,
+                     line.band_low, line.band_high, line.target,
+                     None if share is None else share - line.target, line.output])
+    totals = rollup_totals(lines)
+    bands = {(line.band_low, line.band_high) for line in lines}
+    total_status = ""
+    if len(bands) == 1:  # one band for every plan: the total has a status against it
+        low, high = bands.pop()
+        total_status = band_status(totals["operation"], totals["total"], low, high)[1]
+    n = len(rows)
+    rows.append([f"Total ({n} plan{'s' if n != 1 else ''})", "", "", totals["total"],
+                 totals["operation"], totals["maintenance"], totals["operation_share"],
+                 total_status, None, None, None, None, ""])
+    table = sh.block(
+        "plans", rows,
+        [st.TEXT_STYLE, st.TEXT_STYLE, st.TEXT_STYLE, money, money, money, pct,
+         st.CENTER_STYLE, pct, pct, pct, st.SIGNED_PERCENT_STYLE, st.LABEL_STYLE],
+        header=ROLLUP_HEADER, title=f"Plans ({label}, {scenario})", row_kinds={n: "total"})
+    sheet = sh.layout
+    if n:
+        low_high = [(line.band_low, line.band_high) for line in lines]
+        for i, (low, high) in enumerate(low_high):  # each plan against its own band
+            sheet.conditional_formats.append(ConditionalFormat(
+                table.ref(name, i, 6), "out of band", outside=(low, high)))
+        sheet.conditional_formats.append(ConditionalFormat(
+            table.ref(name, 0, 7, n, 7), "out of band",
+            equals=("operation-heavy", "maintenance-heavy")))
+        chart_row = sh.cursor
+        colours = st.SERIES_COLOURS
+        sheet.charts.append(ChartSpec(
+            "plans", f"Operation vs maintenance by plan, {label}",
+            table.ref(name, 0, 0, n - 1, 0),
+            [SeriesSpec("Operation", table.ref(name, 0, 4, n - 1, 4), colours["operation"]),
+             SeriesSpec("Maintenance", table.ref(name, 0, 5, n - 1, 5),
+                        colours["maintenance"])],
+            anchor=(chart_row, 1), stacked=True, y_title=currency, y_format="#,##0",
+            end=(chart_row + 20, 9)))
+        sh.cursor = chart_row + 22
+    failed_rows = [[f.file, f.location, f.message, f.n_errors] for f in failed]
+    if failed_rows:
+        block = sh.block("failed", failed_rows,
+                         [st.TEXT_STYLE, st.TEXT_STYLE, st.WRAP_STYLE, st.INTEGER_STYLE],
+                         header=FAILED_HEADER,
+                         title="Plans not included: they have errors (see batch_report.json)")
+        for i, row in enumerate(failed_rows):
+            lines_needed = max(1, -(-len(str(row[2])) // 70))
+            if lines_needed > 1:
+                sheet.row_heights[block.first_row + i] = 15.0 * lines_needed + 2
+    sh.text(sh.cursor, 1, "Each plan's figures are the sums of its ledger for the quarter "
+                          "(as in 'omplan run --json', quarters); the total row adds the "
+                          "plans up. " + FY_CONVENTION, st.NOTE_STYLE)
+    sheet.freeze = (6, 2)
+    sheet.print_setup = PrintSetup(title_rows=(1, 2))
+    sheet.tab_colour = st.NAVY
+
+    about = _Stack("About", cursor=3)
+    about.text(1, 1, "About this rollup", st.TITLE_STYLE)
+    facts: list[list[Any]] = [
+        ["Produced by", f"omplan {version}".strip()],
+        ["Generated (UTC)", generated],
+        ["Generation time source", generated_note or "clock of the batch driver"],
+        ["Scenario", scenario],
+        ["Fiscal year", fiscal_year],
+        ["Quarter", quarter],
+        ["Currency", currency],
+        ["Plans included", len(lines)],
+        ["Plans not included", len(failed)],
+        ["Fiscal-year convention", FY_CONVENTION],
+        ["Months", "Plans may start their fiscal year in different months: the Months column "
+                   "shows each plan's calendar months of this quarter."],
+        ["Currencies", "Amounts in different currencies are never added up: a batch with "
+                       "several currencies has one rollup per fiscal year and currency."],
+    ]
+    about.block("rollup", facts, [st.KEY_STYLE, st.WRAP_STYLE], title="Rollup",
+                cell_styles={(1, 1): st.DATETIME_STYLE, (4, 1): st.YEAR_STYLE,
+                             (7, 1): st.INTEGER_STYLE, (8, 1): st.INTEGER_STYLE})
+    for i in (9, 10, 11):
+        about.layout.row_heights[4 + i] = 47.0
+    about.layout.print_setup = PrintSetup(landscape=False)
+    sheets = [sh.finish(currency, {1: 24.0, 13: 24.0}),
+              about.finish(currency, {1: 26.0, 2: 60.0})]
+    title = f"{label} rollup ({scenario}, {currency})"
+    return ReportLayout(sheets, st.report_styles(currency), dict(st.HIGHLIGHTS), title,
+                        generated)
+
+
+__all__ = [
+    "FY_CONVENTION", "MONTH_SPLIT", "FailedPlan", "QuarterContext", "RollupLine",
+    "build_quarter_layout", "build_rollup_layout", "fiscal_months", "fiscal_year_span",
+    "month_label", "output_name", "quarter_figures", "quarter_month_labels", "rollup_name",
+    "rollup_totals", "split_quarter",
+]
