@@ -465,7 +465,7 @@ def _wrapped_height(text: str, width_chars: float, line_points: float = 15.0,
     return line_points * max(lines, 1) + 2.0
 
 
-class _Sheet:
+class SheetBuilder:
     """A sheet under construction: blocks are stacked downwards from a cursor row."""
 
     def __init__(self, name: str, cursor: int = 1) -> None:
@@ -481,9 +481,11 @@ class _Sheet:
         for i, row in enumerate(block.rows):
             self.wrapped.append((block.first_row + i, first, last, str(row[j] or ""), 1.15))
 
-    def finish(self, currency: str) -> SheetLayout:
-        """Column widths from the content (explicit widths are minimums), then row heights."""
+    def finish(self, currency: str, minimum_widths: Mapping[int, float] = ()) -> SheetLayout:
+        """Column widths from the content (explicit and ``minimum_widths`` are floors), then
+        row heights and chart sizes."""
         sheet = self.layout
+        sheet.column_widths = {**dict(minimum_widths), **sheet.column_widths}
         widths = fit_widths(sheet, currency)
         for c, w in sheet.column_widths.items():
             widths[c] = max(widths.get(c, 0.0), w)
@@ -631,10 +633,10 @@ SUMMARY_HEADER = (
 
 
 def _summary_sheet(plan, summary: dict[str, Any], names: dict[str, str], currency: str,
-                   source: SourceInfo) -> _Sheet:
+                   source: SourceInfo) -> SheetBuilder:
     s = plan.settings
     target = summary["target_operation_share"]
-    sh = _Sheet("Summary", cursor=4)
+    sh = SheetBuilder("Summary", cursor=4)
     sh.text(1, 1, f"IT operation vs maintenance budget: {s.plan_name}", st.TITLE_STYLE)
     sh.text(2, 1, f"Fiscal year {s.fiscal_year} · amounts in {currency} · reference band "
                   f"{s.band_low:.0%}–{s.band_high:.0%} operation share · target "
@@ -721,14 +723,14 @@ def _summary_sheet(plan, summary: dict[str, Any], names: dict[str, str], currenc
 
 
 def _scenario_sheet(plan, sc: dict[str, Any], sheet_name: str, facts: _Facts,
-                    summary: dict[str, Any]) -> _Sheet:
+                    summary: dict[str, Any]) -> SheetBuilder:
     s = plan.settings
     name = sc["name"]
     currency = s.currency
     low, high = s.band_low, s.band_high
     target = summary["target_operation_share"]
     qlabels = quarter_labels(s.fy_start_month)
-    sh = _Sheet(sheet_name, cursor=4)
+    sh = SheetBuilder(sheet_name, cursor=4)
     sh.text(1, 1, f"{name}: {s.plan_name}", st.TITLE_STYLE)
     share = sc["operation_share"]
     share_text = "–" if share is None else f"{share:.1%}"
@@ -898,12 +900,12 @@ def _scenario_sheet(plan, sc: dict[str, Any], sheet_name: str, facts: _Facts,
 LEDGER_HEADER = tuple(c.capitalize() for c in LEDGER_COLUMNS)
 
 
-def _ledger_sheet(evaluation: Evaluation) -> _Sheet:
+def _ledger_sheet(evaluation: Evaluation) -> SheetBuilder:
     ledger = evaluation.ledger
     rows = LedgerRows(ledger)
     block = Block("ledger", 1, 1, rows, [st.PLAIN_STYLE] * (len(LEDGER_COLUMNS) - 1)
                   + [st.MONEY], header=LEDGER_HEADER, bulk=True)
-    sh = _Sheet("Ledger")
+    sh = SheetBuilder("Ledger")
     sheet = sh.layout
     sheet.blocks.append(block)
     sheet.show_gridlines = True
@@ -928,12 +930,12 @@ def _ledger_sheet(evaluation: Evaluation) -> _Sheet:
 CHECKS_HEADER = ("Scenario", "Severity", "Code", "Location", "Message")
 
 
-def _checks_sheet(summary: dict[str, Any]) -> _Sheet:
+def _checks_sheet(summary: dict[str, Any]) -> SheetBuilder:
     rows = [[sc["name"], f["severity"], f["code"], f["location"], f["message"]]
             for sc in summary["scenarios"] for f in sc["findings"]]
     block = Block("checks", 1, 1, rows, [st.TEXT_STYLE] * 4 + [st.WRAP_STYLE],
                   header=CHECKS_HEADER)
-    sh = _Sheet("Checks")
+    sh = SheetBuilder("Checks")
     sh.add(block)
     sheet = sh.layout
     sheet.show_gridlines = True
@@ -966,9 +968,9 @@ SHEET_GUIDE = (
 
 
 def _about_sheet(plan, source: SourceInfo, generated: datetime, version: str,
-                 generated_note: str, names: dict[str, str]) -> _Sheet:
+                 generated_note: str, names: dict[str, str]) -> SheetBuilder:
     s = plan.settings
-    sh = _Sheet("About", cursor=3)
+    sh = SheetBuilder("About", cursor=3)
     sh.text(1, 1, "About this report", st.TITLE_STYLE)
     rows: list[list[Any]] = [
         ["Produced by", f"omplan {version}".strip()],

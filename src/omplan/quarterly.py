@@ -32,12 +32,10 @@ from .layout import (
     Ref,
     ReportLayout,
     SeriesSpec,
+    SheetBuilder,
     SheetLayout,
     SourceInfo,
     TableSpec,
-    Text,
-    column_cm,
-    fit_widths,
 )
 from .model import (
     ACTIVITIES,
@@ -137,61 +135,6 @@ def quarter_figures(evaluation: Evaluation, scenario: str) -> list[dict[str, Any
 # --------------------------------------------------------------------------- sheet helper
 
 
-class _Stack:
-    """A sheet under construction: blocks stacked downwards from a cursor row."""
-
-    def __init__(self, name: str, cursor: int = 1) -> None:
-        self.layout = SheetLayout(name)
-        self.cursor = cursor
-
-    def text(self, row: int, col: int, value: Any, style: str) -> None:
-        self.layout.texts.append(Text(row, col, value, style))
-
-    def block(self, key: str, rows: Sequence[Sequence[Any]], styles: Sequence[str], *,
-              header: Sequence[str] | None = None, title: str | None = None, col: int = 1,
-              gap: int = 2, **kw: Any) -> Block:
-        block = Block(key, self.cursor, col, rows, styles, header, title, **kw)
-        self.layout.blocks.append(block)
-        self.cursor = block.last_row + 1 + gap
-        return block
-
-    def finish(self, currency: str, minimum_widths: Mapping[int, float] = ()) -> SheetLayout:
-        """Column widths from the content (``minimum_widths`` as floors); charts sized."""
-        sheet = self.layout
-        widths = fit_widths(sheet, currency)
-        for c, w in dict(minimum_widths).items():
-            widths[c] = max(widths.get(c, 0.0), w)
-        sheet.column_widths = dict(sorted(widths.items()))
-        for b in sheet.blocks:  # header text wraps (bold): give the row the lines it needs
-            if b.header is None or b.header_row is None or b.bulk:
-                continue
-            lines = max(_wrapped_lines(str(head), widths.get(b.col + j, 8.43) - 1)
-                        for j, head in enumerate(b.header))
-            if lines > 1:
-                row = b.header_row
-                sheet.row_heights[row] = max(sheet.row_heights.get(row, 0.0), 15.0 * lines)
-        for chart in sheet.charts:
-            if chart.end is not None:
-                chars = sum(widths.get(c, 8.43) for c in range(chart.anchor[1], chart.end[1]))
-                chart.width_cm = round(column_cm(chars), 2)
-                points = sum(sheet.row_heights.get(r, 15.0)
-                             for r in range(chart.anchor[0], chart.end[0]))
-                chart.height_cm = round(points / 72 * 2.54, 2)
-        return sheet
-
-
-def _wrapped_lines(text: str, width: float) -> int:
-    """Lines ``text`` needs when wrapped word by word in ``width`` characters."""
-    lines, used = 1, 0
-    for word in text.split():
-        need = len(word) + (1 if used else 0)
-        if used and used + need > width:
-            lines, used = lines + 1, len(word)
-        else:
-            used += need
-    return lines
-
-
 def _f(value: Any) -> float:
     return float(value)
 
@@ -277,9 +220,9 @@ def build_quarter_layout(evaluation: Evaluation, scenario: str, quarter: str, *,
 
 
 def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: pd.DataFrame,
-                  quarters: Sequence[Mapping[str, Any]]) -> _Stack:
+                  quarters: Sequence[Mapping[str, Any]]) -> SheetBuilder:
     name = "Budget"
-    sh = _Stack(name, cursor=4)
+    sh = SheetBuilder(name, cursor=4)
     months = ctx.months
     money, pct = st.MONEY, st.PERCENT_STYLE
     low, high = ctx.band_low, ctx.band_high
@@ -315,7 +258,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     glance_styles = {(2, 1): st.YEAR_STYLE, (7, 1): money, (8, 1): money, (9, 1): money,
                      (10, 1): pct, (11, 1): pct, (12, 1): pct, (14, 1): pct,
                      (15, 1): st.SIGNED_PERCENT_STYLE}
-    at_a_glance = sh.block("quarter", glance, [st.KEY_STYLE, st.TEXT_STYLE],
+    at_a_glance = sh.next_block("quarter", glance, [st.KEY_STYLE, st.TEXT_STYLE],
                            title=f"{ctx.label} at a glance", cell_styles=glance_styles,
                            overflow=True)
     sheet = sh.layout
@@ -349,7 +292,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     for i, row in enumerate(rows):
         if row[0] in ACTIVITY_KIND:
             cell_styles[(i, 0)] = st.LABEL_STYLE
-    matrix = sh.block("activity_month", rows, [st.TEXT_STYLE, money, money, money, money],
+    matrix = sh.next_block("activity_month", rows, [st.TEXT_STYLE, money, money, money, money],
                       header=("Activity", *months, ctx.quarter), row_kinds=kinds,
                       title="Cost by activity and month", cell_styles=cell_styles)
     sheet.conditional_formats += [
@@ -379,7 +322,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
         rows.append([system, *_phased(tot), op, mt, sys_share, sys_status])
     n_sys = len(rows)
     rows.append(["Total", *_phased(total), operation, maintenance, share, status])
-    by_system = sh.block(
+    by_system = sh.next_block(
         "by_system", rows, [st.TEXT_STYLE, *month_cols, money, money, pct, st.CENTER_STYLE],
         header=("System", *share_of_total, "Operation share", "Band status"),
         title="Cost by system", row_kinds={n_sys: "total"})
@@ -399,7 +342,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
         rows.append([label, *_phased(tot), op, mt, _share(tot, total), guidance])
     rows.append(["Total", *_phased(total), operation, maintenance,
                  1.0 if total else None, ""])
-    sh.block("by_level", rows, [st.TEXT_STYLE, *month_cols, money, money, pct,
+    sh.next_block("by_level", rows, [st.TEXT_STYLE, *month_cols, money, money, pct,
                                 st.LABEL_STYLE],
              header=("Role level", *share_of_total, "Share of total", "Sourcing guidance"),
              title="Cost by role level", row_kinds={len(rows) - 1: "total"})
@@ -423,7 +366,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     kinds[len(rows)] = "total"
     rows.append(["Total", "", *_phased(total), operation, maintenance,
                  1.0 if total else None])
-    sh.block("by_vendor", rows, [st.TEXT_STYLE, st.TEXT_STYLE, *month_cols, money, money,
+    sh.next_block("by_vendor", rows, [st.TEXT_STYLE, st.TEXT_STYLE, *month_cols, money, money,
                                  pct],
              header=("Sourcing", "Vendor", *share_of_total, "Share of total"),
              title="Cost by sourcing and vendor", row_kinds=kinds)
@@ -440,7 +383,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
         rows.append([basis, "", *_phased(amount)])
     kinds[len(rows)] = "total"
     rows.append(["External labour", "", *_phased(_f(external.sum()))])
-    sh.block("billing", rows, [st.LABEL_STYLE, st.TEXT_STYLE, *month_cols],
+    sh.next_block("billing", rows, [st.LABEL_STYLE, st.TEXT_STYLE, *month_cols],
              header=("Activity", "Billing basis", *months, "Total"),
              title="Billing boundary: external labour, fixed fee vs separate estimate",
              row_kinds=kinds)
@@ -464,7 +407,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
                  fiscal_year_span(ctx.fiscal_year, ctx.fy_start_month), _f(year["total"]),
                  _f(year["operation"]), _f(year["maintenance"]), y_share, y_status, low, high,
                  ctx.target])
-    ytd_block = sh.block(
+    ytd_block = sh.next_block(
         "year_to_date", rows,
         [st.TEXT_STYLE, st.TEXT_STYLE, money, money, money, pct, st.CENTER_STYLE, pct, pct,
          pct],
@@ -529,10 +472,10 @@ def _quarter_ledger_sheet(led_q: pd.DataFrame, currency: str) -> SheetLayout:
 CHECKS_HEADER = ("Severity", "Code", "Location", "Message")
 
 
-def _checks_sheet(findings: Sequence[Finding]) -> _Stack:
+def _checks_sheet(findings: Sequence[Finding]) -> SheetBuilder:
     rows = [[f.severity, f.code, f.location, f.message] for f in findings]
-    sh = _Stack("Checks")
-    block = sh.block("checks", rows, [st.TEXT_STYLE] * 3 + [st.WRAP_STYLE],
+    sh = SheetBuilder("Checks")
+    block = sh.next_block("checks", rows, [st.TEXT_STYLE] * 3 + [st.WRAP_STYLE],
                      header=CHECKS_HEADER)
     sheet = sh.layout
     sheet.show_gridlines = True
@@ -545,9 +488,9 @@ def _checks_sheet(findings: Sequence[Finding]) -> _Stack:
 
 
 def _about_sheet(plan: Plan, ctx: QuarterContext, source: SourceInfo, generated: datetime,
-                 version: str, generated_note: str) -> _Stack:
+                 version: str, generated_note: str) -> SheetBuilder:
     s = plan.settings
-    sh = _Stack("About", cursor=3)
+    sh = SheetBuilder("About", cursor=3)
     sh.text(1, 1, "About this quarterly budget", st.TITLE_STYLE)
     rows: list[list[Any]] = [
         ["Produced by", f"omplan {version}".strip()],
@@ -563,7 +506,7 @@ def _about_sheet(plan: Plan, ctx: QuarterContext, source: SourceInfo, generated:
         ["Months", MONTH_SPLIT],
         ["Values", VALUES_NOTE],
     ]
-    sh.block("report", rows, [st.KEY_STYLE, st.WRAP_STYLE], title="Quarterly budget",
+    sh.next_block("report", rows, [st.KEY_STYLE, st.WRAP_STYLE], title="Quarterly budget",
              cell_styles={(3, 1): st.DATETIME_STYLE}, gap=1)
     for i in (8, 9, 10):  # the long notes wrap over two or three lines
         sh.layout.row_heights[4 + i] = 47.0
@@ -576,7 +519,7 @@ def _about_sheet(plan: Plan, ctx: QuarterContext, source: SourceInfo, generated:
         ["transition_months", s.transition_months],
         ["target operation share", ctx.target],
     ]
-    sh.block("settings", settings_rows, [st.KEY_STYLE, st.TEXT_STYLE],
+    sh.next_block("settings", settings_rows, [st.KEY_STYLE, st.TEXT_STYLE],
              header=("Setting", "Value"), title="Settings used",
              cell_styles={(i, 1): st.PERCENT_STYLE for i in (4, 5, 6, 7, 9)}
              | {(1, 1): st.YEAR_STYLE, (3, 1): st.YEAR_STYLE}, gap=1)
@@ -638,7 +581,7 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
     name = "Rollup"
     label = f"{quarter} FY{fiscal_year}"
     money, pct = st.MONEY, st.PERCENT_STYLE
-    sh = _Stack(name, cursor=4)
+    sh = SheetBuilder(name, cursor=4)
     sh.text(1, 1, f"{label} rollup: {scenario}, amounts in {currency}", st.TITLE_STYLE)
     sh.text(2, 1, f"{len(lines)} plan{'s' if len(lines) != 1 else ''} in {currency}"
                   + (f" · {len(failed)} not included (errors below)" if failed else "")
@@ -660,7 +603,7 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
     rows.append([f"Total ({n} plan{'s' if n != 1 else ''})", "", "", totals["total"],
                  totals["operation"], totals["maintenance"], totals["operation_share"],
                  total_status, None, None, None, None, ""])
-    table = sh.block(
+    table = sh.next_block(
         "plans", rows,
         [st.TEXT_STYLE, st.TEXT_STYLE, st.TEXT_STYLE, money, money, money, pct,
          st.CENTER_STYLE, pct, pct, pct, st.SIGNED_PERCENT_STYLE, st.LABEL_STYLE],
@@ -687,7 +630,7 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
         sh.cursor = chart_row + 22
     failed_rows = [[f.file, f.location, f.message, f.n_errors] for f in failed]
     if failed_rows:
-        block = sh.block("failed", failed_rows,
+        block = sh.next_block("failed", failed_rows,
                          [st.TEXT_STYLE, st.TEXT_STYLE, st.WRAP_STYLE, st.INTEGER_STYLE],
                          header=FAILED_HEADER,
                          title="Plans not included: they have errors (see batch_report.json)")
@@ -702,7 +645,7 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
     sheet.print_setup = PrintSetup(title_rows=(1, 2))
     sheet.tab_colour = st.NAVY
 
-    about = _Stack("About", cursor=3)
+    about = SheetBuilder("About", cursor=3)
     about.text(1, 1, "About this rollup", st.TITLE_STYLE)
     facts: list[list[Any]] = [
         ["Produced by", f"omplan {version}".strip()],
@@ -720,7 +663,7 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
         ["Currencies", "Amounts in different currencies are never added up: a batch with "
                        "several currencies has one rollup per fiscal year and currency."],
     ]
-    about.block("rollup", facts, [st.KEY_STYLE, st.WRAP_STYLE], title="Rollup",
+    about.next_block("rollup", facts, [st.KEY_STYLE, st.WRAP_STYLE], title="Rollup",
                 cell_styles={(1, 1): st.DATETIME_STYLE, (4, 1): st.YEAR_STYLE,
                              (7, 1): st.INTEGER_STYLE, (8, 1): st.INTEGER_STYLE})
     for i in (9, 10, 11):
