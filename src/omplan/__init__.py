@@ -19,19 +19,21 @@ _EXPORTS = {
     "summary_json": "omplan.summary",
     "run_plan": "omplan.api",
     "run_batch": "omplan.batch",
+    "main": "omplan.excel",  # the Run button of workbooks/omplan.xlsm: omplan.main()
     "Plan": "omplan.model",
     "Finding": "omplan.findings",
     "FileProblem": "omplan.findings",
 }
 __all__ = [
     "__version__", "load_plan", "parse_plan", "SheetGrid", "evaluate", "Evaluation",
-    "summary_json", "run_plan", "run_batch", "Plan", "Finding", "FileProblem",
+    "summary_json", "run_plan", "run_batch", "main", "Plan", "Finding", "FileProblem",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import run_plan
     from .batch import run_batch
     from .engine import Evaluation, evaluate
+    from .excel import main
     from .findings import FileProblem, Finding
     from .model import Plan
     from .reader import SheetGrid, load_plan, parse_plan

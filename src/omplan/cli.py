@@ -221,26 +221,50 @@ def demo(json_path: Path | None, out_path: Path | None) -> None:
 @click.option("--sample", is_flag=True, help="Fill the template with the sample plan.")
 @click.option("--force", is_flag=True, help="Replace PATH if it exists.")
 def new(path: Path, sample: bool, force: bool) -> None:
-    """Write an input template workbook (Excel Tables, drop-downs, a 'Start here' sheet)."""
+    """Write an input template workbook (Excel Tables, drop-downs, a 'Start here' sheet);
+    PATH ending in .xlsm gets the Run scenarios button (xlwings)."""
     sys.exit(_guard(new_command, path, sample, force))
 
 
 def new_command(path: Path, sample: bool, force: bool) -> int:
     from .template import write_template
 
-    if path.suffix.lower() != ".xlsx":
-        click.echo(f"{path.name}: the template is an .xlsx workbook; give a name ending in "
-                   ".xlsx", err=True)
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm"):
+        click.echo(f"{path.name}: the template is an .xlsx workbook (or an .xlsm with the Run "
+                   "button); give a name ending in .xlsx or .xlsm", err=True)
         return EXIT_INPUT
-    if path.exists() and not force:
-        click.echo(f"{path} already exists; nothing was written (use --force to replace it)",
-                   err=True)
+    companion = None
+    if suffix == ".xlsm":
+        from .xlsm import XlsmNameError, companion_module
+
+        try:
+            stem = companion_module(path)
+        except XlsmNameError as problem:
+            click.echo(f"{problem}; nothing was written", err=True)
+            return EXIT_INPUT
+        companion = path.with_suffix(".py") if stem else None
+    existing = [p for p in (path, companion) if p is not None and p.exists()]
+    if existing and not force:
+        click.echo(f"{existing[0]} already exists; nothing was written (use --force to "
+                   "replace it)", err=True)
         return EXIT_INPUT
     if not path.parent.is_dir():
         click.echo(f"folder {path.parent} does not exist; nothing was written", err=True)
         return EXIT_INPUT
-    write_template(path, sample=sample)
+    try:
+        write_template(path, sample=sample)
+    except FileNotFoundError as problem:  # xlwings' quickstart workbook is missing
+        click.echo(f"{problem}; nothing was written", err=True)
+        return EXIT_INPUT
     what = "the sample plan" if sample else "an empty plan"
+    if suffix == ".xlsm":
+        beside = f" and {companion.name} (keep it beside the workbook)" if companion else ""
+        _console().print(f"Wrote {path}{beside} with {what}. Fill in the yellow cells, then "
+                         "press Run scenarios on the Start here sheet (needs the xlwings "
+                         "add-in: xlwings addin install), or run: omplan run "
+                         f"{path}")
+        return EXIT_OK
     _console().print(f"Wrote {path} with {what}. Fill in the yellow cells, then run: "
                      f"omplan run {path}")
     return EXIT_OK

@@ -128,6 +128,23 @@ def _number_format(sheet: str, header: str, setting: str | None = None) -> str |
 def build_template(fiscal_year: int | None = None, sample: bool = False) -> Any:
     """The template as an openpyxl Workbook (not saved)."""
     from openpyxl import Workbook
+
+    wb = Workbook()
+    start = wb.active
+    start.title = "Start here"
+    add_template_sheets(wb, fiscal_year, sample, start=start)
+    return wb
+
+
+def add_template_sheets(wb: Any, fiscal_year: int | None = None, sample: bool = False, *,
+                        start: Any = None, start_extra: list[tuple[str, str]] | None = None,
+                        ) -> list[Any]:
+    """Render the template into the openpyxl workbook ``wb``: the 'Start here' text into the
+    sheet ``start`` (a new sheet when None), then one new sheet per input table.
+
+    ``start_extra`` lines (kind, text) go right after the title (the .xlsm's Run button).
+    Returns the input sheets in order. Used by :func:`build_template` and the .xlsm builder.
+    """
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -135,15 +152,16 @@ def build_template(fiscal_year: int | None = None, sample: bool = False) -> Any:
 
     year = fiscal_year or dt.date.today().year + 1
     data = template_data(year, sample)
-    wb = Workbook()
-    start = wb.active
-    start.title = "Start here"
-    _write_start_here(start)
+    if start is None:
+        start = wb.create_sheet("Start here")
+    _write_start_here(start, start_extra or [])
+    added = []
     input_fill = PatternFill("solid", fgColor=INPUT_FILL)
     input_font = Font(color=INPUT_FONT)
     lists = _lists()
     for sheet, header in HEADERS.items():
         ws = wb.create_sheet(sheet)
+        added.append(ws)
         rows = data[sheet]
         n = max(len(rows), CAPACITY[sheet])
         ws.append(header)
@@ -190,7 +208,7 @@ def build_template(fiscal_year: int | None = None, sample: bool = False) -> Any:
         if sheet == "Allocation":
             ws.cell(1, len(header) + 2, "Shares per role add up to 100 %; leave a whole row "
                     "blank to split that role pro rata.").alignment = Alignment(wrap_text=False)
-    return wb
+    return added
 
 
 START_TEXT: list[tuple[str, str]] = [
@@ -227,31 +245,40 @@ START_TEXT: list[tuple[str, str]] = [
 ]
 
 
-def _write_start_here(ws: Any) -> None:
+def _write_start_here(ws: Any, extra: list[tuple[str, str]] | None = None) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
 
     ws.column_dimensions["A"].width = 110
     ws.sheet_view.showGridLines = False
-    for r, (kind, text) in enumerate(START_TEXT, start=1):
+    lines = [START_TEXT[0], *(extra or []), *START_TEXT[1:]]
+    for r, (kind, text) in enumerate(lines, start=1):
         cell = ws.cell(r, 1, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if kind == "title":
             cell.font = Font(bold=True, size=16, color=HEADER_FILL)
         elif kind == "h":
             cell.font = Font(bold=True, size=12, color=HEADER_FILL)
-    legend = ws.cell(len(START_TEXT) + 2, 1, "An input cell looks like this")
+    legend = ws.cell(len(lines) + 2, 1, "An input cell looks like this")
     legend.fill = PatternFill("solid", fgColor=INPUT_FILL)
     legend.font = Font(color=INPUT_FONT)
 
 
 def write_template(path: str | os.PathLike[str], *, sample: bool = False,
                    fiscal_year: int | None = None) -> Path:
-    """Write the template (.xlsx) to ``path`` atomically; returns the path."""
+    """Write the template to ``path`` atomically; returns the path.
+
+    ``.xlsx``: the plain template. ``.xlsm``: the same sheets on xlwings' quickstart workbook
+    with its RunPython macro and an xlwings.conf sheet (see :mod:`omplan.xlsm`).
+    """
     from .xlsxio import save_workbook, source_date
 
     target = Path(path)
-    if target.suffix.lower() != ".xlsx":
-        raise ValueError("the template is an .xlsx workbook (the .xlsm comes with the Excel "
-                         "binding)")
+    suffix = target.suffix.lower()
+    if suffix == ".xlsm":
+        from .xlsm import write_xlsm
+
+        return write_xlsm(target, sample=sample, fiscal_year=fiscal_year)
+    if suffix != ".xlsx":
+        raise ValueError("the template is an .xlsx workbook, or an .xlsm with the Run button")
     return save_workbook(build_template(fiscal_year, sample), target, source_date())
 

@@ -1,0 +1,194 @@
+"""The custom functions, called as plain Python with DataFrames and lists, and through the
+Office.js custom-function pipeline that xlwings Lite and xlwings Server use."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from omplan.api import run_plan
+from omplan.cli import sample_plan_path
+from omplan.excel import (
+    DEFAULT_FISCAL_YEAR,
+    OM_BAND_STATUS,
+    OM_SPLIT,
+    OM_SUMMARY,
+    OM_TARGET_SHARE,
+    table_rows,
+)
+from omplan.report import report_layout
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tables():
+    """Each sample sheet as the DataFrame xlwings' converter gives (header row = columns)."""
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(sample_plan_path()))
+    out = {}
+    for name in book.sheet_names:
+        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        frame = pd.DataFrame(rows[1:], columns=rows[0]).replace("", float("nan"))
+        out[name] = frame
+    return out
+
+
+@pytest.fixture(scope="module")
+def sample_run():
+    return run_plan(sample_plan_path())
+
+
+def baseline_block(run):
+    layout = report_layout(run.evaluation, input_findings=run.findings)
+    return layout.sheet(layout.scenario_sheets["Baseline"]).block("activity_quarter")
+
+
+def _same(a, b):
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-12)
+    return a == b
+
+
+def test_summary_is_the_reports_baseline_table(tables, sample_run):
+    got = OM_SUMMARY(tables["Staffing"], tables["Rates"], tables["Allocation"], tables["Costs"],
+                     tables["Roles"], tables["Settings"])
+    assert isinstance(got, pd.DataFrame), got
+    block = baseline_block(sample_run)
+    assert list(got.columns) == list(block.header)
+    assert len(got) == len(block.rows)
+    for row, want in zip(got.itertuples(index=False), block.rows, strict=True):
+        assert all(_same(a, b) for a, b in zip(row, want, strict=True)), (row, want)
+    base = sample_run.summary()["scenarios"][0]
+    assert got.set_index("Activity").loc["Total", "FY"] == pytest.approx(base["total"])
+
+
+def test_split_is_the_baseline_operation_share(tables, sample_run):
+    share = OM_SPLIT(tables["Staffing"], tables["Rates"], tables["Allocation"], tables["Costs"],
+                     tables["Roles"], tables["Settings"])
+    assert share == sample_run.summary()["scenarios"][0]["operation_share"]
+
+
+def test_roles_omitted_changes_no_figure(tables):
+    args = (tables["Staffing"], tables["Rates"], tables["Allocation"], tables["Costs"])
+    with_roles = OM_SUMMARY(*args, tables["Roles"], tables["Settings"])
+    without = OM_SUMMARY(*args, None, tables["Settings"])
+    pd.testing.assert_frame_equal(with_roles, without)
+    assert OM_SPLIT(*args, None, tables["Settings"]) == OM_SPLIT(*args, tables["Roles"],
+                                                                 tables["Settings"])
+
+
+def test_settings_omitted_uses_defaults(tables):
+    got = OM_SUMMARY(tables["Staffing"], tables["Rates"], tables["Allocation"])
+    assert isinstance(got, pd.DataFrame), got
+    assert list(got.columns)[1] == "Q1 (Jan–Mar)"  # fy_start_month 1 by default
+    assert list(got["Activity"])[:4] == ["Monitoring", "Incident response", "Routine tasks",
+                                         "Security operations"]
+    share = OM_SPLIT(tables["Staffing"], tables["Rates"], tables["Allocation"])
+    assert 0 < share < 1
+    assert DEFAULT_FISCAL_YEAR == 2000
+
+
+def test_plain_lists_work_like_dataframes(tables):
+    lists = [table_rows(tables[name]) for name in ("Staffing", "Rates", "Allocation")]
+    assert OM_SPLIT(*lists) == OM_SPLIT(tables["Staffing"], tables["Rates"],
+                                        tables["Allocation"])
+
+
+def test_bad_argument_gives_a_located_message(tables):
+    staffing = tables["Staffing"].astype(object)
+    staffing.iloc[0, 4] = "x"  # first data row (2), fifth column (E): FTE Q1
+    got = OM_SUMMARY(staffing, tables["Rates"], tables["Allocation"])
+    assert got == "#OMPLAN: Staffing!E2: FTE Q1 must be a number ≥ 0, got 'x'"
+    staffing.iloc[1, 5] = -1
+    got = OM_SPLIT(staffing, tables["Rates"], tables["Allocation"])
+    assert got.startswith("#OMPLAN: Staffing!E2: ") and got.endswith("(and 1 more problem)")
+    rates = tables["Rates"].drop(columns=["Monthly cost"])
+    assert "'Monthly cost' missing" in OM_SPLIT(tables["Staffing"], rates,
+                                                tables["Allocation"])
+    assert OM_SPLIT("nonsense", tables["Rates"], tables["Allocation"]).startswith(
+        "#OMPLAN: expected a table")
+
+
+def test_band_status():
+    assert OM_BAND_STATUS(60, 40) == "within"
+    assert OM_BAND_STATUS(61, 39) == "operation-heavy"
+    assert OM_BAND_STATUS(39, 61) == "maintenance-heavy"
+    assert OM_BAND_STATUS(0, 0) == "no-cost"
+    assert OM_BAND_STATUS(55, 45, 0.3, 0.5) == "operation-heavy"
+    assert OM_BAND_STATUS("x", 1) == "#OMPLAN: operation must be a number ≥ 0, got 'x'"
+    assert OM_BAND_STATUS(1, 1, 0.6, 0.4).startswith("#OMPLAN: low (0.6) must be below")
+    assert OM_BAND_STATUS(1, 1, 40, 60).startswith("#OMPLAN: low must be a fraction")
+
+
+def test_target_share(tables, sample_run):
+    want = sample_run.summary()["target_operation_share"]
+    assert OM_TARGET_SHARE(tables["Profile"]) == want
+    assert OM_TARGET_SHARE([["Factor", "Applies"], ["Runs 24x7", "yes"]]) == 0.525
+    assert OM_TARGET_SHARE([["Factor", "Applies"], ["Runs 24x7", "maybe"]]).startswith(
+        "#OMPLAN: Profile!B2: Applies must be yes or no")
+    assert OM_TARGET_SHARE([["Factor", "Applies"]] + [[f, "yes"] for f in (
+        "Revenue critical", "Runs 24x7", "High user volume", "Just after major release")],
+        0.4, 0.55) == 0.55
+
+
+def test_functions_never_raise():
+    assert OM_SUMMARY(object(), None, None).startswith("#OMPLAN: ")
+    assert OM_BAND_STATUS(None, None) == "#OMPLAN: operation is required"
+
+
+def test_lite_and_server_pipeline(tmp_path, tables, sample_run):
+    """Register and call the functions the way xlwings Lite / Server do (Office.js custom
+    functions): metadata from workbooks/lite/main.py, arguments as 2-D lists of cell values,
+    converters from @xw.arg. Needs xlwings' PRO code: noncommercial key, in a subprocess."""
+    args = [table_rows(tables[name]) for name in ("Staffing", "Rates", "Allocation")]
+    clean = [[["" if v is None or (isinstance(v, float) and math.isnan(v)) else v
+               for v in row] for row in arg] for arg in args]
+    (tmp_path / "args.json").write_text(json.dumps(clean))
+    code = f"""
+import asyncio, importlib.util, json, sys
+import xlwings
+from xlwings.server import custom_functions_call, custom_functions_meta, custom_scripts_meta
+spec = importlib.util.spec_from_file_location("main", {str(ROOT / "workbooks/lite/main.py")!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+meta = custom_functions_meta(module)
+scripts = custom_scripts_meta(module)
+args = json.load(open({str(tmp_path / "args.json")!r}))
+def call(name, args):
+    data = {{"func_name": name, "args": args, "version": xlwings.__version__,
+             "client": "Office.js", "runtime": "1.4", "culture_info_name": "en-US",
+             "date_format": "M/d/yyyy"}}
+    return asyncio.run(custom_functions_call(data, module))
+print(json.dumps({{"meta": meta, "scripts": scripts,
+                   "split": call("OM_SPLIT", [*args, None, None, None]),
+                   "summary": call("OM_SUMMARY", [*args, None, None, None]),
+                   "band": call("OM_BAND_STATUS", [[[60]], [[40]], None, None])}},
+                  default=str))
+"""
+    env = dict(os.environ, XLWINGS_ON_SERVER="true", XLWINGS_LICENSE_KEY="noncommercial")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    functions = {f["name"]: f for f in out["meta"]["functions"]}
+    assert {"OM_SUMMARY", "OM_SPLIT", "OM_BAND_STATUS", "OM_TARGET_SHARE"} <= set(functions)
+    params = {p["name"]: p for p in functions["OM_SUMMARY"]["parameters"]}
+    assert params["roles"].get("optional") and not params["staffing"].get("optional")
+    assert "run_scenarios" in json.dumps(out["scripts"])
+    want = OM_SPLIT(tables["Staffing"], tables["Rates"], tables["Allocation"])
+    assert out["split"] == [[want]]
+    summary = out["summary"]
+    local = OM_SUMMARY(tables["Staffing"], tables["Rates"], tables["Allocation"])
+    assert summary[0] == list(local.columns)
+    assert summary[-3][0] == "Total" and summary[-3][-1] == pytest.approx(
+        local.set_index("Activity").loc["Total", "FY"])
+    assert out["band"] == [["within"]]
