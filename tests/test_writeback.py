@@ -374,12 +374,12 @@ def test_a_difference_found_by_the_check_writes_nothing(tmp_path, monkeypatch):
 def test_a_file_that_does_not_read_back_is_restored(tmp_path, monkeypatch):
     plan = openpyxl_plan(tmp_path / "plan.xlsx")
     original = plan.read_bytes()
-    real = writeback._atomic_write
+    real = writeback.atomic_write_bytes
 
     def failing_disk(path, data, like):  # the new workbook comes back truncated
         real(path, data if data == original or path.suffix == ".bak" else data[:-100], like)
 
-    monkeypatch.setattr(writeback, "_atomic_write", failing_disk)
+    monkeypatch.setattr(writeback, "atomic_write_bytes", failing_disk)
     with pytest.raises(WritebackRefused, match="original was restored"):
         write_into(run_plan(plan), plan)
     assert plan.read_bytes() == original

@@ -39,7 +39,7 @@ import pandas as pd
 import xlwings as xw
 
 from .findings import Finding, has_errors
-from .layout import SheetLayout, Text, rename_sheets
+from .layout import SheetLayout, Text, free_sheet_name, rename_sheets
 from .model import Plan, Settings
 from .reader import OPTIONAL_SHEETS, REQUIRED_SHEETS, SheetGrid, norm_header, parse_plan
 from .summary import band_status
@@ -181,14 +181,6 @@ def mark_owned(book: Any, sheet: Any, number: int) -> str:
     book.names.add(name, f"={quoted}!$A$1")
     return name
 
-
-def _free_name(wanted: str, taken: set[str]) -> str:
-    for n in range(1, 100):
-        suffix = " (omplan)" if n == 1 else f" (omplan {n})"
-        name = wanted[: 31 - len(suffix)] + suffix
-        if name.casefold() not in taken:
-            return name
-    raise ValueError(f"no free sheet name for the report sheet '{wanted}'")
 
 
 # --------------------------------------------------------------------------- reading
@@ -345,7 +337,7 @@ def _replace_sheets(book: Any, layout: Any, own: Ownership, replace: list[str],
     renamed: dict[str, str] = {}
     for sheet in layout.sheets:
         if sheet.name.casefold() in taken:
-            renamed[sheet.name] = _free_name(sheet.name, taken | {
+            renamed[sheet.name] = free_sheet_name(sheet.name, taken | {
                 s.name.casefold() for s in layout.sheets})
             taken.add(renamed[sheet.name].casefold())
     tables = _table_names(book)

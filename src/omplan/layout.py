@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import styles as st
 from .engine import LEDGER_COLUMNS, Evaluation
-from .findings import Finding, quote_sheet
+from .findings import Finding, column_letter, quote_sheet
 from .model import (
     ACTIVITIES,
     ACTIVITY_KIND,
@@ -75,14 +75,14 @@ class Ref:
     @property
     def a1(self) -> str:
         """``B5:E5`` (no sheet)."""
-        return (f"{_col(self.first_col)}{self.first_row}:"
-                f"{_col(self.last_col)}{self.last_row}")
+        return (f"{column_letter(self.first_col)}{self.first_row}:"
+                f"{column_letter(self.last_col)}{self.last_row}")
 
     @property
     def absolute(self) -> str:
         """``'Sheet name'!$B$5:$E$5``, as charts refer to data."""
-        return (f"{quote_sheet(self.sheet)}!${_col(self.first_col)}${self.first_row}:"
-                f"${_col(self.last_col)}${self.last_row}")
+        return (f"{quote_sheet(self.sheet)}!${column_letter(self.first_col)}${self.first_row}:"
+                f"${column_letter(self.last_col)}${self.last_row}")
 
 
 @dataclass(slots=True)
@@ -320,12 +320,15 @@ class SourceInfo:
 # --------------------------------------------------------------------------- helpers
 
 
-def _col(col: int) -> str:
-    letters = ""
-    while col > 0:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+def free_sheet_name(wanted: str, taken: set[str]) -> str:
+    """``wanted (omplan)``, ``wanted (omplan 2)``, … within 31 characters, not in ``taken``
+    (casefolded): the name of a report sheet whose own name a user's sheet already has."""
+    for n in range(1, 100):
+        suffix = " (omplan)" if n == 1 else f" (omplan {n})"
+        name = wanted[: 31 - len(suffix)] + suffix
+        if name.casefold() not in taken:
+            return name
+    raise ValueError(f"no free sheet name for the report sheet '{wanted}'")
 
 
 def sheet_names(scenarios: Sequence[str]) -> dict[str, str]:

@@ -20,14 +20,14 @@ import os
 import posixpath
 import re
 import stat
-import tempfile
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .xlsxio import workbook_bytes
+from .layout import free_sheet_name
+from .xlsxio import atomic_write_bytes, workbook_bytes
 
 if TYPE_CHECKING:
     from .api import PlanRun
@@ -563,12 +563,10 @@ def _all_vml_controls(archive: zipfile.ZipFile) -> Counter:
 
 
 def _free_name(wanted: str, taken: set[str]) -> str:
-    for n in range(1, 100):
-        suffix = " (omplan)" if n == 1 else f" (omplan {n})"
-        name = wanted[: 31 - len(suffix)] + suffix
-        if name.casefold() not in taken:
-            return name
-    raise WritebackRefused(f"no free sheet name for the report sheet '{wanted}'")
+    try:
+        return free_sheet_name(wanted, taken)
+    except ValueError as exc:
+        raise WritebackRefused(str(exc)) from None
 
 
 def _free_table_name(wanted: str, taken: set[str]) -> str:
@@ -720,10 +718,10 @@ def _write_in_place(path: Path, layout: ReportLayout) -> WritebackResult:
         raise WritebackRefused(f"{path.name} was saved by another program while omplan was "
                                "working on it; nothing was written: run again")
     backup = path.with_name(path.name + ".bak")
-    _atomic_write(backup, original, info)
-    _atomic_write(target, data, info)
+    atomic_write_bytes(backup, original, info)
+    atomic_write_bytes(target, data, info)
     if target.read_bytes() != data:  # the disk did not keep what was written
-        _atomic_write(target, original, info)
+        atomic_write_bytes(target, original, info)
         raise WritebackRefused(f"{path.name} did not read back as written; the original was "
                                "restored and nothing was changed")
     removed = [t for t in ours if t not in replaced]
@@ -788,33 +786,3 @@ def _without_cells(data: bytes, sheets: set[str] | list[str]) -> bytes:
                                      content, flags=re.S)
                 copy.writestr(info.filename, content)
     return out.getvalue()
-
-
-def _atomic_write(path: Path, data: bytes, like: os.stat_result) -> None:
-    """Write ``data`` to a temporary file beside ``path`` (named ``.<name>.*.tmp``, never like
-    the workbook), fsync it, give it the plan's permissions, then replace ``path`` and fsync
-    the folder: a crash at any moment leaves the old file or the new one, never half of one.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            os.fchmod(handle.fileno(), stat.S_IMODE(like.st_mode))
-            try:
-                os.fchown(handle.fileno(), like.st_uid, like.st_gid)
-            except OSError:  # not ours to give away: keep our own ownership
-                pass
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass

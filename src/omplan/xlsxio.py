@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -55,8 +56,11 @@ def workbook_bytes(wb: Any, timestamp: dt.datetime | None = None) -> bytes:
     return out.getvalue()
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, then replace ``path``.
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes,
+                       like: os.stat_result | None = None) -> Path:
+    """Write ``data`` to a temporary file beside ``path`` (``.<name>.*.tmp``, never named like
+    the target), fsync it, then replace ``path`` and fsync the folder. With ``like``, the new
+    file keeps that file's permissions (and owner, where allowed).
 
     A crash at any moment leaves either the old file or the new one, never half of one.
     """
@@ -67,6 +71,12 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+            if like is not None:
+                os.fchmod(handle.fileno(), stat.S_IMODE(like.st_mode))
+                try:
+                    os.fchown(handle.fileno(), like.st_uid, like.st_gid)
+                except OSError:  # not ours to give away: keep our own ownership
+                    pass
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
