@@ -970,24 +970,20 @@ SHEET_GUIDE = (
 )
 
 
-def _about_sheet(plan, source: SourceInfo, generated: datetime, version: str,
-                 generated_note: str, names: dict[str, str]) -> SheetBuilder:
-    s = plan.settings
-    sh = SheetBuilder("About", cursor=3)
-    sh.text(1, 1, "About this report", st.TITLE_STYLE)
-    rows: list[list[Any]] = [
+def provenance_rows(version: str, source: SourceInfo, generated: datetime) -> list[list[Any]]:
+    """About-sheet rows: who produced the workbook, from which file (and its SHA-256), when."""
+    return [
         ["Produced by", f"omplan {version}".strip()],
         ["Plan file", source.name or "–"],
         ["Plan file SHA-256", source.sha256 or "–"],
         ["Generated (UTC)", generated],
     ]
-    if generated_note:
-        rows.append(["Generation time source", generated_note])
-    rows.append(["Values", "Every cell holds a value (no formulas); amounts are sums of the "
-                           "Ledger sheet, shares are operation / total."])
-    sh.next_block("report", rows, [st.KEY_STYLE, st.VALUE_STYLE], title="Report",
-                  cell_styles={(3, 1): st.DATETIME_STYLE}, gap=1, overflow=True)
-    settings_rows: list[list[Any]] = [
+
+
+def settings_rows(settings: Any) -> list[list[Any]]:
+    """About-sheet rows: every setting used, as (key, value)."""
+    s = settings
+    return [
         ["plan_name", s.plan_name], ["fiscal_year", s.fiscal_year],
         ["currency", s.currency], ["fy_start_month", s.fy_start_month],
         ["band_low", s.band_low], ["band_high", s.band_high],
@@ -995,8 +991,23 @@ def _about_sheet(plan, source: SourceInfo, generated: datetime, version: str,
         ["coordination_overhead", s.coordination_overhead],
         ["transition_months", s.transition_months],
     ]
+
+
+def _about_sheet(plan, source: SourceInfo, generated: datetime, version: str,
+                 generated_note: str, names: dict[str, str]) -> SheetBuilder:
+    s = plan.settings
+    sh = SheetBuilder("About", cursor=3)
+    sh.text(1, 1, "About this report", st.TITLE_STYLE)
+    rows = provenance_rows(version, source, generated)
+    if generated_note:
+        rows.append(["Generation time source", generated_note])
+    rows.append(["Values", "Every cell holds a value (no formulas); amounts are sums of the "
+                           "Ledger sheet, shares are operation / total."])
+    sh.next_block("report", rows, [st.KEY_STYLE, st.VALUE_STYLE], title="Report",
+                  cell_styles={(3, 1): st.DATETIME_STYLE}, gap=1, overflow=True)
+    used = settings_rows(s)
     pct_rows = {4, 5, 6, 7}
-    sh.next_block("settings", settings_rows, [st.KEY_STYLE, st.VALUE_STYLE],
+    sh.next_block("settings", used, [st.KEY_STYLE, st.VALUE_STYLE],
                   header=("Setting", "Value"), title="Settings used",
                   cell_styles={(i, 1): st.PERCENT_LEFT_STYLE for i in pct_rows},
                   gap=1, overflow=True)

@@ -36,6 +36,8 @@ from .layout import (
     SheetLayout,
     SourceInfo,
     TableSpec,
+    provenance_rows,
+    settings_rows,
 )
 from .model import (
     ACTIVITIES,
@@ -259,8 +261,8 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
                      (10, 1): pct, (11, 1): pct, (12, 1): pct, (14, 1): pct,
                      (15, 1): st.SIGNED_PERCENT_STYLE}
     at_a_glance = sh.next_block("quarter", glance, [st.KEY_STYLE, st.TEXT_STYLE],
-                           title=f"{ctx.label} at a glance", cell_styles=glance_styles,
-                           overflow=True)
+                                title=f"{ctx.label} at a glance", cell_styles=glance_styles,
+                                overflow=True)
     sheet = sh.layout
     sheet.conditional_formats += [
         ConditionalFormat(at_a_glance.ref(name, 10, 1), "out of band", outside=(low, high)),
@@ -293,8 +295,8 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
         if row[0] in ACTIVITY_KIND:
             cell_styles[(i, 0)] = st.LABEL_STYLE
     matrix = sh.next_block("activity_month", rows, [st.TEXT_STYLE, money, money, money, money],
-                      header=("Activity", *months, ctx.quarter), row_kinds=kinds,
-                      title="Cost by activity and month", cell_styles=cell_styles)
+                           header=("Activity", *months, ctx.quarter), row_kinds=kinds,
+                           title="Cost by activity and month", cell_styles=cell_styles)
     sheet.conditional_formats += [
         ConditionalFormat(matrix.ref(name, share_i, 1, share_i, 4), "out of band",
                           outside=(low, high)),
@@ -343,9 +345,9 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     rows.append(["Total", *_phased(total), operation, maintenance,
                  1.0 if total else None, ""])
     sh.next_block("by_level", rows, [st.TEXT_STYLE, *month_cols, money, money, pct,
-                                st.LABEL_STYLE],
-             header=("Role level", *share_of_total, "Share of total", "Sourcing guidance"),
-             title="Cost by role level", row_kinds={len(rows) - 1: "total"})
+                                     st.LABEL_STYLE],
+                  header=("Role level", *share_of_total, "Share of total", "Sourcing guidance"),
+                  title="Cost by role level", row_kinds={len(rows) - 1: "total"})
 
     # by sourcing and vendor: the vendors a sourcing has anywhere in the scenario's year
     pairs = kind_totals(led_q, ["sourcing", "vendor"])
@@ -368,8 +370,8 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
                  1.0 if total else None])
     sh.next_block("by_vendor", rows, [st.TEXT_STYLE, st.TEXT_STYLE, *month_cols, money, money,
                                  pct],
-             header=("Sourcing", "Vendor", *share_of_total, "Share of total"),
-             title="Cost by sourcing and vendor", row_kinds=kinds)
+                  header=("Sourcing", "Vendor", *share_of_total, "Share of total"),
+                  title="Cost by sourcing and vendor", row_kinds=kinds)
 
     # billing boundary over external labour (spec §3.9): fixed fee vs separate estimate
     labour = led_q[led_q["component"] == "labour"]
@@ -384,9 +386,9 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     kinds[len(rows)] = "total"
     rows.append(["External labour", "", *_phased(_f(external.sum()))])
     sh.next_block("billing", rows, [st.LABEL_STYLE, st.TEXT_STYLE, *month_cols],
-             header=("Activity", "Billing basis", *months, "Total"),
-             title="Billing boundary: external labour, fixed fee vs separate estimate",
-             row_kinds=kinds)
+                  header=("Activity", "Billing basis", *months, "Total"),
+                  title="Billing boundary: external labour, fixed fee vs separate estimate",
+                  row_kinds=kinds)
 
     # year to date: Q1..Qn of the scenario, then the full year for reference
     rows = []
@@ -476,7 +478,7 @@ def _checks_sheet(findings: Sequence[Finding]) -> SheetBuilder:
     rows = [[f.severity, f.code, f.location, f.message] for f in findings]
     sh = SheetBuilder("Checks")
     block = sh.next_block("checks", rows, [st.TEXT_STYLE] * 3 + [st.WRAP_STYLE],
-                     header=CHECKS_HEADER)
+                          header=CHECKS_HEADER)
     sheet = sh.layout
     sheet.show_gridlines = True
     last = max(block.last_row, block.first_row)
@@ -493,10 +495,7 @@ def _about_sheet(plan: Plan, ctx: QuarterContext, source: SourceInfo, generated:
     sh = SheetBuilder("About", cursor=3)
     sh.text(1, 1, "About this quarterly budget", st.TITLE_STYLE)
     rows: list[list[Any]] = [
-        ["Produced by", f"omplan {version}".strip()],
-        ["Plan file", source.name or "–"],
-        ["Plan file SHA-256", source.sha256 or "–"],
-        ["Generated (UTC)", generated],
+        *provenance_rows(version, source, generated),
         ["Generation time source", generated_note or "clock of the batch driver"],
         ["Scenario", ctx.scenario],
         ["Fiscal year", f"FY{ctx.fiscal_year}: "
@@ -507,22 +506,17 @@ def _about_sheet(plan: Plan, ctx: QuarterContext, source: SourceInfo, generated:
         ["Values", VALUES_NOTE],
     ]
     sh.next_block("report", rows, [st.KEY_STYLE, st.WRAP_STYLE], title="Quarterly budget",
-             cell_styles={(3, 1): st.DATETIME_STYLE}, gap=1)
+                  cell_styles={(3, 1): st.DATETIME_STYLE}, gap=1)
     for i in (8, 9, 10):  # the long notes wrap over two or three lines
         sh.layout.row_heights[4 + i] = 47.0
-    settings_rows: list[list[Any]] = [
-        ["plan_name", s.plan_name], ["fiscal_year", s.fiscal_year],
-        ["currency", s.currency], ["fy_start_month", s.fy_start_month],
-        ["band_low", s.band_low], ["band_high", s.band_high],
-        ["vendor_overhead", s.vendor_overhead],
-        ["coordination_overhead", s.coordination_overhead],
-        ["transition_months", s.transition_months],
+    used: list[list[Any]] = [
+        *settings_rows(s),
         ["target operation share", ctx.target],
     ]
-    sh.next_block("settings", settings_rows, [st.KEY_STYLE, st.TEXT_STYLE],
-             header=("Setting", "Value"), title="Settings used",
-             cell_styles={(i, 1): st.PERCENT_STYLE for i in (4, 5, 6, 7, 9)}
-             | {(1, 1): st.YEAR_STYLE, (3, 1): st.YEAR_STYLE}, gap=1)
+    sh.next_block("settings", used, [st.KEY_STYLE, st.TEXT_STYLE],
+                  header=("Setting", "Value"), title="Settings used",
+                  cell_styles={(i, 1): st.PERCENT_STYLE for i in (4, 5, 6, 7, 9)}
+                  | {(1, 1): st.YEAR_STYLE, (3, 1): st.YEAR_STYLE}, gap=1)
     sheet = sh.layout
     sheet.print_setup = PrintSetup(landscape=False)
     return sh
@@ -631,9 +625,9 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
     failed_rows = [[f.file, f.location, f.message, f.n_errors] for f in failed]
     if failed_rows:
         block = sh.next_block("failed", failed_rows,
-                         [st.TEXT_STYLE, st.TEXT_STYLE, st.WRAP_STYLE, st.INTEGER_STYLE],
-                         header=FAILED_HEADER,
-                         title="Plans not included: they have errors (see batch_report.json)")
+                              [st.TEXT_STYLE, st.TEXT_STYLE, st.WRAP_STYLE, st.INTEGER_STYLE],
+                              header=FAILED_HEADER,
+                              title="Plans not included: they have errors (see batch_report.json)")
         for i, row in enumerate(failed_rows):
             lines_needed = max(1, -(-len(str(row[2])) // 70))
             if lines_needed > 1:
@@ -664,8 +658,8 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
                        "several currencies has one rollup per fiscal year and currency."],
     ]
     about.next_block("rollup", facts, [st.KEY_STYLE, st.WRAP_STYLE], title="Rollup",
-                cell_styles={(1, 1): st.DATETIME_STYLE, (4, 1): st.YEAR_STYLE,
-                             (7, 1): st.INTEGER_STYLE, (8, 1): st.INTEGER_STYLE})
+                     cell_styles={(1, 1): st.DATETIME_STYLE, (4, 1): st.YEAR_STYLE,
+                                  (7, 1): st.INTEGER_STYLE, (8, 1): st.INTEGER_STYLE})
     for i in (9, 10, 11):
         about.layout.row_heights[4 + i] = 47.0
     about.layout.print_setup = PrintSetup(landscape=False)
