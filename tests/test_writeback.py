@@ -808,3 +808,20 @@ def test_libreoffice_saved_workbook_round_trips_and_written_back_ones_open(soffi
     for plan in files:
         pdf = tmp_path / "pdf" / f"{plan.stem}.pdf"
         assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF"), plan.name
+
+
+def test_sheets_marked_by_the_excel_button_are_replaced_not_duplicated(tmp_path):
+    # The live binding (omplan.excel) marks its sheets with book names omplan_sheet_<n>.
+    plan = openpyxl_plan(tmp_path / "plan.xlsx")
+    wb = openpyxl.load_workbook(plan)
+    wb.create_sheet("Summary")["A1"] = "written by the button"
+    wb.create_sheet("Mine")["A1"] = "the user's"
+    wb.defined_names.add(DefinedName("omplan_sheet_1", attr_text="'Summary'!$A$1"))
+    wb.save(plan)
+    result = write_into(run_plan(plan), plan)
+    assert result.in_place and "Summary" not in result.renamed
+    after = openpyxl.load_workbook(plan)
+    assert after.sheetnames.count("Summary") == 1 and "Summary (omplan)" not in after.sheetnames
+    assert after["Summary"]["A1"].value != "written by the button"
+    assert after["Mine"]["A1"].value == "the user's"
+    assert "omplan_sheet_1" not in after.defined_names  # no name left pointing at nothing

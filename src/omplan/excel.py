@@ -43,7 +43,13 @@ from .layout import SheetLayout, Text, free_sheet_name, rename_sheets
 from .model import Plan, Settings
 from .reader import OPTIONAL_SHEETS, REQUIRED_SHEETS, SheetGrid, norm_header, parse_plan
 from .summary import band_status
-from .writeback import OWNER_NAME
+from .writeback import (
+    LIVE_MARK,
+    LIVE_MARK_PREFIX,
+    OWNER_NAME,
+    referenced_sheet,
+    unquote_sheet,
+)
 
 #: Most ledger rows written into a live book (see the module docstring).
 LIVE_LEDGER_ROWS = 20_000
@@ -85,26 +91,6 @@ class LiveRun:
 
 
 # --------------------------------------------------------------------------- ownership
-
-#: Book-scoped range names marking omplan's sheets in a live book: omplan_sheet_1, _2, ...
-LIVE_MARK_PREFIX = "omplan_sheet_"
-_LIVE_MARK = re.compile(re.escape(LIVE_MARK_PREFIX) + r"\d+", re.IGNORECASE)
-
-
-def _unquote_sheet(text: str) -> str:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] == "'":
-        return text[1:-1].replace("''", "'")
-    return text
-
-
-def _referenced_sheet(refers_to: str) -> str | None:
-    """The sheet of a reference such as ``='My sheet'!$A$1`` (None for other formulas)."""
-    text = (refers_to or "").strip().lstrip("=")
-    if "!" not in text or text.startswith('"'):
-        return None
-    return _unquote_sheet(text.rsplit("!", 1)[0])
-
 
 def _writeback_mark(refers_to: str) -> tuple[str, str] | None:
     """(report sheet, title) of ``omplan run --writeback``'s sheet-scoped marker, whose value
@@ -150,8 +136,8 @@ def ownership(book: Any) -> Ownership:
         except Exception:
             continue
         scope, _, bare = full.rpartition("!")
-        if not scope and _LIVE_MARK.fullmatch(bare):
-            target = _referenced_sheet(refers)
+        if not scope and LIVE_MARK.fullmatch(bare):
+            target = referenced_sheet(refers)
             sheet = sheets.get((target or "").casefold())
             if sheet is None:
                 stale.append(bare)
@@ -159,7 +145,7 @@ def ownership(book: Any) -> Ownership:
                 found.setdefault(sheet, []).append(bare)
         elif scope and bare.casefold() == OWNER_NAME.casefold():
             mark = _writeback_mark(refers)
-            sheet = sheets.get(_unquote_sheet(scope).casefold())
+            sheet = sheets.get(unquote_sheet(scope).casefold())
             if mark is not None and sheet is not None:
                 marked.setdefault(mark[0] or sheet, []).append((sheet, mark[1] or sheet))
     for candidates in marked.values():  # copies carry the mark too: ours keeps its title

@@ -331,9 +331,49 @@ def _pick_owned(marked: list[tuple[str, tuple[str, str]]]) -> dict[str, str]:
     return owned
 
 
+#: Book-scoped names with which the live Excel binding (omplan.excel) marks its sheets:
+#: ``omplan_sheet_<n>`` referring to the sheet's A1.
+LIVE_MARK_PREFIX = "omplan_sheet_"
+LIVE_MARK = re.compile(re.escape(LIVE_MARK_PREFIX) + r"\d+", re.IGNORECASE)
+
+
+def unquote_sheet(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1].replace("''", "'")
+    return text
+
+
+def referenced_sheet(refers_to: str | None) -> str | None:
+    """The sheet of a reference such as ``='My sheet'!$A$1`` (None for other formulas)."""
+    text = (refers_to or "").strip().lstrip("=")
+    if "!" not in text or text.startswith('"'):
+        return None
+    return unquote_sheet(text.rsplit("!", 1)[0])
+
+
+def _with_live_marks(marked: list[tuple[str, tuple[str, str]]], titles: list[str],
+                     book_names: list[tuple[str, str | None]]) -> list[tuple[str, tuple[str, str]]]:
+    """Add the sheets the live binding marked (a sheet marked both ways counts once)."""
+    seen = {title for title, _ in marked}
+    by_fold = {t.casefold(): t for t in titles}
+    for name, refers in book_names:
+        title = by_fold.get((referenced_sheet(refers) or "").casefold())
+        if LIVE_MARK.fullmatch(name) and title is not None and title not in seen:
+            marked.append((title, (title, title)))
+            seen.add(title)
+    return marked
+
+
+def _book_names(wb: Any) -> list[tuple[str, str | None]]:
+    return [(n, dn.attr_text) for n, dn in wb.defined_names.items()]
+
+
 def owned_sheets(wb: Any) -> dict[str, Any]:
-    """Report sheet -> the worksheet omplan wrote for it (see :func:`_pick_owned`)."""
+    """Report sheet -> the worksheet omplan wrote for it (see :func:`_pick_owned`), marked by
+    ``--writeback`` (a hidden sheet-level name) or by the live Excel binding (book names)."""
     marked = [(ws.title, mark) for ws in wb.worksheets if (mark := owner_mark(ws))]
+    marked = _with_live_marks(marked, wb.sheetnames, _book_names(wb))
     return {sheet: wb[title] for sheet, title in _pick_owned(marked).items()}
 
 
@@ -346,15 +386,18 @@ def _package_owned(data: bytes) -> set[str]:
                                 etree.XMLParser(resolve_entities=False, no_network=True))
     titles = [sheet.get("name") for sheet in book.iter("{*}sheet")]
     marked = []
+    book_names = []
     for name in book.iter("{*}definedName"):
         local = name.get("localSheetId")
+        if local is None:
+            book_names.append((name.get("name") or "", name.text))
         if name.get("name") != OWNER_NAME or local is None or not local.isdigit() or int(
                 local) >= len(titles):
             continue
         mark = _parse_mark(name.text, titles[int(local)])
         if mark is not None:
             marked.append((titles[int(local)], mark))
-    return set(_pick_owned(marked).values())
+    return set(_pick_owned(_with_live_marks(marked, titles, book_names)).values())
 
 
 # --------------------------------------------------------------------------- snapshots
@@ -364,8 +407,9 @@ def snapshot(wb: Any, sheets: list[str]) -> dict[str, Any]:
     """What must not change in the user's sheets: values and formulas, merged cells, data
     validations, defined names, and what else openpyxl carries (tables, conditional formats,
     comments, links, charts, pictures, visibility, VBA code names)."""
-    snap: dict[str, Any] = {
-        "names": {n: dn.attr_text for n, dn in wb.defined_names.items()},
+    snap: dict[str, Any] = {  # the live binding's sheet marks are omplan's, not the user's
+        "names": {n: dn.attr_text for n, dn in wb.defined_names.items()
+                  if not LIVE_MARK.fullmatch(n)},
         "code name": wb.code_name,
     }
     for title in sheets:
@@ -683,6 +727,9 @@ def _write_in_place(path: Path, layout: ReportLayout) -> WritebackResult:
     titles, renamed = _sheet_titles(layout, owned, user_sheets)
     for title in ours:  # replaced, never duplicated
         del wb[title]
+    for name, refers in _book_names(wb):  # the live binding's marks of the sheets just removed
+        if LIVE_MARK.fullmatch(name) and referenced_sheet(refers) in ours:
+            del wb.defined_names[name]
     taken_names = {n.casefold() for n in wb.defined_names} | {
         n.casefold() for ws in wb.worksheets for n in [*ws.tables, *ws.defined_names]}
     tables = {}
