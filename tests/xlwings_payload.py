@@ -19,6 +19,8 @@ from typing import Any
 
 import xlwings as xw
 
+from omplan.findings import column_letter
+
 OFFICE_JS = "Office.js"
 NONCOMMERCIAL = "noncommercial"
 OFFICE_SCRIPTS = "Microsoft Office Scripts"
@@ -36,13 +38,6 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _col(col: int) -> str:
-    letters = ""
-    while col > 0:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
 
 def sheet_payload(name: str, rows: Sequence[Sequence[Any]], client: str = OFFICE_JS,
                   used_from: tuple[int, int] = (1, 1)) -> dict[str, Any]:
@@ -58,7 +53,8 @@ def sheet_payload(name: str, rows: Sequence[Sequence[Any]], client: str = OFFICE
     if client == OFFICE_JS:
         used = None
         if width:
-            used = f"${_col(used_from[1])}${used_from[0]}:${_col(width)}${len(values)}"
+            first, last = column_letter(used_from[1]), column_letter(width)
+            used = f"${first}${used_from[0]}:${last}${len(values)}"
         sheet.update({"visibility": "Visible", "shapes": [], "charts": [], "notes": [],
                       "print_area": None, "show_gridlines": True, "pivot_tables": [],
                       "used_range_address": used})

@@ -904,7 +904,11 @@ LEDGER_HEADER = tuple(c.capitalize() for c in LEDGER_COLUMNS)
 
 
 def _ledger_sheet(evaluation: Evaluation) -> SheetBuilder:
-    ledger = evaluation.ledger
+    return ledger_sheet(evaluation.ledger, evaluation.plan.settings.currency)
+
+
+def ledger_sheet(ledger: pd.DataFrame, currency: str) -> SheetBuilder:
+    """The Ledger sheet: ``ledger``'s rows as an Excel Table, streamed as a bulk block."""
     rows = LedgerRows(ledger)
     block = Block("ledger", 1, 1, rows, [st.PLAIN_STYLE] * (len(LEDGER_COLUMNS) - 1)
                   + [st.MONEY], header=LEDGER_HEADER, bulk=True)
@@ -916,7 +920,6 @@ def _ledger_sheet(evaluation: Evaluation) -> SheetBuilder:
     sheet.tables.append(TableSpec("Ledger", Ref("Ledger", 1, 1, last, len(LEDGER_COLUMNS)),
                                   LEDGER_HEADER))
     widths = {}
-    currency = evaluation.plan.settings.currency
     for j, name in enumerate(LEDGER_COLUMNS, start=1):
         if name == "amount":
             top = float(ledger["amount"].abs().max()) if len(ledger) else 0.0

@@ -21,21 +21,19 @@ from typing import Any
 import pandas as pd
 
 from . import styles as st
-from .engine import LEDGER_COLUMNS, Evaluation
+from .engine import Evaluation
 from .findings import Finding
 from .layout import (
-    Block,
     ChartSpec,
     ConditionalFormat,
-    LedgerRows,
     PrintSetup,
     Ref,
     ReportLayout,
     SeriesSpec,
     SheetBuilder,
-    SheetLayout,
     SourceInfo,
     TableSpec,
+    ledger_sheet,
     provenance_rows,
     settings_rows,
 )
@@ -211,7 +209,7 @@ def build_quarter_layout(evaluation: Evaluation, scenario: str, quarter: str, *,
     findings += evaluation.scenario_findings.get(scenario, [])
     sheets = [
         _budget_sheet(plan, ctx, led_s, led_q, quarters).finish(ctx.currency, {1: 30.0}),
-        _quarter_ledger_sheet(led_q, ctx.currency),
+        ledger_sheet(led_q, ctx.currency).layout,
         _checks_sheet(findings).finish(ctx.currency, {4: 90.0}),
         _about_sheet(plan, ctx, source, generated, version, generated_note).finish(
             ctx.currency, {1: 26.0, 2: 60.0}),
@@ -443,32 +441,6 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
                                    area=Ref(name, 1, 1, sh.cursor + 1, 14))
     sheet.tab_colour = st.NAVY
     return sh
-
-
-LEDGER_HEADER = tuple(c.capitalize() for c in LEDGER_COLUMNS)
-
-
-def _quarter_ledger_sheet(led_q: pd.DataFrame, currency: str) -> SheetLayout:
-    """The scenario's ledger rows of the quarter: every Budget amount is a sum of these."""
-    rows = LedgerRows(led_q)
-    block = Block("ledger", 1, 1, rows, [st.PLAIN_STYLE] * (len(LEDGER_COLUMNS) - 1)
-                  + [st.MONEY], header=LEDGER_HEADER, bulk=True)
-    sheet = SheetLayout("Ledger", blocks=[block], show_gridlines=True)
-    last = max(block.last_row, block.first_row)  # a table needs one data row
-    sheet.tables.append(TableSpec("Ledger", Ref("Ledger", 1, 1, last, len(LEDGER_COLUMNS)),
-                                  LEDGER_HEADER))
-    widths: dict[int, float] = {}
-    for j, column in enumerate(LEDGER_COLUMNS, start=1):
-        if column == "amount":
-            top = float(led_q["amount"].abs().max()) if len(led_q) else 0.0
-            widths[j] = max(14.0, len(f"{top:,.0f}") + len(currency) + 5.0)
-            continue
-        longest = max((len(str(c)) for c in led_q[column].cat.categories), default=0)
-        widths[j] = min(max(float(longest) + 4, len(column) + 6.0), 50.0)
-    sheet.column_widths = widths
-    sheet.freeze = (2, 1)
-    sheet.print_setup = PrintSetup(title_rows=(1, 1))
-    return sheet
 
 
 CHECKS_HEADER = ("Severity", "Code", "Location", "Message")
