@@ -65,7 +65,7 @@ def generate_plans(folder: Path, n: int, seed: int = 0) -> list[Path]:
 
 def warm_up_pool() -> float:
     """Start the fork server (it imports the worker modules once); return its start-up time."""
-    from omplan.batch import _mp_context, run_plan_task  # noqa: F401 - imported for the pool
+    from omplan.apps.batch import _mp_context, run_plan_task  # noqa: F401 - imported for the pool
 
     start = time.perf_counter()
     ctx = _mp_context()
@@ -95,7 +95,7 @@ def cpu_capacity(processes: int, chunks: int = 8, n: int = 3_000_000) -> float:
 
 
 def run(label: str, paths: list[Path], quarter: str, out: Path, **kwargs: Any) -> dict:
-    from omplan.batch import execute_batch
+    from omplan.apps.batch import execute_batch
 
     if out.exists():
         shutil.rmtree(out)

@@ -89,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from generate import write_plan
 
-    from omplan.engine import evaluate
-    from omplan.package import scan_workbook
-    from omplan.reader import grids_from_file, load_plan, parse_plan
-    from omplan.summary import summary_json
+    from omplan.core.engine import evaluate
+    from omplan.core.summary import summary_json
+    from omplan.input.package import scan_workbook
+    from omplan.input.reader import grids_from_file, load_plan, parse_plan
 
     print(f"omplan benchmark: {args.lines} lines x {args.scenarios} scenarios, seed {args.seed}, "
           f"best of {args.repeat}; {pinning}; Python {platform.python_version()}, "

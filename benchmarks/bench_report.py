@@ -45,7 +45,7 @@ def xlsxwriter_report(layout: Any, path: Path) -> int:
     number of cells written. Styles become XlsxWriter formats with the same look."""
     import xlsxwriter
 
-    from omplan.render_xlsx import _grid  # the same cells the openpyxl renderer writes
+    from omplan.render.xlsx import _grid  # the same cells the openpyxl renderer writes
 
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     formats: dict[str | None, Any] = {None: None, "Normal": None}
@@ -126,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     import openpyxl
     from generate import make_plan
 
-    from omplan.engine import evaluate
-    from omplan.reader import SheetGrid, parse_plan
-    from omplan.report import report_layout, write_report
+    from omplan.core.engine import evaluate
+    from omplan.files.report import report_layout, write_report
+    from omplan.input.reader import SheetGrid, parse_plan
 
     plan, findings = parse_plan({n: SheetGrid(n, rows) for n, rows in
                                  make_plan(args.lines, args.scenarios, args.seed).items()},

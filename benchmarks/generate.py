@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from omplan.model import (
+from omplan.core.model import (
     ACTIVITIES,
     DEFAULT_BILLING,
     IN_HOUSE,
@@ -257,7 +257,7 @@ def make_plan(n_lines: int, n_scenarios: int, seed: int = 0) -> dict[str, list[l
 
 def write_plan(path: str | Path, n_lines: int, n_scenarios: int, seed: int = 0) -> Path:
     """Generate a plan and write it with omplan's own workbook writer."""
-    from omplan.sample import write_plan_workbook
+    from omplan.files.sample import write_plan_workbook
 
     target = Path(path)
     write_plan_workbook(make_plan(n_lines, n_scenarios, seed), target)

@@ -9,7 +9,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from omplan.reader import SheetGrid, parse_plan
+from omplan.input.reader import SheetGrid, parse_plan
 
 ACTS = ["Monitoring", "Incident response", "Routine tasks", "Security operations",
         "Corrective", "Preventive", "Adaptive", "Perfective"]

@@ -28,8 +28,7 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 import omplan
-from omplan.api import run_plan
-from omplan.batch import (
+from omplan.apps.batch import (
     BatchError,
     RichProgress,
     execute_batch,
@@ -38,10 +37,11 @@ from omplan.batch import (
     parse_quarters,
     run_batch,
 )
-from omplan.cli import cli
-from omplan.layout import SourceInfo
-from omplan.model import ACTIVITIES, QUARTERS
-from omplan.quarterly import (
+from omplan.apps.cli import cli
+from omplan.core.model import ACTIVITIES, QUARTERS
+from omplan.files.run import run_plan
+from omplan.report.layout import SourceInfo
+from omplan.report.quarterly import (
     FY_CONVENTION,
     build_quarter_layout,
     fiscal_months,
@@ -513,7 +513,7 @@ def crashing_task(path: str, **kwargs: Any) -> dict[str, Any]:
 
 
 def test_a_dying_worker_fails_only_its_plan():
-    from omplan.batch import _run_local
+    from omplan.apps.batch import _run_local
 
     tasks = [(i, f"p{i}.xlsx") for i in range(5)] + [(5, "crash.xlsx")]
     results: dict[int, dict[str, Any]] = {}

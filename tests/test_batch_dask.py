@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 from test_batch import BAD_LOCATION, EPOCH, write_plans
 
-from omplan.batch import execute_batch
-from omplan.cli import cli
-from omplan.model import QUARTERS
+from omplan.apps.batch import execute_batch
+from omplan.apps.cli import cli
+from omplan.core.model import QUARTERS
 
 distributed = pytest.importorskip(
     "distributed", reason="Dask's distributed is not installed (pip install 'omplan[dask]')")

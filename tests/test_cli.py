@@ -17,8 +17,8 @@ from factories import tiny_plan, with_rows, write_openpyxl
 from test_reader import FILE_PROBLEMS
 
 import omplan
-from omplan.model import ACTIVITIES, QUARTERS, SOURCINGS
-from omplan.reader import load_plan
+from omplan.core.model import ACTIVITIES, QUARTERS, SOURCINGS
+from omplan.input.reader import load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "workbooks" / "sample_plan.xlsx"
@@ -194,11 +194,11 @@ def _boom(plan):
 def test_internal_error_exits_1_without_traceback(monkeypatch):
     from click.testing import CliRunner
 
-    import omplan.api
-    from omplan.cli import cli
+    import omplan.files.run
+    from omplan.apps.cli import cli
 
     monkeypatch.delenv("OMPLAN_DEBUG", raising=False)
-    monkeypatch.setattr(omplan.api, "evaluate", _boom)
+    monkeypatch.setattr(omplan.files.run, "evaluate", _boom)
     result = CliRunner().invoke(cli, ["run", str(SAMPLE)])
     assert result.exit_code == 1, result.output
     assert "internal error" in result.output
@@ -210,21 +210,21 @@ def test_internal_error_exits_1_without_traceback(monkeypatch):
 def test_internal_error_shows_the_traceback_with_omplan_debug(monkeypatch):
     from click.testing import CliRunner
 
-    import omplan.api
-    from omplan.cli import cli
+    import omplan.files.run
+    from omplan.apps.cli import cli
 
     monkeypatch.setenv("OMPLAN_DEBUG", "1")
-    monkeypatch.setattr(omplan.api, "evaluate", _boom)
+    monkeypatch.setattr(omplan.files.run, "evaluate", _boom)
     result = CliRunner().invoke(cli, ["run", str(SAMPLE)])
     assert isinstance(result.exception, RuntimeError)
 
 
 def test_internal_error_in_a_real_process():
     code = (
-        "import sys, omplan.api\n"
+        "import sys, omplan.files.run\n"
         "def boom(plan): raise RuntimeError('boom')\n"
-        "omplan.api.evaluate = boom\n"
-        "from omplan.cli import main\n"
+        "omplan.files.run.evaluate = boom\n"
+        "from omplan.apps.cli import main\n"
         f"main(['run', {str(SAMPLE)!r}])\n"
     )
     environ = {k: v for k, v in os.environ.items() if k != "OMPLAN_DEBUG"}

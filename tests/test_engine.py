@@ -7,8 +7,8 @@ import math
 import pytest
 from factories import parse, tiny_plan, with_rows
 
-from omplan.engine import evaluate
-from omplan.summary import summary_json
+from omplan.core.engine import evaluate
+from omplan.core.summary import summary_json
 
 STAFF_HEAD = ["System", "Role", "Sourcing", "Vendor", "Q1", "Q2", "Q3", "Q4"]
 SCEN_HEAD = ["Scenario", "Role", "System", "Change", "Value"]

@@ -13,9 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from omplan.api import run_plan
-from omplan.cli import sample_plan_path
-from omplan.excel import (
+from omplan.apps.cli import sample_plan_path
+from omplan.apps.excel import (
     DEFAULT_FISCAL_YEAR,
     OM_BAND_STATUS,
     OM_SPLIT,
@@ -23,7 +22,8 @@ from omplan.excel import (
     OM_TARGET_SHARE,
     table_rows,
 )
-from omplan.report import report_layout
+from omplan.files.report import report_layout
+from omplan.files.run import run_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 

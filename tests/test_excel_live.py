@@ -31,12 +31,12 @@ from xlwings_payload import (
 )
 
 import omplan
-from omplan.api import run_plan
-from omplan.cli import sample_plan_path
-from omplan.layout import LedgerRows
-from omplan.reader import OPTIONAL_SHEETS, REQUIRED_SHEETS
-from omplan.render_xlwings import _grid, needs_quote, rectangles
-from omplan.report import report_layout
+from omplan.apps.cli import sample_plan_path
+from omplan.files.report import report_layout
+from omplan.files.run import run_plan
+from omplan.input.reader import OPTIONAL_SHEETS, REQUIRED_SHEETS
+from omplan.render.live import _grid, needs_quote, rectangles
+from omplan.report.layout import LedgerRows
 
 INPUTS = {*REQUIRED_SHEETS, *OPTIONAL_SHEETS}
 REPORT = ["Summary", "Baseline", "Outsource L1-L2", "Offshore L3", "Integrated vendor",
@@ -68,7 +68,7 @@ def sample_run():
 
 def live(book_payload, **kw):
     """Run the binding on a remote book: (result, actions, book after, action targets)."""
-    from omplan.excel import run_in_book
+    from omplan.apps.excel import run_in_book
 
     book = open_book(book_payload)
     result = run_in_book(book, **kw)
@@ -285,8 +285,8 @@ def test_grids_keep_the_used_ranges_origin_on_a_real_file(tmp_path):
     import openpyxl
     import xlwings as xw
 
-    from omplan.excel import grids_from_book
-    from omplan.reader import parse_plan
+    from omplan.apps.excel import grids_from_book
+    from omplan.input.reader import parse_plan
 
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -349,12 +349,12 @@ def test_import_omplan_does_not_load_xlwings():
             "assert 'xlwings' not in sys.modules, 'xlwings imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
     # without a licence key xlwings loads no PRO code, and omplan.excel asks for none
-    code = ("import sys, xlwings; before = set(sys.modules); import omplan.excel; "
+    code = ("import sys, xlwings; before = set(sys.modules); import omplan.apps.excel; "
             "new = [m for m in set(sys.modules) - before if m.startswith('xlwings.pro')]; "
             "assert not new, new")
     env = {k: v for k, v in os.environ.items()
            if k not in ("XLWINGS_LICENSE_KEY", "XLWINGS_ON_SERVER")}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
-    for module in ("excel.py", "render_xlwings.py"):
+    for module in ("apps/excel.py", "render/live.py"):
         source = (Path(omplan.__file__).parent / module).read_text()
         assert not re.search(r"(from|import)\s+xlwings(\.pro|\s+import\s+pro)", source)

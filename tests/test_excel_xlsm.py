@@ -16,10 +16,10 @@ import openpyxl
 import pytest
 
 import omplan
-from omplan.api import run_plan
-from omplan.cli import sample_plan_path
-from omplan.template import HEADERS
-from omplan.xlsm import (
+from omplan.apps.cli import sample_plan_path
+from omplan.files.run import run_plan
+from omplan.files.template_sheets import HEADERS
+from omplan.files.xlsm import (
     BUTTON_CAPTION,
     CONF_SHEET,
     FIXED_TIMESTAMP,
@@ -94,7 +94,7 @@ def test_shipped_xlsm_is_rebuilt_byte_for_byte():
 
 def test_omplan_main_is_the_run_button():
     """omplan.xlsm's macro runs `import omplan; omplan.main()`."""
-    from omplan.excel import main
+    from omplan.apps.excel import main
 
     assert omplan.main is main
 
@@ -109,7 +109,7 @@ def test_cli_new_xlsm_writes_the_workbook_and_its_module(tmp_path):
     spec = importlib.util.spec_from_file_location("budget_2027", companion)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    from omplan.excel import main
+    from omplan.apps.excel import main
 
     assert module.main is main
     assert "SampleCall" in "".join(vba_modules(target).values())

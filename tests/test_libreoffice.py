@@ -22,9 +22,9 @@ from factories import tiny_plan, with_rows
 from test_report_layout import quiet_plan
 from test_report_xlsx import INJECTIONS, write_text_plan
 
-from omplan.api import run_plan
-from omplan.cli import sample_plan_path
-from omplan.report import write_run_report
+from omplan.apps.cli import sample_plan_path
+from omplan.files.report import write_run_report
+from omplan.files.run import run_plan
 
 REL = 1e-6
 TIMEOUT = 300

@@ -16,9 +16,9 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omplan import package
-from omplan.findings import FileProblem
-from omplan.package import SpecialCell, WorkbookScan, scan_workbook
+from omplan.core.findings import FileProblem
+from omplan.input import package
+from omplan.input.package import SpecialCell, WorkbookScan, scan_workbook
 
 MiB = 1024 * 1024
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

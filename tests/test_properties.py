@@ -9,8 +9,8 @@ from factories import ACTS, parse
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from omplan.engine import evaluate
-from omplan.summary import summary_json
+from omplan.core.engine import evaluate
+from omplan.core.summary import summary_json
 
 ROLES = [("Desk", "L1"), ("Ops", "L2"), ("Dev", "L3"), ("Owner", "PMO"), ("Lead", "PMO")]
 SOURCING = ["In-house", "Outsource", "Offshore"]

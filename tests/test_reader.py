@@ -16,9 +16,9 @@ import xlsxwriter
 from factories import ACTS, parse, tiny_plan, with_rows, write_openpyxl, write_xlsxwriter
 from test_package import BILLION_LAUGHS, OLE_MAGIC, Entry, members, openpyxl_book, raw_zip, rezip
 
-from omplan.findings import Finding
-from omplan.model import IN_HOUSE, OFFSHORE, OUTSOURCE, Settings
-from omplan.reader import grids_from_file, load_plan
+from omplan.core.findings import Finding
+from omplan.core.model import IN_HOUSE, OFFSHORE, OUTSOURCE, Settings
+from omplan.input.reader import grids_from_file, load_plan
 
 STAFF_HEAD = ["System", "Role", "Sourcing", "Vendor", "Q1", "Q2", "Q3", "Q4"]
 COST_HEAD = ["System", "Item", "Activity", "Q1", "Q2", "Q3", "Q4"]

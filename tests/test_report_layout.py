@@ -13,9 +13,10 @@ from datetime import datetime
 import pytest
 from factories import parse, tiny_plan, with_rows
 
-import omplan.layout as layout_mod
-from omplan.engine import evaluate
-from omplan.layout import (
+import omplan.report.layout as layout_mod
+from omplan.core.engine import evaluate
+from omplan.core.summary import summary_json
+from omplan.report.layout import (
     LEDGER_HEADER,
     RESERVED_SHEETS,
     SUMMARY_HEADER,
@@ -25,7 +26,6 @@ from omplan.layout import (
     quarter_labels,
     sheet_names,
 )
-from omplan.summary import summary_json
 
 SCENARIOS = ["Scenario", "Role", "System", "Change", "Value"]
 
@@ -263,7 +263,7 @@ def test_too_many_ledger_rows_is_refused(monkeypatch):
 
 
 def test_layout_imports_no_spreadsheet_library():
-    code = ("import sys, omplan.layout, omplan.styles; "
+    code = ("import sys, omplan.report.layout, omplan.report.styles; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('openpyxl', 'xlwings', "
             "'xlsxwriter')]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -19,12 +19,19 @@ from factories import tiny_plan, with_rows
 from python_calamine import CalamineWorkbook
 
 import omplan
-import omplan.layout as layout_mod
-from omplan.api import run_plan
-from omplan.cli import cli, sample_plan_path
-from omplan.layout import COMPONENT_LABELS, NO_ROLE, NO_SOURCING, quarter_labels
-from omplan.model import ACTIVITIES, EXTERNAL_SOURCINGS, LEVEL_GUIDANCE, LEVELS, QUARTERS
-from omplan.report import ReportError, report_layout, write_report, write_run_report
+import omplan.report.layout as layout_mod
+from omplan.apps.cli import cli, sample_plan_path
+from omplan.core.model import (
+    ACTIVITIES,
+    EXTERNAL_SOURCINGS,
+    LEVEL_GUIDANCE,
+    LEVEL_ROLE,
+    LEVELS,
+    QUARTERS,
+)
+from omplan.files.report import ReportError, report_layout, write_report, write_run_report
+from omplan.files.run import run_plan
+from omplan.report.layout import COMPONENT_LABELS, NO_ROLE, NO_SOURCING, quarter_labels
 
 SAMPLE = sample_plan_path()
 EPOCH = 1_800_000_000  # 2027-01-15 08:00:00 UTC
@@ -205,7 +212,7 @@ def test_scenario_sheets_reconcile_with_ledger_and_json(sample):
             assert sourcing.value(s, "of which labour") == approx(amount)
         level = sheet.block("by_level")
         for lv in LEVELS:
-            assert level.row_of(f"{lv} {omplan.model.LEVEL_ROLE[lv]}")[-1] == LEVEL_GUIDANCE[lv]
+            assert level.row_of(f"{lv} {LEVEL_ROLE[lv]}")[-1] == LEVEL_GUIDANCE[lv]
         matrix = sheet.block("activity_quarter")
         for a in ACTIVITIES:
             assert matrix.value(a, "FY") == approx(sc["by_activity"][a])
@@ -282,7 +289,7 @@ def test_numbers_read_back_exactly_as_in_the_json(sample):
 def test_ledger_sheet_reproduces_every_total(sample):
     run, path, _ = sample
     frame = pd.read_excel(path, sheet_name="Ledger", engine="calamine")
-    assert list(frame.columns) == [c.capitalize() for c in omplan.engine.LEDGER_COLUMNS]
+    assert list(frame.columns) == [c.capitalize() for c in omplan.core.ledger.LEDGER_COLUMNS]
     assert len(frame) == len(run.evaluation.ledger)
     totals = frame.groupby("Scenario", sort=False)["Amount"].sum()
     for sc in run.summary()["scenarios"]:
@@ -420,9 +427,9 @@ def test_text_from_inputs_stays_text(tmp_path):
 
 
 def test_renderer_writes_error_codes_and_formula_lookalikes_as_text(tmp_path):
-    from omplan.layout import ReportLayout, SheetLayout, Text
-    from omplan.render_xlsx import render_workbook
-    from omplan.styles import HIGHLIGHTS, report_styles
+    from omplan.render.xlsx import render_workbook
+    from omplan.report.layout import ReportLayout, SheetLayout, Text
+    from omplan.report.styles import HIGHLIGHTS, report_styles
 
     texts = [*INJECTIONS, "#N/A", "#DIV/0!", "bell\x07char", "x" * 40_000]
     sheet = SheetLayout("S", texts=[Text(i + 1, 1, t, "omplan text")
@@ -468,7 +475,7 @@ def test_too_big_ledger_is_refused_before_writing(tmp_path, monkeypatch):
 
 
 def test_failed_write_leaves_the_old_report(tmp_path, monkeypatch):
-    import omplan.render_xlsx as render
+    import omplan.render.xlsx as render
 
     target = tmp_path / "report.xlsx"
     target.write_bytes(b"old report")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omplan.api import run_plan
-from omplan.cli import sample_plan_path
-from omplan.sample import build_sample_plan
+from omplan.apps.cli import sample_plan_path
+from omplan.files.run import run_plan
+from omplan.files.sample import build_sample_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 

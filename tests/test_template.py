@@ -9,9 +9,10 @@ import sys
 import openpyxl
 import pytest
 
-from omplan.api import run_plan
-from omplan.cli import sample_plan_path
-from omplan.template import HEADERS, INPUT_FILL, write_template
+from omplan.apps.cli import sample_plan_path
+from omplan.files.run import run_plan
+from omplan.files.template import write_template
+from omplan.files.template_sheets import HEADERS, INPUT_FILL
 
 
 @pytest.fixture(scope="module")

@@ -31,10 +31,10 @@ from factories import tiny_plan, with_rows
 from openpyxl.workbook.defined_name import DefinedName
 from test_report_xlsx import write_text_plan
 
-from omplan import writeback
-from omplan.api import run_plan
-from omplan.cli import cli, sample_plan_path
-from omplan.writeback import (
+from omplan.apps.cli import cli, sample_plan_path
+from omplan.files import writeback
+from omplan.files.run import run_plan
+from omplan.files.writeback import (
     OWNER_NAME,
     WritebackRefused,
     check_writable,

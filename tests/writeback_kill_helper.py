@@ -38,6 +38,6 @@ def arm(operation: str, n: int, when: str) -> None:
 if __name__ == "__main__":
     plan, operation, n, when = sys.argv[1:5]
     arm(operation, int(n), when)
-    from omplan.cli import main
+    from omplan.apps.cli import main
 
     main(["run", plan, "--writeback"])

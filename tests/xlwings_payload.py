@@ -19,7 +19,7 @@ from typing import Any
 
 import xlwings as xw
 
-from omplan.findings import column_letter
+from omplan.core.findings import column_letter
 
 OFFICE_JS = "Office.js"
 NONCOMMERCIAL = "noncommercial"

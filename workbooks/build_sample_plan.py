@@ -11,10 +11,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 try:
-    from omplan.sample import build_sample_plan
+    from omplan.files.sample import build_sample_plan
 except ImportError:  # not installed: use the source tree
     sys.path.insert(0, str(ROOT / "src"))
-    from omplan.sample import build_sample_plan
+    from omplan.files.sample import build_sample_plan
 
 TARGETS = (
     ROOT / "workbooks" / "sample_plan.xlsx",

@@ -13,16 +13,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 try:
-    from omplan.xlsm import FIXED_TIMESTAMP, build_xlsm
+    from omplan.files.xlsm import FIXED_TIMESTAMP, build_xlsm
 except ImportError:  # not installed: use the source tree
     sys.path.insert(0, str(ROOT / "src"))
-    from omplan.xlsm import FIXED_TIMESTAMP, build_xlsm
+    from omplan.files.xlsm import FIXED_TIMESTAMP, build_xlsm
 
 TARGET = ROOT / "workbooks" / "omplan.xlsm"
 
 
 def main() -> int:
-    from omplan.xlsxio import atomic_write_bytes
+    from omplan.files.xlsxio import atomic_write_bytes
 
     # omplan.xlsm needs no companion module: its macro runs `import omplan; omplan.main()`
     atomic_write_bytes(TARGET, build_xlsm(sample=True, timestamp=FIXED_TIMESTAMP))

@@ -8,21 +8,21 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from omplan.core.version import __version__
 
 _EXPORTS = {
-    "load_plan": "omplan.reader",
-    "parse_plan": "omplan.reader",
-    "SheetGrid": "omplan.reader",
-    "evaluate": "omplan.engine",
-    "Evaluation": "omplan.engine",
-    "summary_json": "omplan.summary",
-    "run_plan": "omplan.api",
-    "run_batch": "omplan.batch",
-    "main": "omplan.excel",  # the Run button of workbooks/omplan.xlsm: omplan.main()
-    "Plan": "omplan.model",
-    "Finding": "omplan.findings",
-    "FileProblem": "omplan.findings",
+    "load_plan": "omplan.input.reader",
+    "parse_plan": "omplan.input.reader",
+    "SheetGrid": "omplan.input.reader",
+    "evaluate": "omplan.core.engine",
+    "Evaluation": "omplan.core.ledger",
+    "summary_json": "omplan.core.summary",
+    "run_plan": "omplan.files.run",
+    "run_batch": "omplan.apps.batch",
+    "main": "omplan.apps.excel",  # the Run button of workbooks/omplan.xlsm: omplan.main()
+    "Plan": "omplan.core.model",
+    "Finding": "omplan.core.findings",
+    "FileProblem": "omplan.core.findings",
 }
 __all__ = [
     "__version__", "load_plan", "parse_plan", "SheetGrid", "evaluate", "Evaluation",
@@ -30,14 +30,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import run_plan
-    from .batch import run_batch
-    from .engine import Evaluation, evaluate
-    from .excel import main
-    from .findings import FileProblem, Finding
-    from .model import Plan
-    from .reader import SheetGrid, load_plan, parse_plan
-    from .summary import summary_json
+    from omplan.apps.batch import run_batch
+    from omplan.apps.excel import main
+    from omplan.core.engine import evaluate
+    from omplan.core.findings import FileProblem, Finding
+    from omplan.core.ledger import Evaluation
+    from omplan.core.model import Plan
+    from omplan.core.summary import summary_json
+    from omplan.files.run import run_plan
+    from omplan.input.reader import SheetGrid, load_plan, parse_plan
 
 
 def __getattr__(name: str) -> Any:

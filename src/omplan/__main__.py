@@ -1,3 +1,3 @@
-from .cli import main
+from omplan.apps.cli import main
 
 main()

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from omplan.core.version import __version__
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
@@ -98,7 +98,7 @@ def _write_json(summary: dict[str, Any], path: Path) -> None:
 
 def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None = None,
                 writeback: bool = False) -> int:
-    from .api import run_plan
+    from omplan.files.run import run_plan
 
     run = run_plan(plan_path)
     summary = run.summary()
@@ -130,8 +130,8 @@ def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None =
 
 def _write_back(run, plan_path: Path) -> int:
     """Write the report sheets into the plan itself, or beside it when that would lose data."""
-    from .report import ReportError
-    from .writeback import WritebackRefused, write_into
+    from omplan.files.report import ReportError
+    from omplan.files.writeback import WritebackRefused, write_into
 
     try:
         result = write_into(run, plan_path)
@@ -154,7 +154,7 @@ def _write_back(run, plan_path: Path) -> int:
 
 def _write_report(run, out_path: Path) -> int:
     """Write the report workbook; a report that cannot be written is a clear message."""
-    from .report import ReportError, write_run_report
+    from omplan.files.report import ReportError, write_run_report
 
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -227,7 +227,7 @@ def new(path: Path, sample: bool, force: bool) -> None:
 
 
 def new_command(path: Path, sample: bool, force: bool) -> int:
-    from .template import write_template
+    from omplan.files.template import write_template
 
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".xlsm"):
@@ -236,7 +236,7 @@ def new_command(path: Path, sample: bool, force: bool) -> int:
         return EXIT_INPUT
     companion = None
     if suffix == ".xlsm":
-        from .xlsm import XlsmNameError, companion_module
+        from omplan.files.xlsm import XlsmNameError, companion_module
 
         try:
             stem = companion_module(path)
@@ -293,7 +293,7 @@ def batch(plans: tuple[Path, ...], quarter: str, out_dir: Path, scenario: str,
 
     Exit status 0 when every plan succeeded, 2 when any failed (see DIR/batch_report.json).
     """
-    from .batch import batch_command
+    from omplan.apps.batch import batch_command
 
     sys.exit(_guard(batch_command, list(plans), quarter, out_dir, scenario, jobs, scheduler,
                     quiet))

@@ -38,8 +38,8 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.writer.excel import ExcelWriter
 
-from . import styles as st
-from .layout import (
+from omplan.report import styles as st
+from omplan.report.layout import (
     Block,
     ChartSpec,
     ConditionalFormat,

@@ -6,14 +6,13 @@ aggregated to the ledger's key, split over activities and turned into one long D
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
-from .findings import Finding
-from .model import (
+from omplan.core.advisories import advise
+from omplan.core.findings import Finding
+from omplan.core.ledger import Evaluation, empty_ledger
+from omplan.core.model import (
     ACTIVITIES,
     ACTIVITY_KIND,
     BASELINE,
@@ -24,111 +23,12 @@ from .model import (
     Plan,
     StaffingLine,
 )
+from omplan.core.scenarios import ScenarioLines, apply_scenarios
 
-#: Ledger columns; every column but ``amount`` is categorical. Blank role/sourcing/vendor
-#: ('') marks plan-level money: coordination and other (non-labour) costs.
-LEDGER_COLUMNS = (
-    "scenario", "system", "quarter", "role", "level", "sourcing", "vendor",
-    "activity", "kind", "component", "amount",
-)
 N_ACT = len(ACTIVITIES)
 N_Q = len(QUARTERS)
 _OP = np.array([ACTIVITY_KIND[a].value == "operation" for a in ACTIVITIES])
 _KIND_CODE = np.where(_OP, 0, 1)  # categories ("operation", "maintenance")
-
-
-@dataclass
-class Evaluation:
-    """The engine's result: the ledger plus findings (plan-wide and per scenario)."""
-
-    plan: Plan
-    ledger: pd.DataFrame
-    errors: list[Finding] = field(default_factory=list)
-    scenario_findings: dict[str, list[Finding]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def scenarios(self) -> list[str]:
-        return self.plan.scenario_names
-
-
-@dataclass
-class ScenarioLines:
-    """Staffing lines of every scenario stacked: index ``k * n + i`` is line i in scenario k."""
-
-    scenario: np.ndarray  # int, index into plan.scenario_names
-    line: np.ndarray  # int, index into plan.staffing
-    system: np.ndarray  # int, index into systems
-    role: np.ndarray  # int, index into roles
-    sourcing: np.ndarray  # int, index into SOURCINGS
-    vendor: np.ndarray  # object: resolved vendor name, '' in-house
-    fte: np.ndarray  # (N, 4)
-    rate_factor: np.ndarray
-    sourcing_set_at: np.ndarray  # object: location of the scenario row that set the sourcing
-    transition: np.ndarray  # bool: sourcing or vendor differs from the Baseline line
-
-
-def empty_ledger(scenarios: list[str] | None = None) -> pd.DataFrame:
-    cats = {"scenario": scenarios or [BASELINE], "quarter": list(QUARTERS),
-            "activity": list(ACTIVITIES), "kind": ["operation", "maintenance"],
-            "component": list(COMPONENTS)}
-    data = {c: pd.Categorical([], categories=cats.get(c, [""])) for c in LEDGER_COLUMNS[:-1]}
-    return pd.DataFrame({**data, "amount": np.array([], dtype=float)})
-
-
-def apply_scenarios(plan: Plan, systems: list[str], roles: list[str]) -> ScenarioLines:
-    """Spec §4: each scenario's rows applied in sheet order to matching Baseline lines."""
-    lines = plan.staffing
-    n = len(lines)
-    sys_idx = {s: i for i, s in enumerate(systems)}
-    role_idx = {r: i for i, r in enumerate(roles)}
-    src_idx = {s: i for i, s in enumerate(SOURCINGS)}
-    base_sys = np.array([sys_idx[x.system] for x in lines], dtype=np.int64)
-    base_role = np.array([role_idx[x.role] for x in lines], dtype=np.int64)
-    base_src = np.array([src_idx[x.sourcing] for x in lines], dtype=np.int64)
-    base_cell = np.array([x.vendor for x in lines], dtype=object)
-    base_fte = np.array([x.fte for x in lines], dtype=float).reshape(n, N_Q)
-    base_vendor = _resolve(base_src, base_cell)
-
-    by_scenario = defaultdict(list)
-    for change in plan.scenario_changes:
-        by_scenario[change.scenario].append(change)
-    parts = []
-    for k, name in enumerate(plan.scenario_names):
-        src, cell, fte = base_src.copy(), base_cell.copy(), base_fte.copy()
-        rf = np.ones(n)
-        set_at = np.full(n, "", dtype=object)
-        for change in by_scenario.get(name, []):
-            mask = np.ones(n, dtype=bool)
-            if change.role != "*":
-                mask &= base_role == role_idx[change.role]
-            if change.system != "*":
-                mask &= base_sys == sys_idx.get(change.system, -1)
-            if change.change == "sourcing":
-                src[mask] = src_idx[str(change.value)]
-                set_at[mask] = change.location
-            elif change.change == "vendor":
-                cell[mask] = str(change.value)
-            elif change.change == "fte_factor":
-                fte[mask] *= float(change.value)
-            else:
-                rf[mask] *= float(change.value)
-        vendor = _resolve(src, cell)
-        moved = (src != base_src) | (vendor != base_vendor) if k else np.zeros(n, dtype=bool)
-        parts.append((np.full(n, k), np.arange(n), base_sys, base_role, src, vendor, fte, rf,
-                      set_at, moved))
-    cols = list(zip(*parts, strict=True))
-    return ScenarioLines(*(np.concatenate(c) for c in cols))
-
-
-def _resolve(src: np.ndarray, cell: np.ndarray) -> np.ndarray:
-    """Vendor of each line (spec §2): '' in-house, else the cell or '<Sourcing> vendor'."""
-    default = np.array(["", *(f"{s} vendor" for s in SOURCINGS[1:])], dtype=object)[src]
-    blank = cell == ""
-    return np.where(src == 0, "", np.where(blank, default, cell)).astype(object)
 
 
 def evaluate(plan: Plan) -> Evaluation:
@@ -240,8 +140,6 @@ def evaluate(plan: Plan) -> Evaluation:
             "the FTE per quarter on the Staffing sheet", "Staffing"))
         evaluation.ledger = empty_ledger(names)
         return evaluation
-    from .advisories import advise
-
     evaluation.scenario_findings = advise(
         plan, evaluation.ledger, sl, roles, systems,
         parties=(ssq, vend, op_lab, mt_lab, scen, sys_, q), vendors=vendors, split_ssq=split_g,

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from . import styles as st
-from .layout import Block, ChartSpec, ConditionalFormat, Ref, ReportLayout, SheetLayout
-from .reader import EXCEL_ERRORS
+from omplan.input.reader import EXCEL_ERRORS
+from omplan.report import styles as st
+from omplan.report.layout import Block, ChartSpec, ConditionalFormat, Ref, ReportLayout, SheetLayout
 
 MAX_TEXT = 32_767
 #: Rows per value write of a bulk block (the Ledger): keeps each remote action small.

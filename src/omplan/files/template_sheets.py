@@ -1,4 +1,4 @@
-"""``omplan new``: the input template workbook, empty or filled with the sample plan.
+"""The input template's sheets, empty or filled with the sample plan (``omplan new``).
 
 Every input sheet of spec §2 is an Excel Table with drop-downs for the enumerated columns;
 input cells carry one style (see INPUT_FILL / INPUT_FONT); a first sheet explains the model.
@@ -7,11 +7,9 @@ input cells carry one style (see INPUT_FILL / INPUT_FONT); a first sheet explain
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 from typing import Any
 
-from .model import (
+from omplan.core.model import (
     ACTIVITIES,
     ACTIVITY_KIND,
     BASES,
@@ -71,7 +69,7 @@ def default_settings(fiscal_year: int) -> list[list[Any]]:
 def template_data(fiscal_year: int, sample: bool = False) -> dict[str, list[list[Any]]]:
     """Rows (without headers) per input sheet: the defaults, or the sample plan."""
     if sample:
-        from .sample import SAMPLE_PLAN
+        from omplan.files.sample import SAMPLE_PLAN
 
         data: dict[str, list[list[Any]]] = {}
         for sheet, header in HEADERS.items():
@@ -261,24 +259,3 @@ def _write_start_here(ws: Any, extra: list[tuple[str, str]] | None = None) -> No
     legend = ws.cell(len(lines) + 2, 1, "An input cell looks like this")
     legend.fill = PatternFill("solid", fgColor=INPUT_FILL)
     legend.font = Font(color=INPUT_FONT)
-
-
-def write_template(path: str | os.PathLike[str], *, sample: bool = False,
-                   fiscal_year: int | None = None) -> Path:
-    """Write the template to ``path`` atomically; returns the path.
-
-    ``.xlsx``: the plain template. ``.xlsm``: the same sheets on xlwings' quickstart workbook
-    with its RunPython macro and an xlwings.conf sheet (see :mod:`omplan.xlsm`).
-    """
-    from .xlsxio import save_workbook, source_date
-
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix == ".xlsm":
-        from .xlsm import write_xlsm
-
-        return write_xlsm(target, sample=sample, fiscal_year=fiscal_year)
-    if suffix != ".xlsx":
-        raise ValueError("the template is an .xlsx workbook, or an .xlsm with the Run button")
-    return save_workbook(build_template(fiscal_year, sample), target, source_date())
-

@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .layout import free_sheet_name
-from .xlsxio import atomic_write_bytes, workbook_bytes
+from omplan.files.xlsxio import atomic_write_bytes, workbook_bytes
+from omplan.report.layout import free_sheet_name
 
 if TYPE_CHECKING:
-    from .api import PlanRun
-    from .layout import ReportLayout
+    from omplan.files.run import PlanRun
+    from omplan.report.layout import ReportLayout
 
 OWNER_NAME = "omplan_report"
 _OWNER_TAG = "omplan"
@@ -624,7 +624,7 @@ def _free_table_name(wanted: str, taken: set[str]) -> str:
 def write_into(run: PlanRun, path: str | os.PathLike[str]) -> WritebackResult:
     """Write the report sheets into the plan at ``path``, or beside it when that would lose
     something; raises :class:`WritebackRefused` when nothing may be written."""
-    from .report import report_layout, write_report
+    from omplan.files.report import report_layout, write_report
 
     plan_path = Path(path)
     check_writable(plan_path)
@@ -650,7 +650,7 @@ def _load(source: Path | bytes, macro: bool) -> Any:
 
 
 def _input_sheet_names() -> set[str]:
-    from .reader import OPTIONAL_SHEETS, REQUIRED_SHEETS, norm_header
+    from omplan.input.reader import OPTIONAL_SHEETS, REQUIRED_SHEETS, norm_header
 
     return {norm_header(n) for n in (*REQUIRED_SHEETS, *OPTIONAL_SHEETS)}
 
@@ -661,7 +661,7 @@ def _sheet_titles(layout: ReportLayout, owned: dict[str, Any],
     the user has a sheet of that name). A report sheet we wrote before keeps its title, even
     one the user gave it; the plan's input sheet names are never used (they would be read as
     input next time)."""
-    from .reader import norm_header
+    from omplan.input.reader import norm_header
 
     inputs = _input_sheet_names()
     users = {norm_header(t) for t in user_sheets}
@@ -707,8 +707,8 @@ def _order(original: list[str], ours: set[str], replaced: dict[str, str],
 def _write_in_place(path: Path, layout: ReportLayout) -> WritebackResult:
     from openpyxl.workbook.defined_name import DefinedName
 
-    from .layout import rename_sheets
-    from .render_xlsx import render_sheets_into
+    from omplan.render.xlsx import render_sheets_into
+    from omplan.report.layout import rename_sheets
 
     macro = path.suffix.lower() == ".xlsm"
     target = path.resolve()  # a symlinked plan: write the file it points to, keep the link

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .findings import FileProblem, Finding, cell_ref, has_errors
-from .model import (
+from omplan.core.findings import FileProblem, Finding, cell_ref, has_errors
+from omplan.core.model import (
     ACTIVITIES,
     BASELINE,
     BASES,
@@ -789,7 +789,7 @@ def grids_from_file(path: str | os.PathLike[str]) -> dict[str, SheetGrid]:
     """
     from python_calamine import CalamineWorkbook
 
-    from .package import scan_workbook
+    from omplan.input.package import scan_workbook
 
     scan = scan_workbook(path)
     file_name = Path(path).name

@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from omplan.model import (
+from omplan.core.model import (
     ACTIVITIES,
     DEFAULT_BILLING,
     IN_HOUSE,
@@ -34,7 +34,7 @@ from omplan.model import (
     OUTSOURCE,
     QUARTERS,
 )
-from omplan.xlsxio import save_workbook
+from omplan.files.xlsxio import save_workbook
 
 __all__ = ["SAMPLE_PLAN", "build_sample_plan", "write_plan_workbook"]
 

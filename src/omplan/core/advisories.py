@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .findings import Finding
-from .model import QUARTERS, SOURCINGS, Plan
+from omplan.core.findings import Finding
+from omplan.core.ledger import band_status, kind_totals
+from omplan.core.model import QUARTERS, SOURCINGS, Plan
 
 if TYPE_CHECKING:
-    from .engine import ScenarioLines
+    from omplan.core.scenarios import ScenarioLines
 
 
 def _money(plan: Plan, amount: float) -> str:
@@ -23,8 +24,6 @@ def _money(plan: Plan, amount: float) -> str:
 def advise(plan: Plan, ledger: pd.DataFrame, sl: ScenarioLines, roles: list[str],
            systems: list[str], parties: tuple, vendors: list[str],
            split_ssq: np.ndarray) -> dict[str, list[Finding]]:
-    from .summary import band_status, kind_totals
-
     st = plan.settings
     names = plan.scenario_names
     out: dict[str, list[Finding]] = {name: [] for name in names}

@@ -20,24 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import styles as st
-from .engine import Evaluation
-from .findings import Finding
-from .layout import (
-    ChartSpec,
-    ConditionalFormat,
-    PrintSetup,
-    Ref,
-    ReportLayout,
-    SeriesSpec,
-    SheetBuilder,
-    SourceInfo,
-    TableSpec,
-    ledger_sheet,
-    provenance_rows,
-    settings_rows,
-)
-from .model import (
+from omplan.core.findings import Finding
+from omplan.core.ledger import Evaluation, band_status, kind_totals, pivot
+from omplan.core.model import (
     ACTIVITIES,
     ACTIVITY_KIND,
     EXTERNAL_SOURCINGS,
@@ -52,7 +37,22 @@ from .model import (
     SOURCINGS,
     Plan,
 )
-from .summary import band_status, kind_totals, pivot, scenario_summary
+from omplan.core.summary import scenario_summary
+from omplan.report import styles as st
+from omplan.report.layout import (
+    ChartSpec,
+    ConditionalFormat,
+    PrintSetup,
+    Ref,
+    ReportLayout,
+    SeriesSpec,
+    SheetBuilder,
+    SourceInfo,
+    TableSpec,
+    ledger_sheet,
+    provenance_rows,
+    settings_rows,
+)
 
 MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
               "Dec")

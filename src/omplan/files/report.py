@@ -14,13 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .engine import Evaluation
-from .findings import Finding
-from .layout import ReportLayout, ReportTooLarge, SourceInfo, build_report_layout
-from .xlsxio import atomic_write_bytes, source_date
+from omplan.core.findings import Finding
+from omplan.core.ledger import Evaluation
+from omplan.files.xlsxio import atomic_write_bytes, source_date
+from omplan.report.layout import ReportLayout, ReportTooLarge, SourceInfo, build_report_layout
 
 if TYPE_CHECKING:
-    from .api import PlanRun
+    from omplan.files.run import PlanRun
 
 
 class ReportError(ValueError):
@@ -45,7 +45,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 def report_layout(evaluation: Evaluation, *, input_findings: Sequence[Finding] = (),
                   source_path: str | os.PathLike[str] | None = None) -> ReportLayout:
     """The layout of the report (pure data), with About facts filled in."""
-    from . import __version__
+    from omplan.core.version import __version__
 
     if not evaluation.ok:
         raise ReportError("the plan has errors, so there are no figures to report; fix the "
@@ -70,7 +70,7 @@ def write_report(evaluation: Evaluation, path: str | os.PathLike[str], *,
     ``input_findings`` are the reader's warnings (listed with Baseline, as in the JSON);
     ``source_path`` is the plan file, named and hashed on the About sheet.
     """
-    from .render_xlsx import render_workbook
+    from omplan.render.xlsx import render_workbook
 
     target = Path(path)
     if target.suffix.lower() != ".xlsx":

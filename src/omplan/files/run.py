@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engine import Evaluation, evaluate
-from .findings import Finding
-from .model import Plan
-from .reader import load_plan
-from .summary import summary_json
+from omplan.core.engine import evaluate
+from omplan.core.findings import Finding
+from omplan.core.ledger import Evaluation
+from omplan.core.model import Plan
+from omplan.core.summary import summary_json
+from omplan.input.reader import load_plan
 
 
 @dataclass

@@ -7,56 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
-from .engine import Evaluation
-from .findings import Finding
-from .model import ACTIVITIES, FIXED_FEE, QUARTERS, SOURCINGS, Plan
-
-
-def band_status(
-    operation: float, total: float, low: float, high: float
-) -> tuple[float | None, str]:
-    """(operation_share, band status) per spec §3.8; boundaries are within the band."""
-    if total == 0:
-        return None, "no-cost"
-    share = operation / total
-    if share < low:
-        return share, "maintenance-heavy"
-    if share > high:
-        return share, "operation-heavy"
-    return share, "within"
-
-
-def pivot(ledger: pd.DataFrame, rows: str | list[str], cols: str | None = None,
-          **where: Any) -> pd.DataFrame | pd.Series:
-    """Sum of ``amount`` by ``rows`` (and ``cols``) over the ledger rows matching ``where``.
-
-    Keeps every category (zeros included) so that tables always have the same shape.
-    """
-    frame = ledger
-    for column, value in where.items():
-        values = value if isinstance(value, list | tuple | set) else [value]
-        frame = frame[frame[column].isin(values)]
-    keys = [rows] if isinstance(rows, str) else list(rows)
-    if cols is not None:
-        keys.append(cols)
-    grouped = frame.groupby(keys, observed=False)["amount"].sum()
-    if cols is None:
-        return grouped
-    return grouped.unstack(cols, fill_value=0.0)
-
-
-def kind_totals(ledger: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:
-    """operation, maintenance and total per ``by`` (or one row for the whole ledger)."""
-    keys = ([by] if isinstance(by, str) else list(by)) if by else []
-    if keys:
-        frame = ledger.groupby([*keys, "kind"], observed=False)["amount"].sum().unstack("kind")
-    else:
-        frame = ledger.groupby("kind", observed=False)["amount"].sum().to_frame().T
-    frame = frame.reindex(columns=["operation", "maintenance"], fill_value=0.0).fillna(0.0)
-    frame["total"] = frame["operation"] + frame["maintenance"]
-    return frame
+from omplan.core.findings import Finding
+from omplan.core.ledger import Evaluation, band_status, kind_totals, pivot
+from omplan.core.model import ACTIVITIES, FIXED_FEE, QUARTERS, SOURCINGS, Plan
 
 
 def scenario_summary(evaluation: Evaluation, scenario: str) -> dict[str, Any]:

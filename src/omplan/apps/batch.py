@@ -37,8 +37,8 @@ DASK_HINT = "pip install 'omplan[dask]'"
 _OUTPUT_NAME = re.compile(r"(.+_FY-?\d+_Q[1-4]|rollup_FY-?\d+_Q[1-4](_[A-Za-z0-9]+)?)\.xlsx",
                           re.IGNORECASE)
 #: The modules a worker needs, imported once by the fork server (Linux) before any fork.
-WORKER_MODULES = ["omplan.batch", "omplan.api", "omplan.quarterly", "omplan.render_xlsx",
-                  "omplan.report", "omplan.xlsxio"]
+WORKER_MODULES = ["omplan.apps.batch", "omplan.files.run", "omplan.report.quarterly",
+                  "omplan.render.xlsx", "omplan.files.report", "omplan.files.xlsxio"]
 FRAME_COLUMNS = ("plan", "path", "status", "fiscal_year", "currency", "quarter", "total",
                  "operation", "maintenance", "operation_share", "band_status", "target",
                  "output", "error")
@@ -159,18 +159,18 @@ def run_plan_task(path: str, quarter: str | Sequence[str], out_dir: str,
 
 def _run_task(result: dict[str, Any], path: str, quarters: tuple[str, ...], out: Path,
               scenario: str, generated: str | None, generated_note: str) -> None:
-    from . import __version__
-    from .api import run_plan
-    from .layout import ReportTooLarge, SourceInfo
-    from .quarterly import (
+    from omplan.core.version import __version__
+    from omplan.files.report import file_sha256
+    from omplan.files.run import run_plan
+    from omplan.files.xlsxio import atomic_write_bytes, source_date
+    from omplan.render.xlsx import render_workbook
+    from omplan.report.layout import ReportTooLarge, SourceInfo
+    from omplan.report.quarterly import (
         build_quarter_layout,
         output_name,
         quarter_figures,
         quarter_month_labels,
     )
-    from .render_xlsx import render_workbook
-    from .report import file_sha256
-    from .xlsxio import atomic_write_bytes, source_date
 
     run = run_plan(path)
     plan = run.plan
@@ -492,7 +492,7 @@ def execute_batch(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str
                   scheduler: str | None = None, progress: Progress | None = None,
                   warn: Callable[[str], None] | None = None) -> BatchOutcome:
     """Run a batch: quarterly workbooks per plan, rollups, ``batch_report.json`` in ``out``."""
-    from .xlsxio import source_date
+    from omplan.files.xlsxio import source_date
 
     started = time.perf_counter()
     quarters = parse_quarters(quarter)
@@ -552,7 +552,7 @@ def execute_batch(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str
                                      kwargs["generated_note"])
     report = batch_report(final, quarters, scenario, moment, rollups, totals)
     report_path = out_dir / REPORT_NAME
-    from .xlsxio import atomic_write_bytes
+    from omplan.files.xlsxio import atomic_write_bytes
 
     text = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     atomic_write_bytes(report_path, text.encode("utf-8"))
@@ -564,16 +564,16 @@ def _write_rollups(results: Sequence[dict[str, Any]], quarters: Sequence[str], s
                    out_dir: Path, moment: datetime, note: str
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One rollup per (fiscal year, currency) and quarter, from the task results."""
-    from . import __version__
-    from .quarterly import (
+    from omplan.core.version import __version__
+    from omplan.files.xlsxio import atomic_write_bytes
+    from omplan.render.xlsx import render_workbook
+    from omplan.report.quarterly import (
         FailedPlan,
         RollupLine,
         build_rollup_layout,
         rollup_name,
         rollup_totals,
     )
-    from .render_xlsx import render_workbook
-    from .xlsxio import atomic_write_bytes
 
     ok = [r for r in results if r["status"] == "ok"]
     groups = sorted({(r["fiscal_year"], r["currency"]) for r in ok})
@@ -620,7 +620,7 @@ def batch_report(results: Sequence[dict[str, Any]], quarters: Sequence[str], sce
                  totals: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The content of ``batch_report.json`` (deterministic: no durations, no absolute paths
     but the plan paths as given)."""
-    from . import __version__
+    from omplan.core.version import __version__
 
     plans = []
     for r in results:

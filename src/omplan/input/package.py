@@ -29,7 +29,7 @@ from urllib.parse import unquote
 from defusedxml import ElementTree as SafeET
 from lxml import etree
 
-from omplan.findings import FileProblem, column_letter
+from omplan.core.findings import FileProblem, column_letter
 
 MiB = 1024 * 1024
 

@@ -124,8 +124,8 @@ def build_xlsm(fiscal_year: int | None = None, sample: bool = False,
     """The .xlsm template's bytes (the same inputs and timestamp give the same bytes)."""
     import openpyxl
 
-    from .template import add_template_sheets
-    from .xlsxio import workbook_bytes
+    from omplan.files.template_sheets import add_template_sheets
+    from omplan.files.xlsxio import workbook_bytes
 
     wb = openpyxl.load_workbook(quickstart_path(), keep_vba=True)
     start, conf = wb["Sheet1"], wb["_xlwings.conf"]
@@ -152,7 +152,7 @@ def write_xlsm(path: str | os.PathLike[str], *, sample: bool = False,
                fiscal_year: int | None = None) -> Path:
     """Write the .xlsm template to ``path`` and, unless it is ``omplan.xlsm``, the companion
     ``<stem>.py`` beside it; raises :class:`XlsmNameError` (nothing written) for a bad name."""
-    from .xlsxio import atomic_write_bytes, source_date
+    from omplan.files.xlsxio import atomic_write_bytes, source_date
 
     target = Path(path)
     stem = companion_module(target)

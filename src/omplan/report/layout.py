@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import styles as st
-from .engine import LEDGER_COLUMNS, Evaluation
-from .findings import Finding, column_letter, quote_sheet
-from .model import (
+from omplan.core.findings import Finding, column_letter, quote_sheet
+from omplan.core.ledger import LEDGER_COLUMNS, Evaluation, band_status, kind_totals, pivot
+from omplan.core.model import (
     ACTIVITIES,
     ACTIVITY_KIND,
     COMPONENTS,
@@ -37,7 +36,8 @@ from .model import (
     SEPARATE_ESTIMATE,
     SOURCINGS,
 )
-from .summary import band_status, kind_totals, pivot, summary_json
+from omplan.core.summary import summary_json
+from omplan.report import styles as st
 
 #: Excel's grid limits (rows include the header row).
 EXCEL_MAX_ROWS = 1_048_576

@@ -1,0 +1,1 @@
+"""Reading plans: the file safety scan, table helpers and the reader (grids -> Plan + findings)."""

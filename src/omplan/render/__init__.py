@@ -1,0 +1,1 @@
+"""Layouts into spreadsheets: ``xlsx`` writes files (openpyxl), ``live`` writes xlwings books."""
