@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from omplan.core.errors import OmplanError
+
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
 
@@ -54,7 +56,7 @@ def has_errors(findings: list[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)
 
 
-class FileProblem(Exception):
+class FileProblem(OmplanError):
     """A file-level problem (not a workbook, encrypted, bomb, ...): one sentence for the user."""
 
     code = "file-unreadable"

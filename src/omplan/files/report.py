@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from omplan.core.errors import OmplanError
 from omplan.core.findings import Finding
 from omplan.core.ledger import Evaluation
 from omplan.files.xlsxio import atomic_write_bytes, source_date
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from omplan.files.run import PlanRun
 
 
-class ReportError(ValueError):
+class ReportError(OmplanError, ValueError):
     """The report cannot be written (too large for Excel, or no figures)."""
 
 

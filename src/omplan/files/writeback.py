@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omplan.core.errors import OmplanError
 from omplan.files.xlsxio import atomic_write_bytes, workbook_bytes
 from omplan.report.layout import free_sheet_name
 
@@ -126,7 +127,7 @@ _ROOT_REL_TYPES = ("/officeDocument", "/core-properties", "/extended-properties"
 _CUSTOM_UI_2007 = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
 
 
-class WritebackRefused(Exception):
+class WritebackRefused(OmplanError):
     """Nothing was written: the workbook is open, read-only, or not a plan file we can touch."""
 
 

@@ -36,6 +36,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from omplan.core.errors import OmplanError
+
 #: The quickstart's macro; the button runs it.
 MACRO = "SampleCall"
 BUTTON_CAPTION = "Run scenarios"
@@ -70,7 +72,7 @@ BUTTON_ANCHOR = (0, 8, 1, 3, 0, 200, 2, 17)
 FIXED_TIMESTAMP = dt.datetime(2026, 1, 1, 0, 0, 0)
 
 
-class XlsmNameError(ValueError):
+class XlsmNameError(OmplanError, ValueError):
     """The .xlsm's name cannot carry the Run button (see :func:`companion_module`)."""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from omplan.core.errors import OmplanError
 from omplan.core.findings import Finding, column_letter, quote_sheet
 from omplan.core.ledger import LEDGER_COLUMNS, Evaluation, band_status, kind_totals, pivot
 from omplan.core.model import (
@@ -55,7 +56,7 @@ COMPONENT_LABELS = {"labour": "Labour", "vendor_management": "Vendor management"
 NO_ROLE = NO_SOURCING = "Coordination and other costs"
 
 
-class ReportTooLarge(ValueError):
+class ReportTooLarge(OmplanError, ValueError):
     """The report does not fit Excel's grid; raised before anything is written."""
 
 
