@@ -86,15 +86,22 @@ def test_roles_omitted_changes_no_figure(tables):
                                                                  tables["Settings"])
 
 
-def test_settings_omitted_uses_defaults(tables):
+def test_settings_omitted_uses_defaults(tables, sample_run):
     got = OM_SUMMARY(tables["Staffing"], tables["Rates"], tables["Allocation"])
     assert isinstance(got, pd.DataFrame), got
     assert list(got.columns)[1] == "Q1 (Jan–Mar)"  # fy_start_month 1 by default
     assert list(got["Activity"])[:4] == ["Monitoring", "Incident response", "Routine tasks",
                                          "Security operations"]
+    # Without Costs the share is that of labour, vendor management and coordination alone;
+    # the sample's overheads are the defaults (10 %, 5 %), so the ledger gives the same share.
+    ledger = sample_run.evaluation.ledger
+    base = ledger[(ledger["scenario"] == "Baseline") & (ledger["component"] != "other")]
+    by_kind = base.groupby("kind", observed=True)["amount"].sum()
     share = OM_SPLIT(tables["Staffing"], tables["Rates"], tables["Allocation"])
-    assert 0 < share < 1
-    assert DEFAULT_FISCAL_YEAR == 2000
+    assert share == pytest.approx(by_kind["operation"] / by_kind.sum(), rel=1e-12)
+    with_year = OM_SPLIT(tables["Staffing"], tables["Rates"], tables["Allocation"], None, None,
+                         [["Setting", "Value"], ["fiscal_year", DEFAULT_FISCAL_YEAR]])
+    assert with_year == share
 
 
 def test_plain_lists_work_like_dataframes(tables):

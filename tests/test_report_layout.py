@@ -117,21 +117,31 @@ def test_offshore_scenario_by_hand(tiny):
     assert summary.value("Offshore dev", "Fixed fee") == pytest.approx(72_000)
 
 
-def test_summary_rows_equal_the_json(tiny):
+def test_summary_rows_by_hand(tiny):
+    """Baseline: 264,000, operation 4 x (30,000 + 18,000) = 192,000, no profile so the
+    target is 0.50. Offshore dev (see test_offshore_scenario_by_hand): 215,160, of which
+    operation = Ops 120,000 + half of Dev's labour 36,000, vendor management 3,600 and
+    transition 6,000 + coordination 3,960 x (30,000 + 9,900) / (30,000 + 19,800)."""
     evaluation, lay = tiny
-    js = summary_json(evaluation.plan, [], evaluation)
     block = lay.sheet("Summary").block("scenarios")
     assert tuple(block.header) == SUMMARY_HEADER
-    target = js["target_operation_share"]
-    for sc, row in zip(js["scenarios"], block.rows, strict=True):
-        got = dict(zip(block.header, row, strict=True))
-        assert got["Scenario"] == sc["name"]
-        assert got["Total"] == sc["total"]
-        assert got["Operation share"] == sc["operation_share"]
-        assert got["Share vs target"] == pytest.approx(sc["operation_share"] - target)
-        assert got["Band status"] == sc["band_status"]
-        assert got["Warnings"] == sum(f["severity"] == "warning" for f in sc["findings"])
-        assert got["Info"] == sum(f["severity"] == "info" for f in sc["findings"])
+    rows = {row[0]: dict(zip(block.header, row, strict=True)) for row in block.rows}
+    assert list(rows) == ["Baseline", "Offshore dev"]
+    base, off = rows["Baseline"], rows["Offshore dev"]
+    assert base["Total"] == pytest.approx(264_000)
+    assert base["Operation share"] == pytest.approx(192 / 264)
+    assert base["Share vs target"] == pytest.approx(192 / 264 - 0.50)
+    assert base["Band status"] == "operation-heavy"
+    operation = 120_000 + 36_000 + 3_600 + 6_000 + 3_960 * 39_900 / 49_800
+    assert off["Total"] == pytest.approx(215_160)
+    assert off["Operation share"] == pytest.approx(operation / 215_160)
+    assert off["Share vs target"] == pytest.approx(operation / 215_160 - 0.50)
+    assert off["Band status"] == "operation-heavy"
+    for name, row in rows.items():
+        found = evaluation.scenario_findings[name]
+        assert row["Warnings"] == sum(f.severity == "warning" for f in found)
+        assert row["Info"] == sum(f.severity == "info" for f in found)
+    assert (base["Warnings"], base["Info"]) == (1, 1)  # out-of-band; l3-offshore-candidate
 
 
 def quiet_plan():
