@@ -217,7 +217,8 @@ def _run_task(result: dict[str, Any], path: str, quarters: tuple[str, ...], out:
             return
         result["outputs"].append(name)
         months = quarter_month_labels(s.fiscal_year, s.fy_start_month, quarter)
-        result["quarters"].append({**figures[QUARTER_NAMES.index(quarter)], "months": months,
+        result["quarters"].append({**figures[QUARTER_NAMES.index(quarter)].to_json(),
+                                   "months": months,
                                    "output": name})
     result["status"] = "ok"
 

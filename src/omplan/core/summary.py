@@ -1,10 +1,15 @@
-"""Ledger -> figures: totals, shares, band status and the JSON summary of spec §6.
+"""Ledger -> figures: totals, shares, band status per scenario and quarter, as typed values.
 
-Every figure is a group-by of the ledger; nothing is recomputed another way.
+Every figure is a group-by of the ledger; nothing is recomputed another way. The report
+layouts read these dataclasses; the JSON summary of spec §6 is one rendering of them
+(:meth:`PlanFigures.to_json`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from omplan.core.findings import Finding
@@ -12,8 +17,92 @@ from omplan.core.ledger import Evaluation, band_status, kind_totals, pivot
 from omplan.core.model import ACTIVITIES, FIXED_FEE, QUARTERS, SOURCINGS, Plan
 
 
-def scenario_summary(evaluation: Evaluation, scenario: str) -> dict[str, Any]:
-    """The JSON object of one scenario (spec §6)."""
+def billing_split(plan: Plan, external_by_activity: Mapping[str, float]) -> dict[str, float]:
+    """External labour by billing basis: ``{"fixed_fee": …, "separate_estimate": …}``."""
+    fixed = sum(float(v) for a, v in external_by_activity.items()
+                if plan.billing[str(a)] == FIXED_FEE)
+    separate = sum(float(v) for a, v in external_by_activity.items()
+                   if plan.billing[str(a)] != FIXED_FEE)
+    return {"fixed_fee": fixed, "separate_estimate": separate}
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodFigures:
+    """Operation, maintenance and total of a period, with the share and its band status."""
+
+    label: str
+    total: float
+    operation: float
+    maintenance: float
+    operation_share: float | None
+    band_status: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"quarter": self.label, "total": self.total, "operation": self.operation,
+                "maintenance": self.maintenance, "operation_share": self.operation_share,
+                "band_status": self.band_status}
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioFigures:
+    """One scenario's figures for the year: totals, breakdowns, quarters and findings."""
+
+    name: str
+    total: float
+    operation: float
+    maintenance: float
+    operation_share: float | None
+    band_status: str
+    components: dict[str, float]
+    by_sourcing: dict[str, float]
+    by_activity: dict[str, float]
+    billing: dict[str, float]
+    quarters: list[PeriodFigures]
+    findings: list[Finding]
+
+    def count(self, severity: str) -> int:
+        return sum(f.severity == severity for f in self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "total": self.total, "operation": self.operation,
+            "maintenance": self.maintenance, "operation_share": self.operation_share,
+            "band_status": self.band_status, "components": dict(self.components),
+            "by_sourcing": dict(self.by_sourcing), "by_activity": dict(self.by_activity),
+            "billing": dict(self.billing), "quarters": [q.to_json() for q in self.quarters],
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFigures:
+    """Everything the JSON summary says: plan facts, errors, and every scenario's figures."""
+
+    plan: str
+    currency: str | None
+    fiscal_year: int | None
+    band_low: float | None
+    band_high: float | None
+    target_operation_share: float | None
+    errors: list[Finding] = field(default_factory=list)
+    scenarios: list[ScenarioFigures] = field(default_factory=list)
+
+    @property
+    def baseline(self) -> ScenarioFigures:
+        return self.scenarios[0]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON summary of spec §6 (same keys, same order, full float precision)."""
+        return {"plan": self.plan, "currency": self.currency, "fiscal_year": self.fiscal_year,
+                "band": {"low": self.band_low, "high": self.band_high},
+                "target_operation_share": self.target_operation_share,
+                "errors": [f.as_dict() for f in self.errors],
+                "scenarios": [s.to_json() for s in self.scenarios]}
+
+
+def scenario_figures(evaluation: Evaluation, scenario: str,
+                     extra_findings: list[Finding] | None = None) -> ScenarioFigures:
+    """One scenario's figures, each a group-by of its ledger rows."""
     plan = evaluation.plan
     st = plan.settings
     led = evaluation.ledger
@@ -24,62 +113,59 @@ def scenario_summary(evaluation: Evaluation, scenario: str) -> dict[str, Any]:
     labour = led[led["component"] == "labour"]
     by_sourcing = pivot(labour, "sourcing")
     by_activity = pivot(led, "activity")
-    basis = labour[labour["sourcing"] != "In-house"].groupby("activity", observed=False)[
+    external = labour[labour["sourcing"] != "In-house"].groupby("activity", observed=False)[
         "amount"].sum()
-    fixed = sum(float(v) for a, v in basis.items() if plan.billing[str(a)] == FIXED_FEE)
-    separate = sum(float(v) for a, v in basis.items() if plan.billing[str(a)] != FIXED_FEE)
     quarters = []
     per_q = kind_totals(led, "quarter")
     for quarter in QUARTERS:
         row = per_q.loc[quarter]
         q_share, q_status = band_status(row["operation"], row["total"], st.band_low, st.band_high)
-        quarters.append({"quarter": quarter, "total": float(row["total"]),
-                         "operation": float(row["operation"]),
-                         "maintenance": float(row["maintenance"]),
-                         "operation_share": q_share, "band_status": q_status})
-    return {
-        "name": scenario,
-        "total": float(year["total"]),
-        "operation": float(year["operation"]),
-        "maintenance": float(year["maintenance"]),
-        "operation_share": share,
-        "band_status": status,
-        "components": {c: float(components.get(c, 0.0)) for c in components.index},
-        "by_sourcing": {s: float(by_sourcing.get(s, 0.0)) for s in SOURCINGS},
-        "by_activity": {a: float(by_activity.get(a, 0.0)) for a in ACTIVITIES},
-        "billing": {"fixed_fee": fixed, "separate_estimate": separate},
-        "quarters": quarters,
-        "findings": [f.as_dict() for f in evaluation.scenario_findings.get(scenario, [])],
-    }
+        quarters.append(PeriodFigures(quarter, float(row["total"]), float(row["operation"]),
+                                      float(row["maintenance"]), q_share, q_status))
+    return ScenarioFigures(
+        name=scenario,
+        total=float(year["total"]),
+        operation=float(year["operation"]),
+        maintenance=float(year["maintenance"]),
+        operation_share=share,
+        band_status=status,
+        components={c: float(components.get(c, 0.0)) for c in components.index},
+        by_sourcing={s: float(by_sourcing.get(s, 0.0)) for s in SOURCINGS},
+        by_activity={a: float(by_activity.get(a, 0.0)) for a in ACTIVITIES},
+        billing=billing_split(plan, external),
+        quarters=quarters,
+        findings=[*(extra_findings or []), *evaluation.scenario_findings.get(scenario, [])],
+    )
+
+
+def plan_figures(plan: Plan | None, findings: list[Finding],
+                 evaluation: Evaluation | None = None, source_name: str = "") -> PlanFigures:
+    """The figures of a run; with errors, ``errors`` lists them and there are no scenarios."""
+    errors = [f for f in findings if f.severity == "error"]
+    if evaluation is not None:
+        errors += evaluation.errors
+    if plan is None:
+        stem = Path(source_name).stem if source_name else ""
+        return PlanFigures(stem, None, None, None, None, None, errors)
+    st = plan.settings
+    figures = PlanFigures(st.plan_name, st.currency, st.fiscal_year, st.band_low, st.band_high,
+                          plan.target_operation_share(), errors)
+    if errors or evaluation is None:
+        return figures
+    plan_findings = [f for f in findings if f.severity != "error"]
+    for i, name in enumerate(evaluation.scenarios):
+        # input warnings belong to the plan as entered, reported with the Baseline
+        figures.scenarios.append(scenario_figures(evaluation, name,
+                                                  plan_findings if i == 0 else None))
+    return figures
+
+
+def scenario_summary(evaluation: Evaluation, scenario: str) -> dict[str, Any]:
+    """The JSON object of one scenario (spec §6)."""
+    return scenario_figures(evaluation, scenario).to_json()
 
 
 def summary_json(plan: Plan | None, findings: list[Finding],
                  evaluation: Evaluation | None = None, source_name: str = "") -> dict[str, Any]:
     """The JSON summary of spec §6; with errors, ``errors`` lists them and ``scenarios`` is []."""
-    errors = [f for f in findings if f.severity == "error"]
-    if evaluation is not None:
-        errors += evaluation.errors
-    if plan is None:
-        from pathlib import Path
-
-        stem = Path(source_name).stem if source_name else ""
-        head: dict[str, Any] = {"plan": stem, "currency": None, "fiscal_year": None,
-                                "band": {"low": None, "high": None},
-                                "target_operation_share": None}
-    else:
-        st = plan.settings
-        head = {"plan": st.plan_name, "currency": st.currency, "fiscal_year": st.fiscal_year,
-                "band": {"low": st.band_low, "high": st.band_high},
-                "target_operation_share": plan.target_operation_share()}
-    result = {**head, "errors": [f.as_dict() for f in errors], "scenarios": []}
-    if errors or evaluation is None:
-        return result
-    plan_findings = [f for f in findings if f.severity != "error"]
-    for name in evaluation.scenarios:
-        item = scenario_summary(evaluation, name)
-        if name == evaluation.scenarios[0] and plan_findings:
-            # input warnings belong to the plan as entered, reported with the Baseline
-            item["findings"] = [f.as_dict() for f in plan_findings] + item["findings"]
-        result["scenarios"].append(item)
-    return result
-
+    return plan_figures(plan, findings, evaluation, source_name).to_json()

@@ -37,7 +37,7 @@ from omplan.core.model import (
     SEPARATE_ESTIMATE,
     SOURCINGS,
 )
-from omplan.core.summary import summary_json
+from omplan.core.summary import PlanFigures, ScenarioFigures, billing_split, plan_figures
 from omplan.report import styles as st
 
 #: Excel's grid limits (rows include the header row).
@@ -96,12 +96,21 @@ class Text:
     style: str
 
 
+@dataclass(frozen=True, slots=True)
+class Styled:
+    """A cell value that carries its own style (the few cells unlike their column)."""
+
+    value: Any
+    style: str
+
+
 @dataclass
 class Block:
     """A table of values at an anchor: optional title row, optional header row, data rows.
 
     ``styles`` names the body style of each column; ``row_kinds`` marks data rows (0-based) as
-    ``subtotal`` or ``total``; ``cell_styles`` overrides single cells. With ``span`` > 1 the
+    ``subtotal`` or ``total``; a value given as :class:`Styled` keeps its own style (the
+    block stores the plain value and the style in ``cell_styles``). With ``span`` > 1 the
     last column of the header and of every data row is merged over ``span`` columns (wrapped
     messages). A ``bulk`` block (the Ledger) is streamed row by row by renderers. With
     ``overflow`` the last column's text may run over the empty cells to its right, so it does
@@ -116,10 +125,23 @@ class Block:
     header: Sequence[str] | None = None
     title: str | None = None
     row_kinds: Mapping[int, str] = field(default_factory=dict)
-    cell_styles: Mapping[tuple[int, int], str] = field(default_factory=dict)
     span: int = 1
     bulk: bool = False
     overflow: bool = False
+    cell_styles: dict[tuple[int, int], str] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.bulk:
+            return
+        plain: list[list[Any]] = []
+        for i, row in enumerate(self.rows):
+            values = list(row)
+            for j, value in enumerate(values):
+                if isinstance(value, Styled):
+                    self.cell_styles[(i, j)] = value.style
+                    values[j] = value.value
+            plain.append(values)
+        self.rows = plain
 
     @property
     def title_row(self) -> int | None:
@@ -560,13 +582,13 @@ def build_report_layout(evaluation: Evaluation, *, input_findings: Sequence[Find
     currency = settings.currency
     generated = generated or datetime(1980, 1, 1)
     source = source or SourceInfo(plan.source_name)
-    summary = summary_json(plan, list(input_findings), evaluation)
-    names = sheet_names([s["name"] for s in summary["scenarios"]])
+    summary = plan_figures(plan, list(input_findings), evaluation)
+    names = sheet_names([s.name for s in summary.scenarios])
     facts = _Facts(evaluation)
 
     builders = [_summary_sheet(plan, summary, names, currency, source)]
-    for scenario in summary["scenarios"]:
-        builders.append(_scenario_sheet(plan, scenario, names[scenario["name"]], facts,
+    for scenario in summary.scenarios:
+        builders.append(_scenario_sheet(plan, scenario, names[scenario.name], facts,
                                         summary))
     builders.append(_ledger_sheet(evaluation))
     builders.append(_checks_sheet(summary))
@@ -610,7 +632,7 @@ class _Facts:
 # --------------------------------------------------------------------------- Summary
 
 
-def _plan_facts(plan, currency: str, source: SourceInfo) -> tuple[list[list[Any]], dict]:
+def _plan_facts(plan, currency: str, source: SourceInfo) -> list[list[Any]]:
     s = plan.settings
     applied = [f for f in (*OPERATION_FACTORS, *MAINTENANCE_FACTORS) if plan.profile.get(f)]
     rows: list[list[Any]] = [
@@ -618,15 +640,14 @@ def _plan_facts(plan, currency: str, source: SourceInfo) -> tuple[list[list[Any]
         ["Fiscal year", s.fiscal_year],
         ["Fiscal year starts", _MONTH_NAMES[s.fy_start_month - 1]],
         ["Currency", currency],
-        ["Band low", s.band_low],
-        ["Band high", s.band_high],
-        ["Target operation share", plan.target_operation_share()],
+        ["Band low", Styled(s.band_low, st.PERCENT_LEFT_STYLE)],
+        ["Band high", Styled(s.band_high, st.PERCENT_LEFT_STYLE)],
+        ["Target operation share", Styled(plan.target_operation_share(),
+                                          st.PERCENT_LEFT_STYLE)],
         ["Situation factors", ", ".join(applied) if applied else "none"],
         ["Plan file", source.name or "–"],
     ]
-    cell_styles = {(4, 1): st.PERCENT_LEFT_STYLE, (5, 1): st.PERCENT_LEFT_STYLE,
-                   (6, 1): st.PERCENT_LEFT_STYLE}
-    return rows, cell_styles
+    return rows
 
 
 SUMMARY_HEADER = (
@@ -636,33 +657,30 @@ SUMMARY_HEADER = (
 )
 
 
-def _summary_sheet(plan, summary: dict[str, Any], names: dict[str, str], currency: str,
+def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: str,
                    source: SourceInfo) -> SheetBuilder:
     s = plan.settings
-    target = summary["target_operation_share"]
+    target = plan.target_operation_share()
     sh = SheetBuilder("Summary", cursor=4)
     sh.text(1, 1, f"IT operation vs maintenance budget: {s.plan_name}", st.TITLE_STYLE)
     sh.text(2, 1, f"Fiscal year {s.fiscal_year} · amounts in {currency} · reference band "
                   f"{s.band_low:.0%}–{s.band_high:.0%} operation share · target "
                   f"{target:.1%}", st.SUBTITLE_STYLE)
-    facts, fact_styles = _plan_facts(plan, currency, source)
-    sh.next_block("plan", facts, [st.KEY_STYLE, st.VALUE_STYLE], title="Plan",
-                  cell_styles=fact_styles, gap=1, overflow=True)
+    facts = _plan_facts(plan, currency, source)
+    sh.next_block("plan", facts, [st.KEY_STYLE, st.VALUE_STYLE], title="Plan", gap=1,
+                  overflow=True)
 
-    base = summary["scenarios"][0]
+    base = summary.baseline
     rows = []
-    for sc in summary["scenarios"]:
-        counts = {"warning": 0, "info": 0}
-        for f in sc["findings"]:
-            counts[f["severity"]] = counts.get(f["severity"], 0) + 1
-        share = sc["operation_share"]
-        delta = sc["total"] - base["total"]
+    for sc in summary.scenarios:
+        share = sc.operation_share
+        delta = sc.total - base.total
         rows.append([
-            sc["name"], sc["total"], sc["operation"], sc["maintenance"], share,
-            sc["band_status"], None if share is None else share - target, delta,
-            delta / base["total"] if base["total"] else None,
-            sc["billing"]["fixed_fee"], sc["billing"]["separate_estimate"],
-            sc["components"]["transition"], counts["warning"], counts["info"],
+            sc.name, sc.total, sc.operation, sc.maintenance, share,
+            sc.band_status, None if share is None else share - target, delta,
+            delta / base.total if base.total else None,
+            sc.billing["fixed_fee"], sc.billing["separate_estimate"],
+            sc.components["transition"], sc.count("warning"), sc.count("info"),
         ])
     money, pct = st.MONEY, st.PERCENT_STYLE
     table = sh.next_block(
@@ -688,8 +706,8 @@ def _summary_sheet(plan, summary: dict[str, Any], names: dict[str, str], currenc
     chart_row = table.last_row + 3
     chart_rows = 20
     data_row = chart_row + chart_rows + 1
-    data = [[sc["name"], sc["operation_share"], s.band_low, s.band_high, target]
-            for sc in summary["scenarios"]]
+    data = [[sc.name, sc.operation_share, s.band_low, s.band_high, target]
+            for sc in summary.scenarios]
     sh.cursor = data_row
     band = sh.next_block(
         "share_chart_data", data, [st.TEXT_STYLE, pct, pct, pct, pct],
@@ -726,21 +744,21 @@ def _summary_sheet(plan, summary: dict[str, Any], names: dict[str, str], currenc
 # --------------------------------------------------------------------------- scenario sheets
 
 
-def _scenario_sheet(plan, sc: dict[str, Any], sheet_name: str, facts: _Facts,
-                    summary: dict[str, Any]) -> SheetBuilder:
+def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
+                    summary: PlanFigures) -> SheetBuilder:
     s = plan.settings
-    name = sc["name"]
+    name = sc.name
     currency = s.currency
     low, high = s.band_low, s.band_high
-    target = summary["target_operation_share"]
+    target = plan.target_operation_share()
     qlabels = quarter_labels(s.fy_start_month)
     sh = SheetBuilder(sheet_name, cursor=4)
     sh.text(1, 1, f"{name}: {s.plan_name}", st.TITLE_STYLE)
-    share = sc["operation_share"]
+    share = sc.operation_share
     share_text = "–" if share is None else f"{share:.1%}"
     sh.text(2, 1, f"Fiscal year {s.fiscal_year} · amounts in {currency} · total "
-                  f"{sc['total']:,.0f} {currency} · operation share {share_text} "
-                  f"({sc['band_status']}; band {low:.0%}–{high:.0%}, target {target:.1%})",
+                  f"{sc.total:,.0f} {currency} · operation share {share_text} "
+                  f"({sc.band_status}; band {low:.0%}–{high:.0%}, target {target:.1%})",
             st.SUBTITLE_STYLE)
     money, pct = st.MONEY, st.PERCENT_STYLE
     q_money = [money] * 5
@@ -748,30 +766,28 @@ def _scenario_sheet(plan, sc: dict[str, Any], sheet_name: str, facts: _Facts,
     # activity x quarter with kind subtotals, total, share and band status
     aq = facts.activity_quarter.loc[name]
     ay = facts.activity_year.loc[name]
-    quarters = sc["quarters"]
+    quarters = sc.quarters
     rows: list[list[Any]] = []
     kinds: dict[int, str] = {}
     for kind, acts in (("operation", OPERATION_ACTIVITIES),
                        ("maintenance", MAINTENANCE_ACTIVITIES)):
         for a in acts:
-            rows.append([a, *(_f(aq.loc[a, q]) for q in QUARTERS), _f(ay.loc[a])])
+            rows.append([Styled(a, st.LABEL_STYLE), *(_f(aq.loc[a, q]) for q in QUARTERS),
+                         _f(ay.loc[a])])
         kinds[len(rows)] = "subtotal"
-        rows.append([kind.capitalize(), *(q[kind] for q in quarters), sc[kind]])
+        rows.append([kind.capitalize(), *(getattr(q, kind) for q in quarters),
+                     getattr(sc, kind)])
     kinds[len(rows)] = "total"
-    rows.append(["Total", *(q["total"] for q in quarters), sc["total"]])
+    rows.append(["Total", *(q.total for q in quarters), sc.total])
     share_i = len(rows)
-    rows.append(["Operation share", *(q["operation_share"] for q in quarters), share])
-    rows.append(["Band status", *(q["band_status"] for q in quarters), sc["band_status"]])
-    cell_styles = {(share_i, j): pct for j in range(1, 6)}
-    cell_styles.update({(share_i + 1, j): st.CENTER_STYLE for j in range(1, 6)})
-    cell_styles.update({(share_i, 0): st.KEY_STYLE, (share_i + 1, 0): st.KEY_STYLE})
-    for i, row in enumerate(rows):
-        if row[0] in ACTIVITY_KIND:
-            cell_styles[(i, 0)] = st.LABEL_STYLE
+    rows.append([Styled("Operation share", st.KEY_STYLE),
+                 *(Styled(v, pct) for v in (*(q.operation_share for q in quarters), share))])
+    rows.append([Styled("Band status", st.KEY_STYLE),
+                 *(Styled(v, st.CENTER_STYLE)
+                   for v in (*(q.band_status for q in quarters), sc.band_status))])
     matrix = sh.next_block("activity_quarter", rows, [st.TEXT_STYLE, *q_money],
                            header=("Activity", *qlabels, "FY"),
-                           title="Cost by activity and quarter", row_kinds=kinds,
-                           cell_styles=cell_styles)
+                           title="Cost by activity and quarter", row_kinds=kinds)
     sheet = sh.layout
     sheet.conditional_formats += [
         ConditionalFormat(matrix.ref(sheet_name, share_i, 1, share_i, 5), "out of band",
@@ -792,7 +808,7 @@ def _scenario_sheet(plan, sc: dict[str, Any], sheet_name: str, facts: _Facts,
         end=(matrix.last_row + 1, 17)))
 
     year_cols = ("Operation", "Maintenance", "Total", "Share of total")
-    total = sc["total"]
+    total = sc.total
 
     def kind_rows(frame: pd.DataFrame, keys: Sequence[Any], labels: Sequence[str],
                   extra: Sequence[Any] | None = None) -> list[list[Any]]:
@@ -811,7 +827,7 @@ def _scenario_sheet(plan, sc: dict[str, Any], sheet_name: str, facts: _Facts,
     labels = [*(f"{lv} {LEVEL_ROLE[lv]}" for lv in LEVELS), NO_ROLE]
     guidance = [*(LEVEL_GUIDANCE[lv] for lv in LEVELS), ""]
     rows = kind_rows(facts.level, keys, labels, guidance)
-    rows.append(["Total", sc["operation"], sc["maintenance"], total, 1.0, ""])
+    rows.append(["Total", sc.operation, sc.maintenance, total, 1.0, ""])
     sh.next_block("by_level", rows, [st.TEXT_STYLE, money, money, money, pct, st.LABEL_STYLE],
                   header=("Role level", *year_cols, "Sourcing guidance"),
                   title="Cost by role level", row_kinds={len(rows) - 1: "total"})
@@ -820,11 +836,11 @@ def _scenario_sheet(plan, sc: dict[str, Any], sheet_name: str, facts: _Facts,
     keys = [*SOURCINGS, ""]
     labels = [*SOURCINGS, NO_SOURCING]
     labour = facts.sourcing_labour
-    of_labour = [sc["by_sourcing"].get(k, 0.0) if k else _f(labour.get((name, ""), 0.0))
+    of_labour = [sc.by_sourcing.get(k, 0.0) if k else _f(labour.get((name, ""), 0.0))
                  for k in keys]
     rows = kind_rows(facts.sourcing, keys, labels, of_labour)
-    rows.append(["Total", sc["operation"], sc["maintenance"], total, 1.0,
-                 sc["components"]["labour"]])
+    rows.append(["Total", sc.operation, sc.maintenance, total, 1.0,
+                 sc.components["labour"]])
     sh.next_block("by_sourcing", rows, [st.TEXT_STYLE, money, money, money, pct, money],
                   header=("Sourcing", *year_cols, "of which labour"),
                   title="Cost by sourcing", row_kinds={len(rows) - 1: "total"})
@@ -836,8 +852,7 @@ def _scenario_sheet(plan, sc: dict[str, Any], sheet_name: str, facts: _Facts,
         sys_share, status = band_status(row[1], row[3], low, high)
         rows.append([system, row[1], row[2], row[3], sys_share, status])
     n_sys = len(rows)
-    rows.append(["Total", sc["operation"], sc["maintenance"], total, share,
-                 sc["band_status"]])
+    rows.append(["Total", sc.operation, sc.maintenance, total, share, sc.band_status])
     systems = sh.next_block(
         "by_system", rows, [st.TEXT_STYLE, money, money, money, pct, st.CENTER_STYLE],
         header=("System", "Operation", "Maintenance", "Total", "Operation share",
@@ -853,8 +868,8 @@ def _scenario_sheet(plan, sc: dict[str, Any], sheet_name: str, facts: _Facts,
     # cost components by quarter (the JSON's components in the FY column)
     cq = facts.component_quarter.loc[name]
     rows = [[COMPONENT_LABELS[c], *(_f(cq.loc[c, q]) for q in QUARTERS),
-             sc["components"][c]] for c in COMPONENTS]
-    rows.append(["Total", *(q["total"] for q in quarters), total])
+             sc.components[c]] for c in COMPONENTS]
+    rows.append(["Total", *(q.total for q in quarters), total])
     sh.next_block("components", rows, [st.TEXT_STYLE, *q_money],
                   header=("Cost component", *qlabels, "FY"), title="Cost components",
                   row_kinds={len(rows) - 1: "total"})
@@ -867,22 +882,21 @@ def _scenario_sheet(plan, sc: dict[str, Any], sheet_name: str, facts: _Facts,
         rows.append([a, *(_f(eq.loc[a, q]) for q in QUARTERS), _f(ey.loc[a]),
                      plan.billing[a]])
     sub_kinds: dict[int, str] = {}
+    splits = [billing_split(plan, eq[q]) for q in QUARTERS]
     for basis, key in ((FIXED_FEE, "fixed_fee"), (SEPARATE_ESTIMATE, "separate_estimate")):
-        acts = [a for a in ACTIVITIES if plan.billing[a] == basis]
-        per_q = [sum(_f(eq.loc[a, q]) for a in acts) for q in QUARTERS]
+        per_q = [split[key] for split in splits]
         sub_kinds[len(rows)] = "subtotal"
-        rows.append([basis, *per_q, sc["billing"][key], ""])
+        rows.append([basis, *per_q, sc.billing[key], ""])
     per_q = [_f(eq[q].sum()) for q in QUARTERS]
     sub_kinds[len(rows)] = "total"
     rows.append(["External labour", *per_q,
-                 sc["billing"]["fixed_fee"] + sc["billing"]["separate_estimate"], ""])
+                 sc.billing["fixed_fee"] + sc.billing["separate_estimate"], ""])
     sh.next_block("billing", rows, [st.LABEL_STYLE, *q_money, st.LABEL_STYLE],
                   header=("Activity", *qlabels, "FY", "Billing basis"),
                   title="Billing boundary: external labour by basis", row_kinds=sub_kinds)
 
     # the scenario's findings, messages wrapped over four columns
-    findings = sc["findings"]
-    rows = [[f["code"], f["severity"], f["location"], f["message"]] for f in findings]
+    rows = [[f.code, f.severity, f.location, f.message] for f in sc.findings]
     if not rows:
         rows = [["none", "", "", "No findings for this scenario."]]
     block = sh.next_block("findings", rows, [st.TEXT_STYLE, st.TEXT_STYLE, st.TEXT_STYLE,
@@ -937,9 +951,9 @@ def ledger_sheet(ledger: pd.DataFrame, currency: str) -> SheetBuilder:
 CHECKS_HEADER = ("Scenario", "Severity", "Code", "Location", "Message")
 
 
-def _checks_sheet(summary: dict[str, Any]) -> SheetBuilder:
-    rows = [[sc["name"], f["severity"], f["code"], f["location"], f["message"]]
-            for sc in summary["scenarios"] for f in sc["findings"]]
+def _checks_sheet(summary: PlanFigures) -> SheetBuilder:
+    rows = [[sc.name, f.severity, f.code, f.location, f.message]
+            for sc in summary.scenarios for f in sc.findings]
     block = Block("checks", 1, 1, rows, [st.TEXT_STYLE] * 4 + [st.WRAP_STYLE],
                   header=CHECKS_HEADER)
     sh = SheetBuilder("Checks")
@@ -980,19 +994,28 @@ def provenance_rows(version: str, source: SourceInfo, generated: datetime) -> li
         ["Produced by", f"omplan {version}".strip()],
         ["Plan file", source.name or "–"],
         ["Plan file SHA-256", source.sha256 or "–"],
-        ["Generated (UTC)", generated],
+        ["Generated (UTC)", Styled(generated, st.DATETIME_STYLE)],
     ]
 
 
-def settings_rows(settings: Any) -> list[list[Any]]:
-    """About-sheet rows: every setting used, as (key, value)."""
+def settings_rows(settings: Any, percent_style: str,
+                  year_style: str | None = None) -> list[list[Any]]:
+    """About-sheet rows: every setting used, as (key, value); fractions in ``percent_style``,
+    the fiscal year and the start month in ``year_style`` when given."""
     s = settings
+
+    def pct(value: float) -> Styled:
+        return Styled(value, percent_style)
+
+    def year(value: int) -> Any:
+        return value if year_style is None else Styled(value, year_style)
+
     return [
-        ["plan_name", s.plan_name], ["fiscal_year", s.fiscal_year],
-        ["currency", s.currency], ["fy_start_month", s.fy_start_month],
-        ["band_low", s.band_low], ["band_high", s.band_high],
-        ["vendor_overhead", s.vendor_overhead],
-        ["coordination_overhead", s.coordination_overhead],
+        ["plan_name", s.plan_name], ["fiscal_year", year(s.fiscal_year)],
+        ["currency", s.currency], ["fy_start_month", year(s.fy_start_month)],
+        ["band_low", pct(s.band_low)], ["band_high", pct(s.band_high)],
+        ["vendor_overhead", pct(s.vendor_overhead)],
+        ["coordination_overhead", pct(s.coordination_overhead)],
         ["transition_months", s.transition_months],
     ]
 
@@ -1007,21 +1030,18 @@ def _about_sheet(plan, source: SourceInfo, generated: datetime, version: str,
         rows.append(["Generation time source", generated_note])
     rows.append(["Values", "Every cell holds a value (no formulas); amounts are sums of the "
                            "Ledger sheet, shares are operation / total."])
-    sh.next_block("report", rows, [st.KEY_STYLE, st.VALUE_STYLE], title="Report",
-                  cell_styles={(3, 1): st.DATETIME_STYLE}, gap=1, overflow=True)
-    used = settings_rows(s)
-    pct_rows = {4, 5, 6, 7}
+    sh.next_block("report", rows, [st.KEY_STYLE, st.VALUE_STYLE], title="Report", gap=1,
+                  overflow=True)
+    used = settings_rows(s, st.PERCENT_LEFT_STYLE)
     sh.next_block("settings", used, [st.KEY_STYLE, st.VALUE_STYLE],
-                  header=("Setting", "Value"), title="Settings used",
-                  cell_styles={(i, 1): st.PERCENT_LEFT_STYLE for i in pct_rows},
-                  gap=1, overflow=True)
+                  header=("Setting", "Value"), title="Settings used", gap=1, overflow=True)
     profile = [[f, "operation" if f in OPERATION_FACTORS else "maintenance",
                 "yes" if plan.profile.get(f) else "no"]
                for f in (*OPERATION_FACTORS, *MAINTENANCE_FACTORS)]
-    profile.append(["Target operation share", "", plan.target_operation_share()])
+    profile.append(["Target operation share", "",
+                    Styled(plan.target_operation_share(), st.PERCENT_LEFT_STYLE)])
     sh.next_block("profile", profile, [st.KEY_STYLE, st.TEXT_STYLE, st.TEXT_STYLE],
-                  header=("Situation factor", "Side", "Applies"), title="Profile",
-                  cell_styles={(len(profile) - 1, 2): st.PERCENT_LEFT_STYLE}, gap=1)
+                  header=("Situation factor", "Side", "Applies"), title="Profile", gap=1)
     billing = [[a, ACTIVITY_KIND[a].value, plan.billing[a]] for a in ACTIVITIES]
     sh.next_block("billing", billing, [st.KEY_STYLE, st.TEXT_STYLE, st.TEXT_STYLE],
                   header=("Activity", "Kind", "Billing basis"), title="Billing basis", gap=1)

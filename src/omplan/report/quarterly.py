@@ -13,7 +13,7 @@ with ``fy_start_month`` 4, FY2027 runs Apr 2027 – Mar 2028 and its Q4 is Jan�
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,6 @@ from omplan.core.findings import Finding
 from omplan.core.ledger import Evaluation, band_status, kind_totals, pivot
 from omplan.core.model import (
     ACTIVITIES,
-    ACTIVITY_KIND,
     EXTERNAL_SOURCINGS,
     FIXED_FEE,
     LEVEL_GUIDANCE,
@@ -37,7 +36,7 @@ from omplan.core.model import (
     SOURCINGS,
     Plan,
 )
-from omplan.core.summary import scenario_summary
+from omplan.core.summary import PeriodFigures, billing_split, scenario_figures
 from omplan.report import styles as st
 from omplan.report.layout import (
     ChartSpec,
@@ -48,6 +47,7 @@ from omplan.report.layout import (
     SeriesSpec,
     SheetBuilder,
     SourceInfo,
+    Styled,
     TableSpec,
     ledger_sheet,
     provenance_rows,
@@ -127,9 +127,9 @@ def rollup_name(fiscal_year: int, quarter: str, currency: str | None = None) -> 
 # --------------------------------------------------------------------------- figures
 
 
-def quarter_figures(evaluation: Evaluation, scenario: str) -> list[dict[str, Any]]:
+def quarter_figures(evaluation: Evaluation, scenario: str) -> list[PeriodFigures]:
     """The four quarters of a scenario, exactly as the JSON summary's ``quarters`` (spec §6)."""
-    return scenario_summary(evaluation, scenario)["quarters"]
+    return scenario_figures(evaluation, scenario).quarters
 
 
 # --------------------------------------------------------------------------- sheet helper
@@ -188,9 +188,9 @@ def build_quarter_layout(evaluation: Evaluation, scenario: str, quarter: str, *,
                          source: SourceInfo | None = None,
                          generated: datetime | None = None, version: str = "",
                          generated_note: str = "",
-                         quarters: Sequence[Mapping[str, Any]] | None = None) -> ReportLayout:
+                         quarters: Sequence[PeriodFigures] | None = None) -> ReportLayout:
     """The quarterly budget workbook of ``scenario`` and ``quarter``: Budget, Ledger, Checks,
-    About. ``quarters`` are the scenario's JSON quarter figures (computed when not given)."""
+    About. ``quarters`` are the scenario's quarter figures (computed when not given)."""
     if not evaluation.ok:
         raise ValueError("the plan has errors: there are no figures to report")
     plan = evaluation.plan
@@ -220,7 +220,7 @@ def build_quarter_layout(evaluation: Evaluation, scenario: str, quarter: str, *,
 
 
 def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: pd.DataFrame,
-                  quarters: Sequence[Mapping[str, Any]]) -> SheetBuilder:
+                  quarters: Sequence[PeriodFigures]) -> SheetBuilder:
     name = "Budget"
     sh = SheetBuilder(name, cursor=4)
     months = ctx.months
@@ -228,8 +228,8 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     low, high = ctx.band_low, ctx.band_high
     qi = QUARTERS.index(ctx.quarter)
     qfig = quarters[qi]
-    total, operation, maintenance = qfig["total"], qfig["operation"], qfig["maintenance"]
-    share, status = qfig["operation_share"], qfig["band_status"]
+    total, operation, maintenance = qfig.total, qfig.operation, qfig.maintenance
+    share, status = qfig.operation_share, qfig.band_status
     sh.text(1, 1, f"{ctx.plan_name}: {ctx.label} budget", st.TITLE_STYLE)
     sh.text(2, 1, f"Scenario {ctx.scenario} · {months[0]} – {months[2]} · amounts in "
                   f"{ctx.currency} · FY{ctx.fiscal_year} runs "
@@ -240,27 +240,24 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     glance: list[list[Any]] = [
         ["Plan", ctx.plan_name],
         ["Scenario", ctx.scenario],
-        ["Fiscal year", ctx.fiscal_year],
+        ["Fiscal year", Styled(ctx.fiscal_year, st.YEAR_STYLE)],
         ["Fiscal year runs", fiscal_year_span(ctx.fiscal_year, ctx.fy_start_month)],
         ["Quarter", ctx.quarter],
         ["Months", ", ".join(months)],
         ["Currency", ctx.currency],
-        ["Total", total],
-        ["Operation", operation],
-        ["Maintenance", maintenance],
-        ["Operation share", share],
-        ["Band low", low],
-        ["Band high", high],
+        ["Total", Styled(total, money)],
+        ["Operation", Styled(operation, money)],
+        ["Maintenance", Styled(maintenance, money)],
+        ["Operation share", Styled(share, pct)],
+        ["Band low", Styled(low, pct)],
+        ["Band high", Styled(high, pct)],
         ["Band status", status],
-        ["Target operation share", ctx.target],
-        ["Share vs target", None if share is None else share - ctx.target],
+        ["Target operation share", Styled(ctx.target, pct)],
+        ["Share vs target", Styled(None if share is None else share - ctx.target,
+                                   st.SIGNED_PERCENT_STYLE)],
     ]
-    glance_styles = {(2, 1): st.YEAR_STYLE, (7, 1): money, (8, 1): money, (9, 1): money,
-                     (10, 1): pct, (11, 1): pct, (12, 1): pct, (14, 1): pct,
-                     (15, 1): st.SIGNED_PERCENT_STYLE}
     at_a_glance = sh.next_block("quarter", glance, [st.KEY_STYLE, st.TEXT_STYLE],
-                                title=f"{ctx.label} at a glance", cell_styles=glance_styles,
-                                overflow=True)
+                                title=f"{ctx.label} at a glance", overflow=True)
     sheet = sh.layout
     sheet.conditional_formats += [
         ConditionalFormat(at_a_glance.ref(name, 10, 1), "out of band", outside=(low, high)),
@@ -275,26 +272,22 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     for kind, acts in (("operation", OPERATION_ACTIVITIES),
                        ("maintenance", MAINTENANCE_ACTIVITIES)):
         for a in acts:
-            rows.append([a, *_phased(_f(by_activity.get(a, 0.0)))])
+            rows.append([Styled(a, st.LABEL_STYLE), *_phased(_f(by_activity.get(a, 0.0)))])
         kinds[len(rows)] = "subtotal"
-        rows.append([kind.capitalize(), *_phased(qfig[kind])])
+        rows.append([kind.capitalize(), *_phased(getattr(qfig, kind))])
     kinds[len(rows)] = "total"
     rows.append(["Total", *_phased(total)])
     op_i, mt_i, tot_i = len(OPERATION_ACTIVITIES), len(ACTIVITIES) + 1, len(ACTIVITIES) + 2
     share_i = len(rows)
     month_shares = [_share(rows[op_i][j], rows[tot_i][j]) for j in range(1, 4)]
-    rows.append(["Operation share", *month_shares, share])
-    rows.append(["Band status", *(band_status(rows[op_i][j], rows[tot_i][j], low, high)[1]
-                                  for j in range(1, 4)), status])
-    cell_styles: dict[tuple[int, int], str] = {(share_i, j): pct for j in range(1, 5)}
-    cell_styles.update({(share_i + 1, j): st.CENTER_STYLE for j in range(1, 5)})
-    cell_styles.update({(share_i, 0): st.KEY_STYLE, (share_i + 1, 0): st.KEY_STYLE})
-    for i, row in enumerate(rows):
-        if row[0] in ACTIVITY_KIND:
-            cell_styles[(i, 0)] = st.LABEL_STYLE
+    statuses = [band_status(rows[op_i][j], rows[tot_i][j], low, high)[1] for j in range(1, 4)]
+    rows.append([Styled("Operation share", st.KEY_STYLE),
+                 *(Styled(v, pct) for v in (*month_shares, share))])
+    rows.append([Styled("Band status", st.KEY_STYLE),
+                 *(Styled(v, st.CENTER_STYLE) for v in (*statuses, status))])
     matrix = sh.next_block("activity_month", rows, [st.TEXT_STYLE, money, money, money, money],
                            header=("Activity", *months, ctx.quarter), row_kinds=kinds,
-                           title="Cost by activity and month", cell_styles=cell_styles)
+                           title="Cost by activity and month")
     sheet.conditional_formats += [
         ConditionalFormat(matrix.ref(name, share_i, 1, share_i, 4), "out of band",
                           outside=(low, high)),
@@ -377,10 +370,10 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     rows, kinds = [], {}
     for a in ACTIVITIES:
         rows.append([a, plan.billing[a], *_phased(_f(external.get(a, 0.0)))])
-    for basis in (FIXED_FEE, SEPARATE_ESTIMATE):
-        amount = sum(_f(external.get(a, 0.0)) for a in ACTIVITIES if plan.billing[a] == basis)
+    split = billing_split(plan, external)
+    for basis, key in ((FIXED_FEE, "fixed_fee"), (SEPARATE_ESTIMATE, "separate_estimate")):
         kinds[len(rows)] = "subtotal"
-        rows.append([basis, "", *_phased(amount)])
+        rows.append([basis, "", *_phased(split[key])])
     kinds[len(rows)] = "total"
     rows.append(["External labour", "", *_phased(_f(external.sum()))])
     sh.next_block("billing", rows, [st.LABEL_STYLE, st.TEXT_STYLE, *month_cols],
@@ -391,12 +384,12 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     # year to date: Q1..Qn of the scenario, then the full year for reference
     rows = []
     for q in quarters[: qi + 1]:
-        q_months = quarter_month_labels(ctx.fiscal_year, ctx.fy_start_month, q["quarter"])
-        rows.append([q["quarter"], f"{q_months[0]} – {q_months[2]}", q["total"],
-                     q["operation"], q["maintenance"], q["operation_share"], q["band_status"],
-                     low, high, ctx.target])
+        q_months = quarter_month_labels(ctx.fiscal_year, ctx.fy_start_month, q.label)
+        rows.append([q.label, f"{q_months[0]} – {q_months[2]}", q.total, q.operation,
+                     q.maintenance, q.operation_share, q.band_status, low, high, ctx.target])
     n_q = len(rows)
-    ytd = [sum(q[k] for q in quarters[: qi + 1]) for k in ("total", "operation", "maintenance")]
+    ytd = [sum(getattr(q, k) for q in quarters[: qi + 1])
+           for k in ("total", "operation", "maintenance")]
     ytd_share, ytd_status = band_status(ytd[1], ytd[0], low, high)
     first = quarter_month_labels(ctx.fiscal_year, ctx.fy_start_month, "Q1")[0]
     rows.append(["Year to date", f"{first} – {months[2]}", *ytd, ytd_share, ytd_status,
@@ -478,17 +471,15 @@ def _about_sheet(plan: Plan, ctx: QuarterContext, source: SourceInfo, generated:
         ["Values", VALUES_NOTE],
     ]
     sh.next_block("report", rows, [st.KEY_STYLE, st.WRAP_STYLE], title="Quarterly budget",
-                  cell_styles={(3, 1): st.DATETIME_STYLE}, gap=1)
+                  gap=1)
     for i in (8, 9, 10):  # the long notes wrap over two or three lines
         sh.layout.row_heights[4 + i] = 47.0
     used: list[list[Any]] = [
-        *settings_rows(s),
-        ["target operation share", ctx.target],
+        *settings_rows(s, st.PERCENT_STYLE, st.YEAR_STYLE),
+        ["target operation share", Styled(ctx.target, st.PERCENT_STYLE)],
     ]
     sh.next_block("settings", used, [st.KEY_STYLE, st.TEXT_STYLE],
-                  header=("Setting", "Value"), title="Settings used",
-                  cell_styles={(i, 1): st.PERCENT_STYLE for i in (4, 5, 6, 7, 9)}
-                  | {(1, 1): st.YEAR_STYLE, (3, 1): st.YEAR_STYLE}, gap=1)
+                  header=("Setting", "Value"), title="Settings used", gap=1)
     sheet = sh.layout
     sheet.print_setup = PrintSetup(landscape=False)
     return sh
@@ -615,23 +606,21 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
     about.text(1, 1, "About this rollup", st.TITLE_STYLE)
     facts: list[list[Any]] = [
         ["Produced by", f"omplan {version}".strip()],
-        ["Generated (UTC)", generated],
+        ["Generated (UTC)", Styled(generated, st.DATETIME_STYLE)],
         ["Generation time source", generated_note or "clock of the batch driver"],
         ["Scenario", scenario],
-        ["Fiscal year", fiscal_year],
+        ["Fiscal year", Styled(fiscal_year, st.YEAR_STYLE)],
         ["Quarter", quarter],
         ["Currency", currency],
-        ["Plans included", len(lines)],
-        ["Plans not included", len(failed)],
+        ["Plans included", Styled(len(lines), st.INTEGER_STYLE)],
+        ["Plans not included", Styled(len(failed), st.INTEGER_STYLE)],
         ["Fiscal-year convention", FY_CONVENTION],
         ["Months", "Plans may start their fiscal year in different months: the Months column "
                    "shows each plan's calendar months of this quarter."],
         ["Currencies", "Amounts in different currencies are never added up: a batch with "
                        "several currencies has one rollup per fiscal year and currency."],
     ]
-    about.next_block("rollup", facts, [st.KEY_STYLE, st.WRAP_STYLE], title="Rollup",
-                     cell_styles={(1, 1): st.DATETIME_STYLE, (4, 1): st.YEAR_STYLE,
-                                  (7, 1): st.INTEGER_STYLE, (8, 1): st.INTEGER_STYLE})
+    about.next_block("rollup", facts, [st.KEY_STYLE, st.WRAP_STYLE], title="Rollup")
     for i in (9, 10, 11):
         about.layout.row_heights[4 + i] = 47.0
     about.layout.print_setup = PrintSetup(landscape=False)
