@@ -255,11 +255,10 @@ def _bounded_ledger(sheet: SheetLayout, rows: int, limit: int | None) -> SheetLa
 def _checks_only(findings: list[Finding], currency: str) -> SheetLayout:
     """The Checks sheet of a plan with errors: every finding, errors first."""
     from omplan.core.findings import SEVERITY_ORDER
-    from omplan.report.layout import _checks_sheet
+    from omplan.report.layout import checks_sheet
 
     ordered = sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 9))
-    summary = {"scenarios": [{"name": "", "findings": [f.as_dict() for f in ordered]}]}
-    sheet = _checks_sheet(summary).finish(currency)
+    sheet = checks_sheet(ordered, [""] * len(ordered)).finish(currency)
     sheet.tables = []  # no table: the sheet is rewritten until the errors are gone
     last = max(b.last_row for b in sheet.blocks) + 2
     sheet.texts.append(Text(last, 1, "The plan has errors, so no figures were computed; "

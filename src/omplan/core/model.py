@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from omplan.core.periods import QUARTERS as QUARTERS  # the period axis' quarter names
+from omplan.core.periods import Horizon
+
 
 class Kind(StrEnum):
     OPERATION = "operation"
@@ -52,7 +55,6 @@ DEFAULT_BILLING: dict[str, str] = {
 }
 
 CHANGES: tuple[str, ...] = ("sourcing", "vendor", "fte_factor", "rate_factor")
-QUARTERS: tuple[str, ...] = ("Q1", "Q2", "Q3", "Q4")
 BASELINE = "Baseline"
 
 OPERATION_FACTORS: tuple[str, ...] = (
@@ -117,23 +119,26 @@ class Allocation:
 
 @dataclass(frozen=True, slots=True)
 class StaffingLine:
-    """One Staffing row: FTE per quarter; ``vendor`` is the Vendor cell as entered (or '')."""
+    """One Staffing row: ``fte`` has one value per period of the plan's horizon (index k, see
+    :class:`~omplan.core.periods.Horizon`); ``vendor`` is the Vendor cell as entered (or '')."""
 
     system: str
     role: str
     sourcing: str
     vendor: str
-    fte: tuple[float, float, float, float]
+    fte: tuple[float, ...]
     row: int = 0
     location: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class CostLine:
+    """One Costs row: ``amounts`` has one value per period of the plan's horizon."""
+
     system: str
     item: str
     activity: str
-    amounts: tuple[float, float, float, float]
+    amounts: tuple[float, ...]
     location: str = ""
 
 
@@ -177,6 +182,12 @@ class Plan:
     profile: dict[str, bool] = field(default_factory=dict)
     scenario_changes: list[ScenarioChange] = field(default_factory=list)
     source_name: str = ""
+
+    @property
+    def horizon(self) -> Horizon:
+        """The period axis: the quarters of the fiscal years the plan covers."""
+        s = self.settings
+        return Horizon(s.fiscal_year, 1, s.fy_start_month)
 
     @property
     def scenario_names(self) -> list[str]:

@@ -37,6 +37,7 @@ from omplan.core.model import (
     SEPARATE_ESTIMATE,
     SOURCINGS,
 )
+from omplan.core.periods import MONTH_NAMES, quarter_labels
 from omplan.core.summary import PlanFigures, ScenarioFigures, billing_split, plan_figures
 from omplan.report import styles as st
 
@@ -47,9 +48,6 @@ SHEET_NAME_MAX = 31
 #: Sheet names the report uses itself (and Excel's reserved "History"), compared ignoring case.
 RESERVED_SHEETS = ("Summary", "Ledger", "Checks", "About", "History")
 _FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
-                "September", "October", "November", "December")
 COMPONENT_LABELS = {"labour": "Labour", "vendor_management": "Vendor management",
                     "coordination": "Coordination", "transition": "Transition",
                     "other": "Other costs"}
@@ -375,15 +373,6 @@ def sheet_names(scenarios: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def quarter_labels(fy_start_month: int) -> list[str]:
-    """``Q1 (Apr–Jun)`` ... for a fiscal year starting in ``fy_start_month`` (1–12)."""
-    labels = []
-    for q, name in enumerate(QUARTERS):
-        first = (fy_start_month - 1 + 3 * q) % 12
-        labels.append(f"{name} ({_MONTHS[first]}–{_MONTHS[(first + 2) % 12]})")
-    return labels
-
-
 def _f(value: Any) -> float:
     return float(value)
 
@@ -638,7 +627,7 @@ def _plan_facts(plan, currency: str, source: SourceInfo) -> list[list[Any]]:
     rows: list[list[Any]] = [
         ["Plan", s.plan_name],
         ["Fiscal year", s.fiscal_year],
-        ["Fiscal year starts", _MONTH_NAMES[s.fy_start_month - 1]],
+        ["Fiscal year starts", MONTH_NAMES[s.fy_start_month - 1]],
         ["Currency", currency],
         ["Band low", Styled(s.band_low, st.PERCENT_LEFT_STYLE)],
         ["Band high", Styled(s.band_high, st.PERCENT_LEFT_STYLE)],
@@ -951,23 +940,34 @@ def ledger_sheet(ledger: pd.DataFrame, currency: str) -> SheetBuilder:
 CHECKS_HEADER = ("Scenario", "Severity", "Code", "Location", "Message")
 
 
-def _checks_sheet(summary: PlanFigures) -> SheetBuilder:
-    rows = [[sc.name, f.severity, f.code, f.location, f.message]
-            for sc in summary.scenarios for f in sc.findings]
-    block = Block("checks", 1, 1, rows, [st.TEXT_STYLE] * 4 + [st.WRAP_STYLE],
-                  header=CHECKS_HEADER)
+def checks_sheet(findings: Sequence[Finding], scenarios: Sequence[str] | None = None, *,
+                 wrap: bool = True) -> SheetBuilder:
+    """The Checks sheet: one row per finding in an Excel Table, with the scenario each belongs
+    to when ``scenarios`` (one per finding) is given; ``wrap`` sizes rows to long messages."""
+    header = CHECKS_HEADER if scenarios is not None else CHECKS_HEADER[1:]
+    rows = [[f.severity, f.code, f.location, f.message] for f in findings]
+    if scenarios is not None:
+        rows = [[name, *row] for name, row in zip(scenarios, rows, strict=True)]
+    block = Block("checks", 1, 1, rows, [st.TEXT_STYLE] * (len(header) - 1) + [st.WRAP_STYLE],
+                  header=header)
     sh = SheetBuilder("Checks")
     sh.add(block)
     sheet = sh.layout
     sheet.show_gridlines = True
     last = max(block.last_row, block.first_row)
-    sheet.tables.append(TableSpec("Checks", Ref("Checks", 1, 1, last, len(CHECKS_HEADER)),
-                                  CHECKS_HEADER, style="TableStyleLight9"))
-    sheet.column_widths = {5: 90.0}
-    sh.wrap_rows(block, 4)
+    sheet.tables.append(TableSpec("Checks", Ref("Checks", 1, 1, last, len(header)),
+                                  header, style="TableStyleLight9"))
+    if wrap:
+        sheet.column_widths = {len(header): 90.0}
+        sh.wrap_rows(block, len(header) - 1)
     sheet.freeze = (2, 1)
     sheet.print_setup = PrintSetup(title_rows=(1, 1))
     return sh
+
+
+def _checks_sheet(summary: PlanFigures) -> SheetBuilder:
+    pairs = [(sc.name, f) for sc in summary.scenarios for f in sc.findings]
+    return checks_sheet([f for _, f in pairs], [name for name, _ in pairs])
 
 
 # --------------------------------------------------------------------------- About

@@ -36,6 +36,12 @@ from omplan.core.model import (
     SOURCINGS,
     Plan,
 )
+from omplan.core.periods import (
+    fiscal_months,
+    fiscal_year_span,
+    month_label,
+    quarter_month_labels,
+)
 from omplan.core.summary import PeriodFigures, billing_split, scenario_figures
 from omplan.report import styles as st
 from omplan.report.layout import (
@@ -48,14 +54,12 @@ from omplan.report.layout import (
     SheetBuilder,
     SourceInfo,
     Styled,
-    TableSpec,
+    checks_sheet,
     ledger_sheet,
     provenance_rows,
     settings_rows,
 )
 
-MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-              "Dec")
 NO_ROLE = "Coordination and other costs"
 IN_HOUSE_STAFF = "In-house staff"
 FY_CONVENTION = (
@@ -73,32 +77,6 @@ VALUES_NOTE = ("Every cell holds a value (no formulas); amounts are sums of the 
 
 
 # --------------------------------------------------------------------------- calendar
-
-
-def fiscal_months(fiscal_year: int, fy_start_month: int, quarter: str) -> list[tuple[int, int]]:
-    """The (calendar year, month 1–12) of the three months of ``quarter`` (``Q1``..``Q4``)."""
-    q = QUARTERS.index(quarter)
-    out = []
-    for k in range(3):
-        offset = fy_start_month - 1 + 3 * q + k
-        out.append((fiscal_year + offset // 12, offset % 12 + 1))
-    return out
-
-
-def month_label(year: int, month: int) -> str:
-    """``Apr 2027``."""
-    return f"{MONTH_ABBR[month - 1]} {year}"
-
-
-def quarter_month_labels(fiscal_year: int, fy_start_month: int, quarter: str) -> list[str]:
-    return [month_label(y, m) for y, m in fiscal_months(fiscal_year, fy_start_month, quarter)]
-
-
-def fiscal_year_span(fiscal_year: int, fy_start_month: int) -> str:
-    """``Apr 2027 – Mar 2028``: the twelve months of the fiscal year."""
-    first = fiscal_months(fiscal_year, fy_start_month, "Q1")[0]
-    last = fiscal_months(fiscal_year, fy_start_month, "Q4")[2]
-    return f"{month_label(*first)} – {month_label(*last)}"
 
 
 def split_quarter(amount: float) -> tuple[float, float, float]:
@@ -210,7 +188,7 @@ def build_quarter_layout(evaluation: Evaluation, scenario: str, quarter: str, *,
     sheets = [
         _budget_sheet(plan, ctx, led_s, led_q, quarters).finish(ctx.currency, {1: 30.0}),
         ledger_sheet(led_q, ctx.currency).layout,
-        _checks_sheet(findings).finish(ctx.currency, {4: 90.0}),
+        checks_sheet(findings, wrap=False).finish(ctx.currency, {4: 90.0}),
         _about_sheet(plan, ctx, source, generated, version, generated_note).finish(
             ctx.currency, {1: 26.0, 2: 60.0}),
     ]
@@ -433,24 +411,6 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     sheet.print_setup = PrintSetup(title_rows=(1, 2),
                                    area=Ref(name, 1, 1, sh.cursor + 1, 14))
     sheet.tab_colour = st.NAVY
-    return sh
-
-
-CHECKS_HEADER = ("Severity", "Code", "Location", "Message")
-
-
-def _checks_sheet(findings: Sequence[Finding]) -> SheetBuilder:
-    rows = [[f.severity, f.code, f.location, f.message] for f in findings]
-    sh = SheetBuilder("Checks")
-    block = sh.next_block("checks", rows, [st.TEXT_STYLE] * 3 + [st.WRAP_STYLE],
-                          header=CHECKS_HEADER)
-    sheet = sh.layout
-    sheet.show_gridlines = True
-    last = max(block.last_row, block.first_row)
-    sheet.tables.append(TableSpec("Checks", Ref("Checks", 1, 1, last, len(CHECKS_HEADER)),
-                                  CHECKS_HEADER, style="TableStyleLight9"))
-    sheet.freeze = (2, 1)
-    sheet.print_setup = PrintSetup(title_rows=(1, 1))
     return sh
 
 
