@@ -36,7 +36,7 @@ from omplan.files.report import report_layout
 from omplan.files.run import run_plan
 from omplan.input.reader import OPTIONAL_SHEETS, REQUIRED_SHEETS
 from omplan.render.live import _grid, needs_quote, rectangles
-from omplan.report.layout import LedgerRows
+from omplan.report.common import LedgerRows
 
 INPUTS = {*REQUIRED_SHEETS, *OPTIONAL_SHEETS}
 REPORT = ["Summary", "Baseline", "Outsource L1-L2", "Offshore L3", "Integrated vendor",

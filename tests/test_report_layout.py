@@ -15,15 +15,14 @@ from factories import parse, tiny_plan, with_rows
 
 import omplan.report.layout as layout_mod
 from omplan.core.engine import evaluate
+from omplan.core.periods import quarter_labels
 from omplan.core.summary import summary_json
+from omplan.report.annual import SUMMARY_HEADER, build_report_layout
+from omplan.report.common import LEDGER_HEADER
 from omplan.report.layout import (
-    LEDGER_HEADER,
     RESERVED_SHEETS,
-    SUMMARY_HEADER,
     ReportTooLarge,
     SourceInfo,
-    build_report_layout,
-    quarter_labels,
     sheet_names,
 )
 

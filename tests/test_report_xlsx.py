@@ -29,9 +29,10 @@ from omplan.core.model import (
     LEVELS,
     QUARTERS,
 )
+from omplan.core.periods import quarter_labels
 from omplan.files.report import ReportError, report_layout, write_report, write_run_report
 from omplan.files.run import run_plan
-from omplan.report.layout import COMPONENT_LABELS, NO_ROLE, NO_SOURCING, quarter_labels
+from omplan.report.annual import COMPONENT_LABELS, NO_ROLE, NO_SOURCING
 
 SAMPLE = sample_plan_path()
 EPOCH = 1_800_000_000  # 2027-01-15 08:00:00 UTC

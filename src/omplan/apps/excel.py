@@ -255,7 +255,7 @@ def _bounded_ledger(sheet: SheetLayout, rows: int, limit: int | None) -> SheetLa
 def _checks_only(findings: list[Finding], currency: str) -> SheetLayout:
     """The Checks sheet of a plan with errors: every finding, errors first."""
     from omplan.core.findings import SEVERITY_ORDER
-    from omplan.report.layout import checks_sheet
+    from omplan.report.common import checks_sheet
 
     ordered = sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 9))
     sheet = checks_sheet(ordered, [""] * len(ordered)).finish(currency)
@@ -567,7 +567,7 @@ def _target_share(profile_table, low, high):
 
 def baseline_table(evaluation, findings) -> pd.DataFrame:
     """The Baseline 'Cost by activity and quarter' block of the report, as a DataFrame."""
-    from omplan.report.layout import build_report_layout
+    from omplan.report.annual import build_report_layout
 
     layout = build_report_layout(evaluation, input_findings=findings)
     block = layout.sheet(layout.scenario_sheets["Baseline"]).block("activity_quarter")

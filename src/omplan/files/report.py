@@ -18,7 +18,8 @@ from omplan.core.errors import OmplanError
 from omplan.core.findings import Finding
 from omplan.core.ledger import Evaluation
 from omplan.files.xlsxio import atomic_write_bytes, source_date
-from omplan.report.layout import ReportLayout, ReportTooLarge, SourceInfo, build_report_layout
+from omplan.report.annual import build_report_layout
+from omplan.report.layout import ReportLayout, ReportTooLarge, SourceInfo
 
 if TYPE_CHECKING:
     from omplan.files.run import PlanRun

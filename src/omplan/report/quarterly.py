@@ -44,6 +44,8 @@ from omplan.core.periods import (
 )
 from omplan.core.summary import PeriodFigures, billing_split, scenario_figures
 from omplan.report import styles as st
+from omplan.report.builder import SheetBuilder
+from omplan.report.common import checks_sheet, ledger_sheet, provenance_rows, settings_rows
 from omplan.report.layout import (
     ChartSpec,
     ConditionalFormat,
@@ -51,13 +53,8 @@ from omplan.report.layout import (
     Ref,
     ReportLayout,
     SeriesSpec,
-    SheetBuilder,
     SourceInfo,
     Styled,
-    checks_sheet,
-    ledger_sheet,
-    provenance_rows,
-    settings_rows,
 )
 
 NO_ROLE = "Coordination and other costs"

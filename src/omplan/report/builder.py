@@ -1,0 +1,144 @@
+"""SheetBuilder: a sheet under construction, blocks stacked downwards, sized to their content."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from omplan.report import styles as st
+from omplan.report.layout import Block, SheetLayout, Text
+
+
+def _display_len(value: Any, style: str, currency: str) -> int:
+    """Approximate characters a value needs on screen in ``style``."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, int | float):
+        sign = 1 if ("signed" in style or value < 0) else 0
+        if "money" in style:
+            return len(f"{abs(value):,.0f}") + len(currency) + 1 + sign
+        if "percent" in style:
+            return len(f"{abs(value):.1%}") + sign
+        if "datetime" in style:
+            return 19
+        return len(f"{value:,.0f}") if abs(value) >= 1000 else len(str(value))
+    if isinstance(value, datetime):
+        return 19
+    return max((len(line) for line in str(value).splitlines()), default=0)
+
+
+def fit_widths(sheet: SheetLayout, currency: str, minimum: float = 8.0,
+               maximum: float = 60.0) -> dict[int, float]:
+    """Column widths (in characters) that show every block cell and header word."""
+    widths: dict[int, float] = {}
+    for b in sheet.blocks:
+        rows = b.rows if not b.bulk else b.rows[: min(len(b.rows), 2000)]
+        for j in range(b.width):
+            if (b.span > 1 or b.overflow) and j == b.width - 1:
+                continue  # merged and wrapped, or running over empty cells
+            need = 0
+            if b.header is not None:
+                head = str(b.header[j])
+                words = max((len(w) for w in head.split()), default=0)
+                need = max(words + 2, min(len(head), 12) + 2)
+            for i, row in enumerate(rows):
+                style = b.style_at(i, j)
+                bold = 1 if (i in b.row_kinds or style == st.KEY_STYLE) else 0
+                need = max(need, _display_len(row[j], style, currency) + 1.5 + bold)
+            if b.styles[j] == st.INTEGER_STYLE:
+                need = max(need, 10)  # counts under a header: room for the header's padding
+            c = b.col + j
+            widths[c] = max(widths.get(c, minimum), min(float(need), maximum))
+    return widths
+
+
+def column_cm(chars: float) -> float:
+    """Width in cm of columns ``chars`` characters wide (Excel: 7 px per char + 5 px pad)."""
+    return (chars * 7 + 5) / 96 * 2.54
+
+
+def _wrapped_height(text: str, width_chars: float, line_points: float = 15.0,
+                    chars_per_width: float = 1.15) -> float:
+    """Row height (points) for ``text`` wrapped in a cell ``width_chars`` wide."""
+    per_line = max(width_chars * chars_per_width - 1, 4.0)
+    lines = 0
+    for part in str(text).split("\n"):
+        # words do not break: fill lines word by word
+        used, count = 0, 1
+        for word in part.split():
+            need = len(word) + (1 if used else 0)
+            if used and used + need > per_line:
+                count, used = count + 1, len(word)
+            else:
+                used += need
+        lines += count
+    return line_points * max(lines, 1) + 2.0
+
+
+class SheetBuilder:
+    """A sheet under construction: blocks are stacked downwards from a cursor row."""
+
+    def __init__(self, name: str, cursor: int = 1) -> None:
+        self.layout = SheetLayout(name)
+        self.cursor = cursor
+        # row, first col, last col, text, characters per width unit
+        self.wrapped: list[tuple[int, int, int, str, float]] = []
+
+    def wrap_rows(self, block: Block, j: int) -> None:
+        """Size the rows of ``block`` so the wrapped text of column ``j`` shows in full."""
+        first = block.col + j
+        last = first + (block.span - 1 if j == block.width - 1 else 0)
+        for i, row in enumerate(block.rows):
+            self.wrapped.append((block.first_row + i, first, last, str(row[j] or ""), 1.15))
+
+    def finish(self, currency: str, minimum_widths: Mapping[int, float] = ()) -> SheetLayout:
+        """Column widths from the content (explicit and ``minimum_widths`` are floors), then
+        row heights and chart sizes."""
+        sheet = self.layout
+        sheet.column_widths = {**dict(minimum_widths), **sheet.column_widths}
+        widths = fit_widths(sheet, currency)
+        for c, w in sheet.column_widths.items():
+            widths[c] = max(widths.get(c, 0.0), w)
+        sheet.column_widths = dict(sorted(widths.items()))
+        for b in sheet.blocks:  # headers wrap too (bold: fewer characters per line)
+            if b.header is not None and b.header_row is not None and not b.bulk:
+                for j, head in enumerate(b.header):
+                    last = b.col + j + (b.span - 1 if j == b.width - 1 else 0)
+                    self.wrapped.append((b.header_row, b.col + j, last, str(head), 1.0))
+        for row, first, last, text, per_width in self.wrapped:
+            width = sum(widths.get(c, 8.43) for c in range(first, last + 1))
+            height = _wrapped_height(text, width, chars_per_width=per_width)
+            sheet.row_heights[row] = max(sheet.row_heights.get(row, 0.0), height)
+        for row, height in list(sheet.row_heights.items()):
+            if height <= 17.0:  # one line: leave the default height
+                del sheet.row_heights[row]
+        for chart in sheet.charts:
+            if chart.end is not None:
+                chars = sum(widths.get(c, 8.43) for c in range(chart.anchor[1], chart.end[1]))
+                chart.width_cm = round(column_cm(chars), 2)
+                points = sum(sheet.row_heights.get(r, 15.0)
+                             for r in range(chart.anchor[0], chart.end[0]))
+                chart.height_cm = round(points / 72 * 2.54, 2)
+        return sheet
+
+    def text(self, row: int, col: int, value: Any, style: str) -> None:
+        self.layout.texts.append(Text(row, col, value, style))
+
+    def add(self, block: Block, gap: int = 2) -> Block:
+        if not block.bulk:  # plain Python values (numpy scalars come from pandas sums)
+            block.rows = [[v.item() if isinstance(v, np.generic) else v for v in row]
+                          for row in block.rows]
+        self.layout.blocks.append(block)
+        self.cursor = max(self.cursor, block.last_row + 1 + gap)
+        return block
+
+    def next_block(self, key: str, rows: Sequence[Sequence[Any]], styles: Sequence[str],
+                   header: Sequence[str] | None = None, title: str | None = None,
+                   col: int = 1, gap: int = 2, **kw: Any) -> Block:
+        block = Block(key, self.cursor, col, rows, styles, header, title, **kw)
+        return self.add(block, gap)

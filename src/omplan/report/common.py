@@ -1,0 +1,137 @@
+"""Sheets every workbook omplan writes shares: the Ledger, Checks, and About's common rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from omplan.core.findings import Finding
+from omplan.core.ledger import LEDGER_COLUMNS
+from omplan.report import styles as st
+from omplan.report.builder import SheetBuilder, _display_len
+from omplan.report.layout import Block, PrintSetup, Ref, SourceInfo, Styled, TableSpec
+
+
+class LedgerRows(Sequence[tuple[Any, ...]]):
+    """The ledger as rows of plain Python values (blank keys as None), built lazily."""
+
+    def __init__(self, ledger: pd.DataFrame) -> None:
+        self._ledger = ledger
+
+    @cached_property
+    def columns(self) -> list[list[Any]]:
+        out = []
+        for name in LEDGER_COLUMNS:
+            series = self._ledger[name]
+            if name == "amount":
+                out.append(series.to_numpy(dtype=float).tolist())
+                continue
+            cats = [None if c == "" else str(c) for c in series.cat.categories]
+            lookup = np.array([*cats, None], dtype=object)  # code -1 (missing) -> None
+            out.append(lookup[series.cat.codes.to_numpy()].tolist())
+        return out
+
+    def __len__(self) -> int:
+        return len(self._ledger)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [tuple(c[i] for c in self.columns) for i in range(*index.indices(len(self)))]
+        return tuple(c[index] for c in self.columns)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return zip(*self.columns, strict=True)
+
+
+LEDGER_HEADER = tuple(c.capitalize() for c in LEDGER_COLUMNS)
+
+
+def ledger_sheet(ledger: pd.DataFrame, currency: str) -> SheetBuilder:
+    """The Ledger sheet: ``ledger``'s rows as an Excel Table, streamed as a bulk block."""
+    rows = LedgerRows(ledger)
+    block = Block("ledger", 1, 1, rows, [st.PLAIN_STYLE] * (len(LEDGER_COLUMNS) - 1)
+                  + [st.MONEY], header=LEDGER_HEADER, bulk=True)
+    sh = SheetBuilder("Ledger")
+    sheet = sh.layout
+    sheet.blocks.append(block)
+    sheet.show_gridlines = True
+    last = max(block.last_row, block.first_row)  # a table needs one data row
+    sheet.tables.append(TableSpec("Ledger", Ref("Ledger", 1, 1, last, len(LEDGER_COLUMNS)),
+                                  LEDGER_HEADER))
+    widths = {}
+    for j, name in enumerate(LEDGER_COLUMNS, start=1):
+        if name == "amount":
+            top = float(ledger["amount"].abs().max()) if len(ledger) else 0.0
+            widths[j] = max(14.0, _display_len(top, "money", currency) + 4)
+            continue
+        longest = max((len(str(c)) for c in ledger[name].cat.categories), default=0)
+        widths[j] = min(max(float(longest) + 4, len(name) + 6.0), 50.0)
+    sheet.column_widths = widths
+    sheet.freeze = (2, 1)
+    sheet.print_setup = PrintSetup(title_rows=(1, 1))
+    return sh
+
+
+CHECKS_HEADER = ("Scenario", "Severity", "Code", "Location", "Message")
+
+
+def checks_sheet(findings: Sequence[Finding], scenarios: Sequence[str] | None = None, *,
+                 wrap: bool = True) -> SheetBuilder:
+    """The Checks sheet: one row per finding in an Excel Table, with the scenario each belongs
+    to when ``scenarios`` (one per finding) is given; ``wrap`` sizes rows to long messages."""
+    header = CHECKS_HEADER if scenarios is not None else CHECKS_HEADER[1:]
+    rows = [[f.severity, f.code, f.location, f.message] for f in findings]
+    if scenarios is not None:
+        rows = [[name, *row] for name, row in zip(scenarios, rows, strict=True)]
+    block = Block("checks", 1, 1, rows, [st.TEXT_STYLE] * (len(header) - 1) + [st.WRAP_STYLE],
+                  header=header)
+    sh = SheetBuilder("Checks")
+    sh.add(block)
+    sheet = sh.layout
+    sheet.show_gridlines = True
+    last = max(block.last_row, block.first_row)
+    sheet.tables.append(TableSpec("Checks", Ref("Checks", 1, 1, last, len(header)),
+                                  header, style="TableStyleLight9"))
+    if wrap:
+        sheet.column_widths = {len(header): 90.0}
+        sh.wrap_rows(block, len(header) - 1)
+    sheet.freeze = (2, 1)
+    sheet.print_setup = PrintSetup(title_rows=(1, 1))
+    return sh
+
+
+def provenance_rows(version: str, source: SourceInfo, generated: datetime) -> list[list[Any]]:
+    """About-sheet rows: who produced the workbook, from which file (and its SHA-256), when."""
+    return [
+        ["Produced by", f"omplan {version}".strip()],
+        ["Plan file", source.name or "–"],
+        ["Plan file SHA-256", source.sha256 or "–"],
+        ["Generated (UTC)", Styled(generated, st.DATETIME_STYLE)],
+    ]
+
+
+def settings_rows(settings: Any, percent_style: str,
+                  year_style: str | None = None) -> list[list[Any]]:
+    """About-sheet rows: every setting used, as (key, value); fractions in ``percent_style``,
+    the fiscal year and the start month in ``year_style`` when given."""
+    s = settings
+
+    def pct(value: float) -> Styled:
+        return Styled(value, percent_style)
+
+    def year(value: int) -> Any:
+        return value if year_style is None else Styled(value, year_style)
+
+    return [
+        ["plan_name", s.plan_name], ["fiscal_year", year(s.fiscal_year)],
+        ["currency", s.currency], ["fy_start_month", year(s.fy_start_month)],
+        ["band_low", pct(s.band_low)], ["band_high", pct(s.band_high)],
+        ["vendor_overhead", pct(s.vendor_overhead)],
+        ["coordination_overhead", pct(s.coordination_overhead)],
+        ["transition_months", s.transition_months],
+    ]
