@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import Any
 
 from omplan.input.reader import EXCEL_ERRORS
+from omplan.render import grid as layout_grid
 from omplan.report import styles as st
 from omplan.report.layout import Block, ChartSpec, ConditionalFormat, Ref, ReportLayout, SheetLayout
 
@@ -111,27 +112,8 @@ def rectangles(cells: Iterable[tuple[int, int]]) -> list[tuple[int, int, int, in
 
 
 def _grid(sheet: SheetLayout) -> dict[tuple[int, int], tuple[Any, str | None]]:
-    """Every non-bulk cell: (row, col) -> (value, style), as render_xlsx lays them out."""
-    grid: dict[tuple[int, int], tuple[Any, str | None]] = {}
-    for text in sheet.texts:
-        grid[(text.row, text.col)] = (text.value, text.style)
-    for b in sheet.blocks:
-        if b.title_row is not None:
-            grid[(b.title_row, b.col)] = (b.title, st.SECTION_STYLE)
-        if b.header is not None and b.header_row is not None:
-            for j, head in enumerate(b.header):
-                grid[(b.header_row, b.col + j)] = (head, b.header_style(j))
-            for extra in range(1, b.span):
-                grid[(b.header_row, b.last_col - b.span + 1 + extra)] = (None, st.HEADER_STYLE)
-        if b.bulk:
-            continue
-        for i, row in enumerate(b.rows):
-            r = b.first_row + i
-            for j, value in enumerate(row):
-                grid[(r, b.col + j)] = (value, b.style_at(i, j))
-            for extra in range(1, b.span):
-                grid[(r, b.last_col - b.span + 1 + extra)] = (None, b.style_at(i, b.width - 1))
-    return grid
+    """Every non-bulk cell: (row, col) -> (value, style), as the file renderer lays them out."""
+    return {(r, c): (value, style) for r, c, value, style in layout_grid.cells(sheet)}
 
 
 def _highlighted(cf: ConditionalFormat, grid: dict[tuple[int, int], tuple[Any, Any]]

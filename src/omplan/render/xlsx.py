@@ -38,6 +38,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.writer.excel import ExcelWriter
 
+from omplan.render import grid as layout_grid
 from omplan.report import styles as st
 from omplan.report.layout import (
     Block,
@@ -183,28 +184,8 @@ def _cell_name(row: int, col: int) -> str:
 def _grid(sheet: SheetLayout) -> dict[int, dict[int, tuple[Any, str | None]]]:
     """Every non-bulk cell of a sheet: row -> col -> (value, style)."""
     grid: dict[int, dict[int, tuple[Any, str | None]]] = {}
-
-    def put(r: int, c: int, value: Any, style: str | None) -> None:
+    for r, c, value, style in layout_grid.cells(sheet):
         grid.setdefault(r, {})[c] = (value, style)
-
-    for text in sheet.texts:
-        put(text.row, text.col, text.value, text.style)
-    for b in sheet.blocks:
-        if b.title_row is not None:
-            put(b.title_row, b.col, b.title, st.SECTION_STYLE)
-        if b.header is not None and b.header_row is not None:
-            for j, head in enumerate(b.header):
-                put(b.header_row, b.col + j, head, b.header_style(j))
-            for extra in range(1, b.span):
-                put(b.header_row, b.last_col - b.span + 1 + extra, None, st.HEADER_STYLE)
-        if b.bulk:
-            continue
-        for i, row in enumerate(b.rows):
-            r = b.first_row + i
-            for j, value in enumerate(row):
-                put(r, b.col + j, value, b.style_at(i, j))
-            for extra in range(1, b.span):
-                put(r, b.last_col - b.span + 1 + extra, None, b.style_at(i, b.width - 1))
     return grid
 
 
