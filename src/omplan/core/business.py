@@ -1,0 +1,152 @@
+"""The business case of a scenario against Baseline (spec §8): savings, NPV, payback, bridge.
+
+Pure functions over per-quarter amounts (quarter k = 0 … 4·years − 1 of the horizon) and
+per-line FTE and rates; they know nothing of sheets or the ledger's layout, so the engine's
+arrays, a test or a Monte Carlo loop can call them alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: A cumulative saving within half a cent of zero counts as zero (payback).
+CENT_TOLERANCE = 0.005
+#: Bridge keys, in the order a reader meets them: volume, price, then the other components.
+BRIDGE_KEYS = ("fte", "rate", "vendor_management", "coordination", "transition", "other")
+
+
+def discount_factors(n_quarters: int, discount_rate: float) -> np.ndarray:
+    """End-of-quarter factors 1 / (1 + r)^((k + 1) / 4) for k = 0 … n − 1."""
+    k = np.arange(n_quarters, dtype=float)
+    return 1.0 / (1.0 + discount_rate) ** ((k + 1.0) / 4.0)
+
+
+def npv(amounts: Sequence[float] | np.ndarray, discount_rate: float) -> float:
+    """Σ_k amount_k / (1 + r)^((k + 1) / 4): money at the end of each quarter, discounted."""
+    values = np.asarray(amounts, dtype=float)
+    return float(values @ discount_factors(len(values), discount_rate))
+
+
+def payback(savings: Sequence[float] | np.ndarray) -> tuple[int | None, int | None]:
+    """(payback months, payback quarter index k) of quarterly savings.
+
+    0 months (and no quarter) when the cumulative saving is never below zero; None (and no
+    quarter) when it ends below zero; else 3 × (k + 1) for the earliest k from which the
+    cumulative saving stays at or above zero. Amounts within half a cent of zero are zero.
+    """
+    cumulative = np.cumsum(np.asarray(savings, dtype=float))
+    below = cumulative < -CENT_TOLERANCE
+    if not below.any():
+        return 0, None
+    if below[-1]:
+        return None, None
+    k = int(np.flatnonzero(below)[-1]) + 1
+    return 3 * (k + 1), k
+
+
+def labour_bridge(base_fte: np.ndarray, base_rate: np.ndarray, fte: np.ndarray,
+                  rate: np.ndarray) -> tuple[float, float]:
+    """(fte, rate) parts of scenario labour − Baseline labour, summed over lines and quarters.
+
+    All arrays are (lines, quarters): FTE and the effective monthly rate of each line in each
+    quarter, Baseline and scenario. Where the scenario line is staffed, the volume part is
+    (FTE_s − FTE_b) × 3 × rate_s and the price part FTE_b × 3 × (rate_s − rate_b) when the
+    Baseline line is staffed too; where it is not, the volume part is −FTE_b × 3 × rate_b.
+    The two add up to the labour difference exactly (up to float rounding).
+    """
+    staffed = fte > 0
+    both = staffed & (base_fte > 0)
+    volume = np.where(staffed, (fte - base_fte) * 3.0 * rate, -base_fte * 3.0 * base_rate)
+    price = np.where(both, base_fte * 3.0 * (rate - base_rate), 0.0)
+    return float(volume.sum()), float(price.sum())
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessCase:
+    """One scenario against Baseline over the horizon."""
+
+    savings: float
+    npv_savings: float
+    one_off: float
+    run_rate_savings: float
+    payback_months: int | None
+    payback_quarter: int | None
+    cumulative_savings: tuple[float, ...]
+    bridge: dict[str, float]
+
+
+def business_case(base_total: np.ndarray, total: np.ndarray, transition: np.ndarray,
+                  discount_rate: float, bridge: dict[str, float]) -> BusinessCase:
+    """The business case from per-quarter totals of Baseline and the scenario and the
+    scenario's per-quarter transition; ``bridge`` as :func:`bridge_parts` gives it."""
+    base_total = np.asarray(base_total, dtype=float)
+    total = np.asarray(total, dtype=float)
+    transition = np.asarray(transition, dtype=float)
+    savings = base_total - total
+    months, quarter = payback(savings)
+    last_year = slice(len(savings) - 4, len(savings))
+    run_rate = float((base_total[last_year] - (total[last_year] - transition[last_year])).sum())
+    return BusinessCase(
+        savings=float(savings.sum()),
+        npv_savings=npv(savings, discount_rate),
+        one_off=float(transition.sum()),
+        run_rate_savings=run_rate,
+        payback_months=months,
+        payback_quarter=quarter,
+        cumulative_savings=tuple(float(s) for s in np.cumsum(savings)),
+        bridge=dict(bridge),
+    )
+
+
+def bridge_parts(labour_parts: tuple[float, float], base_components: dict[str, float],
+                 components: dict[str, float]) -> dict[str, float]:
+    """The bridge: the labour split into volume and price, the other components' differences."""
+    fte, rate = labour_parts
+    out = {"fte": fte, "rate": rate}
+    for key in BRIDGE_KEYS[2:]:
+        out[key] = components.get(key, 0.0) - base_components.get(key, 0.0)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What the recommendation weighs of a scenario."""
+
+    name: str
+    npv_cost: float
+    out_of_band_years: tuple[int, ...] = ()
+    pmo_outsourced: bool = False
+
+
+def recommend(candidates: Sequence[Candidate], currency: str = ""
+              ) -> tuple[str | None, dict[str, str]]:
+    """(the recommended scenario or None, why each other one is not).
+
+    Recommended: the lowest NPV of cost among the scenarios that are within the band in every
+    fiscal year and keep the PMO in-house; the earlier one on a tie (within half a cent).
+    """
+    eligible = [c for c in candidates if not c.out_of_band_years and not c.pmo_outsourced]
+    best: Candidate | None = None
+    for c in eligible:
+        if best is None or c.npv_cost < best.npv_cost - CENT_TOLERANCE:
+            best = c
+    reasons: dict[str, str] = {}
+    money = f"{currency} " if currency else ""
+    for c in candidates:
+        if best is not None and c.name == best.name:
+            continue
+        why = []
+        if c.out_of_band_years:
+            years = ", ".join(f"FY{y}" for y in c.out_of_band_years)
+            why.append(f"out of band in {years}")
+        if c.pmo_outsourced:
+            why.append("PMO outsourced (keep it in-house)")
+        if not why and best is not None:
+            more = c.npv_cost - best.npv_cost
+            why.append(f"costs {money}{more:,.0f} more in NPV than {best.name}"
+                       if more > CENT_TOLERANCE else f"ties with {best.name}, which comes first")
+        reasons[c.name] = "; ".join(why)
+    return (best.name if best is not None else None), reasons
