@@ -11,6 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+
+from omplan.core.ledger import Evaluation, kind_totals, pivot
+from omplan.core.model import BASELINE, COMPONENTS, SOURCINGS, Plan
+from omplan.core.scenarios import apply_scenarios
 
 #: A cumulative saving within half a cent of zero counts as zero (payback).
 CENT_TOLERANCE = 0.005
@@ -150,3 +155,82 @@ def recommend(candidates: Sequence[Candidate], currency: str = ""
                        if more > CENT_TOLERANCE else f"ties with {best.name}, which comes first")
         reasons[c.name] = "; ".join(why)
     return (best.name if best is not None else None), reasons
+
+
+@dataclass(frozen=True, slots=True)
+class LineArrays:
+    """Every scenario's Staffing lines stacked (scenario s, line i at s·n + i), per quarter:
+    FTE and the effective monthly rate (0 where the line has no rate)."""
+
+    n_lines: int
+    fte: np.ndarray  # (scenarios · n, quarters)
+    rate: np.ndarray  # (scenarios · n, quarters)
+
+    def of(self, scenario: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = slice(scenario * self.n_lines, (scenario + 1) * self.n_lines)
+        return self.fte[rows], self.rate[rows]
+
+
+def line_arrays(plan: Plan) -> LineArrays:
+    """FTE and effective rates of every scenario's lines, as the engine prices them."""
+    roles = list(plan.roles)
+    systems = list(dict.fromkeys(x.system for x in plan.staffing))
+    sl = apply_scenarios(plan, systems, roles)
+    rates = np.zeros((len(roles), len(SOURCINGS)))
+    for (role, sourcing), rate in plan.rates.items():
+        rates[roles.index(role), SOURCINGS.index(sourcing)] = rate.monthly_cost
+    rate = rates[sl.role, sl.sourcing] * sl.rate_factor
+    fte = np.asarray(sl.fte, dtype=float)
+    return LineArrays(len(plan.staffing), fte, np.repeat(rate[:, None], fte.shape[1], axis=1))
+
+
+@dataclass(frozen=True, slots=True)
+class HorizonFigures:
+    """Per scenario over the horizon: totals, transition and FTE per quarter, NPV of cost,
+    and the business case against Baseline (None for Baseline itself)."""
+
+    totals: dict[str, np.ndarray]
+    transition: dict[str, np.ndarray]
+    fte: dict[str, np.ndarray]
+    npv_cost: dict[str, float]
+    cases: dict[str, BusinessCase | None]
+
+
+def horizon_figures(evaluation: Evaluation) -> HorizonFigures:
+    """Group-bys of the ledger per scenario and quarter, and every scenario's business case."""
+    plan = evaluation.plan
+    rate = plan.settings.discount_rate
+    led = evaluation.ledger
+    names = evaluation.scenarios
+    per_q = kind_totals(led, ["scenario", "quarter"])["total"].unstack("quarter")
+    trans = pivot(led[led["component"] == "transition"], "scenario", "quarter")
+    comps = pivot(led, "scenario", "component")
+    lines = line_arrays(plan)
+    totals = {n: per_q.loc[n].to_numpy(dtype=float) for n in names}
+    transition = {n: _row(trans, n, per_q.shape[1]) for n in names}
+    fte = {n: lines.of(k)[0].sum(axis=0) for k, n in enumerate(names)}
+    npv_cost = {n: npv(totals[n], rate) for n in names}
+    base_fte, base_rate = lines.of(0)
+    base_comp = _components(comps, BASELINE)
+    cases: dict[str, BusinessCase | None] = {BASELINE: None}
+    for k, name in enumerate(names[1:], start=1):
+        s_fte, s_rate = lines.of(k)
+        scen_comp = _components(comps, name)
+        volume, _ = labour_bridge(base_fte, base_rate, s_fte, s_rate)
+        # the price part closes the labour difference of the ledger, so that the bridge adds
+        # up to the difference of totals exactly; it equals the line formula up to rounding
+        price = (scen_comp["labour"] - base_comp["labour"]) - volume
+        parts = bridge_parts((volume, price), base_comp, scen_comp)
+        cases[name] = business_case(totals[BASELINE], totals[name], transition[name], rate,
+                                    parts)
+    return HorizonFigures(totals, transition, fte, npv_cost, cases)
+
+
+def _row(frame: pd.DataFrame, name: str, width: int) -> np.ndarray:
+    if name in frame.index:
+        return frame.loc[name].to_numpy(dtype=float)
+    return np.zeros(width)
+
+
+def _components(frame: pd.DataFrame, name: str) -> dict[str, float]:
+    return {c: float(frame.loc[name, c]) if c in frame.columns else 0.0 for c in COMPONENTS}

@@ -87,6 +87,8 @@ class Settings:
     vendor_overhead: float = 0.10
     coordination_overhead: float = 0.05
     transition_months: float = 2.0
+    horizon_years: int = 1
+    discount_rate: float = 0.08
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +189,7 @@ class Plan:
     def horizon(self) -> Horizon:
         """The period axis: the quarters of the fiscal years the plan covers."""
         s = self.settings
-        return Horizon(s.fiscal_year, 1, s.fy_start_month)
+        return Horizon(s.fiscal_year, s.horizon_years, s.fy_start_month)
 
     @property
     def scenario_names(self) -> list[str]:

@@ -8,13 +8,20 @@ layouts read these dataclasses; the JSON summary of spec §6 is one rendering of
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from omplan.core.business import (
+    BusinessCase,
+    Candidate,
+    HorizonFigures,
+    horizon_figures,
+    recommend,
+)
 from omplan.core.findings import Finding
 from omplan.core.ledger import Evaluation, band_status, kind_totals, pivot
-from omplan.core.model import ACTIVITIES, FIXED_FEE, QUARTERS, SOURCINGS, Plan
+from omplan.core.model import ACTIVITIES, FIXED_FEE, SOURCINGS, Plan
 
 
 def billing_split(plan: Plan, external_by_activity: Mapping[str, float]) -> dict[str, float]:
@@ -28,7 +35,8 @@ def billing_split(plan: Plan, external_by_activity: Mapping[str, float]) -> dict
 
 @dataclass(frozen=True, slots=True)
 class PeriodFigures:
-    """Operation, maintenance and total of a period, with the share and its band status."""
+    """Operation, maintenance and total of a quarter, with the share, its band status and
+    the scenario's FTE in it."""
 
     label: str
     total: float
@@ -36,11 +44,34 @@ class PeriodFigures:
     maintenance: float
     operation_share: float | None
     band_status: str
+    fiscal_year: int = 0
+    fte: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"quarter": self.label, "total": self.total, "operation": self.operation,
+        return {"fiscal_year": self.fiscal_year, "quarter": self.label, "fte": self.fte,
+                "total": self.total, "operation": self.operation,
                 "maintenance": self.maintenance, "operation_share": self.operation_share,
                 "band_status": self.band_status}
+
+
+@dataclass(frozen=True, slots=True)
+class YearFigures:
+    """A fiscal year of a scenario: totals, share and band status, mean FTE, components."""
+
+    fiscal_year: int
+    total: float
+    operation: float
+    maintenance: float
+    operation_share: float | None
+    band_status: str
+    fte: float
+    components: dict[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fiscal_year": self.fiscal_year, "total": self.total,
+                "operation": self.operation, "maintenance": self.maintenance,
+                "operation_share": self.operation_share, "band_status": self.band_status,
+                "fte": self.fte, "components": dict(self.components)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +90,10 @@ class ScenarioFigures:
     billing: dict[str, float]
     quarters: list[PeriodFigures]
     findings: list[Finding]
+    npv_cost: float = 0.0
+    years: list[YearFigures] = field(default_factory=list)
+    business_case: BusinessCase | None = None
+    not_recommended: str | None = None
 
     def count(self, severity: str) -> int:
         return sum(f.severity == severity for f in self.findings)
@@ -71,7 +106,22 @@ class ScenarioFigures:
             "by_sourcing": dict(self.by_sourcing), "by_activity": dict(self.by_activity),
             "billing": dict(self.billing), "quarters": [q.to_json() for q in self.quarters],
             "findings": [f.as_dict() for f in self.findings],
+            "npv_cost": self.npv_cost, "years": [y.to_json() for y in self.years],
+            "business_case": self._case_json(), "not_recommended": self.not_recommended,
         }
+
+    def _case_json(self) -> dict[str, Any] | None:
+        case = self.business_case
+        if case is None:
+            return None
+        quarter = None
+        if case.payback_quarter is not None:
+            q = self.quarters[case.payback_quarter]
+            quarter = {"fiscal_year": q.fiscal_year, "quarter": q.label}
+        return {"savings": case.savings, "npv_savings": case.npv_savings,
+                "one_off": case.one_off, "run_rate_savings": case.run_rate_savings,
+                "payback_months": case.payback_months, "payback_quarter": quarter,
+                "bridge": dict(case.bridge)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +136,9 @@ class PlanFigures:
     target_operation_share: float | None
     errors: list[Finding] = field(default_factory=list)
     scenarios: list[ScenarioFigures] = field(default_factory=list)
+    horizon_years: int | None = None
+    discount_rate: float | None = None
+    recommended: str | None = None
 
     @property
     def baseline(self) -> ScenarioFigures:
@@ -96,13 +149,17 @@ class PlanFigures:
         return {"plan": self.plan, "currency": self.currency, "fiscal_year": self.fiscal_year,
                 "band": {"low": self.band_low, "high": self.band_high},
                 "target_operation_share": self.target_operation_share,
+                "horizon": {"first_fiscal_year": self.fiscal_year, "years": self.horizon_years},
+                "discount_rate": self.discount_rate, "recommended": self.recommended,
                 "errors": [f.as_dict() for f in self.errors],
                 "scenarios": [s.to_json() for s in self.scenarios]}
 
 
 def scenario_figures(evaluation: Evaluation, scenario: str,
-                     extra_findings: list[Finding] | None = None) -> ScenarioFigures:
-    """One scenario's figures, each a group-by of its ledger rows."""
+                     extra_findings: list[Finding] | None = None,
+                     horizon: HorizonFigures | None = None) -> ScenarioFigures:
+    """One scenario's figures, each a group-by of its ledger rows (``horizon``: the
+    per-quarter figures and business cases of :func:`horizon_figures`, computed if not given)."""
     plan = evaluation.plan
     st = plan.settings
     led = evaluation.ledger
@@ -115,13 +172,27 @@ def scenario_figures(evaluation: Evaluation, scenario: str,
     by_activity = pivot(led, "activity")
     external = labour[labour["sourcing"] != "In-house"].groupby("activity", observed=False)[
         "amount"].sum()
+    horizon = horizon if horizon is not None else horizon_figures(evaluation)
+    fte = horizon.fte[scenario]
     quarters = []
     per_q = kind_totals(led, "quarter")
-    for quarter in QUARTERS:
-        row = per_q.loc[quarter]
+    for period in plan.horizon.periods:
+        row = per_q.loc[period.name]
         q_share, q_status = band_status(row["operation"], row["total"], st.band_low, st.band_high)
-        quarters.append(PeriodFigures(quarter, float(row["total"]), float(row["operation"]),
-                                      float(row["maintenance"]), q_share, q_status))
+        quarters.append(PeriodFigures(period.name, float(row["total"]), float(row["operation"]),
+                                      float(row["maintenance"]), q_share, q_status,
+                                      period.fiscal_year, float(fte[period.index])))
+    years = []
+    for y, fiscal_year in enumerate(plan.horizon.fiscal_years):
+        in_year = quarters[4 * y: 4 * y + 4]
+        # one fiscal year while the ledger's quarter axis is Q1-Q4 (spec §7 extends it)
+        y_comp = {c: float(components.get(c, 0.0)) for c in components.index}
+        op = float(sum(q.operation for q in in_year))
+        mt = float(sum(q.maintenance for q in in_year))
+        y_share, y_status = band_status(op, op + mt, st.band_low, st.band_high)
+        years.append(YearFigures(fiscal_year, float(sum(q.total for q in in_year)), op, mt,
+                                 y_share, y_status, float(sum(q.fte for q in in_year)) / 4,
+                                 y_comp))
     return ScenarioFigures(
         name=scenario,
         total=float(year["total"]),
@@ -135,6 +206,9 @@ def scenario_figures(evaluation: Evaluation, scenario: str,
         billing=billing_split(plan, external),
         quarters=quarters,
         findings=[*(extra_findings or []), *evaluation.scenario_findings.get(scenario, [])],
+        npv_cost=horizon.npv_cost[scenario],
+        years=years,
+        business_case=horizon.cases.get(scenario),
     )
 
 
@@ -149,15 +223,22 @@ def plan_figures(plan: Plan | None, findings: list[Finding],
         return PlanFigures(stem, None, None, None, None, None, errors)
     st = plan.settings
     figures = PlanFigures(st.plan_name, st.currency, st.fiscal_year, st.band_low, st.band_high,
-                          plan.target_operation_share(), errors)
+                          plan.target_operation_share(), errors,
+                          horizon_years=st.horizon_years, discount_rate=st.discount_rate)
     if errors or evaluation is None:
         return figures
     plan_findings = [f for f in findings if f.severity != "error"]
-    for i, name in enumerate(evaluation.scenarios):
-        # input warnings belong to the plan as entered, reported with the Baseline
-        figures.scenarios.append(scenario_figures(evaluation, name,
-                                                  plan_findings if i == 0 else None))
-    return figures
+    horizon = horizon_figures(evaluation)
+    scenarios = [scenario_figures(evaluation, name, plan_findings if i == 0 else None, horizon)
+                 for i, name in enumerate(evaluation.scenarios)]
+    # input warnings belong to the plan as entered, reported with the Baseline (above)
+    candidates = [Candidate(s.name, s.npv_cost,
+                            tuple(y.fiscal_year for y in s.years if y.band_status != "within"),
+                            any(f.code == "pmo-outsourced" for f in s.findings))
+                  for s in scenarios]
+    best, reasons = recommend(candidates, st.currency)
+    figures.scenarios.extend(replace(s, not_recommended=reasons.get(s.name)) for s in scenarios)
+    return replace(figures, recommended=best)
 
 
 def scenario_summary(evaluation: Evaluation, scenario: str) -> dict[str, Any]:

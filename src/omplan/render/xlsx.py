@@ -326,6 +326,10 @@ def build_chart(spec: ChartSpec) -> BarChart:
             series.marker.symbol = "none"
             series.smooth = False
             line.series.append(series)
+        elif s.hidden:
+            props.noFill = True
+            props.line.noFill = True
+            bar.series.append(series)
         else:
             props.solidFill = s.colour
             props.line.solidFill = s.colour

@@ -35,6 +35,7 @@ from omplan.core.periods import MONTH_NAMES, quarter_labels
 from omplan.core.summary import PlanFigures, ScenarioFigures, billing_split, plan_figures
 from omplan.report import styles as st
 from omplan.report.builder import SheetBuilder
+from omplan.report.business import business_sheet
 from omplan.report.common import (
     checks_sheet,
     ledger_sheet,
@@ -88,7 +89,8 @@ def build_report_layout(evaluation: Evaluation, *, input_findings: Sequence[Find
     names = sheet_names([s.name for s in summary.scenarios])
     facts = _Facts(evaluation)
 
-    builders = [_summary_sheet(plan, summary, names, currency, source)]
+    builders = [_summary_sheet(plan, summary, names, currency, source),
+                business_sheet(summary, currency)]
     for scenario in summary.scenarios:
         builders.append(_scenario_sheet(plan, scenario, names[scenario.name], facts,
                                         summary))
@@ -155,6 +157,10 @@ def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: 
     sh.text(2, 1, f"Fiscal year {s.fiscal_year} · amounts in {currency} · reference band "
                   f"{s.band_low:.0%}–{s.band_high:.0%} operation share · target "
                   f"{target:.1%}", st.SUBTITLE_STYLE)
+    best = summary.recommended
+    sh.text(3, 1, f"Recommended: {best} (lowest NPV of cost within the band, PMO in-house; "
+                  "see Business case)" if best else "No scenario is recommended: see "
+                  "Business case", st.NOTE_STYLE)
     facts = _plan_facts(plan, currency, source)
     sh.next_block("plan", facts, [st.KEY_STYLE, st.VALUE_STYLE], title="Plan", gap=1,
                   overflow=True)
@@ -411,6 +417,10 @@ def _checks_sheet(summary: PlanFigures) -> SheetBuilder:
 SHEET_GUIDE = (
     ("Summary", "Plan facts; one row per scenario: totals, operation share against the band "
                 "and the target, change against Baseline, billing boundary, findings; charts."),
+    ("Business case", "Each scenario against Baseline: ranking by NPV of cost with the verdict "
+                      "on each, cumulative savings by quarter, the bridge from Baseline (FTE, "
+                      "rates, vendor management, coordination, transition, other) with "
+                      "waterfalls, and figures per fiscal year."),
     ("<scenario>", "One sheet per scenario: activity × quarter with operation and maintenance "
                    "subtotals, by role level, sourcing and system, cost components, billing "
                    "boundary, findings and a quarterly chart."),

@@ -24,7 +24,7 @@ EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLS = 16_384
 SHEET_NAME_MAX = 31
 #: Sheet names the report uses itself (and Excel's reserved "History"), compared ignoring case.
-RESERVED_SHEETS = ("Summary", "Ledger", "Checks", "About", "History")
+RESERVED_SHEETS = ("Summary", "Business case", "Ledger", "Checks", "About", "History")
 _FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 
@@ -191,6 +191,7 @@ class SeriesSpec:
     colour: str
     line: bool = False
     dashed: bool = False
+    hidden: bool = False  # no fill, no line: the invisible base of a waterfall
 
 
 @dataclass

@@ -29,7 +29,13 @@ SERIES_COLOURS: dict[str, str] = {
     "share": "9DC3E6",
     "band": "C00000",
     "target": "00B050",
+    "increase": "C00000",
+    "decrease": "00B050",
+    "total": "1F3864",
 }
+#: Line colours for one line per scenario (cumulative savings), in scenario order.
+SCENARIO_COLOURS = ("2F5597", "ED7D31", "70AD47", "7030A0", "FFC000", "5B9BD5", "A5A5A5",
+                    "264478", "9E480E", "43682B")
 
 
 @dataclass(frozen=True, slots=True)
