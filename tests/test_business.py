@@ -131,3 +131,41 @@ def test_volume_plus_price_is_the_labour_difference(base_fte, base_rate, fte, ra
     volume, price = labour_bridge(base_fte, base_rate, fte, rate)
     difference = (fte * 3 * rate).sum() - (base_fte * 3 * base_rate).sum()
     assert volume + price == pytest.approx(difference, rel=1e-9, abs=1e-6)
+
+
+def test_business_case_of_the_tiny_plan_in_the_json():
+    """The tiny plan (Baseline 66,000 a quarter) with Dev moved offshore at 6,000: each
+    quarter Ops 30,000 + Dev 18,000 + vendor management 1,800 + coordination 990 = 50,790,
+    and Q1 also the transition 2 x 6,000 = 12,000. Savings: 3,210 in Q1, 15,210 after:
+    48,840 in all, never below zero, so payback at once. Run rate: 264,000 − (215,160 −
+    12,000) = 60,840. Bridge: the same FTE (volume 0) at half the rate: 4 x 3 x −6,000 =
+    −72,000; vendor management +7,200, coordination +4 x 990, transition +12,000. Both
+    scenarios are operation-heavy, so none is recommended."""
+    from factories import parse, tiny_plan, with_rows
+
+    from omplan.core.engine import evaluate
+    from omplan.core.summary import summary_json
+
+    sheets = with_rows(tiny_plan(), "Scenarios", ["Offshore dev", "Dev", "*", "sourcing",
+                                                  "Offshore"],
+                       header=["Scenario", "Role", "System", "Change", "Value"])
+    plan, findings = parse(sheets)
+    summary = summary_json(plan, findings, evaluate(plan))
+    base, off = summary["scenarios"]
+    case = off["business_case"]
+    assert [q["total"] for q in off["quarters"]] == pytest.approx([62_790, 50_790, 50_790,
+                                                                   50_790])
+    assert case["savings"] == pytest.approx(48_840)
+    assert case["one_off"] == pytest.approx(12_000)
+    assert case["run_rate_savings"] == pytest.approx(60_840)
+    assert (case["payback_months"], case["payback_quarter"]) == (0, None)
+    assert case["bridge"] == pytest.approx({"fte": 0.0, "rate": -72_000.0,
+                                            "vendor_management": 7_200.0,
+                                            "coordination": 3_960.0, "transition": 12_000.0,
+                                            "other": 0.0})
+    assert sum(case["bridge"].values()) == pytest.approx(off["total"] - base["total"])
+    assert base["npv_cost"] == pytest.approx(66_000 * 3.8130335, rel=1e-7)
+    assert case["npv_savings"] == pytest.approx(
+        3_210 / 1.08 ** 0.25 + sum(15_210 / 1.08 ** ((k + 1) / 4) for k in (1, 2, 3)))
+    assert summary["recommended"] is None
+    assert base["not_recommended"] == off["not_recommended"] == "out of band in FY2027"

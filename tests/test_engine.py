@@ -208,9 +208,9 @@ def test_band_boundaries_are_inclusive_and_empty_quarter_is_no_cost():
     _, summary = run(sheets)
     base = scenario(summary)
     assert base["operation_share"] == 0.6 and base["band_status"] == "within"
-    assert base["quarters"][3] == {"quarter": "Q4", "total": 0.0, "operation": 0.0,
-                                   "maintenance": 0.0, "operation_share": None,
-                                   "band_status": "no-cost"}
+    assert base["quarters"][3] == {"fiscal_year": 2027, "quarter": "Q4", "fte": 0.0,
+                                   "total": 0.0, "operation": 0.0, "maintenance": 0.0,
+                                   "operation_share": None, "band_status": "no-cost"}
     assert "out-of-band" not in codes(base)
 
 
@@ -295,11 +295,21 @@ def test_missing_rate_in_a_scenario_is_located_at_the_scenario_row():
 def test_json_follows_spec_section_6():
     _, summary = run(tiny_plan())
     assert list(summary) == ["plan", "currency", "fiscal_year", "band",
-                             "target_operation_share", "errors", "scenarios"]
+                             "target_operation_share", "horizon", "discount_rate",
+                             "recommended", "errors", "scenarios"]
+    assert summary["horizon"] == {"first_fiscal_year": 2027, "years": 1}
+    assert summary["discount_rate"] == 0.08
     base = summary["scenarios"][0]
     assert list(base) == ["name", "total", "operation", "maintenance", "operation_share",
                           "band_status", "components", "by_sourcing", "by_activity", "billing",
-                          "quarters", "findings"]
+                          "quarters", "findings", "npv_cost", "years", "business_case",
+                          "not_recommended"]
+    assert base["business_case"] is None  # Baseline has none
+    assert list(base["years"][0]) == ["fiscal_year", "total", "operation", "maintenance",
+                                      "operation_share", "band_status", "fte", "components"]
+    assert base["years"][0]["total"] == base["total"]
+    assert base["years"][0]["fte"] == 2.0  # Ops 1 + Dev 1 in every quarter
+    assert [q["fte"] for q in base["quarters"]] == [2.0, 2.0, 2.0, 2.0]
     assert list(base["components"]) == ["labour", "vendor_management", "coordination",
                                         "transition", "other"]
     assert list(base["by_activity"])[:2] == ["Monitoring", "Incident response"]
