@@ -42,7 +42,7 @@ class Period:
         return f"FY{self.fiscal_year} {self.name}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Horizon:
     """The fiscal years a plan covers, quarter by quarter."""
 
