@@ -447,18 +447,18 @@ def table_rows(value: Any) -> list[list[Any]]:
 
 def _roles_from(grids: dict[str, SheetGrid]) -> SheetGrid:
     """A Roles table listing every role the other tables use, each at DEFAULT_LEVEL."""
-    from omplan.input.reader import _Collector, _find_table, _rows
+    from omplan.input.tables import Collector, find_table, rows
 
     roles: dict[str, None] = {}
     for name in ("Allocation", "Staffing", "Rates"):
         grid = grids.get(name)
         if grid is None:
             continue
-        out = _Collector()
-        table = _find_table(grid, ("Role",), (), out)
+        out = Collector()
+        table = find_table(grid, ("Role",), (), out)
         if table is None:
             continue
-        for row in _rows(table, out):
+        for row in rows(table, out):
             role = row.text("Role", "Role", required=False)
             if role:
                 roles[role] = None
@@ -519,15 +519,15 @@ def _guard(function, *args):
 
 def _number(value: Any, what: str, *, minimum: float = 0.0, fraction: bool = False,
             default: float | None = None) -> float:
-    from omplan.input.reader import _as_float, _describe
+    from omplan.input.tables import as_float, describe
 
     if value is None or (isinstance(value, str) and not value.strip()):
         if default is None:
             raise _ArgumentError(f"{what} is required")
         return default
-    number = _as_float(value)
+    number = as_float(value)
     if number is None:
-        raise _ArgumentError(f"{what} must be a number ≥ {minimum:g}, got {_describe(value)}")
+        raise _ArgumentError(f"{what} must be a number ≥ {minimum:g}, got {describe(value)}")
     if number < minimum:
         raise _ArgumentError(f"{what} must be a number ≥ {minimum:g}, got {number:g}")
     if fraction and number > 1:
@@ -551,11 +551,12 @@ def _band_status(operation, maintenance, low, high):
 
 
 def _target_share(profile_table, low, high):
-    from omplan.input.reader import _Collector, _read_profile
+    from omplan.input.reader import read_profile
+    from omplan.input.tables import Collector
 
     lo, hi = _band(low, high)
-    out = _Collector()
-    profile = _read_profile(SheetGrid("Profile", table_rows(profile_table)), out)
+    out = Collector()
+    profile = read_profile(SheetGrid("Profile", table_rows(profile_table)), out)
     errors = [f for f in out.findings if f.severity == "error"]
     if errors:
         raise _ArgumentError(_first_problem(errors))

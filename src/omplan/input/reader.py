@@ -7,17 +7,15 @@ Findings are collected, never raised: one pass reports every problem.
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from omplan.core.findings import FileProblem, Finding, cell_ref, has_errors
+from omplan.core.findings import FileProblem, Finding, has_errors
 from omplan.core.model import (
     ACTIVITIES,
     BASELINE,
@@ -41,52 +39,35 @@ from omplan.core.model import (
     Settings,
     StaffingLine,
 )
+from omplan.input.tables import (
+    EXCEL_ERRORS,
+    Collector,
+    Row,
+    SheetGrid,
+    Table,
+    describe,
+    error_value_fragment,
+    find_table,
+    is_blank,
+    norm_enum,
+    norm_header,
+    parse_yes_no,
+    rows,
+    split_ref,
+)
+
+__all__ = [
+    "EXCEL_ERRORS", "OPTIONAL_SHEETS", "REQUIRED_SHEETS", "SheetGrid", "error_value_fragment",
+    "grids_from_file", "load_plan", "norm_enum", "norm_header", "parse_plan", "parse_yes_no",
+    "read_profile",
+]
 
 REQUIRED_SHEETS = ("Settings", "Roles", "Rates", "Allocation", "Staffing")
 OPTIONAL_SHEETS = ("Costs", "Billing", "Contracts", "Profile", "Scenarios")
 SHARE_TOLERANCE = 0.001
 
 
-# --------------------------------------------------------------------------- grids
-
-
-@dataclass
-class SheetGrid:
-    """The cell values of one sheet; ``rows[0][0]`` is the cell at (origin_row, origin_col).
-
-    ``special`` maps 0-based (row, col) within ``rows`` to ``(code, fragment)`` for cells whose
-    value cannot be trusted (an error value, a formula without a cached value). The fragment
-    completes a sentence about the cell, e.g. ``"FTE Q1 " + fragment``; a plain string is taken
-    as the fragment with the code ``bad-cell``.
-    """
-
-    name: str
-    rows: Sequence[Sequence[Any]]
-    origin_row: int = 1
-    origin_col: int = 1
-    special: dict[tuple[int, int], tuple[str, str] | str] = field(default_factory=dict)
-
-    def ref(self, r: int, c: int) -> str:
-        return cell_ref(self.name, r + self.origin_row, c + self.origin_col)
-
-    def value(self, r: int, c: int) -> Any:
-        row = self.rows[r]
-        return row[c] if c < len(row) else None
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
-
-
-def norm_header(text: Any) -> str:
-    """Header/setting/factor matching: case-insensitive, surrounding and repeated spaces ignored."""
-    return " ".join(str(text).split()).casefold()
-
-
-def norm_enum(text: Any) -> str:
-    """Enumerated values: ignore case, spaces, hyphens and underscores (spec §2)."""
-    return re.sub(r"[\s\-_]+", "", str(text)).casefold()
-
+# --------------------------------------------------------------------------- aliases
 
 SOURCING_ALIASES = {
     "inhouse": IN_HOUSE,
@@ -101,242 +82,6 @@ ACTIVITY_ALIASES = {norm_enum(a): a for a in ACTIVITIES}
 BASIS_ALIASES = {norm_enum(b): b for b in BASES}
 CHANGE_ALIASES = {norm_enum(c): c for c in CHANGES}
 FACTOR_ALIASES = {norm_header(f): f for f in PROFILE_FACTORS}
-YES = {"yes", "y", "true", "1", "x"}
-NO = {"no", "n", "false", "0", ""}
-#: Excel error values, as a grid source without cell types (a live book, a paste) hands them over.
-EXCEL_ERRORS = {
-    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
-}  # fmt: skip
-
-
-def error_value_fragment(error: str) -> str:
-    """The message fragment for a cell holding an Excel error value such as ``#REF!``."""
-    what = f"the error value {error}" if error else "an error value"
-    return (f"holds {what}: fix the formula (or the cell it refers to) so it gives a value, "
-            "then save")
-
-
-# --------------------------------------------------------------------------- cells
-
-
-class _Collector:
-    """Collects findings; the cell readers below return None and record an error on bad input."""
-
-    def __init__(self) -> None:
-        self.findings: list[Finding] = []
-
-    def error(self, code: str, message: str, location: str = "") -> None:
-        self.findings.append(Finding("error", code, message, location))
-
-    def warning(self, code: str, message: str, location: str = "") -> None:
-        self.findings.append(Finding("warning", code, message, location))
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, str):
-        return f"'{value}'"
-    if isinstance(value, bool):
-        return f"the logical value {str(value).upper()}"
-    if isinstance(value, _dt.datetime | _dt.date | _dt.time | _dt.timedelta):
-        return f"a date/time ({value})"
-    return repr(value)
-
-
-def _as_float(value: Any) -> float | None:
-    """A real number (not a bool, not text, not a date), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-@dataclass
-class _Row:
-    """One data row of a table sheet: knows where each column is and reports located errors."""
-
-    grid: SheetGrid
-    r: int
-    cols: dict[str, int]
-    out: _Collector
-
-    def ref(self, column: str) -> str:
-        return self.grid.ref(self.r, self.cols[column])
-
-    def raw(self, column: str) -> Any:
-        c = self.cols.get(column)
-        return None if c is None else self.grid.value(self.r, c)
-
-    def _special(self, column: str, what: str) -> bool:
-        """Record an error for a cell whose value cannot be trusted (error value, stale formula)."""
-        c = self.cols.get(column)
-        if c is None:
-            return False
-        problem = self.grid.special.get((self.r, c))
-        if problem is None:
-            value = self.grid.value(self.r, c)
-            if isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS:
-                problem = ("error-value", error_value_fragment(value.strip().upper()))
-        if not problem:
-            return False
-        code, fragment = ("bad-cell", problem) if isinstance(problem, str) else problem
-        self.out.error(code, f"{what} {fragment}", self.ref(column))
-        return True
-
-    def text(self, column: str, what: str, required: bool = True) -> str | None:
-        if self._special(column, what):
-            return None
-        value = self.raw(column)
-        if _blank(value):
-            if required:
-                self.out.error("missing-value", f"{what} is required", self.ref(column))
-                return None
-            return ""
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return " ".join(str(value).split())
-
-    def number(
-        self,
-        column: str,
-        what: str,
-        *,
-        minimum: float = 0.0,
-        strict: bool = False,
-        blank: float | None = 0.0,
-        fraction: bool = False,
-    ) -> float | None:
-        """A number ≥ minimum (> minimum when strict); blank gives ``blank`` (None = required)."""
-        if self._special(column, what):
-            return None
-        value = self.raw(column)
-        if _blank(value):
-            if blank is None:
-                self.out.error("missing-value", f"{what} is required", self.ref(column))
-            return blank
-        number = _as_float(value)
-        bound = f"{'>' if strict else '≥'} {minimum:g}"
-        if number is None:
-            hint = ""
-            if isinstance(value, str) and _looks_numeric(value):
-                hint = " (a number stored as text: retype it or use Data > Text to Columns)"
-            self.out.error(
-                "not-a-number", f"{what} must be a number {bound}, got {_describe(value)}{hint}",
-                self.ref(column),
-            )
-            return None
-        if number < minimum or (strict and number == minimum):
-            self.out.error(
-                "out-of-range", f"{what} must be a number {bound}, got {number:g}", self.ref(column)
-            )
-            return None
-        if fraction and number > 1:
-            self.out.error("percent-number", _percent_message(what, number), self.ref(column))
-            return None
-        return number
-
-    def choice(self, column: str, what: str, aliases: Mapping[str, str], allowed: Iterable[str],
-               required: bool = True) -> str | None:
-        text = self.text(column, what, required=required)
-        if not text:
-            return text
-        found = aliases.get(norm_enum(text))
-        if found is None:
-            options = ", ".join(allowed)
-            self.out.error("unknown-value", f"{what} must be one of {options}, got '{text}'",
-                           self.ref(column))
-        return found
-
-
-def _looks_numeric(text: str) -> bool:
-    try:
-        float(text.replace(",", "").replace("%", "").strip())
-    except ValueError:
-        return False
-    return True
-
-
-def _percent_message(what: str, number: float) -> str:
-    return (
-        f"{what} must be a fraction between 0 and 1, got {number:g}: it looks like a percent "
-        f"number; enter {number / 100:g} or format the cell as a percentage and type {number:g} %"
-    )
-
-
-# --------------------------------------------------------------------------- tables
-
-
-@dataclass
-class _Table:
-    grid: SheetGrid
-    header_r: int
-    cols: dict[str, int]  # canonical column name -> 0-based column index
-
-
-#: How many non-empty rows may sit above the header row (a title, a note) before it is found.
-HEADER_SEARCH_ROWS = 20
-
-
-def _header_columns(row: Sequence[Any], wanted: Mapping[str, str]) -> dict[str, int]:
-    cols: dict[str, int] = {}
-    for c, value in enumerate(row):
-        if _blank(value):
-            continue
-        name = wanted.get(norm_header(value))
-        if name is not None and name not in cols:
-            cols[name] = c
-    return cols
-
-
-def _find_table(
-    grid: SheetGrid, required: Sequence[str], optional: Sequence[str], out: _Collector
-) -> _Table | None:
-    """Find the header row; columns matched like headers; reports missing columns.
-
-    The header is the first non-empty row (spec §2), except that title or note rows above it
-    are passed over: the first of the top non-empty rows that holds every required column
-    wins. When none does, the row with the most required columns is the header, and the
-    missing ones are reported there.
-    """
-    wanted = {norm_header(name): name for name in (*required, *optional)}
-    best: tuple[int, int, dict[str, int]] | None = None  # (columns found, row, cols)
-    seen = 0
-    for i, row in enumerate(grid.rows):
-        if not any(not _blank(v) for v in row):
-            continue
-        found = _header_columns(row, wanted)
-        count = sum(1 for name in required if name in found)
-        if best is None or count > best[0]:
-            best = (count, i, found)
-        seen += 1
-        if count == len(required) or seen >= HEADER_SEARCH_ROWS:
-            break
-    if best is None:
-        # an empty sheet is an empty table (no rows); its columns are nominal
-        return _Table(grid, len(grid.rows), {name: i for i, name in enumerate(required)})
-    _, r, cols = best
-    missing = [name for name in required if name not in cols]
-    if missing:
-        found = ", ".join(str(v).strip() for v in grid.rows[r] if not _blank(v))
-        out.error(
-            "missing-column",
-            f"column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)} "
-            f"missing from the header row (found: {found})",
-            grid.ref(r, 0),
-        )
-        return None
-    return _Table(grid, r, cols)
-
-
-def _rows(table: _Table, out: _Collector) -> Iterable[_Row]:
-    """Data rows below the header, skipping rows whose known columns are all empty."""
-    grid = table.grid
-    indexes = list(table.cols.values())
-    for r in range(table.header_r + 1, len(grid.rows)):
-        if all(_blank(grid.value(r, c)) and (r, c) not in grid.special for c in indexes):
-            continue
-        yield _Row(grid, r, table.cols, out)
-
 
 # --------------------------------------------------------------------------- the plan
 
@@ -345,7 +90,7 @@ def parse_plan(
     grids: Mapping[str, SheetGrid], source_name: str = "plan"
 ) -> tuple[Plan | None, list[Finding]]:
     """Check and type the plan found in ``grids`` (sheet name -> grid). Plan is None on errors."""
-    out = _Collector()
+    out = Collector()
     by_name = {norm_header(name): grid for name, grid in grids.items()}
     sheets: dict[str, SheetGrid] = {}
     for name in (*REQUIRED_SHEETS, *OPTIONAL_SHEETS):
@@ -367,7 +112,7 @@ def parse_plan(
     costs = _read_costs(sheets.get("Costs"), out)
     billing = _read_billing(sheets.get("Billing"), out)
     contracts = _read_contracts(sheets.get("Contracts"), out)
-    profile = _read_profile(sheets.get("Profile"), out)
+    profile = read_profile(sheets.get("Profile"), out)
     changes = _read_scenarios(sheets.get("Scenarios"), known_roles, staffing, out)
 
     if has_errors(out.findings) or settings is None or roles is None or rates is None \
@@ -392,17 +137,17 @@ def _setting_key(text: Any) -> str:
     return re.sub(r"[\s\-]+", "_", str(text).strip()).casefold()
 
 
-def _read_settings(grid: SheetGrid | None, stem: str, out: _Collector) -> Settings | None:
+def _read_settings(grid: SheetGrid | None, stem: str, out: Collector) -> Settings | None:
     if grid is None:
         return None
-    table = _find_table(grid, ("Setting", "Value"), (), out)
+    table = find_table(grid, ("Setting", "Value"), (), out)
     if table is None:
         return None
     values: dict[str, Any] = {}
     seen: dict[str, str] = {}
     value_refs: dict[str, str] = {}
     before = len(out.findings)
-    for row in _rows(table, out):
+    for row in rows(table, out):
         key_text = row.text("Setting", "Setting name")
         if not key_text:
             continue
@@ -458,14 +203,14 @@ def _read_settings(grid: SheetGrid | None, stem: str, out: _Collector) -> Settin
     return settings
 
 
-def _read_roles(grid: SheetGrid | None, out: _Collector) -> dict[str, Role] | None:
+def _read_roles(grid: SheetGrid | None, out: Collector) -> dict[str, Role] | None:
     if grid is None:
         return None
-    table = _find_table(grid, ("Role", "Level"), (), out)
+    table = find_table(grid, ("Role", "Level"), (), out)
     if table is None:
         return None
     roles: dict[str, Role] = {}
-    for row in _rows(table, out):
+    for row in rows(table, out):
         role = row.text("Role", "Role")
         level = row.choice("Level", "Level", LEVEL_ALIASES, LEVELS)
         if role is None:
@@ -478,7 +223,7 @@ def _read_roles(grid: SheetGrid | None, out: _Collector) -> dict[str, Role] | No
     return roles
 
 
-def _check_role(row: _Row, role: str | None, known: set[str] | None, out: _Collector) -> bool:
+def _check_role(row: Row, role: str | None, known: set[str] | None, out: Collector) -> bool:
     if role is None:
         return False
     if known is not None and role not in known:
@@ -488,16 +233,16 @@ def _check_role(row: _Row, role: str | None, known: set[str] | None, out: _Colle
     return True
 
 
-def _read_rates(grid: SheetGrid | None, known: set[str] | None, out: _Collector,
+def _read_rates(grid: SheetGrid | None, known: set[str] | None, out: Collector,
                 bad: set[tuple[str, str]]) -> dict[tuple[str, str], Rate] | None:
     """The Rates rows; ``bad`` gets the (role, sourcing) of rows whose cost is reported wrong."""
     if grid is None:
         return None
-    table = _find_table(grid, ("Role", "Sourcing", "Monthly cost"), (), out)
+    table = find_table(grid, ("Role", "Sourcing", "Monthly cost"), (), out)
     if table is None:
         return None
     rates: dict[tuple[str, str], Rate] = {}
-    for row in _rows(table, out):
+    for row in rows(table, out):
         role = row.text("Role", "Role")
         sourcing = row.choice("Sourcing", "Sourcing", SOURCING_ALIASES, SOURCINGS)
         cost = row.number("Monthly cost", "Monthly cost", strict=True, blank=None)
@@ -517,22 +262,22 @@ def _read_rates(grid: SheetGrid | None, known: set[str] | None, out: _Collector,
 
 
 def _read_allocation(grid: SheetGrid | None, known: set[str] | None,
-                     out: _Collector) -> dict[str, Allocation] | None:
+                     out: Collector) -> dict[str, Allocation] | None:
     if grid is None:
         return None
-    table = _find_table(grid, ("Role",), ACTIVITIES, out)
+    table = find_table(grid, ("Role",), ACTIVITIES, out)
     if table is None:
         return None
     allocation: dict[str, Allocation] = {}
     present = [a for a in ACTIVITIES if a in table.cols]
     _warn_misspelt_activities(table, present, out)
-    for row in _rows(table, out):
+    for row in rows(table, out):
         role = row.text("Role", "Role")
         shares: dict[str, float] = {}
         blank = True
         bad = False
         for activity in present:
-            if not _blank(row.raw(activity)) or (row.r, table.cols[activity]) in grid.special:
+            if not is_blank(row.raw(activity)) or (row.r, table.cols[activity]) in grid.special:
                 blank = False
             share = row.number(activity, f"{activity} share")
             if share is None:
@@ -563,14 +308,14 @@ def _read_allocation(grid: SheetGrid | None, known: set[str] | None,
     return allocation
 
 
-def _warn_misspelt_activities(table: _Table, present: list[str], out: _Collector) -> None:
+def _warn_misspelt_activities(table: Table, present: list[str], out: Collector) -> None:
     """An unknown Allocation column that looks like a missing activity is probably a typo."""
     if table.header_r >= len(table.grid.rows):
         return
     missing = {norm_header(a): a for a in ACTIVITIES if a not in present}
     used = set(table.cols.values())
     for c, value in enumerate(table.grid.rows[table.header_r]):
-        if c in used or _blank(value):
+        if c in used or is_blank(value):
             continue
         close = difflib.get_close_matches(norm_header(value), list(missing), n=1, cutoff=0.75)
         if close:
@@ -579,7 +324,7 @@ def _warn_misspelt_activities(table: _Table, present: list[str], out: _Collector
                         table.grid.ref(table.header_r, c))
 
 
-def _read_quarters(row: _Row, what: str) -> tuple[float, float, float, float] | None:
+def _read_quarters(row: Row, what: str) -> tuple[float, float, float, float] | None:
     values = [row.number(q, f"{what} {q}") for q in QUARTERS]
     if any(v is None for v in values):
         return None
@@ -589,15 +334,15 @@ def _read_quarters(row: _Row, what: str) -> tuple[float, float, float, float] | 
 def _read_staffing(grid: SheetGrid | None, known: set[str] | None,
                    allocation: dict[str, Allocation] | None,
                    rates: dict[tuple[str, str], Rate] | None,
-                   out: _Collector,
+                   out: Collector,
                    bad_rates: set[tuple[str, str]]) -> list[StaffingLine] | None:
     if grid is None:
         return None
-    table = _find_table(grid, ("System", "Role", "Sourcing", *QUARTERS), ("Vendor",), out)
+    table = find_table(grid, ("System", "Role", "Sourcing", *QUARTERS), ("Vendor",), out)
     if table is None:
         return None
     lines: list[StaffingLine] = []
-    for row in _rows(table, out):
+    for row in rows(table, out):
         system = row.text("System", "System")
         role = row.text("Role", "Role")
         sourcing = row.choice("Sourcing", "Sourcing", SOURCING_ALIASES, SOURCINGS)
@@ -623,14 +368,14 @@ def _read_staffing(grid: SheetGrid | None, known: set[str] | None,
     return lines
 
 
-def _read_costs(grid: SheetGrid | None, out: _Collector) -> list[CostLine]:
+def _read_costs(grid: SheetGrid | None, out: Collector) -> list[CostLine]:
     if grid is None:
         return []
-    table = _find_table(grid, ("System", "Item", "Activity", *QUARTERS), (), out)
+    table = find_table(grid, ("System", "Item", "Activity", *QUARTERS), (), out)
     if table is None:
         return []
     costs = []
-    for row in _rows(table, out):
+    for row in rows(table, out):
         system = row.text("System", "System")
         item = row.text("Item", "Item", required=False)
         activity = row.choice("Activity", "Activity", ACTIVITY_ALIASES, ACTIVITIES)
@@ -641,15 +386,15 @@ def _read_costs(grid: SheetGrid | None, out: _Collector) -> list[CostLine]:
     return costs
 
 
-def _read_billing(grid: SheetGrid | None, out: _Collector) -> dict[str, str]:
+def _read_billing(grid: SheetGrid | None, out: Collector) -> dict[str, str]:
     billing = dict(DEFAULT_BILLING)
     if grid is None:
         return billing
-    table = _find_table(grid, ("Activity", "Basis"), (), out)
+    table = find_table(grid, ("Activity", "Basis"), (), out)
     if table is None:
         return billing
     seen: dict[str, str] = {}
-    for row in _rows(table, out):
+    for row in rows(table, out):
         activity = row.choice("Activity", "Activity", ACTIVITY_ALIASES, ACTIVITIES)
         basis = row.choice("Basis", "Basis", BASIS_ALIASES, BASES, required=False)
         if activity is None or basis is None:
@@ -664,15 +409,15 @@ def _read_billing(grid: SheetGrid | None, out: _Collector) -> dict[str, str]:
     return billing
 
 
-def _read_contracts(grid: SheetGrid | None, out: _Collector) -> dict[str, Contract]:
+def _read_contracts(grid: SheetGrid | None, out: Collector) -> dict[str, Contract]:
     if grid is None:
         return {}
     emergency, permanent = "Emergency response SLA hours", "Permanent fix SLA days"
-    table = _find_table(grid, ("Vendor",), (emergency, permanent), out)
+    table = find_table(grid, ("Vendor",), (emergency, permanent), out)
     if table is None:
         return {}
     contracts: dict[str, Contract] = {}
-    for row in _rows(table, out):
+    for row in rows(table, out):
         vendor = row.text("Vendor", "Vendor")
         hours = row.number(emergency, "Emergency response SLA (hours)", strict=True, blank=math.nan)
         days = row.number(permanent, "Permanent fix SLA (business days)", strict=True,
@@ -693,29 +438,15 @@ def _read_contracts(grid: SheetGrid | None, out: _Collector) -> dict[str, Contra
     return contracts
 
 
-def parse_yes_no(value: Any) -> bool | None:
-    """yes/no, true/false, 1/0, x, blank (= no); None when it is none of these."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return {1: True, 0: False}.get(value)  # type: ignore[call-overload]
-    text = "" if value is None else norm_enum(value)
-    if text in YES:
-        return True
-    if text in NO:
-        return False
-    return None
-
-
-def _read_profile(grid: SheetGrid | None, out: _Collector) -> dict[str, bool]:
+def read_profile(grid: SheetGrid | None, out: Collector) -> dict[str, bool]:
     if grid is None:
         return {}
-    table = _find_table(grid, ("Factor",), ("Applies",), out)
+    table = find_table(grid, ("Factor",), ("Applies",), out)
     if table is None:
         return {}
     profile: dict[str, bool] = {}
     seen: dict[str, str] = {}
-    for row in _rows(table, out):
+    for row in rows(table, out):
         text = row.text("Factor", "Factor")
         if text is None:
             continue
@@ -729,12 +460,12 @@ def _read_profile(grid: SheetGrid | None, out: _Collector) -> dict[str, bool]:
                       f"{seen[factor]})", row.ref("Factor"))
             continue
         seen[factor] = row.ref("Factor")
-        if row._special("Applies", f"Applies of '{factor}'"):
+        if row.special("Applies", f"Applies of '{factor}'"):
             continue
         applies = parse_yes_no(row.raw("Applies"))
         if applies is None:
             out.error("unknown-value", f"Applies must be yes or no, got "
-                      f"{_describe(row.raw('Applies'))}", row.ref("Applies"))
+                      f"{describe(row.raw('Applies'))}", row.ref("Applies"))
             continue
         profile[factor] = applies
     return profile
@@ -742,15 +473,15 @@ def _read_profile(grid: SheetGrid | None, out: _Collector) -> dict[str, bool]:
 
 def _read_scenarios(grid: SheetGrid | None, known: set[str] | None,
                     staffing: list[StaffingLine] | None,
-                    out: _Collector) -> list[ScenarioChange]:
+                    out: Collector) -> list[ScenarioChange]:
     if grid is None:
         return []
-    table = _find_table(grid, ("Scenario", "Role", "System", "Change", "Value"), (), out)
+    table = find_table(grid, ("Scenario", "Role", "System", "Change", "Value"), (), out)
     if table is None:
         return []
     systems = {line.system for line in staffing or []}
     changes: list[ScenarioChange] = []
-    for row in _rows(table, out):
+    for row in rows(table, out):
         name = row.text("Scenario", "Scenario name")
         if name is not None and name.casefold() == BASELINE.casefold():
             out.error("baseline-redefined", "'Baseline' is the plan as entered and cannot be "
@@ -796,7 +527,7 @@ def grids_from_file(path: str | os.PathLike[str]) -> dict[str, SheetGrid]:
     special: dict[str, dict[tuple[int, int], tuple[str, str] | str]] = {}
     for cell in scan.special_cells:
         try:
-            r, c = _split_ref(cell.ref)
+            r, c = split_ref(cell.ref)
         except ValueError:
             raise FileProblem(f"'{file_name}' is damaged (sheet '{cell.sheet}' has a cell with "
                               f"the malformed reference '{cell.ref}'); open it in Excel and "
@@ -820,16 +551,6 @@ def grids_from_file(path: str | os.PathLike[str]) -> dict[str, SheetGrid]:
         raise FileProblem(f"'{file_name}' could not be read as a workbook ({exc}); open it "
                           "in Excel and save it again as .xlsx.", "damaged") from None
     return grids
-
-
-def _split_ref(ref: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\$?([A-Za-z]+)\$?(\d+)", ref)
-    if not match:
-        raise ValueError(ref)
-    col = 0
-    for ch in match.group(1).upper():
-        col = col * 26 + ord(ch) - 64
-    return int(match.group(2)), col
 
 
 def load_plan(path: str | os.PathLike[str],
