@@ -22,6 +22,7 @@ from omplan.core.model import (
     QUARTERS,
     SOURCINGS,
 )
+from omplan.core.settings import SETTINGS
 
 #: The one input-cell convention (FAST standard style): light yellow fill, dark blue text.
 INPUT_FILL = "FFF2CC"
@@ -45,25 +46,15 @@ CAPACITY: dict[str, int] = {"Settings": 9, "Roles": 50, "Rates": 150, "Allocatio
                             "Staffing": 500, "Costs": 200, "Billing": 8, "Contracts": 50,
                             "Profile": 8, "Scenarios": 200}
 
-SETTING_NOTES = {
-    "plan_name": "Name shown on reports (default: the file name)",
-    "currency": "ISO 4217 code, e.g. USD, EUR, JPY",
-    "fiscal_year": "Required: the fiscal year planned",
-    "fy_start_month": "Month the fiscal year starts (1 = January)",
-    "band_low": "Lower edge of the reference band for each side",
-    "band_high": "Upper edge of the reference band for each side",
-    "vendor_overhead": "Retained-organisation cost of managing external staff",
-    "coordination_overhead": "Cost of split operation/maintenance contracts ('hot potato')",
-    "transition_months": "Months of rate paid once when a line changes sourcing or vendor",
-}
-_FRACTIONS = {"band_low", "band_high", "vendor_overhead", "coordination_overhead"}
+#: The Settings sheet's Notes column: each setting's help text from the one schema.
+SETTING_NOTES = {spec.key: spec.help for spec in SETTINGS}
+_FRACTIONS = {spec.key for spec in SETTINGS if spec.kind == "fraction"}
 
 
 def default_settings(fiscal_year: int) -> list[list[Any]]:
-    values = {"plan_name": None, "currency": "USD", "fiscal_year": fiscal_year,
-              "fy_start_month": 1, "band_low": 0.40, "band_high": 0.60, "vendor_overhead": 0.10,
-              "coordination_overhead": 0.05, "transition_months": 2}
-    return [[key, value, SETTING_NOTES[key]] for key, value in values.items()]
+    """The template's Settings rows: every setting with its default (fiscal_year given)."""
+    return [[spec.key, fiscal_year if spec.key == "fiscal_year" else spec.template_value,
+             spec.help] for spec in SETTINGS]
 
 
 def template_data(fiscal_year: int, sample: bool = False) -> dict[str, list[list[Any]]]:
