@@ -261,7 +261,8 @@ def test_allocation_within_tolerance_is_fine():
 
 def test_allocation_given_as_percent_numbers():
     sheets = set_cell(set_cell(tiny_plan(), "Allocation", "C3", 50), "Allocation", "F3", 50)
-    finding = only(errors_of(sheets), "percent-number", "Allocation!A3", "percent numbers")
+    # located at the first bad cell, not at the role: that is where the fix goes
+    finding = only(errors_of(sheets), "percent-number", "Allocation!C3", "percent numbers")
     assert "add up to 100" in finding.message
 
 

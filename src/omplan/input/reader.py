@@ -12,6 +12,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from omplan.core.model import (
     Settings,
     StaffingLine,
 )
+from omplan.core.settings import SETTING_KEYS, SETTINGS_BY_KEY, SettingSpec, month_number
 from omplan.input.tables import (
     EXCEL_ERRORS,
     Collector,
@@ -49,6 +51,8 @@ from omplan.input.tables import (
     error_value_fragment,
     find_table,
     is_blank,
+    looks_numeric,
+    near_duplicates,
     norm_enum,
     norm_header,
     parse_yes_no,
@@ -63,8 +67,19 @@ __all__ = [
 ]
 
 REQUIRED_SHEETS = ("Settings", "Roles", "Rates", "Allocation", "Staffing")
-OPTIONAL_SHEETS = ("Costs", "Billing", "Contracts", "Profile", "Scenarios")
+OPTIONAL_SHEETS = ("Costs", "Billing", "Contracts", "Profile", "Scenarios", "Systems")
 SHARE_TOLERANCE = 0.001
+#: Upper bounds of the amounts a plan may hold: far above any real plan, low enough that no
+#: total can overflow (500 lines x 1e5 FTE x 3 x 1e9 x a factor below 10 stays finite). A
+#: value above its bound is a typo (1e308 for a rate) and gets a located error.
+MAX_MONTHLY_COST = 1e9
+MAX_FTE = 1e5
+MAX_COST = 1e12
+#: A scenario factor from this value up is read as a percent typed as a number (90 for 0.9):
+#: an error with the hint, since a hurried 90 would multiply a budget by 90.
+PERCENT_FACTOR = 10.0
+#: A factor above this (and below PERCENT_FACTOR) is allowed but warned about.
+LARGE_FACTOR = 3.0
 
 
 # --------------------------------------------------------------------------- aliases
@@ -104,16 +119,18 @@ def parse_plan(
     settings = _read_settings(sheets.get("Settings"), stem, out)
     roles = _read_roles(sheets.get("Roles"), out)
     known_roles = set(roles) if roles is not None else None
+    names = _Names(_read_systems(sheets.get("Systems"), out))
     bad_rates: set[tuple[str, str]] = set()
     rates = _read_rates(sheets.get("Rates"), known_roles, out, bad_rates)
     allocation = _read_allocation(sheets.get("Allocation"), known_roles, out)
     staffing = _read_staffing(sheets.get("Staffing"), known_roles, allocation, rates, out,
-                              bad_rates)
-    costs = _read_costs(sheets.get("Costs"), out)
+                              bad_rates, names)
+    costs = _read_costs(sheets.get("Costs"), out, names)
     billing = _read_billing(sheets.get("Billing"), out)
-    contracts = _read_contracts(sheets.get("Contracts"), out)
+    contracts = _read_contracts(sheets.get("Contracts"), out, names)
     profile = read_profile(sheets.get("Profile"), out)
-    changes = _read_scenarios(sheets.get("Scenarios"), known_roles, staffing, out)
+    changes = _read_scenarios(sheets.get("Scenarios"), known_roles, staffing, out, names)
+    names.warn_near_duplicates(out)
 
     if has_errors(out.findings) or settings is None or roles is None or rates is None \
             or allocation is None or staffing is None:
@@ -124,13 +141,6 @@ def parse_plan(
         scenario_changes=changes, source_name=source_name,
     )
     return plan, out.findings
-
-
-_SETTING_KEYS = (
-    "plan_name", "currency", "fiscal_year", "fy_start_month", "band_low", "band_high",
-    "vendor_overhead", "coordination_overhead", "transition_months",
-)
-_FRACTIONS = ("band_low", "band_high", "vendor_overhead", "coordination_overhead")
 
 
 def _setting_key(text: Any) -> str:
@@ -152,9 +162,10 @@ def _read_settings(grid: SheetGrid | None, stem: str, out: Collector) -> Setting
         if not key_text:
             continue
         key = _setting_key(key_text)
-        if key not in _SETTING_KEYS:
+        spec = SETTINGS_BY_KEY.get(key)
+        if spec is None:
             out.warning("unknown-setting", f"unknown setting '{key_text}' is ignored "
-                        f"(known: {', '.join(_SETTING_KEYS)})", row.ref("Setting"))
+                        f"(known: {', '.join(SETTING_KEYS)})", row.ref("Setting"))
             continue
         if key in seen:
             out.error("duplicate", f"setting '{key}' is given twice (first at {seen[key]})",
@@ -162,32 +173,10 @@ def _read_settings(grid: SheetGrid | None, stem: str, out: Collector) -> Setting
             continue
         seen[key] = row.ref("Setting")
         value_refs[key] = row.ref("Value")
-        label = f"setting {key}"
-        if key == "plan_name":
-            values[key] = row.text("Value", label, required=False) or None
-        elif key == "currency":
-            code = row.text("Value", label, required=False)
-            if code:
-                if not re.fullmatch(r"[A-Za-z]{3}", code):
-                    out.error("bad-currency", f"currency must be a three-letter ISO 4217 code "
-                              f"such as USD or EUR, got '{code}'", row.ref("Value"))
-                else:
-                    values[key] = code.upper()
-        elif key in ("fiscal_year", "fy_start_month"):
-            lo, hi = (1900, 2200) if key == "fiscal_year" else (1, 12)
-            number = row.number("Value", label, minimum=lo, blank=None if key == "fiscal_year"
-                                else math.nan)
-            if number is not None and not math.isnan(number):
-                if not number.is_integer() or number > hi:
-                    out.error("out-of-range", f"{label} must be a whole number from {lo} to {hi}, "
-                              f"got {number:g}", row.ref("Value"))
-                else:
-                    values[key] = int(number)
-        else:
-            number = row.number("Value", label, blank=math.nan, fraction=key in _FRACTIONS)
-            if number is not None and not math.isnan(number):
-                values[key] = number
-    if "fiscal_year" not in values and "fiscal_year" not in seen:
+        value = _read_setting(row, spec, out)
+        if value is not None:
+            values[key] = value
+    if "fiscal_year" not in values and "fiscal_year" not in seen:  # the one required setting
         out.error("missing-setting", "setting fiscal_year is required (e.g. 2027): add a row "
                   "'fiscal_year' with the year", grid.ref(table.header_r, table.cols["Setting"]))
     if len(out.findings) > before and has_errors(out.findings[before:]):
@@ -201,6 +190,124 @@ def _read_settings(grid: SheetGrid | None, stem: str, out: Collector) -> Setting
                   "is the range of the operation share, e.g. 0.40 to 0.60", where)
         return None
     return settings
+
+
+def _read_setting(row: Row, spec: SettingSpec, out: Collector) -> Any:
+    """The typed value of one Settings row by its schema entry; None when blank or wrong."""
+    label = f"setting {spec.key}"
+    if spec.kind == "text":
+        return row.text("Value", label, required=False) or None
+    if spec.kind == "currency":
+        code = row.text("Value", label, required=False)
+        if not code:
+            return None
+        if not re.fullmatch(r"[A-Za-z]{3}", code):
+            out.error("bad-currency", f"currency must be a three-letter ISO 4217 code "
+                      f"such as USD or EUR, got '{code}'", row.ref("Value"))
+            return None
+        return code.upper()
+    if spec.kind in ("integer", "month"):
+        assert spec.minimum is not None and spec.maximum is not None
+        lo, hi = int(spec.minimum), int(spec.maximum)
+        raw = row.raw("Value")
+        if spec.kind == "month" and isinstance(raw, str) and not is_blank(raw) \
+                and not looks_numeric(raw):
+            month = month_number(raw)
+            if month is None and not row.special("Value", label):
+                out.error("not-a-number", f"{label} must be a month, 1 to 12 or a name such as "
+                          f"April or Apr, got {describe(raw)}", row.ref("Value"))
+            return month
+        number = row.number("Value", label, minimum=lo,
+                            blank=None if spec.required else math.nan)
+        if number is None or math.isnan(number):
+            return None
+        if not number.is_integer() or number > hi:
+            out.error("out-of-range", f"{label} must be a whole number from {lo} to {hi}, "
+                      f"got {number:g}", row.ref("Value"))
+            return None
+        return int(number)
+    number = row.number("Value", label, blank=math.nan, fraction=spec.kind == "fraction")
+    if number is None or math.isnan(number):
+        return None
+    if spec.maximum is not None and number > spec.maximum:
+        out.error("out-of-range", f"{label} must be a number from {spec.minimum:g} to "
+                  f"{spec.maximum:g}, got {number:g}", row.ref("Value"))
+        return None
+    return number
+
+
+@dataclass
+class _Names:
+    """System and vendor names as typed, with the cell of each name's first use.
+
+    ``known`` holds the Systems sheet (name -> cell) when it lists any system: then every
+    system used elsewhere must be on it. Without it, names that look alike are warned about.
+    """
+
+    known: dict[str, str] | None
+    systems: dict[str, str] = field(default_factory=dict)
+    vendors: dict[str, str] = field(default_factory=dict)
+    contract_vendors: set[str] = field(default_factory=set)
+
+    def system(self, row: Row, name: str, out: Collector, column: str = "System") -> bool:
+        """Record a system used at ``row``; False (and a located error) if the Systems sheet
+        does not list it."""
+        if self.known is not None and name not in self.known:
+            close = difflib.get_close_matches(name, list(self.known), n=1, cutoff=0.75)
+            hint = f": did you mean '{close[0]}'?" if close else \
+                ": add it there, or correct the name"
+            out.error("unknown-system", f"system '{name}' is not listed on the Systems "
+                      f"sheet{hint}", row.ref(column))
+            return False
+        self.systems.setdefault(name, row.ref(column))
+        return True
+
+    def vendor(self, name: str, location: str, contract: bool = False) -> None:
+        if name:
+            self.vendors.setdefault(name, location)
+            if contract:
+                self.contract_vendors.add(name)
+
+    def warn_near_duplicates(self, out: Collector) -> None:
+        if self.known is None:
+            for a, b in near_duplicates(list(self.systems)):
+                out.warning("similar-name", f"systems '{b}' and '{a}' (at "
+                            f"{self.systems[a]}) look like one system spelt two ways: each "
+                            "spelling is a separate system with its own costs; use one spelling "
+                            "(a Systems sheet listing your systems catches this as you type)",
+                            self.systems[b])
+        for a, b in near_duplicates(list(self.vendors)):
+            if a.casefold() == b.casefold() and (a in self.contract_vendors
+                                                 or b in self.contract_vendors):
+                continue  # Contracts rows match vendors ignoring case
+            out.warning("similar-name", f"vendors '{b}' and '{a}' (at {self.vendors[a]}) look "
+                        "like one vendor spelt two ways: each spelling is a separate vendor "
+                        "(contracts, SLAs and split-contract checks go by the name); use one "
+                        "spelling", self.vendors[b])
+
+
+def _read_systems(grid: SheetGrid | None, out: Collector) -> dict[str, str] | None:
+    """The optional Systems sheet: name -> cell; None when the sheet is missing or lists none."""
+    if grid is None:
+        return None
+    table = find_table(grid, ("System",), ("Description", "Owner"), out)
+    if table is None:
+        return None
+    systems: dict[str, str] = {}
+    for row in rows(table, out):
+        name = row.text("System", "System")
+        if name is None:
+            continue
+        if name == "*":
+            out.error("unknown-value", "'*' means every system on the Scenarios sheet and "
+                      "cannot be a system's name", row.ref("System"))
+            continue
+        if name in systems:
+            out.error("duplicate", f"system '{name}' is listed twice (first at "
+                      f"{systems[name]})", row.ref("System"))
+            continue
+        systems[name] = row.ref("System")
+    return systems or None
 
 
 def _read_roles(grid: SheetGrid | None, out: Collector) -> dict[str, Role] | None:
@@ -245,7 +352,8 @@ def _read_rates(grid: SheetGrid | None, known: set[str] | None, out: Collector,
     for row in rows(table, out):
         role = row.text("Role", "Role")
         sourcing = row.choice("Sourcing", "Sourcing", SOURCING_ALIASES, SOURCINGS)
-        cost = row.number("Monthly cost", "Monthly cost", strict=True, blank=None)
+        cost = row.number("Monthly cost", "Monthly cost", strict=True, blank=None,
+                          maximum=MAX_MONTHLY_COST)
         if not _check_role(row, role, known, out) or sourcing is None:
             continue
         assert role is not None
@@ -276,6 +384,7 @@ def _read_allocation(grid: SheetGrid | None, known: set[str] | None,
         shares: dict[str, float] = {}
         blank = True
         bad = False
+        percent_at = ""  # the first share above 1: a percent typed as a number
         for activity in present:
             if not is_blank(row.raw(activity)) or (row.r, table.cols[activity]) in grid.special:
                 blank = False
@@ -284,6 +393,8 @@ def _read_allocation(grid: SheetGrid | None, known: set[str] | None,
                 bad = True
             elif share:
                 shares[activity] = share
+                if share > 1 and not percent_at:
+                    percent_at = row.ref(activity)
         if not _check_role(row, role, known, out):
             continue
         assert role is not None
@@ -294,11 +405,11 @@ def _read_allocation(grid: SheetGrid | None, known: set[str] | None,
         if not bad and not blank:
             total = sum(shares.values())
             if abs(total - 1) > SHARE_TOLERANCE:
-                if abs(total - 100) <= 100 * SHARE_TOLERANCE:
+                if abs(total - 100) <= 100 * SHARE_TOLERANCE or percent_at:
                     message = (f"activity shares of '{role}' add up to {total:g}: they look like "
                                "percent numbers; enter fractions (0.25) or format the cells as "
                                "percentages (25 %)")
-                    out.error("percent-number", message, row.ref("Role"))
+                    out.error("percent-number", message, percent_at or row.ref("Role"))
                 else:
                     out.error("shares-not-one", f"activity shares of '{role}' add up to "
                               f"{total:.4g}, not 1 (100 %); leave every cell blank to split "
@@ -324,8 +435,9 @@ def _warn_misspelt_activities(table: Table, present: list[str], out: Collector) 
                         table.grid.ref(table.header_r, c))
 
 
-def _read_quarters(row: Row, what: str) -> tuple[float, float, float, float] | None:
-    values = [row.number(q, f"{what} {q}") for q in QUARTERS]
+def _read_quarters(row: Row, what: str,
+                   maximum: float) -> tuple[float, float, float, float] | None:
+    values = [row.number(q, f"{what} {q}", maximum=maximum) for q in QUARTERS]
     if any(v is None for v in values):
         return None
     return tuple(values)  # type: ignore[return-value]
@@ -335,19 +447,22 @@ def _read_staffing(grid: SheetGrid | None, known: set[str] | None,
                    allocation: dict[str, Allocation] | None,
                    rates: dict[tuple[str, str], Rate] | None,
                    out: Collector,
-                   bad_rates: set[tuple[str, str]]) -> list[StaffingLine] | None:
+                   bad_rates: set[tuple[str, str]], names: _Names) -> list[StaffingLine] | None:
     if grid is None:
         return None
     table = find_table(grid, ("System", "Role", "Sourcing", *QUARTERS), ("Vendor",), out)
     if table is None:
         return None
     lines: list[StaffingLine] = []
+    first: dict[tuple[str, str, str, str], str] = {}  # line key -> its first location
     for row in rows(table, out):
         system = row.text("System", "System")
+        if system and not names.system(row, system, out):
+            system = None
         role = row.text("Role", "Role")
         sourcing = row.choice("Sourcing", "Sourcing", SOURCING_ALIASES, SOURCINGS)
         vendor = row.text("Vendor", "Vendor", required=False) if "Vendor" in table.cols else ""
-        fte = _read_quarters(row, "FTE")
+        fte = _read_quarters(row, "FTE", MAX_FTE)
         role_ok = _check_role(row, role, known, out)
         if role_ok and allocation is not None and role not in allocation:
             out.error("no-allocation", f"role '{role}' has no row on the Allocation sheet",
@@ -358,17 +473,27 @@ def _read_staffing(grid: SheetGrid | None, known: set[str] | None,
             out.error("missing-rate", f"no {sourcing} rate for role '{role}': add a row "
                       f"({role}, {sourcing}, monthly cost) to the Rates sheet",
                       row.ref("Sourcing"))
+        if vendor:
+            names.vendor(vendor, row.ref("Vendor"))
         if system is None or not role_ok or sourcing is None or fte is None:
             continue
-        lines.append(StaffingLine(system, role, sourcing, vendor or "", fte, row.r,
-                                  grid.ref(row.r, table.cols["System"])))
+        assert role is not None
+        location = grid.ref(row.r, table.cols["System"])
+        key = (system, role, sourcing, vendor or "")
+        if key in first:
+            what = ", ".join(k for k in key if k)
+            out.warning("duplicate-line", f"Staffing line ({what}) is also at {first[key]}: "
+                        "both rows are counted, so its cost counts twice; delete the copy, or "
+                        "put the FTE of both in one row", location)
+        first.setdefault(key, location)
+        lines.append(StaffingLine(system, role, sourcing, vendor or "", fte, row.r, location))
     if not lines and not has_errors(out.findings):
         out.error("no-staffing", "the plan has no staffing yet: add one row per system, role "
                   "and sourcing with the FTE of each quarter", grid.name)
     return lines
 
 
-def _read_costs(grid: SheetGrid | None, out: Collector) -> list[CostLine]:
+def _read_costs(grid: SheetGrid | None, out: Collector, names: _Names) -> list[CostLine]:
     if grid is None:
         return []
     table = find_table(grid, ("System", "Item", "Activity", *QUARTERS), (), out)
@@ -377,9 +502,11 @@ def _read_costs(grid: SheetGrid | None, out: Collector) -> list[CostLine]:
     costs = []
     for row in rows(table, out):
         system = row.text("System", "System")
+        if system and not names.system(row, system, out):
+            system = None
         item = row.text("Item", "Item", required=False)
         activity = row.choice("Activity", "Activity", ACTIVITY_ALIASES, ACTIVITIES)
-        amounts = _read_quarters(row, "Cost")
+        amounts = _read_quarters(row, "Cost", MAX_COST)
         if system is not None and activity is not None and amounts is not None:
             costs.append(CostLine(system, item or "", activity, amounts,
                                   grid.ref(row.r, table.cols["System"])))
@@ -409,7 +536,8 @@ def _read_billing(grid: SheetGrid | None, out: Collector) -> dict[str, str]:
     return billing
 
 
-def _read_contracts(grid: SheetGrid | None, out: Collector) -> dict[str, Contract]:
+def _read_contracts(grid: SheetGrid | None, out: Collector,
+                    names: _Names) -> dict[str, Contract]:
     if grid is None:
         return {}
     emergency, permanent = "Emergency response SLA hours", "Permanent fix SLA days"
@@ -424,6 +552,7 @@ def _read_contracts(grid: SheetGrid | None, out: Collector) -> dict[str, Contrac
                           blank=math.nan)
         if vendor is None:
             continue
+        names.vendor(vendor, row.ref("Vendor"), contract=True)
         key = vendor.casefold()
         if key in contracts:
             out.error("duplicate", f"vendor '{vendor}' has two contract rows (first at "
@@ -473,7 +602,7 @@ def read_profile(grid: SheetGrid | None, out: Collector) -> dict[str, bool]:
 
 def _read_scenarios(grid: SheetGrid | None, known: set[str] | None,
                     staffing: list[StaffingLine] | None,
-                    out: Collector) -> list[ScenarioChange]:
+                    out: Collector, names: _Names) -> list[ScenarioChange]:
     if grid is None:
         return []
     table = find_table(grid, ("Scenario", "Role", "System", "Change", "Value"), (), out)
@@ -491,23 +620,49 @@ def _read_scenarios(grid: SheetGrid | None, known: set[str] | None,
         if role not in (None, "*") and not _check_role(row, role, known, out):
             role = None
         system = row.text("System", "System (a system or *)")
+        if system and system != "*" and names.known is not None \
+                and not names.system(row, system, out):
+            system = None
         change = row.choice("Change", "Change", CHANGE_ALIASES, CHANGES)
         value: str | float | None = None
         if change == "sourcing":
             value = row.choice("Value", "Sourcing", SOURCING_ALIASES, SOURCINGS)
         elif change == "vendor":
             value = row.text("Value", "Vendor", required=False)
-        elif change == "fte_factor":
-            value = row.number("Value", "fte_factor", blank=None)
-        elif change == "rate_factor":
-            value = row.number("Value", "rate_factor", strict=True, blank=None)
+            if value:
+                names.vendor(value, row.ref("Value"))
+        elif change in ("fte_factor", "rate_factor"):
+            value = row.number("Value", change, strict=change == "rate_factor", blank=None)
+            if value is not None:
+                value = _check_factor(row, name, change, value, out)
         if name is None or role is None or system is None or change is None or value is None:
             continue
         if system != "*" and staffing is not None and system not in systems:
-            out.warning("no-match", f"system '{system}' has no staffing lines, so this "
-                        "scenario row changes nothing", row.ref("System"))
+            close = difflib.get_close_matches(system, sorted(systems), n=1, cutoff=0.75)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            out.warning("no-match", f"scenario '{name}': system '{system}' has no staffing "
+                        f"lines{hint}, so this scenario row changes nothing", row.ref("System"))
         changes.append(ScenarioChange(name, role, system, change, value, row.ref("Scenario")))
     return changes
+
+
+def _check_factor(row: Row, scenario: str | None, change: str, value: float,
+                  out: Collector) -> float | None:
+    """A scenario factor: from PERCENT_FACTOR up it is a percent typed as a number (an error
+    with the hint), above LARGE_FACTOR a warning; the value, or None when it is an error."""
+    what = "FTE" if change == "fte_factor" else "rate"
+    if value >= PERCENT_FACTOR:
+        out.error("percent-number", f"{change} is a factor (0.9 = 90 % of the {what}, 1.05 = "
+                  f"105 %), got {value:g}: it looks like a percent number; enter "
+                  f"{value / 100:g} (or format the cell as a percentage and type {value:g} %)",
+                  row.ref("Value"))
+        return None
+    if value > LARGE_FACTOR:
+        label = f"scenario '{scenario}': " if scenario else ""
+        out.warning("large-factor", f"{label}{change} {value:g} multiplies the {what} of the "
+                    f"matching lines by {value:g}: check it is meant (1.1 = +10 %)",
+                    row.ref("Value"))
+    return value
 
 
 # --------------------------------------------------------------------------- files

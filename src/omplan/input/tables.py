@@ -99,11 +99,29 @@ def describe(value: Any) -> str:
 
 
 def as_float(value: Any) -> float | None:
-    """A real number (not a bool, not text, not a date), else None."""
+    """A finite real number (not a bool, not text, not a date, not NaN or infinity), else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range
+        return None
     return number if math.isfinite(number) else None
+
+
+def number_hint(value: Any) -> str:
+    """Why a cell that should hold a number does not, when it can be told: '' otherwise."""
+    if isinstance(value, _dt.datetime | _dt.date | _dt.time | _dt.timedelta):
+        return " (the cell is formatted as a date or time: format the cell as Number)"
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return " (not a finite number)"
+    if isinstance(value, str):
+        if re.fullmatch(r"\s*[-+]?\d*,\d{1,2}\s*|\s*[-+]?\d+,\d{4,}\s*", value):
+            return (f" (a decimal comma: use a decimal point, "
+                    f"{value.strip().replace(',', '.')})")
+        if looks_numeric(value):
+            return " (a number stored as text: retype it or use Data > Text to Columns)"
+    return ""
 
 
 @dataclass
@@ -160,8 +178,10 @@ class Row:
         strict: bool = False,
         blank: float | None = 0.0,
         fraction: bool = False,
+        maximum: float | None = None,
     ) -> float | None:
-        """A number ≥ minimum (> minimum when strict); blank gives ``blank`` (None = required)."""
+        """A finite number ≥ minimum (> minimum when strict) and ≤ maximum (when given);
+        blank gives ``blank`` (None = required)."""
         if self.special(column, what):
             return None
         value = self.raw(column)
@@ -172,9 +192,7 @@ class Row:
         number = as_float(value)
         bound = f"{'>' if strict else '≥'} {minimum:g}"
         if number is None:
-            hint = ""
-            if isinstance(value, str) and looks_numeric(value):
-                hint = " (a number stored as text: retype it or use Data > Text to Columns)"
+            hint = number_hint(value)
             self.out.error(
                 "not-a-number", f"{what} must be a number {bound}, got {describe(value)}{hint}",
                 self.ref(column),
@@ -187,6 +205,10 @@ class Row:
             return None
         if fraction and number > 1:
             self.out.error("percent-number", percent_message(what, number), self.ref(column))
+            return None
+        if maximum is not None and number > maximum:
+            self.out.error("out-of-range", f"{what} must be at most {maximum:,.0f}, got "
+                           f"{number:g}: check the cell for a typo", self.ref(column))
             return None
         return number
 
@@ -204,11 +226,12 @@ class Row:
 
 
 def looks_numeric(text: str) -> bool:
+    """Text that reads as a finite number ('1,200', '40 %'): a number stored as text."""
     try:
-        float(text.replace(",", "").replace("%", "").strip())
+        number = float(text.replace(",", "").replace("%", "").strip())
     except ValueError:
         return False
-    return True
+    return math.isfinite(number)
 
 
 def percent_message(what: str, number: float) -> str:
@@ -323,3 +346,80 @@ def split_ref(ref: str) -> tuple[int, int]:
     for ch in match.group(1).upper():
         col = col * 26 + ord(ch) - 64
     return int(match.group(2)), col
+
+
+# --------------------------------------------------------------------------- names
+
+
+def damerau_levenshtein(a: str, b: str, limit: int) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) from a to b; limit + 1 if more."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+#: Names at least this long may differ by up to NEAR_EDITS edits and still look like one name.
+NEAR_MIN_LENGTH = 6
+NEAR_EDITS = 2
+
+
+def _squeeze(name: str) -> str:
+    return re.sub(r"[\s\-_.]+", "", name).casefold()
+
+
+def looks_alike(a: str, b: str) -> bool:
+    """Two different names that are probably one name spelt two ways.
+
+    The same letters apart from case, spaces, hyphens, underscores and dots; or, for names of
+    at least six characters, at most two edits apart (Damerau-Levenshtein) — unless they differ
+    only in digits ('Billing 1', 'Billing 2') or in one short word ('System A', 'CRM EU').
+    """
+    if a == b:
+        return False
+    if _squeeze(a) == _squeeze(b):
+        return True
+    x, y = " ".join(a.split()).casefold(), " ".join(b.split()).casefold()
+    if min(len(x), len(y)) < NEAR_MIN_LENGTH:
+        return False
+    if re.sub(r"\d+", "#", x) == re.sub(r"\d+", "#", y):
+        return False
+    wx, wy = x.split(), y.split()
+    if len(wx) == len(wy):
+        differ = [(p, q) for p, q in zip(wx, wy, strict=True) if p != q]
+        if len(differ) == 1 and max(len(differ[0][0]), len(differ[0][1])) <= 2:
+            return False
+    return damerau_levenshtein(x, y, NEAR_EDITS) <= NEAR_EDITS
+
+
+def near_duplicates(names: Sequence[str]) -> list[tuple[str, str]]:
+    """Pairs (earlier, later) of distinct ``names`` that :func:`looks_alike`, in order.
+
+    Candidates are found by deleting up to two characters of each squeezed name (the
+    symmetric-delete method), so a plan with hundreds of systems is not compared pair by pair.
+    """
+    index: dict[str, list[int]] = {}
+    pairs: set[tuple[int, int]] = set()
+    for i, name in enumerate(names):
+        key = _squeeze(name)
+        variants = {key}
+        if len(key) >= NEAR_MIN_LENGTH - NEAR_EDITS:
+            for _ in range(NEAR_EDITS):
+                variants |= {v[:k] + v[k + 1:] for v in variants for k in range(len(v))}
+        for variant in variants:
+            for j in index.get(variant, ()):
+                pairs.add((j, i))
+            index.setdefault(variant, []).append(i)
+    return [(names[j], names[i]) for j, i in sorted(pairs)
+            if names[j] != names[i] and looks_alike(names[j], names[i])]
