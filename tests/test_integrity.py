@@ -146,6 +146,8 @@ def test_the_sample_plan_has_no_similar_names():
     ("System A", "System B", False),               # one short word differs: deliberate
     ("Billing 1", "Billing 2", False),             # numbered systems
     ("CRM EU", "CRM US", False),
+    ("CRM platform", "HR platform", False),        # another system, not a typo
+    ("Sales portal", "Sale portal", True),
     ("Customer portal", "Order platform", False),
 ])
 def test_looks_alike(a, b, alike):

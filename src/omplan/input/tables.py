@@ -383,8 +383,11 @@ def looks_alike(a: str, b: str) -> bool:
     """Two different names that are probably one name spelt two ways.
 
     The same letters apart from case, spaces, hyphens, underscores and dots; or, for names of
-    at least six characters, at most two edits apart (Damerau-Levenshtein) — unless they differ
-    only in digits ('Billing 1', 'Billing 2') or in one short word ('System A', 'CRM EU').
+    at least six characters, at most two edits apart (Damerau-Levenshtein). Names that differ
+    only in digits ('Billing 1', 'Billing 2') never look alike; names that differ in one word
+    look alike when that word has four letters or more and a small typo (one edit, two for
+    words of six letters or more): 'Order platfrom' does, 'CRM platform'/'HR platform' and
+    'System A'/'System B' do not.
     """
     if a == b:
         return False
@@ -398,8 +401,12 @@ def looks_alike(a: str, b: str) -> bool:
     wx, wy = x.split(), y.split()
     if len(wx) == len(wy):
         differ = [(p, q) for p, q in zip(wx, wy, strict=True) if p != q]
-        if len(differ) == 1 and max(len(differ[0][0]), len(differ[0][1])) <= 2:
-            return False
+        if len(differ) == 1:  # one word differs: judge the typo against that word
+            p, q = differ[0]
+            if min(len(p), len(q)) < 4:  # 'CRM platform', 'HR platform': different systems
+                return False
+            edits = 1 if min(len(p), len(q)) < NEAR_MIN_LENGTH else NEAR_EDITS
+            return damerau_levenshtein(p, q, edits) <= edits
     return damerau_levenshtein(x, y, NEAR_EDITS) <= NEAR_EDITS
 
 
