@@ -37,6 +37,14 @@ LEVEL_ROLE = {
     "L3": "Maintenance Engineer",
     "PMO": "PMO / Service Owner",
 }
+
+
+def level_label(level: str) -> str:
+    """A level with its standard role, once: 'L1 Service Desk', 'PMO / Service Owner'."""
+    role = LEVEL_ROLE[level]
+    return role if role.split()[0] == level else f"{level} {role}"
+
+
 LEVEL_GUIDANCE = {
     "L1": "outsource-friendly",
     "L2": "outsource-friendly",
