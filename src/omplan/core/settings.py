@@ -98,3 +98,21 @@ def month_number(text: str) -> int | None:
 def settings_rows(settings: Any) -> list[list[Any]]:
     """Every setting as ``[key, value]`` in schema order (for the About sheet)."""
     return [[spec.key, getattr(settings, spec.key)] for spec in SETTINGS]
+
+
+def _default_text(spec: SettingSpec) -> str:
+    if spec.key == "plan_name":
+        return "the file name"
+    if spec.required:
+        return "required"
+    if spec.kind == "fraction":
+        return f"{spec.default:.0%}"
+    return f"{spec.template_value}"
+
+
+def settings_table_markdown() -> str:
+    """The Settings sheet reference as a Markdown table (docs/model.md embeds it)."""
+    lines = ["| Setting | Default | Accepted values | Meaning |", "|---|---|---|---|"]
+    lines += [f"| `{spec.key}` | {_default_text(spec)} | {spec.bounds_text} | {spec.help} |"
+              for spec in SETTINGS]
+    return "\n".join(lines) + "\n"
