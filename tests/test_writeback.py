@@ -397,7 +397,7 @@ def test_empty_template_refuses_and_sample_template_writes_back(tmp_path):
 
     original, before = sample.read_bytes(), user_snapshot(sample)
     sheets = [title for title in before if title not in ("names", "code name")]
-    assert sum(len(before[t]["tables"]) for t in sheets) == 10  # an Excel Table per input
+    assert sum(len(before[t]["tables"]) for t in sheets) == 11  # an Excel Table per input
     assert sum(len(before[t]["validations"]) for t in sheets) > 10  # drop-downs
     assert lossy_features(sample) == []
     write_back(sample)
