@@ -95,6 +95,20 @@ def test_a_large_but_plausible_factor_is_a_warning_naming_its_scenario():
     assert "scenario 'Grow'" in message
 
 
+def test_a_scenarios_row_warning_is_reported_with_its_own_scenario():
+    """Not under [Baseline]: the JSON lists it with 'Grow', the scenario of that row."""
+    from omplan.core.summary import summary_json
+
+    sheets = with_rows(tiny_plan(), "Scenarios", ["Grow", "Ops", "*", "fte_factor", 4],
+                       header=["Scenario", "Role", "System", "Change", "Value"])
+    sheets["Staffing"].append(list(sheets["Staffing"][1]))  # a duplicate: a plan warning
+    plan, findings = parse(sheets)
+    summary = summary_json(plan, findings, evaluate(plan))
+    codes = {s["name"]: [f["code"] for f in s["findings"]] for s in summary["scenarios"]}
+    assert "large-factor" in codes["Grow"] and "large-factor" not in codes["Baseline"]
+    assert "duplicate-line" in codes["Baseline"] and "duplicate-line" not in codes["Grow"]
+
+
 def test_factors_up_to_three_are_quiet():
     sheets = with_rows(tiny_plan(), "Scenarios", ["Grow", "Ops", "*", "fte_factor", 3],
                        ["Grow", "Dev", "*", "rate_factor", 1.2],

@@ -152,12 +152,34 @@ def plan_figures(plan: Plan | None, findings: list[Finding],
                           plan.target_operation_share(), errors)
     if errors or evaluation is None:
         return figures
-    plan_findings = [f for f in findings if f.severity != "error"]
-    for i, name in enumerate(evaluation.scenarios):
-        # input warnings belong to the plan as entered, reported with the Baseline
-        figures.scenarios.append(scenario_figures(evaluation, name,
-                                                  plan_findings if i == 0 else None))
+    by_scenario = input_findings_by_scenario(plan, [f for f in findings
+                                                    if f.severity != "error"])
+    for name in evaluation.scenarios:
+        figures.scenarios.append(scenario_figures(evaluation, name, by_scenario.get(name)))
     return figures
+
+
+def input_findings_by_scenario(plan: Plan, findings: list[Finding]) -> dict[str, list[Finding]]:
+    """Input warnings by the scenario they concern: one on a Scenarios row goes with that
+    row's scenario; the rest belong to the plan as entered, reported with the Baseline."""
+    row_scenario: dict[int, str] = {}
+    for change in plan.scenario_changes:
+        row = _row_of(change.location)
+        if row is not None:
+            row_scenario.setdefault(row, change.scenario)
+    out: dict[str, list[Finding]] = {}
+    for f in findings:
+        name = plan.scenario_names[0]
+        if f.location.casefold().startswith("scenarios!"):
+            name = row_scenario.get(_row_of(f.location) or 0, name)
+        out.setdefault(name, []).append(f)
+    return out
+
+
+def _row_of(location: str) -> int | None:
+    """The row number of ``Sheet!B12`` (12), or None."""
+    digits = location.rsplit("!", 1)[-1].lstrip("$ABCDEFGHIJKLMNOPQRSTUVWXYZ").lstrip("$")
+    return int(digits) if digits.isdigit() else None
 
 
 def scenario_summary(evaluation: Evaluation, scenario: str) -> dict[str, Any]:

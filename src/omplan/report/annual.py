@@ -21,7 +21,6 @@ from omplan.core.model import (
     EXTERNAL_SOURCINGS,
     FIXED_FEE,
     LEVEL_GUIDANCE,
-    LEVEL_ROLE,
     LEVELS,
     MAINTENANCE_ACTIVITIES,
     MAINTENANCE_FACTORS,
@@ -30,6 +29,7 @@ from omplan.core.model import (
     QUARTERS,
     SEPARATE_ESTIMATE,
     SOURCINGS,
+    level_label,
 )
 from omplan.core.periods import MONTH_NAMES, quarter_labels
 from omplan.core.summary import PlanFigures, ScenarioFigures, billing_split, plan_figures
@@ -310,7 +310,7 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
 
     # by role level (plan-level money has no role: its own row so the block adds up)
     keys = [*LEVELS, ""]
-    labels = [*(f"{lv} {LEVEL_ROLE[lv]}" for lv in LEVELS), NO_ROLE]
+    labels = [*(level_label(lv) for lv in LEVELS), NO_ROLE]
     guidance = [*(LEVEL_GUIDANCE[lv] for lv in LEVELS), ""]
     rows = kind_rows(facts.level, keys, labels, guidance)
     rows.append(["Total", sc.operation, sc.maintenance, total, 1.0, ""])

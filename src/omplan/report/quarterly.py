@@ -27,7 +27,6 @@ from omplan.core.model import (
     EXTERNAL_SOURCINGS,
     FIXED_FEE,
     LEVEL_GUIDANCE,
-    LEVEL_ROLE,
     LEVELS,
     MAINTENANCE_ACTIVITIES,
     OPERATION_ACTIVITIES,
@@ -35,6 +34,7 @@ from omplan.core.model import (
     SEPARATE_ESTIMATE,
     SOURCINGS,
     Plan,
+    level_label,
 )
 from omplan.core.periods import (
     fiscal_months,
@@ -304,7 +304,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     # by role level (plan-level money has no role: its own row, so the block adds up)
     levels = kind_totals(led_q, "level")
     rows = []
-    for key, label, guidance in (*((lv, f"{lv} {LEVEL_ROLE[lv]}", LEVEL_GUIDANCE[lv])
+    for key, label, guidance in (*((lv, level_label(lv), LEVEL_GUIDANCE[lv])
                                    for lv in LEVELS), ("", NO_ROLE, "")):
         op, mt, tot = _kind_row(levels, key)
         rows.append([label, *_phased(tot), op, mt, _share(tot, total), guidance])
