@@ -58,7 +58,6 @@ class WritebackResult:
     target: Path
     in_place: bool
     reason: str = ""  # why the report went beside the plan instead
-    losses: list[str] = field(default_factory=list)
     renamed: dict[str, str] = field(default_factory=dict)  # report sheet -> name used instead
     backup: Path | None = None
     removed: list[str] = field(default_factory=list)  # our sheets no longer in the report
@@ -183,18 +182,6 @@ def _with_live_marks(marked: list[tuple[str, tuple[str, str]]], titles: list[str
             marked.append((title, (title, title)))
             seen.add(title)
     return marked
-
-
-def _book_names(wb: Any) -> list[tuple[str, str | None]]:
-    return [(n, dn.attr_text) for n, dn in wb.defined_names.items()]
-
-
-def owned_sheets(wb: Any) -> dict[str, Any]:
-    """Report sheet -> the worksheet omplan wrote for it (see :func:`_pick_owned`), marked by
-    ``--writeback`` (a hidden sheet-level name) or by the live Excel binding (book names)."""
-    marked = [(ws.title, mark) for ws in wb.worksheets if (mark := owner_mark(ws))]
-    marked = _with_live_marks(marked, wb.sheetnames, _book_names(wb))
-    return {sheet: wb[title] for sheet, title in _pick_owned(marked).items()}
 
 
 # --------------------------------------------------------------------------- writing
