@@ -989,3 +989,39 @@ def test_sheets_marked_by_the_excel_button_are_replaced_not_duplicated(tmp_path)
     assert after["Summary"]["A1"].value != "written by the button"
     assert after["Mine"]["A1"].value == "the user's"
     assert "omplan_sheet_1" not in after.defined_names  # no name left pointing at nothing
+
+
+def test_fast_ledger_rows_are_the_cells_openpyxl_would_write(tmp_path):
+    """Writeback renders the Ledger's rows as XML text (render_workbook(fast_bulk=True)):
+    the same values, types and formats as openpyxl writes them cell by cell."""
+    from omplan.render_xlsx import render_workbook
+    from omplan.report import report_layout
+
+    sheets = tiny_plan()
+    sheets["Staffing"][1][0] = " R&D <core> =SUM(A1) "
+    sheets = with_rows(sheets, "Staffing", ["CRM", "Ops", "Outsource", "@vendor", 1, 1, 1, 1])
+    plan = write_text_plan(sheets, tmp_path / "plan.xlsx")
+    run = run_plan(plan)
+    layout = report_layout(run.evaluation, input_findings=run.findings)
+    books = []
+    for fast in (False, True):
+        buffer = io.BytesIO()
+        render_workbook(layout, buffer, fast_bulk=fast)
+        books.append(openpyxl.load_workbook(buffer))
+    slow, fast = books
+    for ws in slow.worksheets:
+        other = fast[ws.title]
+        assert (ws.max_row, ws.max_column) == (other.max_row, other.max_column), ws.title
+        for row in ws.iter_rows():
+            for c in row:
+                d = other[c.coordinate]
+                assert (c.value, c.data_type, c.number_format, _look(c)) == (
+                    d.value, d.data_type, d.number_format, _look(d)), c.coordinate
+    texts = [c.value for row in fast["Ledger"].iter_rows() for c in row]
+    assert any("R&D <core> =SUM(A1)" in str(t) for t in texts) and "@vendor" in texts
+
+
+def _look(cell: Any) -> tuple:
+    font, fill = cell.font, cell.fill
+    return (font.b, font.i, font.sz, font.color.rgb if font.color else None,
+            fill.fgColor.rgb if fill.fill_type else None, cell.alignment.horizontal)
