@@ -300,6 +300,11 @@ class Book:
     def has(self, name: str) -> bool:
         return name.casefold() in self._by_name
 
+    def actual(self, name: str) -> str:
+        """The member name of part ``name`` as the zip spells it (part names ignore case)."""
+        member = self._by_name.get(name.casefold())
+        return name if member is None else member.name
+
     def read(self, name: str) -> bytes:
         member = self._by_name.get(name.casefold())
         if member is None:
@@ -728,15 +733,15 @@ def graft(book: Book, job: Graft) -> Grafted:
         removed_set.add(calc.casefold())
 
     changed: dict[str, bytes] = {}
-    changed[book.workbook] = _serialise(root, wb_xml)
+    changed[book.actual(book.workbook)] = _serialise(root, wb_xml)
     if styles.changed and not styles.fresh:
-        changed[styles_part] = _serialise(styles.root, book.read(styles_part))
-    changed[rels_name(book.workbook)] = _edit_rels(
+        changed[book.actual(styles_part)] = _serialise(styles.root, book.read(styles_part))
+    changed[book.actual(rels_name(book.workbook))] = _edit_rels(
         book, book.workbook, removed_set,
         book_rels + ([(_free("rId", "", used_rids), _RT + "styles", styles_part)]
                      if styles.fresh else []))
-    changed["[Content_Types].xml"] = _edit_content_types(book.read("[Content_Types].xml"),
-                                                         removed_set, content_types)
+    changed[book.actual("[Content_Types].xml")] = _edit_content_types(
+        book.read("[Content_Types].xml"), removed_set, content_types)
 
     members = []
     for m in book.members:
@@ -749,11 +754,12 @@ def graft(book: Book, job: Graft) -> Grafted:
     stamp = dos_date_time(job.date_time)
     for name, content in {**changed, **new_parts}.items():
         members.append(new_member(name, content, date_time=stamp))
-    shared = [book.workbook, rels_name(book.workbook), "[Content_Types].xml"]
+    shared = [book.actual(p) for p in (book.workbook, rels_name(book.workbook),
+                                       "[Content_Types].xml")]
     if styles.changed and not styles.fresh:
-        shared.append(styles_part)
+        shared.append(book.actual(styles_part))
     return Grafted(write_zip(members, book.prefix, book.comment), shared,
-                   sorted(new_parts), removed)
+                   sorted(new_parts), [book.actual(p) for p in removed])
 
 
 _OWNER = "omplan_report"
