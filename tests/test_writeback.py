@@ -1025,3 +1025,30 @@ def _look(cell: Any) -> tuple:
     font, fill = cell.font, cell.fill
     return (font.b, font.i, font.sz, font.color.rgb if font.color else None,
             fill.fgColor.rgb if fill.fill_type else None, cell.alignment.horizontal)
+
+
+def test_a_report_sheet_the_user_hid_stays_hidden(tmp_path):
+    plan = openpyxl_plan(tmp_path / "plan.xlsx")
+    write_back(plan)
+    wb = openpyxl.load_workbook(plan)
+    wb["Checks"].sheet_state = "hidden"
+    wb.save(plan)
+    before = plan.read_bytes()
+    write_back(plan)
+    assert_parts_kept(before, plan.read_bytes())
+    wb = openpyxl.load_workbook(plan)
+    assert wb["Checks"].sheet_state == "hidden" and owner_mark(wb["Checks"]) is not None
+    assert sheetnames(plan) == [*INPUTS, "Notes", *TINY_REPORT]
+
+
+def test_the_projects_own_xlsm_with_its_button_is_written_into(tmp_path):
+    source = Path(__file__).resolve().parents[1] / "workbooks" / "omplan.xlsm"
+    plan = Path(shutil.copyfile(source, tmp_path / "omplan.xlsm"))
+    original = plan.read_bytes()
+    write_back(plan)
+    first = plan.read_bytes()
+    write_back(plan)
+    assert_parts_kept(original, plan.read_bytes())
+    assert_parts_kept(first, plan.read_bytes())
+    assert parts(plan)["xl/vbaProject.bin"] == parts(source)["xl/vbaProject.bin"]
+    assert "Summary" in sheetnames(plan)

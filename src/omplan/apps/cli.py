@@ -142,7 +142,8 @@ def _write_back(run, plan_path: Path) -> int:
     console = _console()
     if result.in_place:
         console.print(f"Report sheets written into {plan_path} (the previous version is kept "
-                      f"as {result.backup.name}); your own sheets were checked unchanged.")
+                      f"as {result.backup.name}); everything of yours was checked to be "
+                      "byte for byte as it was.")
         for ours, used in result.renamed.items():
             console.print(f"Your workbook has its own sheet '{ours}', so the report's "
                           f"'{ours}' sheet is named '{used}'.")
