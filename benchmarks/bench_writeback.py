@@ -13,6 +13,7 @@ writeback was written is printed instead.
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import shutil
 import statistics
@@ -31,19 +32,31 @@ OLD_RECORDED_SECONDS = 1.41
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: Where the modules the previous implementation imports (relatively) live now.
+_OLD_MODULES = {"layout": "omplan.report.layout", "xlsxio": "omplan.files.xlsxio",
+                "report": "omplan.files.report", "render_xlsx": "omplan.render.xlsx",
+                "reader": "omplan.input.reader", "api": "omplan.files.run"}
+
+
 def old_write_into() -> Any | None:
     """``write_into`` of the previous implementation, or None when it cannot be loaded."""
+    import types
+
     try:
         source = subprocess.run(
             ["git", "-C", str(ROOT), "show", f"{OLD_COMMIT}:src/omplan/writeback.py"],
             capture_output=True, text=True, check=True).stdout
-        spec = importlib.util.spec_from_loader("omplan._writeback_before_graft", loader=None)
+        package = "omplan_before_graft"  # its relative imports resolve to today's modules
+        sys.modules[package] = types.ModuleType(package)
+        for old, new in _OLD_MODULES.items():
+            sys.modules[f"{package}.{old}"] = importlib.import_module(new)
+        spec = importlib.util.spec_from_loader(f"{package}.writeback", loader=None)
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        module.__package__ = "omplan"
+        module.__package__ = package
         sys.modules[spec.name] = module  # type: ignore[union-attr]
         exec(compile(source, "writeback.py@" + OLD_COMMIT[:7], "exec"), module.__dict__)
         return module.write_into
-    except Exception as exc:  # moved modules, no git: fall back to the recorded figure
+    except Exception as exc:  # no git, or a module it needs is gone: the recorded figure
         print(f"(previous implementation not loadable: {type(exc).__name__}: {exc})")
         return None
 
@@ -65,9 +78,9 @@ def time_writeback(write_into: Any, run: Any, plan: Path, repeat: int) -> list[f
 
 
 def main(argv: list[str] | None = None) -> int:
-    from omplan.api import run_plan
-    from omplan.cli import sample_plan_path
-    from omplan.writeback import write_into
+    from omplan.apps.cli import sample_plan_path
+    from omplan.files.run import run_plan
+    from omplan.files.writeback import write_into
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)

@@ -994,8 +994,8 @@ def test_sheets_marked_by_the_excel_button_are_replaced_not_duplicated(tmp_path)
 def test_fast_ledger_rows_are_the_cells_openpyxl_would_write(tmp_path):
     """Writeback renders the Ledger's rows as XML text (render_workbook(fast_bulk=True)):
     the same values, types and formats as openpyxl writes them cell by cell."""
-    from omplan.render_xlsx import render_workbook
-    from omplan.report import report_layout
+    from omplan.files.report import report_layout
+    from omplan.render.xlsx import render_workbook
 
     sheets = tiny_plan()
     sheets["Staffing"][1][0] = " R&D <core> =SUM(A1) "

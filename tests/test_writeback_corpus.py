@@ -26,9 +26,9 @@ import pytest
 from factories import tiny_plan
 from test_writeback import assert_parts_kept, records
 
-from omplan import graft
-from omplan.api import run_plan
-from omplan.writeback import write_into
+from omplan.files import graft
+from omplan.files.run import run_plan
+from omplan.files.writeback import write_into
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "realworld" / "corpus"
 FULL = os.environ.get("OMPLAN_FULL_CORPUS", "") not in ("", "0")
