@@ -7,9 +7,10 @@ file must come back as the same raw zip record but the shared parts; the rerun m
 omplan's parts; a file omplan cannot graft into gets the companion file, never an error.
 
 The corpus is read in place (``../shared/realworld/corpus`` beside the repository); without it
-these tests are skipped. By default every file is tried (about a minute and a half here) and
-LibreOffice opens a deterministic sample of the results; ``OMPLAN_FULL_CORPUS=1`` has
-LibreOffice open every written workbook as well.
+these tests are skipped. The whole corpus takes 100 s on a quiet 2-core machine and over 6
+minutes on a busy one, so by default a deterministic sample is tried (every third file, in
+name order, so every producer is in it) and LibreOffice opens a sample of the results;
+``OMPLAN_FULL_CORPUS=1`` tries every file and has LibreOffice open every written workbook.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from omplan.files.writeback import write_into
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "realworld" / "corpus"
 FULL = os.environ.get("OMPLAN_FULL_CORPUS", "") not in ("", "0")
+SAMPLE_STEP = 3
 LIBREOFFICE_SAMPLE = 24
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(),
@@ -76,7 +78,8 @@ def corpus(tmp_path_factory) -> Outcome:
     assert run.ok
     out = Outcome()
     start = time.perf_counter()
-    for path in sorted(CORPUS.iterdir()):
+    files = sorted(CORPUS.iterdir())
+    for path in files if FULL else files[::SAMPLE_STEP]:
         target = folder / path.name
         try:
             data = path.read_bytes()
@@ -110,8 +113,8 @@ def test_every_corpus_workbook_is_written_into_or_gets_the_companion(corpus):
     for name, reason in corpus.companion.items():
         print(f"  companion: {name}: {reason}")
     assert corpus.failures == {}
-    assert len(corpus.written) > 400
-    assert len(corpus.companion) < 10
+    tried = len(corpus.written) + len(corpus.companion)
+    assert len(corpus.written) >= 0.95 * tried and tried >= (400 if FULL else 130)
 
 
 @pytest.fixture(scope="module")
