@@ -867,11 +867,12 @@ def verify(original: Book, data: bytes, result: Grafted) -> list[str]:
         elif other.local != m.local or other.central[:42] != m.central[:42] \
                 or other.central[46:] != m.central[46:]:
             problems.append(f"the part {m.name} changed")
-    for name in result.added:
-        if name not in new:
-            problems.append(f"the new part {name} is missing")
-        else:
-            zlib.crc32(new[name].content())
+    for name in [*result.added, *result.shared]:
+        member = new.get(name)
+        if member is None:
+            continue
+        if zlib.crc32(member.content()) != struct.unpack_from("<L", member.central, 16)[0]:
+            problems.append(f"the part {name} does not read back")
     for name in result.shared:
         if name not in new:
             problems.append(f"the part {name} is missing")
@@ -882,12 +883,13 @@ def verify(original: Book, data: bytes, result: Grafted) -> list[str]:
     if not all(t in titles for t in kept):
         problems.append("a sheet of yours is missing from the workbook")
     else:
-        before_names = {(n.name, kept[kept.index(original.sheets[n.local].title)]
+        before_names = {(n.name, original.sheets[n.local].title
                          if n.local is not None and n.local < len(original.sheets) else None,
                          n.text) for n in original.names
-                        if n.local is None or original.sheets[n.local].part not in removed}
-        after_names = {(n.name, titles[n.local] if n.local is not None else None, n.text)
-                       for n in after.names}
+                        if n.local is None or n.local >= len(original.sheets)
+                        or original.sheets[n.local].part not in removed}
+        after_names = {(n.name, titles[n.local] if n.local is not None
+                        and n.local < len(titles) else None, n.text) for n in after.names}
         lost = {n for n in before_names - after_names if n[1] is not None or not
                 n[0].casefold().startswith("omplan_sheet_")}
         if lost:
