@@ -130,7 +130,7 @@ def soffice() -> str:
 def opened_by_libreoffice(soffice: str, files: list[Path], outdir: Path,
                           profile: Path) -> dict[Path, bool]:
     """File -> whether LibreOffice converted it to CSV. LibreOffice aborts a batch on a file
-    it crashes on: that file is marked and the batch goes on after it."""
+    it crashes on: that file is tried again on its own and the batch goes on after it."""
     from test_libreoffice import convert
 
     done: dict[Path, bool] = {}
@@ -145,6 +145,9 @@ def opened_by_libreoffice(soffice: str, files: list[Path], outdir: Path,
         first = next((i for i, f in enumerate(todo) if f not in done))
         done[todo[first]] = False  # crashed on (or could not open) this one
         todo = [f for f in todo[first + 1:] if f not in done]
+    for f in [f for f, ok in done.items() if not ok]:  # a crash can depend on the file
+        convert(soffice, [f], "csv", outdir, profile)  # before: each one again, alone
+        done[f] = (outdir / f"{f.stem}.csv").is_file()
     return done
 
 
