@@ -129,7 +129,8 @@ def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None =
 
 
 def _write_back(run, plan_path: Path) -> int:
-    """Write the report sheets into the plan itself, or beside it when that would lose data."""
+    """Write the report sheets into the plan itself, or beside it when its package cannot be
+    grafted into."""
     from omplan.files.report import ReportError
     from omplan.files.writeback import WritebackRefused, write_into
 
@@ -141,13 +142,14 @@ def _write_back(run, plan_path: Path) -> int:
     console = _console()
     if result.in_place:
         console.print(f"Report sheets written into {plan_path} (the previous version is kept "
-                      f"as {result.backup.name}); your own sheets were checked unchanged.")
+                      f"as {result.backup.name}); everything of yours was checked to be "
+                      "byte for byte as it was.")
         for ours, used in result.renamed.items():
             console.print(f"Your workbook has its own sheet '{ours}', so the report's "
                           f"'{ours}' sheet is named '{used}'.")
     else:
-        console.print(f"{plan_path.name} was not changed: saving it with omplan would lose "
-                      f"{'; '.join(result.losses)}. The report is in {result.target} instead.",
+        console.print(f"{plan_path.name} was not changed: omplan cannot write into it "
+                      f"({result.reason}); the report is in {result.target} instead.",
                       soft_wrap=True)
     return EXIT_OK
 
