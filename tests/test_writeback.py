@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -880,52 +879,41 @@ def _fresh_copy(folder: Path, source: Path) -> Path:
     return Path(shutil.copy(source, folder / "plan.xlsx"))
 
 
+#: Every moment of a save at which a crash can strike (see writeback_kill_helper.py): the
+#: calls in order are fsync(.bak temp), replace(.bak), fsync(folder), fsync(plan temp),
+#: replace(plan), fsync(folder). Until the second replace returns the plan is the old one.
+KILL_POINTS = {
+    (operation, n, when): ("new" if (operation, n) in (("fsync", 4),) or
+                           (operation, n, when) == ("replace", 2, "after") else "old")
+    for operation, calls in (("fsync", 4), ("replace", 2))
+    for n in range(1, calls + 1) for when in ("before", "after")
+}
+
+
+def test_kill_points_cover_the_whole_save():
+    assert len(KILL_POINTS) == 12
+    assert [p for p, outcome in KILL_POINTS.items() if outcome == "new"] == [
+        ("fsync", 4, "before"), ("fsync", 4, "after"), ("replace", 2, "after")]
+
+
 def test_kill_at_every_step_of_the_save_leaves_old_or_new(tmp_path):
+    """SIGKILL the writeback at each of the twelve moments of its save, deterministically:
+    the plan is then exactly the old workbook or exactly the new one, and no file named like
+    the workbook is left over (a hidden ``.plan.xlsx.<random>.tmp`` may be)."""
     source = openpyxl_plan(tmp_path / "source.xlsx")
     original = source.read_bytes()
-    # (operation, n-th call, when) -> expected outcome; see writeback_kill_helper.py
-    points = {("fsync", 1, "before"): "old", ("replace", 1, "before"): "old",
-              ("replace", 1, "after"): "old", ("fsync", 3, "before"): "old",
-              ("replace", 2, "before"): "old", ("replace", 2, "after"): "new",
-              ("fsync", 4, "after"): "new"}
     running = {}
-    for i, point in enumerate(points):
+    for i, point in enumerate(KILL_POINTS):
         plan = _fresh_copy(tmp_path / f"step{i}", source)
         running[point] = (plan, subprocess.Popen(
             [sys.executable, str(HELPER), str(plan), *map(str, point)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     for point, (plan, process) in running.items():
-        assert process.wait(timeout=120) == -signal.SIGKILL, point
-        assert _classify(plan, original) == points[point], point
-
-
-def test_kill_at_random_moments_leaves_old_or_new(tmp_path):
-    """SIGKILL ``python -m omplan run COPY --writeback`` after a random delay within a typical
-    run, 25 times. A kill may leave a stray ``.plan.xlsx.<random>.tmp`` (the temp file being
-    written); never anything named like the workbook."""
-    source = openpyxl_plan(tmp_path / "source.xlsx")
-    original = source.read_bytes()
-    command = [sys.executable, "-m", "omplan", "run"]
-    plan = _fresh_copy(tmp_path / "timing", source)
-    start = time.perf_counter()
-    subprocess.run([*command, str(plan), "--writeback"], check=True, capture_output=True)
-    typical = time.perf_counter() - start
-    assert _classify(plan, original) == "new"
-
-    rng = random.Random(20270401)
-    iterations, outcomes, strays = 25, {"old": 0, "new": 0}, 0
-    for i in range(iterations):
-        plan = _fresh_copy(tmp_path / "kill", source)
-        process = subprocess.Popen([*command, str(plan), "--writeback"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(typical * (i + rng.random()) / iterations)  # spread over the whole run
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        outcomes[_classify(plan, original)] += 1
-        strays += sum(p.name.endswith(".tmp") for p in plan.parent.iterdir())
-    print(f"\nkill test: {iterations} kills over {typical:.2f} s runs: {outcomes}, "
-          f"{strays} stray temp files")
-    assert sum(outcomes.values()) == iterations
+        assert process.wait(timeout=300) == -signal.SIGKILL, point
+        assert _classify(plan, original) == KILL_POINTS[point], point
+        leftovers = {p.name for p in plan.parent.iterdir()} - {plan.name, plan.name + ".bak"}
+        assert all(name.startswith(".") and name.endswith(".tmp") for name in leftovers), (
+            point, leftovers)
 
 
 # --------------------------------------------------------------------------- LibreOffice
