@@ -33,14 +33,9 @@ from test_report_xlsx import write_text_plan
 
 from omplan.apps.cli import cli, sample_plan_path
 from omplan.files import graft, writeback
+from omplan.files.ownership import OWNER_NAME, owner_mark
 from omplan.files.run import run_plan
-from omplan.files.writeback import (
-    OWNER_NAME,
-    WritebackRefused,
-    check_writable,
-    owner_mark,
-    write_into,
-)
+from omplan.files.writeback import WritebackRefused, check_writable, write_into
 
 TINY_REPORT = ["Summary", "Baseline", "Ledger", "Checks", "About"]
 INPUTS = list(tiny_plan())

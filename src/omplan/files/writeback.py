@@ -19,19 +19,26 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import stat
 import struct
 import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from omplan.core.errors import OmplanError
 from omplan.files.graft import Book, Graft, GraftError, graft, read_book, verify
+from omplan.files.ownership import (
+    LIVE_MARK,
+    OWNER_NAME,
+    owner_value,
+    parse_mark,
+    pick_owned,
+    referenced_sheet,
+)
 from omplan.files.xlsxio import atomic_write_bytes
 from omplan.report.layout import free_sheet_name
 
@@ -39,8 +46,6 @@ if TYPE_CHECKING:
     from omplan.files.run import PlanRun
     from omplan.report.layout import ReportLayout
 
-OWNER_NAME = "omplan_report"
-_OWNER_TAG = "omplan"
 WRITABLE_SUFFIXES = (".xlsx", ".xlsm")
 #: What a package that cannot be grafted into may raise besides GraftError (nothing written).
 _UNREADABLE = (GraftError, KeyError, ValueError, IndexError, etree.LxmlError, zlib.error,
@@ -109,66 +114,6 @@ def check_writable(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- ownership
-
-
-def owner_value(sheet: str, title: str) -> str:
-    """The defined-name formula marking a report sheet: which report sheet it holds and the
-    title it was written under (``:`` cannot occur in sheet names)."""
-    return '"' + f"{_OWNER_TAG}:{sheet}:{title}".replace('"', '""') + '"'
-
-
-def _parse_mark(text: str | None, title: str) -> tuple[str, str] | None:
-    text = text or ""
-    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
-        return None
-    parts = text[1:-1].replace('""', '"').split(":")
-    if parts == [_OWNER_TAG]:  # the first format: no record of the report sheet
-        return title, title
-    if len(parts) != 3 or parts[0] != _OWNER_TAG:
-        return None
-    return parts[1], parts[2]
-
-
-def owner_mark(ws: Any) -> tuple[str, str] | None:
-    """(report sheet, title when written) of a sheet omplan wrote; None for the user's."""
-    name = ws.defined_names.get(OWNER_NAME)
-    return _parse_mark(getattr(name, "attr_text", None), ws.title)
-
-
-def _pick_owned(marked: list[tuple[str, tuple[str, str]]]) -> dict[str, str]:
-    """Report sheet -> title of the sheet omplan wrote for it, from (title, mark) pairs. When
-    several sheets carry the mark of one report sheet, the others are copies the user made:
-    ours is the one still under the title we wrote; if none is, all are left to the user."""
-    candidates: dict[str, list[tuple[str, str]]] = {}
-    for title, (sheet, written) in marked:
-        candidates.setdefault(sheet, []).append((title, written))
-    owned = {}
-    for sheet, found in candidates.items():
-        exact = [title for title, written in found if title == written]
-        if len(found) == 1 or len(exact) == 1:
-            owned[sheet] = found[0][0] if len(found) == 1 else exact[0]
-    return owned
-
-
-#: Book-scoped names with which the live Excel binding (omplan.excel) marks its sheets:
-#: ``omplan_sheet_<n>`` referring to the sheet's A1.
-LIVE_MARK_PREFIX = "omplan_sheet_"
-LIVE_MARK = re.compile(re.escape(LIVE_MARK_PREFIX) + r"\d+", re.IGNORECASE)
-
-
-def unquote_sheet(text: str) -> str:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] == "'":
-        return text[1:-1].replace("''", "'")
-    return text
-
-
-def referenced_sheet(refers_to: str | None) -> str | None:
-    """The sheet of a reference such as ``='My sheet'!$A$1`` (None for other formulas)."""
-    text = (refers_to or "").strip().lstrip("=")
-    if "!" not in text or text.startswith('"'):
-        return None
-    return unquote_sheet(text.rsplit("!", 1)[0])
 
 
 def _with_live_marks(marked: list[tuple[str, tuple[str, str]]], titles: list[str],
@@ -271,11 +216,11 @@ def package_owned(book: Book) -> dict[str, str]:
     for name in book.names:
         if name.name != OWNER_NAME or name.local is None or name.local >= len(titles):
             continue
-        mark = _parse_mark(name.text, titles[name.local])
+        mark = parse_mark(name.text, titles[name.local])
         if mark is not None:
             marked.append((titles[name.local], mark))
     book_names = [(n.name, n.text) for n in book.names if n.local is None]
-    return _pick_owned(_with_live_marks(marked, titles, book_names))
+    return pick_owned(_with_live_marks(marked, titles, book_names))
 
 
 def _package_owned(data: bytes) -> set[str]:
