@@ -612,7 +612,7 @@ def graft(book: Book, job: Graft) -> Grafted:
                   _by_name={m.name.casefold(): m for m in report_members})
     report_root = parse_xml(report.read("xl/workbook.xml"), "report")
     report_targets = {rid: t for rid, _, t, _ in report.rels("xl/workbook.xml")}
-    report_sheets = [(s.get("name"), report_targets[_rid(s)])
+    report_sheets = [(str(s.get("name")), report_targets[str(_rid(s))])
                      for s in report_root.iter(f"{{{MAIN_NS}}}sheet")]
     titles = [t for t, _ in report_sheets]
 
@@ -728,7 +728,7 @@ def graft(book: Book, job: Graft) -> Grafted:
                  if not ext and kind == _RT + "calcChain"), None)
     drop_calc = calc is not None and book.has(calc) and drop_ids and _chain_uses(
         book.read(calc), calc, drop_ids)
-    if drop_calc:
+    if drop_calc and calc is not None:
         removed.append(calc)
         removed_set.add(calc.casefold())
 

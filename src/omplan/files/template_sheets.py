@@ -201,7 +201,7 @@ def add_template_sheets(wb: Any, fiscal_year: int | None = None, sample: bool = 
             ws.column_dimensions[get_column_letter(c)].width = _width(name, rows, c - 1)
             key = DROPDOWNS.get((sheet, name))
             column = f"{get_column_letter(c)}2:{get_column_letter(c)}{n + 1}"
-            if (sheet, name) in OPEN_DROPDOWNS:
+            if (sheet, name) in OPEN_DROPDOWNS and key is not None:
                 dv = DataValidation(type="list", formula1=lists[key], allow_blank=True,
                                     showErrorMessage=False, showInputMessage=True,
                                     promptTitle=name, prompt=OPEN_DROPDOWNS[(sheet, name)])

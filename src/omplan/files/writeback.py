@@ -23,6 +23,7 @@ import stat
 import struct
 import warnings
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,7 +118,8 @@ def check_writable(path: Path) -> None:
 
 
 def _with_live_marks(marked: list[tuple[str, tuple[str, str]]], titles: list[str],
-                     book_names: list[tuple[str, str | None]]) -> list[tuple[str, tuple[str, str]]]:
+                     book_names: Sequence[tuple[str, str | None]]
+                     ) -> list[tuple[str, tuple[str, str]]]:
     """Add the sheets the live binding marked (a sheet marked both ways counts once)."""
     seen = {title for title, _ in marked}
     by_fold = {t.casefold(): t for t in titles}
@@ -202,6 +204,7 @@ def _companion(run: PlanRun, plan_path: Path, reason: str) -> WritebackResult:
     from omplan.files.report import write_report
 
     companion = plan_path.with_name(plan_path.stem + ".omplan.xlsx")
+    assert run.evaluation is not None  # a plan with errors is refused before
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         write_report(run.evaluation, companion, input_findings=run.findings,

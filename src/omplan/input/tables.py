@@ -295,11 +295,11 @@ def find_table(
     _, r, cols = best
     missing = [name for name in required if name not in cols]
     if missing:
-        found = ", ".join(str(v).strip() for v in grid.rows[r] if not is_blank(v))
+        header_text = ", ".join(str(v).strip() for v in grid.rows[r] if not is_blank(v))
         out.error(
             "missing-column",
             f"column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)} "
-            f"missing from the header row (found: {found})",
+            f"missing from the header row (found: {header_text})",
             grid.ref(r, 0),
         )
         return None
@@ -328,7 +328,7 @@ def parse_yes_no(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        return {1: True, 0: False}.get(value)  # type: ignore[call-overload]
+        return True if value == 1 else False if value == 0 else None
     text = "" if value is None else norm_enum(value)
     if text in YES:
         return True

@@ -439,7 +439,7 @@ def _about_sheet(plan, source: SourceInfo, generated: datetime, version: str,
     used = settings_rows(s, st.PERCENT_LEFT_STYLE)
     sh.next_block("settings", used, [st.KEY_STYLE, st.VALUE_STYLE],
                   header=("Setting", "Value"), title="Settings used", gap=1, overflow=True)
-    profile = [[f, "operation" if f in OPERATION_FACTORS else "maintenance",
+    profile: list[list[Any]] = [[f, "operation" if f in OPERATION_FACTORS else "maintenance",
                 "yes" if plan.profile.get(f) else "no"]
                for f in (*OPERATION_FACTORS, *MAINTENANCE_FACTORS)]
     profile.append(["Target operation share", "",
