@@ -17,6 +17,7 @@ import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -73,11 +74,11 @@ class SharedStrings:
 
 @dataclass
 class _Column:
-    """One column of a bulk block: per-row codes into fragments (None: no cell)."""
+    """One column of a bulk block as XML fragments: what follows ``<c r="A`` and the row
+    number, up to and including the next cell's ``<c r="B`` (or ``</row>``)."""
 
-    codes: np.ndarray
-    fragments: list[str | None]  # what follows '<c r="A7' for each code
-    per_row: bool = False  # fragments[i] belongs to row i (numbers), codes unused
+    codes: np.ndarray | None  # per-row index into ``fragments``; None: one fragment per row
+    fragments: np.ndarray  # object array of str
 
 
 @dataclass
@@ -201,26 +202,39 @@ def _column_values(block: Block) -> list[tuple[np.ndarray | None, list[Any]]]:
 
 
 def _columns(block: Block, styles: dict[str, str], strings: SharedStrings) -> list[_Column]:
+    """Fragments per column: texts become shared-string indexes, numbers their ``repr``; a
+    blank cell is an empty, unstyled cell element (as good as none) unless its column is
+    styled, when it keeps the style as the per-cell writer does."""
     out = []
-    for j, (codes, values) in enumerate(_column_values(block)):
+    values_of = _column_values(block)
+    for j, (codes, values) in enumerate(values_of):
         letter = get_column_letter(block.col + j)
         style = styles.get(letter, "")
-        fragments: list[str | None] = []
+        after = (f'<c r="{get_column_letter(block.col + j + 1)}' if j + 1 < len(values_of)
+                 else "</row>")
+        if codes is None:  # one number per row
+            numbers = np.asarray(values, dtype=float)
+            texts = np.array(list(map(repr, numbers.tolist())), dtype=object)
+            fragments = f'"{style}><v>' + texts + f"</v></c>{after}"
+            bad = ~np.isfinite(numbers)
+            if bad.any():
+                fragments[bad] = f'"{style}/>{after}'
+            out.append(_Column(None, fragments))
+            continue
+        table = []
         for value in values:
             if value is None:
-                fragments.append(f'"{style}/>' if style else None)
+                table.append(f'"{style}/>{after}')
             elif value.__class__ is str:
                 text = clean_text(value) if _unsafe(value) else value
-                fragments.append(f'"{style} t="s"><v>{strings.add(text)}</v></c>')
+                table.append(f'"{style} t="s"><v>{strings.add(text)}</v></c>{after}')
+            elif isinstance(value, float) and math.isfinite(value):
+                table.append(f'"{style}><v>{value!r}</v></c>{after}')
             elif isinstance(value, float):
-                fragments.append(f'"{style}><v>{value!r}</v></c>' if math.isfinite(value)
-                                 else f'"{style}/>')
+                table.append(f'"{style}/>{after}')
             else:  # pragma: no cover - _supported() keeps other types away
                 raise TypeError(f"unsupported bulk value {value!r}")
-        if codes is None:
-            out.append(_Column(np.zeros(0, dtype=np.int64), fragments, per_row=True))
-        else:
-            out.append(_Column(codes, fragments))
+        out.append(_Column(codes, np.array(table, dtype=object)))
     return out
 
 
@@ -231,30 +245,17 @@ def _unsafe(text: str) -> bool:
 
 def _row_chunks(block: Block, columns: Sequence[_Column], start: int, stop: int,
                 chunk: int = CHUNK_ROWS) -> Iterator[str]:
-    """The ``<row>`` elements of data rows ``start``..``stop - 1`` (0-based), in chunks."""
-    letters = [get_column_letter(block.col + j) for j in range(len(columns))]
-    tables = []
-    for column in columns:
-        table = np.array([f if f is not None else "" for f in column.fragments] or [""],
-                         dtype=object)
-        blank = np.array([f is None for f in column.fragments] or [True])
-        tables.append((table, blank))
+    """The ``<row>`` elements of data rows ``start``..``stop - 1`` (0-based), in chunks.
+
+    A row is its row number joined between fragments: ``'<row r="'``, ``'"><c r="A'``, then
+    one fragment per column, each ending where the next cell's row number goes.
+    """
+    lead = ('<row r="', f'"><c r="{get_column_letter(block.col)}')
     for a in range(start, stop, chunk):
         b = min(stop, a + chunk)
+        parts = [col.fragments[a:b].tolist() if col.codes is None
+                 else col.fragments[col.codes[a:b]].tolist() for col in columns]
         first = block.first_row + a
-        rs = np.array([str(r) for r in range(first, first + b - a)], dtype=object)
-        matrix = np.empty((b - a, len(columns) + 2), dtype=object)
-        matrix[:, 0] = '<row r="' + rs + '">'
-        matrix[:, -1] = "</row>"
-        for j, (column, (table, blank)) in enumerate(zip(columns, tables, strict=True)):
-            if column.per_row:
-                cells = (f'<c r="{letters[j]}' + rs) + table[a:b]
-                empty = blank[a:b]
-            else:
-                codes = column.codes[a:b]
-                cells = (f'<c r="{letters[j]}' + rs) + table[codes]
-                empty = blank[codes]
-            if empty.any():
-                cells[empty] = ""
-            matrix[:, j + 1] = cells
-        yield "".join(matrix.ravel().tolist())
+        numbers = map(str, range(first, first + b - a))
+        yield "".join([n.join(p) for n, p in zip(
+            numbers, zip(repeat(lead[0]), repeat(lead[1]), *parts), strict=False)])
