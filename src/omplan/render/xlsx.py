@@ -11,6 +11,7 @@ import math
 import os
 import re
 import shutil
+import threading
 import warnings
 import zipfile
 from collections.abc import Iterable
@@ -33,7 +34,9 @@ from openpyxl.drawing.text import (
 from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.styles.differential import DifferentialStyle
+from openpyxl.styles.named_styles import NamedStyleList
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
@@ -134,10 +137,35 @@ def named_style(style: st.CellStyle) -> NamedStyle:
     )
 
 
+#: Named styles built once per process (and thread): the style tables a fresh write-only
+#: workbook gets from ``_CellFactory``, keyed by the layout's styles.
+_STYLE_CACHE = threading.local()
+_STYLE_TABLES = ("_fonts", "_fills", "_borders", "_alignments", "_protections",
+                 "_number_formats")
+
+
 class _CellFactory:
     """Cells carrying a named style; text is forced to a literal string."""
 
     def __init__(self, wb: Workbook, styles: dict[str, st.CellStyle]) -> None:
+        self._unsafe: dict[str, bool] = {}
+        fresh = wb.write_only and wb.named_styles == ["Normal"]
+        key = tuple(styles.items()) if fresh else None
+        cache = getattr(_STYLE_CACHE, "tables", None)
+        if cache is None:
+            cache = _STYLE_CACHE.tables = {}
+        if key is not None and key in cache:
+            tables, named, self.templates = cache[key]
+            for attr, items in tables.items():  # new lists: this workbook may add its own
+                setattr(wb, attr, IndexedList(items))
+            wb._named_styles = NamedStyleList(named)
+            return
+        self._build(wb, styles)
+        if key is not None:
+            cache[key] = ({attr: list(getattr(wb, attr)) for attr in _STYLE_TABLES},
+                          list(wb._named_styles), dict(self.templates))
+
+    def _build(self, wb: Workbook, styles: dict[str, st.CellStyle]) -> None:
         self.templates: dict[str, Any] = {}
         for style in styles.values():
             ns = named_style(style)
@@ -150,7 +178,6 @@ class _CellFactory:
             else:
                 wb.add_named_style(ns)
             self.templates[style.name] = ns.as_tuple()
-        self._unsafe: dict[str, bool] = {}
 
     def cell(self, ws: Any, value: Any, style: str | None) -> Cell:
         template = self.templates.get(style) if style else None
