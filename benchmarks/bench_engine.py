@@ -14,6 +14,13 @@ temporary directory, checks that it loads without errors, then reports the best 
 * openpyxl read-only iteration of every row of every sheet — the reference: the reader's
   time must be ≤ 0.3× this.
 
+``--scaling`` instead times the engine alone at 1,000 / 10,000 / 100,000 lines (``--sizes``)
+× ``--scenarios``, each size in its own process: the median wall and CPU time of
+``evaluate`` (targets 10k ≤ 0.8 s, 100k ≤ 5 s), of ``compute_arrays`` + ``totals`` (the path
+for callers that need only totals: no DataFrame, no advisories), the ledger rows, the
+tracemalloc peak of one ``evaluate`` and the process's peak resident memory (``ru_maxrss``,
+plan included; targets 10k ≤ 0.6 GB, 100k ≤ 3 GB).
+
 ``--strict`` makes a missed target exit with status 2 (for CI); ``--keep DIR`` keeps the
 generated workbook there; ``--profile FILE`` also writes a cProfile of one ``evaluate`` run to
 FILE and prints its top functions.
@@ -82,7 +89,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="keep the generated workbook in this folder")
     parser.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     parser.add_argument("--profile", type=Path, help="write a cProfile of evaluate() here")
+    parser.add_argument("--scaling", action="store_true",
+                        help="time the engine alone at --sizes lines, one process per size")
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child is not None:
+        return engine_child(args.child, args.scenarios, args.seed, args.repeat)
+    if args.scaling:
+        return engine_scaling([int(x) for x in args.sizes.split(",")], args.scenarios,
+                              args.seed, args.repeat, args.strict)
 
     pinning = pin_to_one_core()
     # heavy imports only after pinning, so BLAS/pandas see a single CPU
@@ -178,6 +194,86 @@ def profile_evaluate(evaluate: Callable[[Any], Any], plan: Any, out: Path) -> No
     profiler.dump_stats(out)
     print(f"\ncProfile of evaluate() written to {out}; top 15 by cumulative time:")
     pstats.Stats(profiler).strip_dirs().sort_stats("cumulative").print_stats(15)
+
+
+SCALING_TARGETS = {10_000: (0.8, 0.6), 100_000: (5.0, 3.0)}  # lines: (seconds, GB)
+
+
+def engine_child(lines: int, scenarios: int, seed: int, repeat: int) -> int:
+    """One size of ``--scaling``, in its own process: prints one JSON line."""
+    import json
+    import resource
+    import statistics
+    import tracemalloc
+
+    pin_to_one_core()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from generate import make_plan
+
+    from omplan.core.engine import compute_arrays, evaluate, totals
+    from omplan.input.reader import SheetGrid, parse_plan
+
+    plan, _ = parse_plan({n: SheetGrid(n, rows) for n, rows in
+                          make_plan(lines, scenarios, seed).items()}, "bench.xlsx")
+    assert plan is not None
+
+    def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+        walls, cpus, result = [], [], None
+        for _ in range(repeat):
+            result = None
+            gc.collect()
+            start, cpu = time.perf_counter(), time.process_time()
+            result = fn()
+            walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - cpu)
+        return statistics.median(walls), statistics.median(cpus), result
+
+    w, c, evaluation = timed(lambda: evaluate(plan))
+    rows = len(evaluation.ledger)
+    del evaluation
+    wt, ct, _ = timed(lambda: totals(compute_arrays(plan)))
+    gc.collect()
+    tracemalloc.start()
+    evaluate(plan)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"lines": lines, "wall": w, "cpu": c, "totals_wall": wt,
+                      "totals_cpu": ct, "rows": rows, "traced": peak, "rss": rss}))
+    return 0
+
+
+def engine_scaling(sizes: list[int], scenarios: int, seed: int, repeat: int,
+                   strict: bool) -> int:
+    """The engine alone at several sizes, each in a fresh process (peak memory per size)."""
+    import json
+    import subprocess
+
+    print(f"engine scaling: × {scenarios} scenarios (plus Baseline), seed {seed}, median of "
+          f"{repeat}, one process per size pinned to CPU 0; Python "
+          f"{platform.python_version()}")
+    print(f"{'lines':>8} {'ledger rows':>12} {'evaluate wall':>14} {'CPU':>7} "
+          f"{'totals-only CPU':>16} {'traced peak':>12} {'peak RSS':>9}  target")
+    missed = False
+    for lines in sizes:
+        done = subprocess.run([sys.executable, __file__, "--child", str(lines), "--scenarios",
+                               str(scenarios), "--seed", str(seed), "--repeat", str(repeat)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"{lines:>8} failed: {done.stderr.strip().splitlines()[-1:]}")
+            missed = True
+            continue
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        target = SCALING_TARGETS.get(lines)
+        verdict = ""
+        if target:
+            ok = r["cpu"] <= target[0] and r["rss"] <= target[1] * 1e9
+            missed |= not ok
+            verdict = f"≤ {target[0]:g} s, ≤ {target[1]:g} GB: {'ok' if ok else 'MISSED'}"
+        print(f"{lines:>8,} {r['rows']:>12,} {r['wall']:>12.2f} s {r['cpu']:>5.2f} s "
+              f"{r['totals_cpu']:>14.2f} s {r['traced'] / 1e9:>9.2f} GB "
+              f"{r['rss'] / 1e9:>6.2f} GB  {verdict}", flush=True)
+    return 2 if (missed and strict) else 0
 
 
 def _calamine_only(path: Path) -> int:

@@ -34,6 +34,8 @@ N_ACT = len(ACTIVITIES)
 N_Q = len(QUARTERS)
 _OP = np.array([ACTIVITY_KIND[a].value == "operation" for a in ACTIVITIES])
 _KIND_CODE = np.where(_OP, 0, 1).astype(np.int8)  # categories ("operation", "maintenance")
+_N_OP = int(_OP.sum())
+assert _OP[:_N_OP].all() and not _OP[_N_OP:].any()  # ACTIVITIES lists operation ones first
 
 
 def evaluate(plan: Plan) -> Evaluation:
@@ -121,12 +123,12 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     ssq = (scen * n_sys + sys_) * N_Q + q  # system-quarter id
     sq = scen * N_Q + q  # plan-quarter id
     pro = pro_rata[role]
-    direct = np.where(pro[:, None], 0.0, L[:, None] * shares[role])
+    split = shares[role]  # pro-rata roles have all-zero shares: filled in below
+    direct = L[:, None] * split
     n_ssq = len(names) * n_sys * N_Q
     mix_ssq = _group_sum(ssq, direct, n_ssq)
     mix_sq = _group_sum(sq, direct, len(names) * N_Q)
     del direct
-    split = np.where(pro[:, None], 0.0, shares[role])
     if pro.any():
         p = np.flatnonzero(pro)
         mix = mix_ssq[ssq[p]]
@@ -142,8 +144,8 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     L_act = L[:, None] * split
 
     # §3.6 coordination: parties from non-pro-rata labour by kind
-    op_lab = np.where(pro, 0.0, L_act[:, _OP].sum(axis=1))
-    mt_lab = np.where(pro, 0.0, L_act[:, ~_OP].sum(axis=1))
+    op_lab = np.where(pro, 0.0, L_act[:, :_N_OP].sum(axis=1))  # operation activities first
+    mt_lab = np.where(pro, 0.0, L_act[:, _N_OP:].sum(axis=1))
     parties = pd.DataFrame({"g": ssq, "party": vend, "op": op_lab > 0, "mt": mt_lab > 0})
     per_party = parties.groupby(["g", "party"], sort=False)[["op", "mt"]].any()
     per_g = per_party.assign(diff=per_party["op"] != per_party["mt"]).groupby(level=0).any()
@@ -194,10 +196,11 @@ def _codes(values: np.ndarray) -> tuple[list[str], np.ndarray]:
 
 def _group_sum(group: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     """Sum rows of ``values`` (K, A) by ``group`` ids into (size, A)."""
-    out = np.zeros((size, values.shape[1]))
-    for a in range(values.shape[1]):
-        out[:, a] = np.bincount(group, weights=values[:, a], minlength=size)
-    return out
+    columns = np.ascontiguousarray(values.T)  # bincount reads each column in one sweep
+    out = np.empty((values.shape[1], size))
+    for a, column in enumerate(columns):
+        out[a] = np.bincount(group, weights=column, minlength=size)
+    return np.ascontiguousarray(out.T)  # row sums must see rows laid out as before
 
 
 def _code_dtype(n_categories: int) -> type[np.signedinteger]:
