@@ -124,7 +124,7 @@ def ledger_frame(ledger: Any) -> Any:
     """The ledger as the report shows it: capitalised headers, blank keys as None."""
     import pandas as pd
 
-    from omplan.report.layout import LEDGER_HEADER
+    from omplan.report.common import LEDGER_HEADER
 
     out = {}
     for name, head in zip(ledger.columns, LEDGER_HEADER, strict=True):

@@ -26,7 +26,8 @@ import pandas as pd
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
-from omplan.report.layout import Block, LedgerRows, SheetLayout
+from omplan.report.common import LedgerRows
+from omplan.report.layout import Block, SheetLayout
 
 MAX_TEXT = 32_767  # Excel's limit of characters in a cell
 MIN_ROWS = 2  # smaller blocks are left to openpyxl
