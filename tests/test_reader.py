@@ -837,15 +837,19 @@ def _csv_named_xlsx(tmp_path: Path) -> Path:
     return path
 
 
-def _zip_bomb(tmp_path: Path) -> Path:
+def _zip_bomb(tmp_path: Path) -> Path:  # in a part omplan reads: the Settings sheet
     entries = [Entry(n, d) for n, d in members(openpyxl_book(tmp_path / "base.xlsx"))]
-    entries.append(Entry("xl/media/image1.png", b"\x89PNG" * 1000, declared=300 * 1000 * 1000))
+    for e in entries:
+        if e.name == "xl/worksheets/sheet1.xml":
+            e.declared = 300 * 1000 * 1000
     return raw_zip(tmp_path / "bomb.xlsx", entries)
 
 
-def _ratio_bomb(tmp_path: Path) -> Path:
+def _ratio_bomb(tmp_path: Path) -> Path:  # in a part omplan reads: the Roles sheet
     entries = [Entry(n, d) for n, d in members(openpyxl_book(tmp_path / "base.xlsx"))]
-    entries.append(Entry("xl/worksheets/sheet9.xml", b"<a>" + b" " * (4 * 1024 * 1024) + b"</a>"))
+    for e in entries:
+        if e.name == "xl/worksheets/sheet2.xml":
+            e.data = b"<a>" + b" " * (4 * 1024 * 1024) + b"</a>"
     return raw_zip(tmp_path / "ratio.xlsx", entries)
 
 

@@ -100,6 +100,24 @@ class PlanFigures:
                 "scenarios": [s.to_json() for s in self.scenarios]}
 
 
+def scenario_quarters(evaluation: Evaluation, scenario: str) -> list[PeriodFigures]:
+    """The ``quarters`` of :func:`scenario_figures` alone (the quarterly budgets need only
+    these): the same group-bys, without the rest of the scenario's figures."""
+    led = evaluation.ledger
+    return _quarters(led[led["scenario"] == scenario], evaluation.plan.settings)
+
+
+def _quarters(led: Any, st: Any) -> list[PeriodFigures]:
+    quarters = []
+    per_q = kind_totals(led, "quarter")
+    for quarter in QUARTERS:
+        row = per_q.loc[quarter]
+        q_share, q_status = band_status(row["operation"], row["total"], st.band_low, st.band_high)
+        quarters.append(PeriodFigures(quarter, float(row["total"]), float(row["operation"]),
+                                      float(row["maintenance"]), q_share, q_status))
+    return quarters
+
+
 def scenario_figures(evaluation: Evaluation, scenario: str,
                      extra_findings: list[Finding] | None = None) -> ScenarioFigures:
     """One scenario's figures, each a group-by of its ledger rows."""
@@ -115,13 +133,7 @@ def scenario_figures(evaluation: Evaluation, scenario: str,
     by_activity = pivot(led, "activity")
     external = labour[labour["sourcing"] != "In-house"].groupby("activity", observed=False)[
         "amount"].sum()
-    quarters = []
-    per_q = kind_totals(led, "quarter")
-    for quarter in QUARTERS:
-        row = per_q.loc[quarter]
-        q_share, q_status = band_status(row["operation"], row["total"], st.band_low, st.band_high)
-        quarters.append(PeriodFigures(quarter, float(row["total"]), float(row["operation"]),
-                                      float(row["maintenance"]), q_share, q_status))
+    quarters = _quarters(led, st)
     return ScenarioFigures(
         name=scenario,
         total=float(year["total"]),

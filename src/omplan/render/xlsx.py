@@ -11,6 +11,7 @@ import math
 import os
 import re
 import shutil
+import threading
 import warnings
 import zipfile
 from collections.abc import Iterable
@@ -33,13 +34,16 @@ from openpyxl.drawing.text import (
 from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.styles.differential import DifferentialStyle
+from openpyxl.styles.named_styles import NamedStyleList
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.writer.excel import ExcelWriter
 
 from omplan.render import grid as layout_grid
+from omplan.render.fastxml import BulkSheets
 from omplan.report import styles as st
 from omplan.report.layout import (
     Block,
@@ -61,10 +65,11 @@ class DeterministicZip(zipfile.ZipFile):
     """A ZipFile whose members all carry ``date_time`` (openpyxl stamps the current time)."""
 
     def __init__(self, file: Any, date_time: tuple[int, int, int, int, int, int],
-                 bulk: _FastBulk | None = None) -> None:
+                 bulk: _FastBulk | None = None, sheets: BulkSheets | None = None) -> None:
         super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
         self._date_time = date_time
         self._bulk = bulk
+        self._sheets = sheets  # sheets whose big blocks render/fastxml completes
 
     def _info(self, name: str, size: int = 0) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, date_time=self._date_time)
@@ -77,7 +82,14 @@ class DeterministicZip(zipfile.ZipFile):
                  compresslevel=None) -> None:
         if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
             zinfo_or_arcname = self._info(zinfo_or_arcname)
-        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+        sheets, self._sheets = self._sheets, None
+        try:
+            if sheets is not None and sheets.handles(zinfo_or_arcname.filename):
+                data = data.encode("utf-8") if isinstance(data, str) else data
+                return sheets.write(self, zinfo_or_arcname, data)
+            super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+        finally:
+            self._sheets = sheets
 
     def write(self, filename, arcname=None, compress_type=None,  # type: ignore[override]
               compresslevel=None) -> None:
@@ -89,6 +101,9 @@ class DeterministicZip(zipfile.ZipFile):
                 return
         size = os.path.getsize(filename)
         info = self._info(arcname or os.path.basename(filename), size)
+        if self._sheets is not None and self._sheets.handles(info.filename):
+            with open(filename, "rb") as src:
+                return self.writestr(info, src.read())
         with open(filename, "rb") as src, self.open(info, "w",
                                                      force_zip64=size > 2**31 - 1) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
@@ -122,10 +137,35 @@ def named_style(style: st.CellStyle) -> NamedStyle:
     )
 
 
+#: Named styles built once per process (and thread): the style tables a fresh write-only
+#: workbook gets from ``_CellFactory``, keyed by the layout's styles.
+_STYLE_CACHE = threading.local()
+_STYLE_TABLES = ("_fonts", "_fills", "_borders", "_alignments", "_protections",
+                 "_number_formats")
+
+
 class _CellFactory:
     """Cells carrying a named style; text is forced to a literal string."""
 
     def __init__(self, wb: Workbook, styles: dict[str, st.CellStyle]) -> None:
+        self._unsafe: dict[str, bool] = {}
+        fresh = wb.write_only and wb.named_styles == ["Normal"]
+        key = tuple(styles.items()) if fresh else None
+        cache = getattr(_STYLE_CACHE, "tables", None)
+        if cache is None:
+            cache = _STYLE_CACHE.tables = {}
+        if key is not None and key in cache:
+            tables, named, self.templates = cache[key]
+            for attr, items in tables.items():  # new lists: this workbook may add its own
+                setattr(wb, attr, IndexedList(items))
+            wb._named_styles = NamedStyleList(named)
+            return
+        self._build(wb, styles)
+        if key is not None:
+            cache[key] = ({attr: list(getattr(wb, attr)) for attr in _STYLE_TABLES},
+                          list(wb._named_styles), dict(self.templates))
+
+    def _build(self, wb: Workbook, styles: dict[str, st.CellStyle]) -> None:
         self.templates: dict[str, Any] = {}
         for style in styles.values():
             ns = named_style(style)
@@ -138,7 +178,6 @@ class _CellFactory:
             else:
                 wb.add_named_style(ns)
             self.templates[style.name] = ns.as_tuple()
-        self._unsafe: dict[str, bool] = {}
 
     def cell(self, ws: Any, value: Any, style: str | None) -> Cell:
         template = self.templates.get(style) if style else None
@@ -497,20 +536,26 @@ def render_sheet(wb: Workbook, sheet: SheetLayout, layout: ReportLayout,
 
 
 def render_workbook(layout: ReportLayout, target: str | os.PathLike[str] | IO[bytes],
-                    fast_bulk: bool = False) -> None:
-    """Write ``layout`` as an .xlsx to ``target`` (a path or a binary file object); with
-    ``fast_bulk`` the Ledger's rows are written as XML text, not cell by cell by openpyxl."""
+                    fast_bulk: bool = False, *, fast: bool = True) -> None:
+    """Write ``layout`` as an .xlsx to ``target`` (a path or a binary file object).
+
+    Big blocks (the Ledger) are written by :mod:`omplan.render.fastxml`; ``fast=False``
+    writes every cell with openpyxl (the reference the fast writer is tested against). With
+    ``fast_bulk`` (writeback) the Ledger's rows are written as XML text by ``_FastBulk``,
+    in the form the writeback's graft edits."""
     check_limits(layout.sheets)
-    fast = _FastBulk() if fast_bulk else None
+    bulk = _FastBulk() if fast_bulk else None
     wb = Workbook(write_only=True)
     cells = _CellFactory(wb, layout.styles)
     props = wb.properties
     props.creator = props.lastModifiedBy = layout.creator
     props.title = layout.title
     props.created = props.modified = layout.created
-    for sheet in layout.sheets:
-        render_sheet(wb, sheet, layout, cells, fast)
-    archive = DeterministicZip(target, zip_date_time(layout.created), fast)
+    sheets = BulkSheets() if (fast and not fast_bulk) else None
+    for number, sheet in enumerate(layout.sheets, start=1):
+        render_sheet(wb, sheets.placeholder(sheet, number) if sheets else sheet, layout, cells,
+                     bulk)
+    archive = DeterministicZip(target, zip_date_time(layout.created), bulk, sheets)
     try:
         ExcelWriter(wb, archive).save()
     finally:

@@ -42,7 +42,7 @@ from omplan.core.periods import (
     month_label,
     quarter_month_labels,
 )
-from omplan.core.summary import PeriodFigures, billing_split, scenario_figures
+from omplan.core.summary import PeriodFigures, billing_split, scenario_quarters
 from omplan.report import styles as st
 from omplan.report.builder import SheetBuilder
 from omplan.report.common import checks_sheet, ledger_sheet, provenance_rows, settings_rows
@@ -104,7 +104,7 @@ def rollup_name(fiscal_year: int, quarter: str, currency: str | None = None) -> 
 
 def quarter_figures(evaluation: Evaluation, scenario: str) -> list[PeriodFigures]:
     """The four quarters of a scenario, exactly as the JSON summary's ``quarters`` (spec §6)."""
-    return scenario_figures(evaluation, scenario).quarters
+    return scenario_quarters(evaluation, scenario)
 
 
 # --------------------------------------------------------------------------- sheet helper
