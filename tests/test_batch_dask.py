@@ -69,5 +69,5 @@ def test_tasks_ran_on_the_workers(cluster, tmp_path):
     assert outcome.ok and outcome.rollups == ["rollup_FY2027_Q1.xlsx"]
     with distributed.Client(cluster.scheduler_address) as client:
         worker_pids = set(client.run(os.getpid).values())
-    assert {r["pid"] for r in outcome.results} <= worker_pids
+    assert {r.pid for r in outcome.results} <= worker_pids
     assert os.getpid() not in worker_pids
