@@ -216,7 +216,7 @@ def connect(address: str, timeout: float) -> Any:
 
     thread = threading.Thread(target=attempt, name="omplan-dask-connect", daemon=True)
     thread.start()
-    thread.join(timeout + 5)
+    thread.join(timeout + 2)
     if thread.is_alive() or "client" not in box:
         error = box.get("error")
         why = (f"no answer within {timeout:g} s" if error is None or isinstance(
