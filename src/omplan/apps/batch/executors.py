@@ -258,23 +258,27 @@ def run_dask(tasks: Sequence[Task], scheduler: str, kwargs: dict[str, Any], done
             future = client.submit(run_plan_task, path, key=f"omplan-batch-{batch_id}-{i}",
                                    pure=False, **kwargs)
             futures[future] = (i, path)
-        pending = set(futures)
-        while pending:
-            try:
-                finished, pending = distributed.wait(list(pending), timeout=wait,
-                                                     return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                finished = set()
-            if not finished and not _scheduler_answers(client, wait):
-                for future in sorted(pending, key=lambda f: futures[f][0]):
-                    i, path = futures[future]
+        left = dict(futures)
+        finished = distributed.as_completed(list(futures), loop=client.loop)
+        quiet_since = time.monotonic()
+        while left:
+            batch = finished.next_batch(block=False)
+            if not batch:
+                if time.monotonic() - quiet_since < wait:
+                    time.sleep(0.05)
+                    continue
+                if _scheduler_answers(client, wait):  # busy, not gone: wait on
+                    quiet_since = time.monotonic()
+                    continue
+                for i, path in sorted(left.values()):
                     done(i, PlanResult.failure(
                         path, kwargs["scenario"], "scheduler-lost",
                         f"the Dask scheduler at {scheduler} stopped answering before this "
                         "plan finished; no workbook was written for it"))
                 return
-            for future in sorted(finished, key=lambda f: futures[f][0]):
-                i, path = futures[future]
+            quiet_since = time.monotonic()
+            for future in batch:
+                i, path = left.pop(future)
                 try:
                     result = future.result()
                 except Exception as exc:  # KilledWorker, a worker without omplan, ...
