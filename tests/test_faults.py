@@ -270,6 +270,11 @@ def test_run_out_with_a_closed_stdout_writes_the_report(tmp_path):
     assert json.loads((tmp_path / "s.json").read_text())["plan"] == "Sample plan"
 
 
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("run", SAMPLE)])
+def test_a_closed_stdout_is_no_failure(args):
+    assert run_with_closed_stdout(*args) == (0, "")
+
+
 def test_writeback_with_a_closed_stdout_writes_back(tmp_path):
     plan = Path(shutil.copy(SAMPLE, tmp_path / "p.xlsx"))
     before = plan.read_bytes()

@@ -398,6 +398,8 @@ def batch(plans: tuple[Path, ...], quarter: str, out_dir: Path, scenario: str,
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    if not isinstance(sys.stdout, streams.PipeSafe):  # click's own output (--help) too
+        sys.stdout = streams.PipeSafe(sys.stdout)  # type: ignore[assignment]
     try:
         cli.main(args=argv, prog_name="omplan")
     finally:  # a reader that went away (omplan … | head) costs no message at exit
