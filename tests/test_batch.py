@@ -608,3 +608,27 @@ def test_batch_frame_dtypes_survive_failures(tmp_path):
     assert list(frame["status"]) == ["ok", "failed"]
     assert pd.isna(frame.loc[1, "total"]) and frame.loc[1, "error"].startswith(BAD_LOCATION)
     assert frame["total"].dtype == float
+
+
+def test_a_task_result_is_a_dataclass_with_the_old_json(tmp_path):
+    """``run_plan_task`` returns a picklable PlanResult; ``to_json()`` is the dict the task
+    returned before it was a dataclass (same keys, same order, JSON-able)."""
+    import pickle
+
+    from omplan.apps.batch import run_plan_task
+
+    path = write_openpyxl(bu_plan(1), tmp_path / "bu01.xlsx")
+    result = run_plan_task(str(path), "Q2", str(tmp_path / "out"))
+    assert isinstance(result, PlanResult) and result.ok
+    data = result.to_json()
+    assert list(data) == ["path", "file", "plan", "status", "scenario", "fiscal_year",
+                          "currency", "fy_start_month", "band", "target", "quarters",
+                          "outputs", "errors", "seconds", "cpu_seconds", "peak_rss_mb", "pid"]
+    assert (data["plan"], data["status"], data["outputs"]) == (
+        "BU 01", "ok", ["bu01_FY2027_Q2.xlsx"])
+    assert data["quarters"][0]["quarter"] == "Q2" and data["pid"] == os.getpid()
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+    assert pickle.loads(pickle.dumps(result)) == result
+    failed = PlanResult.failure("x.xlsx", "Baseline", "not-run", "stopped")
+    assert list(failed.to_json()) == list(data)[:13]  # no run metrics: it never ran
+    assert failed.first_error() == "stopped"
