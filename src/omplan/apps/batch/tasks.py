@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from omplan.core.errors import OmplanError
+
 BASELINE = "Baseline"
 QUARTER_NAMES = ("Q1", "Q2", "Q3", "Q4")
 REPORT_NAME = "batch_report.json"
@@ -24,7 +26,7 @@ PLAN_SUFFIXES = (".xlsx", ".xlsm")
 DASK_HINT = "pip install 'omplan[dask]'"
 
 
-class BatchError(ValueError):
+class BatchError(OmplanError, ValueError):
     """A batch that cannot start: no plans, a bad option, Dask missing or unreachable."""
 
 
