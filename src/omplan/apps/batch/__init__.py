@@ -106,8 +106,9 @@ def batch_command(plans: Sequence[Path], quarter: str, out_dir: Path, scenario: 
             f"{len(outcome.results)} plans finished ({outcome.workbooks} workbooks written, "
             f"no rollups); {where}")
         return 128 + stop.signum
-    except Stopped as stop:  # while connecting or checking: nothing had run yet
-        err(f"omplan: stopped by {signal.Signals(stop.signum).name} before any plan ran")
+    except Stopped as stop:  # before the plans ran (connecting) or after (rollups)
+        err(f"omplan: stopped by {signal.Signals(stop.signum).name}; {REPORT_NAME} was not "
+            "written")
         return 128 + stop.signum
     finally:
         signal.signal(signal.SIGTERM, previous)
