@@ -246,7 +246,7 @@ def test_summary_sheet_reconciles_with_ledger_and_json(sample):
         assert got[(r, head["Maintenance"])] == approx(sc["maintenance"])
         assert got[(r, head["Operation share"])] == approx(sc["operation_share"])
         assert got[(r, head["Band status"])] == sc["band_status"]
-        assert got[(r, head["Share vs target"])] == approx(sc["operation_share"] - target)
+        assert got[(r, head["Share vs target"])] == approx((sc["operation_share"] - target) * 100)
         assert got.get((r, head["Δ total vs Baseline"]), 0) == approx(sc["total"] - base)
         assert got.get((r, head["Δ % vs Baseline"]), 0) == approx(sc["total"] / base - 1)
         assert got[(r, head["Fixed fee"])] == approx(sc["billing"]["fixed_fee"])

@@ -29,7 +29,8 @@ def _console(stderr: bool = False) -> Console:
     pipe; 80 columns or the terminal's width, ``COLUMNS`` when set, else 120 in logs."""
     from rich.console import Console
 
-    console = Console(file=streams.stderr() if stderr else streams.stdout(), highlight=False,
+    stream: Any = streams.stderr() if stderr else streams.stdout()  # a text stream
+    console = Console(file=stream, highlight=False,
                       markup=False, emoji=False)
     if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
         console.width = 120  # logs and pipes: wide enough for the summary table
@@ -231,7 +232,7 @@ def _write_back(run: Any, plan_path: Path) -> tuple[int, list[str]]:
     except (WritebackRefused, ReportError, OSError) as exc:
         _err(f"omplan: {exc}")
         return EXIT_INPUT, []
-    if result.in_place:
+    if result.in_place and result.backup is not None:
         lines = [f"Report sheets written into {plan_path} (the previous version is kept as "
                  f"{result.backup.name}); everything of yours was checked to be byte for byte "
                  "as it was."]

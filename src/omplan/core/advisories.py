@@ -45,7 +45,7 @@ class Context:
 
     @cached_property
     def staffed(self) -> np.ndarray:
-        return (self.arrays.lines.fte > 0).any(axis=1)
+        return np.asarray((self.arrays.lines.fte > 0).any(axis=1))
 
     @cached_property
     def external(self) -> np.ndarray:

@@ -723,7 +723,8 @@ def read_grids(path: str | os.PathLike[str]) -> tuple[dict[str, SheetGrid], list
                 continue  # not a sheet omplan reads: never parsed
             last_row, last_col = scan.extents.get(name, (0, 0))
             if last_col <= MAX_READ_COLUMNS and last_row * last_col <= DENSE_READ_CELLS:
-                rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                rows: list[list[Any]] = workbook.get_sheet_by_name(name).to_python(
+                    skip_empty_area=False)
             else:
                 sparse = read_sheet_sparse(path, scan, name, MAX_READ_COLUMNS, MAX_READ_ROWS)
                 rows = sparse.rows
@@ -751,6 +752,7 @@ def load_plan(path: str | os.PathLike[str],
     """Read a plan workbook: the plan (None on errors) and every finding, never raising."""
     extra: list[Finding] = []
     try:
+        grids: Mapping[str, SheetGrid]
         if read is grids_from_file:
             grids, extra = read_grids(path)
         else:

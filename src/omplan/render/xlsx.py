@@ -149,6 +149,7 @@ class _CellFactory:
 
     def __init__(self, wb: Workbook, styles: dict[str, st.CellStyle]) -> None:
         self._unsafe: dict[str, bool] = {}
+        self.templates: dict[str, Any] = {}
         fresh = wb.write_only and wb.named_styles == ["Normal"]
         key = tuple(styles.items()) if fresh else None
         cache = getattr(_STYLE_CACHE, "tables", None)
@@ -166,7 +167,7 @@ class _CellFactory:
                           list(wb._named_styles), dict(self.templates))
 
     def _build(self, wb: Workbook, styles: dict[str, st.CellStyle]) -> None:
-        self.templates: dict[str, Any] = {}
+        self.templates = {}
         for style in styles.values():
             ns = named_style(style)
             if style.name in wb.named_styles:  # a workbook written back to before: update it

@@ -166,7 +166,7 @@ def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: 
         delta = sc.total - base.total
         rows.append([
             sc.name, sc.total, sc.operation, sc.maintenance, share,
-            sc.band_status, None if share is None else share - target, delta,
+            sc.band_status, st.points_vs(share, target), delta,
             delta / base.total if base.total else None,
             sc.billing["fixed_fee"], sc.billing["separate_estimate"],
             sc.components["transition"], sc.count("warning"), sc.count("info"),
@@ -174,7 +174,7 @@ def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: 
     money, pct = st.MONEY, st.PERCENT_STYLE
     table = sh.next_block(
         "scenarios", rows,
-        [st.TEXT_STYLE, money, money, money, pct, st.CENTER_STYLE, st.SIGNED_PERCENT_STYLE,
+        [st.TEXT_STYLE, money, money, money, pct, st.CENTER_STYLE, st.SIGNED_POINTS_STYLE,
          st.SIGNED_MONEY, st.SIGNED_PERCENT_STYLE, money, money, money, st.INTEGER_STYLE,
          st.INTEGER_STYLE],
         header=SUMMARY_HEADER, title=f"Scenarios (amounts in {currency})", gap=1)

@@ -228,8 +228,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
         ["Band high", Styled(high, pct)],
         ["Band status", status],
         ["Target operation share", Styled(ctx.target, pct)],
-        ["Share vs target", Styled(None if share is None else share - ctx.target,
-                                   st.SIGNED_PERCENT_STYLE)],
+        ["Share vs target", Styled(st.points_vs(share, ctx.target), st.SIGNED_POINTS_STYLE)],
     ]
     at_a_glance = sh.next_block("quarter", glance, [st.KEY_STYLE, st.TEXT_STYLE],
                                 title=f"{ctx.label} at a glance", overflow=True)
@@ -506,7 +505,7 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
         rows.append([line.plan, line.file, f"{line.months[0]} – {line.months[-1]}",
                      line.total, line.operation, line.maintenance, share, line.band_status,
                      line.band_low, line.band_high, line.target,
-                     None if share is None else share - line.target, line.output])
+                     st.points_vs(share, line.target), line.output])
     totals = rollup_totals(lines)
     bands = {(line.band_low, line.band_high) for line in lines}
     total_status = ""
@@ -520,7 +519,7 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
     table = sh.next_block(
         "plans", rows,
         [st.TEXT_STYLE, st.TEXT_STYLE, st.TEXT_STYLE, money, money, money, pct,
-         st.CENTER_STYLE, pct, pct, pct, st.SIGNED_PERCENT_STYLE, st.LABEL_STYLE],
+         st.CENTER_STYLE, pct, pct, pct, st.SIGNED_POINTS_STYLE, st.LABEL_STYLE],
         header=ROLLUP_HEADER, title=f"Plans ({label}, {scenario})", row_kinds={n: "total"})
     sheet = sh.layout
     if n:

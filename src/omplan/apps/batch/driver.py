@@ -216,7 +216,7 @@ def execute_batch(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str
         "for it") for i, r in enumerate(results)]
     if stopped is None:
         rollups, totals, unwritten = write_rollups(final, quarters, scenario, out_dir, moment,
-                                                   kwargs["generated_note"])
+                                                   str(kwargs["generated_note"]))
     else:  # a rollup of part of the plans would look complete: none
         rollups, totals, unwritten = [], [], []
     report = batch_report(final, quarters, scenario, moment, rollups, totals,

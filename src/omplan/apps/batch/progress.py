@@ -87,7 +87,8 @@ def make_progress(enabled: bool, echo: Callable[[str], None] | None = None) -> P
 
     from omplan.apps import streams
 
-    console = Console(file=streams.stdout(), highlight=False)
+    stream: Any = streams.stdout()  # a text stream that survives a closed pipe
+    console = Console(file=stream, highlight=False)
     if console.is_terminal:
         return RichProgress(console)
     return LineProgress(echo or streams.echo)

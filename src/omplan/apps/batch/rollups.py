@@ -49,11 +49,12 @@ def write_rollups(results: Sequence[PlanResult], quarters: Sequence[str], scenar
             lines = []
             for r in members:
                 q = next(x for x in r.quarters if x["quarter"] == quarter)
-                assert r.band is not None
+                assert r.band is not None and r.target is not None
                 lines.append(RollupLine(
                     r.plan, r.file, q["months"], q["total"], q["operation"],
                     q["maintenance"], q["operation_share"], q["band_status"],
                     r.band["low"], r.band["high"], r.target, q["output"]))
+            assert fiscal_year is not None and currency is not None  # ok plans have both
             name = rollup_name(fiscal_year, quarter, currency if mixed else None)
             layout = build_rollup_layout(lines, failed, fiscal_year=fiscal_year,
                                          currency=currency, quarter=quarter,
