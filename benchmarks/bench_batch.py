@@ -103,12 +103,12 @@ def run(label: str, paths: list[Path], quarter: str, out: Path, **kwargs: Any) -
     outcome = execute_batch(paths, quarter=quarter, out=out, **kwargs)
     wall = time.perf_counter() - start
     failed = outcome.failed
-    task_seconds = [r["seconds"] for r in outcome.results if "seconds" in r]
-    cpu_seconds = [r["cpu_seconds"] for r in outcome.results if "cpu_seconds" in r]
+    task_seconds = [r.seconds for r in outcome.results if r.seconds is not None]
+    cpu_seconds = [r.cpu_seconds for r in outcome.results if r.cpu_seconds is not None]
     workers: dict[int, float] = {}
     for r in outcome.results:
-        if r.get("pid") is not None and r.get("peak_rss_mb") is not None:
-            workers[r["pid"]] = max(workers.get(r["pid"], 0.0), r["peak_rss_mb"])
+        if r.pid is not None and r.peak_rss_mb is not None:
+            workers[r.pid] = max(workers.get(r.pid, 0.0), r.peak_rss_mb)
     n = outcome.workbooks
     peaks = sorted(workers.values())
     print(f"{label:<10} wall {wall:7.2f} s  {n} workbooks  {n / wall:6.1f} workbooks/s  "

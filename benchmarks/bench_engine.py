@@ -14,6 +14,18 @@ temporary directory, checks that it loads without errors, then reports the best 
 * openpyxl read-only iteration of every row of every sheet — the reference: the reader's
   time must be ≤ 0.3× this.
 
+``--scaling`` instead times the engine alone at 1,000 / 10,000 / 100,000 lines (``--sizes``)
+× ``--scenarios``, each size in its own process: the median wall and CPU time of
+``evaluate`` (targets 10k ≤ 0.8 s, 100k ≤ 5 s), of ``compute_arrays`` + ``totals`` (the path
+for callers that need only totals: no DataFrame, no advisories), the ledger rows, the
+tracemalloc peak of one ``evaluate`` and the process's peak resident memory (``ru_maxrss``,
+plan included; targets 10k ≤ 0.6 GB, 100k ≤ 3 GB).
+
+``--written-back`` reads a plan of 16,000 lines × 11 scenarios that carries, besides its input
+sheets, a Ledger sheet part inflating past the 128 MiB member limit (the size a writeback of
+that plan adds): ``run_plan`` in a fresh process, its wall and CPU time and peak memory. The
+big part is never inflated, so the plan reads as if it were not there.
+
 ``--strict`` makes a missed target exit with status 2 (for CI); ``--keep DIR`` keeps the
 generated workbook there; ``--profile FILE`` also writes a cProfile of one ``evaluate`` run to
 FILE and prints its top functions.
@@ -82,7 +94,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="keep the generated workbook in this folder")
     parser.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     parser.add_argument("--profile", type=Path, help="write a cProfile of evaluate() here")
+    parser.add_argument("--scaling", action="store_true",
+                        help="time the engine alone at --sizes lines, one process per size")
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--written-back", action="store_true",
+                        help="read a 16,000 x 11 plan carrying a > 128 MiB Ledger part")
     args = parser.parse_args(argv)
+    if args.written_back:
+        return written_back_read(args.seed)
+    if args.child is not None:
+        return engine_child(args.child, args.scenarios, args.seed, args.repeat)
+    if args.scaling:
+        return engine_scaling([int(x) for x in args.sizes.split(",")], args.scenarios,
+                              args.seed, args.repeat, args.strict)
 
     pinning = pin_to_one_core()
     # heavy imports only after pinning, so BLAS/pandas see a single CPU
@@ -178,6 +203,151 @@ def profile_evaluate(evaluate: Callable[[Any], Any], plan: Any, out: Path) -> No
     profiler.dump_stats(out)
     print(f"\ncProfile of evaluate() written to {out}; top 15 by cumulative time:")
     pstats.Stats(profiler).strip_dirs().sort_stats("cumulative").print_stats(15)
+
+
+SCALING_TARGETS = {10_000: (0.8, 0.6), 100_000: (5.0, 3.0)}  # lines: (seconds, GB)
+
+
+def engine_child(lines: int, scenarios: int, seed: int, repeat: int) -> int:
+    """One size of ``--scaling``, in its own process: prints one JSON line."""
+    import json
+    import resource
+    import statistics
+    import tracemalloc
+
+    pin_to_one_core()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from generate import make_plan
+
+    from omplan.core.engine import compute_arrays, evaluate, totals
+    from omplan.input.reader import SheetGrid, parse_plan
+
+    plan, _ = parse_plan({n: SheetGrid(n, rows) for n, rows in
+                          make_plan(lines, scenarios, seed).items()}, "bench.xlsx")
+    assert plan is not None
+
+    def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+        walls, cpus, result = [], [], None
+        for _ in range(repeat):
+            result = None
+            gc.collect()
+            start, cpu = time.perf_counter(), time.process_time()
+            result = fn()
+            walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - cpu)
+        return statistics.median(walls), statistics.median(cpus), result
+
+    w, c, evaluation = timed(lambda: evaluate(plan))
+    rows = len(evaluation.ledger)
+    del evaluation
+    wt, ct, _ = timed(lambda: totals(compute_arrays(plan)))
+    gc.collect()
+    tracemalloc.start()
+    evaluate(plan)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"lines": lines, "wall": w, "cpu": c, "totals_wall": wt,
+                      "totals_cpu": ct, "rows": rows, "traced": peak, "rss": rss}))
+    return 0
+
+
+def engine_scaling(sizes: list[int], scenarios: int, seed: int, repeat: int,
+                   strict: bool) -> int:
+    """The engine alone at several sizes, each in a fresh process (peak memory per size)."""
+    import json
+    import subprocess
+
+    print(f"engine scaling: × {scenarios} scenarios (plus Baseline), seed {seed}, median of "
+          f"{repeat}, one process per size pinned to CPU 0; Python "
+          f"{platform.python_version()}")
+    print(f"{'lines':>8} {'ledger rows':>12} {'evaluate wall':>14} {'CPU':>7} "
+          f"{'totals-only CPU':>16} {'traced peak':>12} {'peak RSS':>9}  target")
+    missed = False
+    for lines in sizes:
+        done = subprocess.run([sys.executable, __file__, "--child", str(lines), "--scenarios",
+                               str(scenarios), "--seed", str(seed), "--repeat", str(repeat)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"{lines:>8} failed: {done.stderr.strip().splitlines()[-1:]}")
+            missed = True
+            continue
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        target = SCALING_TARGETS.get(lines)
+        verdict = ""
+        if target:
+            ok = r["cpu"] <= target[0] and r["rss"] <= target[1] * 1e9
+            missed |= not ok
+            verdict = f"≤ {target[0]:g} s, ≤ {target[1]:g} GB: {'ok' if ok else 'MISSED'}"
+        print(f"{lines:>8,} {r['rows']:>12,} {r['wall']:>12.2f} s {r['cpu']:>5.2f} s "
+              f"{r['totals_cpu']:>14.2f} s {r['traced'] / 1e9:>9.2f} GB "
+              f"{r['rss'] / 1e9:>6.2f} GB  {verdict}", flush=True)
+    return 2 if (missed and strict) else 0
+
+
+_RUN_AND_MEASURE = """
+import json, resource, sys, time
+start, cpu = time.perf_counter(), time.process_time()
+from omplan.files.run import run_plan
+run = run_plan(sys.argv[1])
+print(json.dumps({"ok": run.ok, "wall": time.perf_counter() - start,
+                  "cpu": time.process_time() - cpu, "errors": [str(e) for e in run.errors[:3]],
+                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def written_back_read(seed: int) -> int:
+    """A plan plus a Ledger part past the member limit, read by ``run_plan``."""
+    import json
+    import subprocess
+    import zipfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from generate import write_plan
+
+    from omplan.input.package import MAX_MEMBER_INFLATED
+
+    rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    with tempfile.TemporaryDirectory(prefix="omplan-bench-wb-") as tmp:
+        plan = write_plan(Path(tmp) / "plan.xlsx", 16_000, 10, seed)
+        big = Path(tmp) / "written_back.xlsx"
+        part = "xl/worksheets/sheet_ledger.xml"
+        with zipfile.ZipFile(plan) as zin, zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED,
+                                                          compresslevel=1) as zout:
+            for info in zin.infolist():
+                data = zin.read(info)
+                if info.filename == "xl/workbook.xml":
+                    data = data.replace(b"</sheets>", (
+                        f'<sheet xmlns:r="{rel_ns}" name="Ledger" sheetId="999" '
+                        'r:id="rIdLedger"/></sheets>').encode())
+                elif info.filename == "xl/_rels/workbook.xml.rels":
+                    data = data.replace(b"</Relationships>", (
+                        f'<Relationship Id="rIdLedger" Type="{rel_ns}/worksheet" '
+                        'Target="worksheets/sheet_ledger.xml"/></Relationships>').encode())
+                zout.writestr(info, data)
+            with zout.open(part, "w", force_zip64=True) as out:
+                out.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/'
+                          b'spreadsheetml/2006/main"><sheetData>')
+                r, written = 1, 0
+                while written <= MAX_MEMBER_INFLATED + (8 << 20):
+                    chunk = "".join(
+                        f'<row r="{i}"><c r="A{i}" t="s"><v>0</v></c><c r="K{i}" s="1">'
+                        f"<v>{i * 1.1!r}</v></c></row>" for i in range(r, r + 50_000)).encode()
+                    out.write(chunk)
+                    written += len(chunk)
+                    r += 50_000
+                out.write(b"</sheetData></worksheet>")
+            inflated = zout.getinfo(part).file_size
+        print(f"plan: 16,000 lines x 11 scenarios + a Ledger part of {inflated / 2**20:,.0f} "
+              f"MiB inflated (limit {MAX_MEMBER_INFLATED / 2**20:,.0f} MiB per part read); "
+              f"file {big.stat().st_size / 1e6:.1f} MB")
+        for name, path in (("plan alone", plan), ("plan + big Ledger part", big)):
+            done = subprocess.run([sys.executable, "-c", _RUN_AND_MEASURE, str(path)],
+                                  capture_output=True, text=True)
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"  run_plan {name:24} ok={r['ok']}  {r['wall']:6.2f} s wall  "
+                  f"{r['cpu']:6.2f} s CPU  peak RSS {r['rss'] / 1e9:.2f} GB")
+    return 0
 
 
 def _calamine_only(path: Path) -> int:

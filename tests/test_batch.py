@@ -30,6 +30,7 @@ from python_calamine import CalamineWorkbook
 import omplan
 from omplan.apps.batch import (
     BatchError,
+    PlanResult,
     RichProgress,
     execute_batch,
     expand_paths,
@@ -446,7 +447,7 @@ def test_a_quarter_without_cost_has_no_share(tmp_path):
     plan = write_openpyxl(sheets, tmp_path / "idle.xlsx")
     outcome = execute_batch([plan], quarter="Q4", out=tmp_path / "out", jobs=1)
     assert outcome.ok
-    q4 = outcome.results[0]["quarters"][0]
+    q4 = outcome.results[0].quarters[0]
     assert (q4["total"], q4["operation_share"], q4["band_status"]) == (0.0, None, "no-cost")
     ws = openpyxl.load_workbook(tmp_path / "out" / "idle_FY2027_Q4.xlsx")["Budget"]
     values = [c.value for row in ws.iter_rows() for c in row]
@@ -460,8 +461,8 @@ def test_same_stem_in_two_folders_is_a_failure_not_an_overwrite(tmp_path):
     a = write_openpyxl(bu_plan(1), (tmp_path / "a").mkdir() or tmp_path / "a" / "unit.xlsx")
     b = write_openpyxl(bu_plan(2), (tmp_path / "b").mkdir() or tmp_path / "b" / "unit.xlsx")
     outcome = execute_batch([a, b, a], quarter="Q1", out=tmp_path / "out", jobs=1)
-    assert [r["status"] for r in outcome.results] == ["ok", "failed"]  # a counted once
-    assert outcome.results[1]["errors"][0]["code"] == "duplicate-name"
+    assert [r.status for r in outcome.results] == ["ok", "failed"]  # a counted once
+    assert outcome.results[1].errors[0]["code"] == "duplicate-name"
     assert openpyxl.load_workbook(tmp_path / "out" / "unit_FY2027_Q1.xlsx")["Budget"][
         "A1"].value.startswith("BU 01")
 
@@ -469,7 +470,7 @@ def test_same_stem_in_two_folders_is_a_failure_not_an_overwrite(tmp_path):
 def test_missing_file_and_all_failed_batch(tmp_path):
     outcome = execute_batch([tmp_path / "nope.xlsx"], quarter="Q1", out=tmp_path / "out")
     assert not outcome.ok and outcome.rollups == []
-    assert outcome.results[0]["errors"][0]["code"] == "file-not-found"
+    assert outcome.results[0].errors[0]["code"] == "file-not-found"
     assert report(tmp_path / "out")["totals"] == []
 
 
@@ -505,24 +506,24 @@ def test_folder_expansion_skips_outputs_and_lock_files(tmp_path):
     assert is_output_name("BU 1_FY2027_Q4.xlsx") and not is_output_name("plan_FY2027.xlsx")
 
 
-def crashing_task(path: str, **kwargs: Any) -> dict[str, Any]:
+def crashing_task(path: str, **kwargs: Any) -> PlanResult:
     """A task whose process dies on one plan (as if killed for memory)."""
     if path.endswith("crash.xlsx"):
         os._exit(3)
-    return {"path": path, "status": "ok", "pid": os.getpid()}
+    return PlanResult(path=path, file=path, plan=path, status="ok", pid=os.getpid())
 
 
 def test_a_dying_worker_fails_only_its_plan():
     from omplan.apps.batch import _run_local
 
     tasks = [(i, f"p{i}.xlsx") for i in range(5)] + [(5, "crash.xlsx")]
-    results: dict[int, dict[str, Any]] = {}
+    results: dict[int, PlanResult] = {}
     _run_local(tasks, 2, {"scenario": "Baseline"},
                lambda i, r: results.setdefault(i, r), task=crashing_task)
     assert sorted(results) == list(range(6))
-    assert results[5]["status"] == "failed"
-    assert results[5]["errors"][0]["code"] == "worker-died"
-    assert all(results[i]["status"] == "ok" for i in range(5))
+    assert results[5].status == "failed"
+    assert results[5].errors[0]["code"] == "worker-died"
+    assert all(results[i].status == "ok" for i in range(5))
 
 
 def test_rich_progress_bar_on_a_terminal():
@@ -531,12 +532,14 @@ def test_rich_progress_bar_on_a_terminal():
     buffer = StringIO()
     bar = RichProgress(Console(file=buffer, force_terminal=True, width=100))
     bar.start(2)
-    bar.advance({"status": "ok", "file": "a.xlsx", "outputs": ["x"], "errors": []}, 1, 2)
-    bar.advance({"status": "failed", "file": "b.xlsx", "outputs": [], "errors": [
-        {"location": "Staffing!F2", "message": "FTE Q2 must be a number ≥ 0, got -1"}]}, 2, 2)
+    bar.advance(PlanResult("a.xlsx", "a.xlsx", "a", status="ok", outputs=["x"]), 1, 2)
+    bar.advance(PlanResult("[b].xlsx", "[b].xlsx", "[b]", errors=[
+        {"location": "Staffing!F2", "message": "FTE Q2 must be a number ≥ 0, got -1 [/]"}]),
+        2, 2)
     bar.stop()
     text = buffer.getvalue()
-    assert "2/2" in text and "b.xlsx: Staffing!F2: FTE Q2" in text
+    # file names and messages are printed as they are: brackets are not console markup
+    assert "2/2" in text and "[b].xlsx: Staffing!F2: FTE Q2" in text and "got -1 [/]" in text
 
 
 # --------------------------------------------------------------------------- calendar
@@ -605,3 +608,27 @@ def test_batch_frame_dtypes_survive_failures(tmp_path):
     assert list(frame["status"]) == ["ok", "failed"]
     assert pd.isna(frame.loc[1, "total"]) and frame.loc[1, "error"].startswith(BAD_LOCATION)
     assert frame["total"].dtype == float
+
+
+def test_a_task_result_is_a_dataclass_with_the_old_json(tmp_path):
+    """``run_plan_task`` returns a picklable PlanResult; ``to_json()`` is the dict the task
+    returned before it was a dataclass (same keys, same order, JSON-able)."""
+    import pickle
+
+    from omplan.apps.batch import run_plan_task
+
+    path = write_openpyxl(bu_plan(1), tmp_path / "bu01.xlsx")
+    result = run_plan_task(str(path), "Q2", str(tmp_path / "out"))
+    assert isinstance(result, PlanResult) and result.ok
+    data = result.to_json()
+    assert list(data) == ["path", "file", "plan", "status", "scenario", "fiscal_year",
+                          "currency", "fy_start_month", "band", "target", "quarters",
+                          "outputs", "errors", "seconds", "cpu_seconds", "peak_rss_mb", "pid"]
+    assert (data["plan"], data["status"], data["outputs"]) == (
+        "BU 01", "ok", ["bu01_FY2027_Q2.xlsx"])
+    assert data["quarters"][0]["quarter"] == "Q2" and data["pid"] == os.getpid()
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+    assert pickle.loads(pickle.dumps(result)) == result
+    failed = PlanResult.failure("x.xlsx", "Baseline", "not-run", "stopped")
+    assert list(failed.to_json()) == list(data)[:13]  # no run metrics: it never ran
+    assert failed.first_error() == "stopped"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -69,5 +70,65 @@ def test_tasks_ran_on_the_workers(cluster, tmp_path):
     assert outcome.ok and outcome.rollups == ["rollup_FY2027_Q1.xlsx"]
     with distributed.Client(cluster.scheduler_address) as client:
         worker_pids = set(client.run(os.getpid).values())
-    assert {r["pid"] for r in outcome.results} <= worker_pids
+    assert {r.pid for r in outcome.results} <= worker_pids
     assert os.getpid() not in worker_pids
+
+
+SCHEDULER_SCRIPT = """
+import sys, time, distributed
+cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
+print(cluster.scheduler_address, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_scheduler_that_stops_answering_mid_batch_fails_the_rest(tmp_path, monkeypatch):
+    """The scheduler's process is frozen (SIGSTOP: its connections stay open, nothing
+    answers) after the first plan: the batch ends in bounded time, the unfinished plans fail
+    with ``scheduler-lost``, and the report lists every plan."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from omplan.apps.batch import Progress
+
+    monkeypatch.setenv("OMPLAN_DASK_TIMEOUT", "3")
+    sample = Path(__file__).resolve().parents[1] / "workbooks" / "sample_plan.xlsx"
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    for i in range(10):
+        shutil.copy(sample, folder / f"bu{i:02d}.xlsx")
+    proc = subprocess.Popen([sys.executable, "-c", SCHEDULER_SCRIPT], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    family = []
+
+    class FreezeOnFirst(Progress):
+        def advance(self, result, done, total):
+            if done == 1:
+                proc.send_signal(signal.SIGSTOP)
+
+    try:
+        address = proc.stdout.readline().strip()
+        assert address.startswith("tcp://"), address
+        family = [proc.pid, *(p.pid for p in psutil.Process(proc.pid).children(True))]
+        start = time.monotonic()
+        outcome = execute_batch(folder, quarter="all", out=tmp_path / "out",
+                                scheduler=address, progress=FreezeOnFirst())
+        assert time.monotonic() - start < 150
+    finally:
+        for pid in family:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait(timeout=30)
+    codes = [r.errors[0]["code"] for r in outcome.results if not r.ok]
+    assert 1 <= len(codes) <= 9 and set(codes) == {"scheduler-lost"}
+    assert sum(r.ok for r in outcome.results) == 10 - len(codes)
+    report = json.loads((tmp_path / "out" / "batch_report.json").read_text())
+    assert report["plans_total"] == 10 and report["plans_failed"] == len(codes)

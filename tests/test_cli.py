@@ -81,10 +81,10 @@ def test_demo_prints_the_scenario_table(tmp_path):
     assert plan is not None
     for name in plan.scenario_names:
         assert name in result.stdout
-    for column in ("Scenario", "Total (USD)", "Operation (USD)", "Maintenance (USD)",
-                   "Op. share", "Band status"):
+    for column in ("Scenario", "Total", "Operation", "Maintenance", "Op. share",
+                   "Band status", "Share vs target"):
         assert column in result.stdout
-    assert "Sample plan" in result.stdout
+    assert "Sample plan — FY2027, amounts in USD" in result.stdout
 
 
 def test_run_sample_writes_the_json_summary(tmp_path):

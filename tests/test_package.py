@@ -491,25 +491,73 @@ def test_encrypted_zip_entries(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- zip bombs
 
 
+def _inflated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The members the scan inflates, in order."""
+    seen: list[str] = []
+    real = package._raw_chunks
+
+    def spy(raw, info, name):  # type: ignore[no-untyped-def]
+        seen.append(info.filename)
+        yield from real(raw, info, name)
+
+    monkeypatch.setattr(package, "_raw_chunks", spy)
+    return seen
+
+
+def _high_ratio_xml() -> bytes:
+    return b"<worksheet>" + b" " * (8 * MiB) + b"</worksheet>"
+
+
 def test_real_high_ratio_member(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = openpyxl_book(tmp_path / "bomb.xlsx")
-    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as zf:
-        with zf.open("xl/worksheets/sheet3.xml", "w") as fh:
-            fh.write(b"<worksheet>")
-            for _ in range(8):
-                fh.write(b" " * MiB)
-            fh.write(b"</worksheet>")
-    monkeypatch.setattr(package, "_raw_chunks", _never_inflate)
+    base = openpyxl_book(tmp_path / "base.xlsx")
+    path = rezip(base, tmp_path / "bomb.xlsx", {"xl/worksheets/sheet2.xml": _high_ratio_xml()})
+    seen = _inflated(monkeypatch)
     problem = expect_problem(path, "zip-bomb")
     assert "ratio" in str(problem)
+    assert "xl/worksheets/sheet2.xml" not in seen  # refused on its declared sizes
+
+
+def test_parts_omplan_does_not_read_are_never_inflated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a sheet omplan does not read (its own Ledger after a writeback), a stray part and a
+    # picture declaring 300 MB: none is inflated, so none can refuse the plan
+    sheets = {"Settings": {"A1": "Setting"}, "Ledger": {"A1": "Scenario"}}
+    base = openpyxl_book(tmp_path / "base.xlsx", sheets)
+    path = rezip(base, tmp_path / "plan.xlsx", {"xl/worksheets/sheet2.xml": _high_ratio_xml(),
+                                                "xl/worksheets/sheet3.xml": BILLION_LAUGHS,
+                                                "docProps/app.xml": BILLION_LAUGHS})
+    entries = [Entry(n, d) for n, d in members(path)]
+    entries.append(Entry("xl/media/image1.png", b"\x89PNG" * 1000, declared=300 * 1000 * 1000))
+    path = raw_zip(tmp_path / "declared.xlsx", entries)
+    seen = _inflated(monkeypatch)
+    scan = scan_workbook(path)
+    assert scan.sheet_names == ["Settings", "Ledger"]
+    assert list(scan.sheet_parts) == ["Settings"]
+    assert set(seen) == {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                         "xl/styles.xml", "xl/worksheets/sheet1.xml"}
+    # every sheet, as before, when asked
+    with pytest.raises(FileProblem) as info:
+        scan_workbook(path, sheets=None)
+    assert info.value.code == "zip-bomb"
 
 
 def test_huge_declared_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     entries = [Entry(n, d) for n, d in members(openpyxl_book(tmp_path / "base.xlsx"))]
-    entries.append(Entry("xl/media/image1.png", b"\x89PNG" * 1000, declared=300 * 1000 * 1000))
+    for e in entries:
+        if e.name == "xl/worksheets/sheet1.xml":
+            e.declared = 300 * 1000 * 1000
     path = raw_zip(tmp_path / "declared.xlsx", entries)
-    monkeypatch.setattr(package, "_raw_chunks", _never_inflate)
+    seen = _inflated(monkeypatch)
     expect_problem(path, "zip-bomb")
+    assert "xl/worksheets/sheet1.xml" not in seen
+
+
+def test_sheet_extents_and_sheet_names_in_any_case(tmp_path: Path) -> None:
+    sheets = {"  staffing ": {"A1": "System", "C5": 1}, "PROFILE": {"ZZ100": 1, "B2": "x"},
+              "Notes": {"XFD1048576": 1}}
+    scan = scan_workbook(openpyxl_book(tmp_path / "plan.xlsx", sheets))
+    assert scan.extents == {"  staffing ": (5, 3), "PROFILE": (100, 702)}
 
 
 def test_total_declared_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -604,7 +652,7 @@ def test_doctype_in_utf16_part(tmp_path: Path) -> None:
     xml = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE a [<!ENTITY b "c">]><a/>').encode(
         "utf-16"
     )
-    path = rezip(base, tmp_path / "utf16.xlsx", {"docProps/app.xml": xml})
+    path = rezip(base, tmp_path / "utf16.xlsx", {"xl/worksheets/sheet1.xml": xml})
     expect_problem(path, "xml-entities")
 
 

@@ -261,7 +261,8 @@ def test_allocation_within_tolerance_is_fine():
 
 def test_allocation_given_as_percent_numbers():
     sheets = set_cell(set_cell(tiny_plan(), "Allocation", "C3", 50), "Allocation", "F3", 50)
-    finding = only(errors_of(sheets), "percent-number", "Allocation!A3", "percent numbers")
+    # located at the first bad cell, not at the role: that is where the fix goes
+    finding = only(errors_of(sheets), "percent-number", "Allocation!C3", "percent numbers")
     assert "add up to 100" in finding.message
 
 
@@ -836,15 +837,19 @@ def _csv_named_xlsx(tmp_path: Path) -> Path:
     return path
 
 
-def _zip_bomb(tmp_path: Path) -> Path:
+def _zip_bomb(tmp_path: Path) -> Path:  # in a part omplan reads: the Settings sheet
     entries = [Entry(n, d) for n, d in members(openpyxl_book(tmp_path / "base.xlsx"))]
-    entries.append(Entry("xl/media/image1.png", b"\x89PNG" * 1000, declared=300 * 1000 * 1000))
+    for e in entries:
+        if e.name == "xl/worksheets/sheet1.xml":
+            e.declared = 300 * 1000 * 1000
     return raw_zip(tmp_path / "bomb.xlsx", entries)
 
 
-def _ratio_bomb(tmp_path: Path) -> Path:
+def _ratio_bomb(tmp_path: Path) -> Path:  # in a part omplan reads: the Roles sheet
     entries = [Entry(n, d) for n, d in members(openpyxl_book(tmp_path / "base.xlsx"))]
-    entries.append(Entry("xl/worksheets/sheet9.xml", b"<a>" + b" " * (4 * 1024 * 1024) + b"</a>"))
+    for e in entries:
+        if e.name == "xl/worksheets/sheet2.xml":
+            e.data = b"<a>" + b" " * (4 * 1024 * 1024) + b"</a>"
     return raw_zip(tmp_path / "ratio.xlsx", entries)
 
 

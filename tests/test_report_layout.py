@@ -129,12 +129,12 @@ def test_summary_rows_by_hand(tiny):
     base, off = rows["Baseline"], rows["Offshore dev"]
     assert base["Total"] == pytest.approx(264_000)
     assert base["Operation share"] == pytest.approx(192 / 264)
-    assert base["Share vs target"] == pytest.approx(192 / 264 - 0.50)
+    assert base["Share vs target"] == pytest.approx((192 / 264 - 0.50) * 100)  # points
     assert base["Band status"] == "operation-heavy"
     operation = 120_000 + 36_000 + 3_600 + 6_000 + 3_960 * 39_900 / 49_800
     assert off["Total"] == pytest.approx(215_160)
     assert off["Operation share"] == pytest.approx(operation / 215_160)
-    assert off["Share vs target"] == pytest.approx(operation / 215_160 - 0.50)
+    assert off["Share vs target"] == pytest.approx((operation / 215_160 - 0.50) * 100)
     assert off["Band status"] == "operation-heavy"
     for name, row in rows.items():
         found = evaluation.scenario_findings[name]

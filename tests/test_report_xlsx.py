@@ -25,9 +25,9 @@ from omplan.core.model import (
     ACTIVITIES,
     EXTERNAL_SOURCINGS,
     LEVEL_GUIDANCE,
-    LEVEL_ROLE,
     LEVELS,
     QUARTERS,
+    level_label,
 )
 from omplan.core.periods import quarter_labels
 from omplan.files.report import ReportError, report_layout, write_report, write_run_report
@@ -213,7 +213,7 @@ def test_scenario_sheets_reconcile_with_ledger_and_json(sample):
             assert sourcing.value(s, "of which labour") == approx(amount)
         level = sheet.block("by_level")
         for lv in LEVELS:
-            assert level.row_of(f"{lv} {LEVEL_ROLE[lv]}")[-1] == LEVEL_GUIDANCE[lv]
+            assert level.row_of(level_label(lv))[-1] == LEVEL_GUIDANCE[lv]
         matrix = sheet.block("activity_quarter")
         for a in ACTIVITIES:
             assert matrix.value(a, "FY") == approx(sc["by_activity"][a])
@@ -246,7 +246,7 @@ def test_summary_sheet_reconciles_with_ledger_and_json(sample):
         assert got[(r, head["Maintenance"])] == approx(sc["maintenance"])
         assert got[(r, head["Operation share"])] == approx(sc["operation_share"])
         assert got[(r, head["Band status"])] == sc["band_status"]
-        assert got[(r, head["Share vs target"])] == approx(sc["operation_share"] - target)
+        assert got[(r, head["Share vs target"])] == approx((sc["operation_share"] - target) * 100)
         assert got.get((r, head["Δ total vs Baseline"]), 0) == approx(sc["total"] - base)
         assert got.get((r, head["Δ % vs Baseline"]), 0) == approx(sc["total"] / base - 1)
         assert got[(r, head["Fixed fee"])] == approx(sc["billing"]["fixed_fee"])

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
+from typing import Any
 
 import openpyxl
 import pytest
@@ -82,3 +85,72 @@ def test_cli_new_sample_runs(tmp_path):
                            str(out)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert len(json.loads(out.read_text())["scenarios"]) == 5
+
+
+# --------------------------------------------------------------------------- issue 11, item 17
+
+
+def _validations(path) -> dict[tuple[str, str], Any]:
+    wb = openpyxl.load_workbook(path)
+    return {(ws.title, str(dv.sqref).split(":")[0].rstrip("0123456789")): dv
+            for ws in wb.worksheets for dv in ws.data_validations.dataValidation}
+
+
+def test_scenarios_offer_roles_and_systems_and_accept_a_star(sample):
+    dvs = _validations(sample)
+    for sheet, col, source in (("Scenarios", "B", "Roles!$A$2:$A$51"),
+                               ("Scenarios", "C", "Systems!$A$2:$A$201"),
+                               ("Staffing", "A", "Systems!$A$2:$A$201"),
+                               ("Costs", "A", "Systems!$A$2:$A$201")):
+        dv = dvs[(sheet, col)]
+        assert (dv.type, dv.formula1) == ("list", source)
+        assert not dv.showErrorMessage  # '*' (and an unlisted system) can be typed
+    assert "* for every role" in dvs[("Scenarios", "B")].prompt
+
+
+def test_rates_validation_matches_the_reader(empty):
+    dv = _validations(empty)[("Rates", "C")]
+    assert (dv.type, dv.operator, dv.formula1) == ("decimal", "greaterThan", "0")
+
+
+def test_the_sample_template_lists_its_systems_and_reads_clean(sample):
+    wb = openpyxl.load_workbook(sample)
+    assert [r[0] for r in wb["Systems"].iter_rows(min_row=2, values_only=True) if r[0]] == [
+        "Order platform", "Customer portal", "HR & payroll", "Data warehouse"]
+    assert run_plan(sample).findings == []
+
+
+def test_columns_fit_their_content(sample):
+    wb = openpyxl.load_workbook(sample)
+    for sheet in HEADERS:
+        ws = wb[sheet]
+        for col in ws.iter_cols(max_col=len(HEADERS[sheet])):
+            longest = max(len(str(c.value)) for c in col if c.value is not None)
+            width = ws.column_dimensions[col[0].column_letter].width
+            assert width >= min(longest + 1, 60), (sheet, col[0].column_letter, longest, width)
+
+
+def test_start_here_names_each_level_once(empty):
+    start = [c.value for c in openpyxl.load_workbook(empty)["Start here"]["A"] if c.value]
+    assert "PMO / Service Owner — keep in-house" in start
+    assert not any("PMO PMO" in line for line in start)
+
+
+def test_start_here_stays_inside_the_page_in_libreoffice(tmp_path):
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None or not shutil.which("pdftotext"):
+        pytest.skip("needs LibreOffice (soffice) and poppler-utils (pdftotext)")
+    book = openpyxl.load_workbook(write_template(tmp_path / "t.xlsx", fiscal_year=2027))
+    for ws in book.worksheets[1:]:
+        book.remove(ws)
+    book.save(tmp_path / "start.xlsx")
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(tmp_path / "start.xlsx")],
+                   check=True, capture_output=True, timeout=300)
+    subprocess.run(["pdftotext", "-bbox", str(tmp_path / "start.pdf"), str(tmp_path / "b.html")],
+                   check=True, capture_output=True, timeout=60)
+    html = (tmp_path / "b.html").read_text()
+    page_width = float(re.search(r'<page width="([\d.]+)"', html).group(1))
+    words = [(float(x), w) for x, w in re.findall(r'xMax="([\d.]+)"[^>]*>([^<]*)<', html)]
+    assert any(w == "Operation" for _, w in words)
+    assert max(x for x, _ in words) < page_width - 20, "text runs off the right of the page"

@@ -11,20 +11,28 @@ import os
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from omplan.apps import streams
 from omplan.core.version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
 
-def _console(stderr: bool = False):
+def _console(stderr: bool = False) -> Console:
+    """A console that prints text as it is (no markup in user text) and survives a closed
+    pipe; 80 columns or the terminal's width, ``COLUMNS`` when set, else 120 in logs."""
     from rich.console import Console
 
-    console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal:
+    stream: Any = streams.stderr() if stderr else streams.stdout()  # a text stream
+    console = Console(file=stream, highlight=False,
+                      markup=False, emoji=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
         console.width = 120  # logs and pipes: wide enough for the summary table
     return console
 
@@ -42,44 +50,80 @@ def _fmt_share(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+def _fmt_points(share: float | None, target: float) -> str:
+    """Operation share minus target in percentage points (the workbooks' "Share vs
+    target")."""
+    return "–" if share is None else f"{(share - target) * 100:+.1f} pp"
+
+
 def print_summary(summary: dict[str, Any], findings: list[dict[str, str]]) -> None:
-    """A readable summary table and the findings, on stdout."""
+    """A readable summary table (80 columns wide at most) and the findings, on stdout."""
     from rich.table import Table
+    from rich.text import Text
 
     console = _console()
     cur = summary["currency"]
     band = summary["band"]
     target = summary["target_operation_share"]
-    title = (f"{summary['plan']} — FY{summary['fiscal_year']} ({cur}); band "
-             f"{band['low']:.0%}–{band['high']:.0%}, target operation share {target:.1%}")
-    table = Table(title=title, title_justify="left")
-    table.add_column("Scenario")
-    for head in ("Total", "Operation", "Maintenance"):
-        table.add_column(f"{head} ({cur})", justify="right")
-    table.add_column("Op. share", justify="right")
-    table.add_column("Band status")
-    table.add_column("vs target", justify="right")
-    styles = {"within": "green", "operation-heavy": "red", "maintenance-heavy": "red"}
+    title = Text(f"{summary['plan']} — FY{summary['fiscal_year']}, amounts in {cur}; band "
+                 f"{band['low']:.0%}–{band['high']:.0%}, target operation share {target:.1%}")
+    rows = []
     for s in summary["scenarios"]:
         share = s["operation_share"]
-        diff = "–" if share is None else f"{(share - target) * 100:+.1f} pp"
-        table.add_row(s["name"], _fmt_money(s["total"]), _fmt_money(s["operation"]),
-                      _fmt_money(s["maintenance"]), _fmt_share(share),
-                      f"[{styles.get(s['band_status'], '')}]{s['band_status']}[/]", diff)
+        rows.append([s["name"], _fmt_money(s["total"]), _fmt_money(s["operation"]),
+                     _fmt_money(s["maintenance"]), _fmt_share(share), s["band_status"],
+                     _fmt_points(share, target)])
+    heads = ["Scenario", "Total", "Operation", "Maintenance", "Op. share", "Band status",
+             "Share vs target"]
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False,
+                  title_style="", header_style="bold underline")
+    # one line per scenario when the console is wide enough; else headers wrap at spaces,
+    # then scenario names do: figures are never cut
+    natural = [max([len(r[i]) for r in rows] + [len(head)]) for i, head in enumerate(heads)]
+    narrow = [max([len(r[i]) for r in rows] + [len(w) for w in head.split()])
+              for i, head in enumerate(heads)]
+    fits = sum(natural) + 2 * (len(heads) - 1) <= console.width
+    widths = natural if fits else narrow
+    table.add_column(heads[0], min_width=8, ratio=None if fits else 1)
+    for i, head in enumerate(heads[1:], start=1):
+        table.add_column(head, justify="left" if i == 5 else "right", width=widths[i])
+    styles = {"within": "green", "operation-heavy": "red", "maintenance-heavy": "red"}
+    for r in rows:
+        table.add_row(Text(r[0]), *r[1:5], Text(r[5], style=styles.get(r[5], "")), r[6])
     console.print(table)
     print_findings(findings)
 
 
+def group_findings(findings: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The findings once each, in order of first appearance: a finding repeated in several
+    scenarios (same severity, code, location and message) lists them under ``scenarios``."""
+    grouped: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for f in findings:
+        key = (f["severity"], f["code"], f["location"], f["message"])
+        entry = grouped.setdefault(key, {**f, "scenarios": []})
+        if f.get("scenario") and f["scenario"] not in entry["scenarios"]:
+            entry["scenarios"].append(f["scenario"])
+    return list(grouped.values())
+
+
 def print_findings(findings: list[dict[str, str]], stderr: bool = False) -> None:
+    """``severity [Scenario, …] Sheet!A1: message (code)``, each finding once; on a terminal
+    wrapped to its width, elsewhere one line each."""
     if not findings:
         return
+    from rich.text import Text
+
     console = _console(stderr)
     colour = {"error": "red", "warning": "yellow", "info": "cyan"}
-    for f in findings:
+    for f in group_findings(findings):
+        line = Text()
+        line.append(f["severity"], style=colour.get(f["severity"], ""))
+        if f["scenarios"]:
+            line.append(f" [{', '.join(f['scenarios'])}]")
         where = f"{f['location']}: " if f["location"] else ""
-        scenario = f"[{f['scenario']}] " if f.get("scenario") else ""
-        console.print(f"[{colour[f['severity']]}]{f['severity']}[/] {scenario}{where}"
-                      f"{f['message']} [dim]({f['code']})[/]", markup=True, soft_wrap=True)
+        line.append(f" {where}{f['message']} ")
+        line.append(f"({f['code']})", style="dim")
+        console.print(line, soft_wrap=not console.is_terminal)
 
 
 def _all_findings(summary: dict[str, Any]) -> list[dict[str, str]]:
@@ -89,70 +133,118 @@ def _all_findings(summary: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def _write_json(summary: dict[str, Any], path: Path) -> None:
-    text = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+def _err(line: str) -> None:
+    streams.echo(line, err=True)
+
+
+def _check_json_path(json_path: Path, plan_path: Path) -> str | None:
+    """Why ``--json`` cannot be written there (None: it can): never over the plan or any
+    workbook, only into a folder that exists."""
+    if json_path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".xlsb"):
+        return (f"omplan: --json {json_path} names a workbook: the JSON summary is written "
+                "to a .json file; nothing was run")
+    try:
+        same = json_path.exists() and json_path.resolve() == plan_path.resolve()
+    except OSError:
+        same = False
+    if same:
+        return (f"omplan: --json {json_path} is the plan itself: choose another file name "
+                "for the JSON summary; nothing was run")
+    if not json_path.parent.is_dir():
+        return (f"omplan: folder {json_path.parent} does not exist; create it or choose "
+                "another --json file; nothing was run")
+    if json_path.is_dir():
+        return f"omplan: --json {json_path} is a folder; give a file name; nothing was run"
+    return None
+
+
+def _write_json(summary: dict[str, Any], path: Path) -> str | None:
+    """Write the JSON summary atomically (a random temporary name beside it, then a rename);
+    returns why it could not be written, or None."""
+    from omplan.files.xlsxio import atomic_write_bytes
+
+    text = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        atomic_write_bytes(path, text.encode("utf-8"))
+    except OSError as exc:
+        return f"omplan: the JSON summary could not be written to {path}: {exc.strerror or exc}"
+    return None
 
 
 def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None = None,
                 writeback: bool = False) -> int:
+    """``omplan run``: the files are written first, then the summary is printed (a closed
+    stdout costs the printing, never the files)."""
     from omplan.files.run import run_plan
 
+    if json_path is not None and (problem := _check_json_path(json_path, plan_path)):
+        _err(problem)
+        return EXIT_INPUT
     run = run_plan(plan_path)
     summary = run.summary()
+    status = EXIT_OK
+    done: list[str] = []
     if json_path is not None:
-        _write_json(summary, json_path)
+        if problem := _write_json(summary, json_path):
+            _err(problem)
+            status = EXIT_INPUT
+        else:
+            done.append(f"JSON summary written to {json_path}")
     if not run.ok:
         if out_path is not None:
-            click.echo(f"omplan: no report written to {out_path}: the plan has errors", err=True)
+            _err(f"omplan: no report written to {out_path}: the plan has errors")
         errors = summary["errors"]
         if len(errors) == 1 and not errors[0]["location"]:  # a file-level problem: one sentence
-            click.echo(errors[0]["message"], err=True)
+            _err(errors[0]["message"])
             return EXIT_INPUT
+        from rich.text import Text
+
         n = len(errors)
-        _console(stderr=True).print(f"[red]{plan_path.name}: {n} error{'s' if n != 1 else ''}; "
-                                    "no figures were produced[/]")
+        _console(stderr=True).print(Text(f"{plan_path.name}: {n} error{'s' if n != 1 else ''}"
+                                         "; no figures were produced", style="red"))
         for f in errors:
             where = f"{f['location']}: " if f["location"] else ""
-            click.echo(f"{where}{f['message']}", err=True)
+            _err(f"{where}{f['message']}")
         return EXIT_INPUT
-    print_summary(summary, _all_findings(summary))
-    if json_path is not None:
-        _console().print(f"JSON summary written to {json_path}")
-    if out_path is not None and (status := _write_report(run, out_path)) != EXIT_OK:
-        return status
+    if out_path is not None:
+        report_status, lines = _write_report(run, out_path)
+        status = max(status, report_status)
+        done += lines
     if writeback:
-        return _write_back(run, plan_path)
-    return EXIT_OK
+        back_status, lines = _write_back(run, plan_path)
+        status = max(status, back_status)
+        done += lines
+    print_summary(summary, _all_findings(summary))
+    console = _console()
+    for line in done:
+        console.print(line, soft_wrap=not console.is_terminal)
+    return status
 
 
-def _write_back(run, plan_path: Path) -> int:
-    """Write the report sheets into the plan itself, or beside it when that would lose data."""
+def _write_back(run: Any, plan_path: Path) -> tuple[int, list[str]]:
+    """Write the report sheets into the plan itself, or beside it when its package cannot be
+    grafted into; returns the exit status and the lines to print."""
     from omplan.files.report import ReportError
     from omplan.files.writeback import WritebackRefused, write_into
 
     try:
         result = write_into(run, plan_path)
     except (WritebackRefused, ReportError, OSError) as exc:
-        click.echo(f"omplan: {exc}", err=True)
-        return EXIT_INPUT
-    console = _console()
-    if result.in_place:
-        console.print(f"Report sheets written into {plan_path} (the previous version is kept "
-                      f"as {result.backup.name}); your own sheets were checked unchanged.")
+        _err(f"omplan: {exc}")
+        return EXIT_INPUT, []
+    if result.in_place and result.backup is not None:
+        lines = [f"Report sheets written into {plan_path} (the previous version is kept as "
+                 f"{result.backup.name}); everything of yours was checked to be byte for byte "
+                 "as it was."]
         for ours, used in result.renamed.items():
-            console.print(f"Your workbook has its own sheet '{ours}', so the report's "
-                          f"'{ours}' sheet is named '{used}'.")
-    else:
-        console.print(f"{plan_path.name} was not changed: saving it with omplan would lose "
-                      f"{'; '.join(result.losses)}. The report is in {result.target} instead.",
-                      soft_wrap=True)
-    return EXIT_OK
+            lines.append(f"Your workbook has its own sheet '{ours}', so the report's "
+                         f"'{ours}' sheet is named '{used}'.")
+        return EXIT_OK, lines
+    return EXIT_OK, [f"{plan_path.name} was not changed: omplan cannot write into it "
+                     f"({result.reason}); the report is in {result.target} instead."]
 
 
-def _write_report(run, out_path: Path) -> int:
+def _write_report(run: Any, out_path: Path) -> tuple[int, list[str]]:
     """Write the report workbook; a report that cannot be written is a clear message."""
     from omplan.files.report import ReportError, write_run_report
 
@@ -160,10 +252,10 @@ def _write_report(run, out_path: Path) -> int:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         write_run_report(run, out_path)
     except (ReportError, OSError) as exc:
-        click.echo(f"omplan: no report written to {out_path}: {exc}", err=True)
-        return EXIT_INPUT
-    _console().print(f"Report written to {out_path}")
-    return EXIT_OK
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        _err(f"omplan: no report written to {out_path}: {why}")
+        return EXIT_INPUT, []
+    return EXIT_OK, [f"Report written to {out_path}"]
 
 
 def _guard(func, *args) -> int:
@@ -171,27 +263,28 @@ def _guard(func, *args) -> int:
     try:
         return func(*args)
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        _err("interrupted")
         return 130
     except Exception as exc:  # the last line of defence: never a traceback for users
         if os.environ.get("OMPLAN_DEBUG"):
             raise
-        click.echo(f"omplan: internal error: {type(exc).__name__}: {exc}. This is a bug in "
-                   "omplan; rerun with OMPLAN_DEBUG=1 to see the details and report them.",
-                   err=True)
+        _err(f"omplan: internal error: {type(exc).__name__}: {exc}. This is a bug in "
+             "omplan; rerun with OMPLAN_DEBUG=1 to see the details and report them.")
         return EXIT_INTERNAL
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"],
+                               "max_content_width": 100})
 @click.version_option(__version__, prog_name="omplan")
 def cli() -> None:
     """omplan: the IT operation vs maintenance budget, from headcount, rates and sourcing."""
 
 
-@cli.command()
+@cli.command(short_help="Check a plan, compute every scenario and print the split.")
 @click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the JSON summary (spec §6) to this file.")
+              help="Write the JSON summary to this file (a new .json file, or one omplan "
+                   "wrote before; never the plan or a workbook).")
 @click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the report workbook (.xlsx) to this file.")
 @click.option("--writeback", is_flag=True,
@@ -202,7 +295,7 @@ def run(plan: Path, json_path: Path | None, out_path: Path | None, writeback: bo
     sys.exit(_guard(run_command, plan, json_path, out_path, writeback))
 
 
-@cli.command()
+@cli.command(short_help="Run the shipped sample plan and write its report workbook.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write the JSON summary to this file.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False),
@@ -216,7 +309,7 @@ def demo(json_path: Path | None, out_path: Path | None) -> None:
     sys.exit(_guard(run_command, path, json_path, out))
 
 
-@cli.command()
+@cli.command(short_help="Write an input template workbook (.xlsm: with the Run button).")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--sample", is_flag=True, help="Fill the template with the sample plan.")
 @click.option("--force", is_flag=True, help="Replace PATH if it exists.")
@@ -231,8 +324,8 @@ def new_command(path: Path, sample: bool, force: bool) -> int:
 
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".xlsm"):
-        click.echo(f"{path.name}: the template is an .xlsx workbook (or an .xlsm with the Run "
-                   "button); give a name ending in .xlsx or .xlsm", err=True)
+        _err(f"{path.name}: the template is an .xlsx workbook (or an .xlsm with the Run "
+                   "button); give a name ending in .xlsx or .xlsm")
         return EXIT_INPUT
     companion = None
     if suffix == ".xlsm":
@@ -241,21 +334,25 @@ def new_command(path: Path, sample: bool, force: bool) -> int:
         try:
             stem = companion_module(path)
         except XlsmNameError as problem:
-            click.echo(f"{problem}; nothing was written", err=True)
+            _err(f"{problem}; nothing was written")
             return EXIT_INPUT
         companion = path.with_suffix(".py") if stem else None
     existing = [p for p in (path, companion) if p is not None and p.exists()]
     if existing and not force:
-        click.echo(f"{existing[0]} already exists; nothing was written (use --force to "
-                   "replace it)", err=True)
+        _err(f"{existing[0]} already exists; nothing was written (use --force to "
+             "replace it)")
         return EXIT_INPUT
     if not path.parent.is_dir():
-        click.echo(f"folder {path.parent} does not exist; nothing was written", err=True)
+        _err(f"folder {path.parent} does not exist; nothing was written")
         return EXIT_INPUT
     try:
         write_template(path, sample=sample)
     except FileNotFoundError as problem:  # xlwings' quickstart workbook is missing
-        click.echo(f"{problem}; nothing was written", err=True)
+        _err(f"{problem}; nothing was written")
+        return EXIT_INPUT
+    except OSError as exc:  # a full disk, a read-only folder: the old file, if any, is kept
+        _err(f"omplan: {path} could not be written: {exc.strerror or exc}; nothing was "
+             "written")
         return EXIT_INPUT
     what = "the sample plan" if sample else "an empty plan"
     if suffix == ".xlsm":
@@ -270,7 +367,7 @@ def new_command(path: Path, sample: bool, force: bool) -> int:
     return EXIT_OK
 
 
-@cli.command()
+@cli.command(short_help="Quarterly budgets for many plans, with rollups and a report.")
 @click.argument("plans", nargs=-1, required=True, type=click.Path(path_type=Path),
                 metavar="PLAN_OR_DIR...")
 @click.option("--quarter", required=True, metavar="[Q1|Q2|Q3|Q4|all]",
@@ -291,7 +388,8 @@ def batch(plans: tuple[Path, ...], quarter: str, out_dir: Path, scenario: str,
           jobs: int | None, scheduler: str | None, quiet: bool) -> None:
     """Quarterly budget workbooks for many plans (files or folders), rollups and a report.
 
-    Exit status 0 when every plan succeeded, 2 when any failed (see DIR/batch_report.json).
+    Exit status 0 when every plan succeeded, 2 when any failed or an output could not be
+    written (see DIR/batch_report.json), 130/143 when Ctrl-C/SIGTERM stopped it.
     """
     from omplan.apps.batch import batch_command
 
@@ -301,7 +399,12 @@ def batch(plans: tuple[Path, ...], quarter: str, out_dir: Path, scenario: str,
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    cli.main(args=argv, prog_name="omplan")
+    if not isinstance(sys.stdout, streams.PipeSafe):  # click's own output (--help) too
+        sys.stdout = streams.PipeSafe(sys.stdout)  # type: ignore[assignment]
+    try:
+        cli.main(args=argv, prog_name="omplan")
+    finally:  # a reader that went away (omplan … | head) costs no message at exit
+        streams.flush_at_exit()
 
 
 if __name__ == "__main__":  # pragma: no cover

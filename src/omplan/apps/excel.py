@@ -41,10 +41,12 @@ import xlwings as xw
 from omplan.core.findings import Finding, has_errors
 from omplan.core.ledger import band_status
 from omplan.core.model import Plan, Settings
-from omplan.files.writeback import (
+from omplan.files.ownership import (
     LIVE_MARK,
     LIVE_MARK_PREFIX,
     OWNER_NAME,
+    parse_mark,
+    pick_owned,
     referenced_sheet,
     unquote_sheet,
 )
@@ -92,20 +94,6 @@ class LiveRun:
 
 # --------------------------------------------------------------------------- ownership
 
-def _writeback_mark(refers_to: str) -> tuple[str, str] | None:
-    """(report sheet, title) of ``omplan run --writeback``'s sheet-scoped marker, whose value
-    is the text ``omplan`` or ``omplan:<report sheet>:<title written>``; else None."""
-    text = (refers_to or "").strip().lstrip("=").strip()
-    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
-        return None
-    parts = text[1:-1].replace('""', '"').split(":")
-    if parts == ["omplan"]:
-        return "", ""
-    if len(parts) == 3 and parts[0] == "omplan":
-        return parts[1], parts[2]
-    return None
-
-
 @dataclass
 class Ownership:
     """omplan's sheets in a live book, and the marker names to remove with them."""
@@ -124,7 +112,7 @@ def ownership(book: Any) -> Ownership:
     sheets = {s.name.casefold(): s.name for s in book.sheets}
     found: dict[str, list[str]] = {}
     stale: list[str] = []
-    marked: dict[str, list[tuple[str, str]]] = {}
+    marked: list[tuple[str, tuple[str, str]]] = []
     try:
         names = list(book.names)
     except Exception:  # an engine without names: nothing is ours
@@ -144,14 +132,12 @@ def ownership(book: Any) -> Ownership:
             else:
                 found.setdefault(sheet, []).append(bare)
         elif scope and bare.casefold() == OWNER_NAME.casefold():
-            mark = _writeback_mark(refers)
             sheet = sheets.get(unquote_sheet(scope).casefold())
+            mark = parse_mark(refers, sheet or "")
             if mark is not None and sheet is not None:
-                marked.setdefault(mark[0] or sheet, []).append((sheet, mark[1] or sheet))
-    for candidates in marked.values():  # copies carry the mark too: ours keeps its title
-        exact = [sheet for sheet, title in candidates if sheet == title]
-        if len(candidates) == 1 or len(exact) == 1:
-            found.setdefault(candidates[0][0] if len(candidates) == 1 else exact[0], [])
+                marked.append((sheet, mark))
+    for sheet in pick_owned(marked).values():  # copies carry the mark too: ours keeps its title
+        found.setdefault(sheet, [])
     order = [s.name for s in book.sheets]
     return Ownership([s for s in order if s in found], found, stale)
 
@@ -447,18 +433,18 @@ def table_rows(value: Any) -> list[list[Any]]:
 
 def _roles_from(grids: dict[str, SheetGrid]) -> SheetGrid:
     """A Roles table listing every role the other tables use, each at DEFAULT_LEVEL."""
-    from omplan.input.reader import _Collector, _find_table, _rows
+    from omplan.input.tables import Collector, find_table, rows
 
     roles: dict[str, None] = {}
     for name in ("Allocation", "Staffing", "Rates"):
         grid = grids.get(name)
         if grid is None:
             continue
-        out = _Collector()
-        table = _find_table(grid, ("Role",), (), out)
+        out = Collector()
+        table = find_table(grid, ("Role",), (), out)
         if table is None:
             continue
-        for row in _rows(table, out):
+        for row in rows(table, out):
             role = row.text("Role", "Role", required=False)
             if role:
                 roles[role] = None
@@ -519,15 +505,15 @@ def _guard(function, *args):
 
 def _number(value: Any, what: str, *, minimum: float = 0.0, fraction: bool = False,
             default: float | None = None) -> float:
-    from omplan.input.reader import _as_float, _describe
+    from omplan.input.tables import as_float, describe
 
     if value is None or (isinstance(value, str) and not value.strip()):
         if default is None:
             raise _ArgumentError(f"{what} is required")
         return default
-    number = _as_float(value)
+    number = as_float(value)
     if number is None:
-        raise _ArgumentError(f"{what} must be a number ≥ {minimum:g}, got {_describe(value)}")
+        raise _ArgumentError(f"{what} must be a number ≥ {minimum:g}, got {describe(value)}")
     if number < minimum:
         raise _ArgumentError(f"{what} must be a number ≥ {minimum:g}, got {number:g}")
     if fraction and number > 1:
@@ -551,11 +537,12 @@ def _band_status(operation, maintenance, low, high):
 
 
 def _target_share(profile_table, low, high):
-    from omplan.input.reader import _Collector, _read_profile
+    from omplan.input.reader import read_profile
+    from omplan.input.tables import Collector
 
     lo, hi = _band(low, high)
-    out = _Collector()
-    profile = _read_profile(SheetGrid("Profile", table_rows(profile_table)), out)
+    out = Collector()
+    profile = read_profile(SheetGrid("Profile", table_rows(profile_table)), out)
     errors = [f for f in out.findings if f.severity == "error"]
     if errors:
         raise _ArgumentError(_first_problem(errors))

@@ -7,13 +7,14 @@ with its amount; every figure omplan reports is a group-by of it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from omplan.core.findings import Finding
 from omplan.core.model import ACTIVITIES, BASELINE, COMPONENTS, QUARTERS, Plan
+from omplan.core.scenarios import ScenarioLines
 
 #: Ledger columns; every column but ``amount`` is categorical. Blank role/sourcing/vendor
 #: ('') marks plan-level money: coordination and other (non-labour) costs.
@@ -39,6 +40,50 @@ class Evaluation:
     @property
     def scenarios(self) -> list[str]:
         return self.plan.scenario_names
+
+
+class Parties(NamedTuple):
+    """Per (key, quarter) row: system-quarter id, vendor code, non-pro-rata operation and
+    maintenance labour, scenario, system, quarter; plus the split system-quarter ids."""
+
+    ssq: np.ndarray
+    vendor: np.ndarray
+    op_labour: np.ndarray
+    mt_labour: np.ndarray
+    scenario: np.ndarray
+    system: np.ndarray
+    quarter: np.ndarray
+    split_ssq: np.ndarray
+
+
+@dataclass
+class EngineArrays:
+    """The engine's numbers before any DataFrame: one row per (ledger key, quarter).
+
+    ``split`` holds each row's activity shares, so labour by activity is
+    ``labour[:, None] * split`` (likewise vendor management and transition); coordination is
+    per system-quarter (``scenario * n_systems + system) * 4 + quarter``) and activity.
+    """
+
+    plan: Plan
+    names: list[str]
+    systems: list[str]
+    roles: list[str]
+    vendors: list[str]
+    lines: ScenarioLines
+    scenario: np.ndarray
+    system: np.ndarray
+    quarter: np.ndarray
+    role: np.ndarray
+    sourcing: np.ndarray
+    vendor: np.ndarray
+    labour: np.ndarray  # (K,) per row, before the activity split
+    vendor_management: np.ndarray  # (K,)
+    transition: np.ndarray  # (K,)
+    split: np.ndarray  # (K, 8)
+    coordination: np.ndarray  # (n_scenarios * n_systems * 4, 8)
+    parties: Parties
+    errors: list[Finding] = field(default_factory=list)
 
 
 def empty_ledger(scenarios: list[str] | None = None) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from omplan.core.periods import QUARTERS as QUARTERS  # the period axis' quarter names
 from omplan.core.periods import Horizon
+from omplan.core.settings import SETTINGS_BY_KEY as _SETTING
 
 
 class Kind(StrEnum):
@@ -36,6 +37,14 @@ LEVEL_ROLE = {
     "L3": "Maintenance Engineer",
     "PMO": "PMO / Service Owner",
 }
+
+
+def level_label(level: str) -> str:
+    """A level with its standard role, once: 'L1 Service Desk', 'PMO / Service Owner'."""
+    role = LEVEL_ROLE[level]
+    return role if role.split()[0] == level else f"{level} {role}"
+
+
 LEVEL_GUIDANCE = {
     "L1": "outsource-friendly",
     "L2": "outsource-friendly",
@@ -76,19 +85,20 @@ COMPONENTS: tuple[str, ...] = ("labour", "vendor_management", "coordination", "t
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Plan-wide settings with the defaults of spec §2."""
+    """Plan-wide settings; the defaults come from the one schema, core/settings.py."""
 
     plan_name: str
     fiscal_year: int
-    currency: str = "USD"
-    fy_start_month: int = 1
-    band_low: float = 0.40
-    band_high: float = 0.60
-    vendor_overhead: float = 0.10
-    coordination_overhead: float = 0.05
-    transition_months: float = 2.0
+    currency: str = _SETTING["currency"].default
+    fy_start_month: int = _SETTING["fy_start_month"].default
+    band_low: float = _SETTING["band_low"].default
+    band_high: float = _SETTING["band_high"].default
+    vendor_overhead: float = _SETTING["vendor_overhead"].default
+    coordination_overhead: float = _SETTING["coordination_overhead"].default
+    transition_months: float = _SETTING["transition_months"].default
+    discount_rate: float = _SETTING["discount_rate"].default
+    #: One fiscal year until multi-year horizons are read (the period axis supports more).
     horizon_years: int = 1
-    discount_rate: float = 0.08
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from omplan.core.business import (
     Candidate,
     HorizonFigures,
     horizon_figures,
+    line_arrays,
     recommend,
 )
 from omplan.core.findings import Finding
@@ -155,6 +156,30 @@ class PlanFigures:
                 "scenarios": [s.to_json() for s in self.scenarios]}
 
 
+def scenario_quarters(evaluation: Evaluation, scenario: str) -> list[PeriodFigures]:
+    """The ``quarters`` of :func:`scenario_figures` alone (the quarterly budgets need only
+    these): the same group-bys, without the rest of the scenario's figures."""
+    plan = evaluation.plan
+    led = evaluation.ledger
+    k = evaluation.scenarios.index(scenario)
+    fte = line_arrays(plan).of(k)[0].sum(axis=0)
+    return _quarters(led[led["scenario"] == scenario], plan, fte)
+
+
+def _quarters(led: Any, plan: Plan, fte: Any) -> list[PeriodFigures]:
+    """The scenario's figures of every quarter of the horizon, with its FTE in each."""
+    st = plan.settings
+    quarters = []
+    per_q = kind_totals(led, "quarter")
+    for period in plan.horizon.periods:
+        row = per_q.loc[period.name]
+        q_share, q_status = band_status(row["operation"], row["total"], st.band_low, st.band_high)
+        quarters.append(PeriodFigures(period.name, float(row["total"]), float(row["operation"]),
+                                      float(row["maintenance"]), q_share, q_status,
+                                      period.fiscal_year, float(fte[period.index])))
+    return quarters
+
+
 def scenario_figures(evaluation: Evaluation, scenario: str,
                      extra_findings: list[Finding] | None = None,
                      horizon: HorizonFigures | None = None) -> ScenarioFigures:
@@ -173,15 +198,7 @@ def scenario_figures(evaluation: Evaluation, scenario: str,
     external = labour[labour["sourcing"] != "In-house"].groupby("activity", observed=False)[
         "amount"].sum()
     horizon = horizon if horizon is not None else horizon_figures(evaluation)
-    fte = horizon.fte[scenario]
-    quarters = []
-    per_q = kind_totals(led, "quarter")
-    for period in plan.horizon.periods:
-        row = per_q.loc[period.name]
-        q_share, q_status = band_status(row["operation"], row["total"], st.band_low, st.band_high)
-        quarters.append(PeriodFigures(period.name, float(row["total"]), float(row["operation"]),
-                                      float(row["maintenance"]), q_share, q_status,
-                                      period.fiscal_year, float(fte[period.index])))
+    quarters = _quarters(led, plan, horizon.fte[scenario])
     years = []
     for y, fiscal_year in enumerate(plan.horizon.fiscal_years):
         in_year = quarters[4 * y: 4 * y + 4]
@@ -227,11 +244,11 @@ def plan_figures(plan: Plan | None, findings: list[Finding],
                           horizon_years=st.horizon_years, discount_rate=st.discount_rate)
     if errors or evaluation is None:
         return figures
-    plan_findings = [f for f in findings if f.severity != "error"]
+    by_scenario = input_findings_by_scenario(plan, [f for f in findings
+                                                    if f.severity != "error"])
     horizon = horizon_figures(evaluation)
-    scenarios = [scenario_figures(evaluation, name, plan_findings if i == 0 else None, horizon)
-                 for i, name in enumerate(evaluation.scenarios)]
-    # input warnings belong to the plan as entered, reported with the Baseline (above)
+    scenarios = [scenario_figures(evaluation, name, by_scenario.get(name), horizon)
+                 for name in evaluation.scenarios]
     candidates = [Candidate(s.name, s.npv_cost,
                             tuple(y.fiscal_year for y in s.years if y.band_status != "within"),
                             any(f.code == "pmo-outsourced" for f in s.findings))
@@ -239,6 +256,29 @@ def plan_figures(plan: Plan | None, findings: list[Finding],
     best, reasons = recommend(candidates, st.currency)
     figures.scenarios.extend(replace(s, not_recommended=reasons.get(s.name)) for s in scenarios)
     return replace(figures, recommended=best)
+
+
+def input_findings_by_scenario(plan: Plan, findings: list[Finding]) -> dict[str, list[Finding]]:
+    """Input warnings by the scenario they concern: one on a Scenarios row goes with that
+    row's scenario; the rest belong to the plan as entered, reported with the Baseline."""
+    row_scenario: dict[int, str] = {}
+    for change in plan.scenario_changes:
+        row = _row_of(change.location)
+        if row is not None:
+            row_scenario.setdefault(row, change.scenario)
+    out: dict[str, list[Finding]] = {}
+    for f in findings:
+        name = plan.scenario_names[0]
+        if f.location.casefold().startswith("scenarios!"):
+            name = row_scenario.get(_row_of(f.location) or 0, name)
+        out.setdefault(name, []).append(f)
+    return out
+
+
+def _row_of(location: str) -> int | None:
+    """The row number of ``Sheet!B12`` (12), or None."""
+    digits = location.rsplit("!", 1)[-1].lstrip("$ABCDEFGHIJKLMNOPQRSTUVWXYZ").lstrip("$")
+    return int(digits) if digits.isdigit() else None
 
 
 def scenario_summary(evaluation: Evaluation, scenario: str) -> dict[str, Any]:

@@ -296,7 +296,7 @@ def _format_sheet(ws: Any, rows: Sequence[Sequence[Any]], *, percent_cells: bool
             fmt = _column_format(sheet, header)
             if sheet == "settings" and header == "value" and _is_number(value):
                 if setting in _FRACTION_SETTINGS and percent_cells:
-                    fmt = _percent_format(value)
+                    fmt = _percent_format(value)  # type: ignore[arg-type]  # a number here
                 elif setting in _INTEGER_SETTINGS:
                     fmt = INTEGER_FORMAT
             elif sheet == "allocation" and header in _ACTIVITY_KEYS and percent_cells:

@@ -7,6 +7,7 @@ input cells carry one style (see INPUT_FILL / INPUT_FONT); a first sheet explain
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from omplan.core.model import (
@@ -16,12 +17,13 @@ from omplan.core.model import (
     CHANGES,
     DEFAULT_BILLING,
     LEVEL_GUIDANCE,
-    LEVEL_ROLE,
     LEVELS,
     PROFILE_FACTORS,
     QUARTERS,
     SOURCINGS,
+    level_label,
 )
+from omplan.core.settings import SETTINGS
 
 #: The one input-cell convention (FAST standard style): light yellow fill, dark blue text.
 INPUT_FILL = "FFF2CC"
@@ -31,6 +33,7 @@ HEADER_FILL = "305496"
 HEADERS: dict[str, list[str]] = {
     "Settings": ["Setting", "Value", "Notes"],
     "Roles": ["Role", "Level"],
+    "Systems": ["System", "Description", "Owner"],
     "Rates": ["Role", "Sourcing", "Monthly cost"],
     "Allocation": ["Role", *ACTIVITIES],
     "Staffing": ["System", "Role", "Sourcing", "Vendor", *QUARTERS],
@@ -41,29 +44,20 @@ HEADERS: dict[str, list[str]] = {
     "Scenarios": ["Scenario", "Role", "System", "Change", "Value"],
 }
 #: Empty input rows each table offers (drop-downs and formats cover them).
-CAPACITY: dict[str, int] = {"Settings": 9, "Roles": 50, "Rates": 150, "Allocation": 50,
+CAPACITY: dict[str, int] = {"Settings": 9, "Roles": 50, "Systems": 200, "Rates": 150,
+                            "Allocation": 50,
                             "Staffing": 500, "Costs": 200, "Billing": 8, "Contracts": 50,
                             "Profile": 8, "Scenarios": 200}
 
-SETTING_NOTES = {
-    "plan_name": "Name shown on reports (default: the file name)",
-    "currency": "ISO 4217 code, e.g. USD, EUR, JPY",
-    "fiscal_year": "Required: the fiscal year planned",
-    "fy_start_month": "Month the fiscal year starts (1 = January)",
-    "band_low": "Lower edge of the reference band for each side",
-    "band_high": "Upper edge of the reference band for each side",
-    "vendor_overhead": "Retained-organisation cost of managing external staff",
-    "coordination_overhead": "Cost of split operation/maintenance contracts ('hot potato')",
-    "transition_months": "Months of rate paid once when a line changes sourcing or vendor",
-}
-_FRACTIONS = {"band_low", "band_high", "vendor_overhead", "coordination_overhead"}
+#: The Settings sheet's Notes column: each setting's help text from the one schema.
+SETTING_NOTES = {spec.key: spec.help for spec in SETTINGS}
+_FRACTIONS = {spec.key for spec in SETTINGS if spec.kind == "fraction"}
 
 
 def default_settings(fiscal_year: int) -> list[list[Any]]:
-    values = {"plan_name": None, "currency": "USD", "fiscal_year": fiscal_year,
-              "fy_start_month": 1, "band_low": 0.40, "band_high": 0.60, "vendor_overhead": 0.10,
-              "coordination_overhead": 0.05, "transition_months": 2}
-    return [[key, value, SETTING_NOTES[key]] for key, value in values.items()]
+    """The template's Settings rows: every setting with its default (fiscal_year given)."""
+    return [[spec.key, fiscal_year if spec.key == "fiscal_year" else spec.template_value,
+             spec.help] for spec in SETTINGS]
 
 
 def template_data(fiscal_year: int, sample: bool = False) -> dict[str, list[list[Any]]]:
@@ -80,6 +74,9 @@ def template_data(fiscal_year: int, sample: bool = False) -> dict[str, list[list
                             for h in header] for row in rows[1:]]
         for row in data["Settings"]:
             row[2] = SETTING_NOTES.get(str(row[0]))
+        if not data["Systems"]:  # list the sample's systems, so the drop-downs offer them
+            used = [row[0] for sheet in ("Staffing", "Costs") for row in data[sheet]]
+            data["Systems"] = [[name, None, None] for name in dict.fromkeys(used) if name]
         return data
     return {
         "Settings": default_settings(fiscal_year),
@@ -98,6 +95,7 @@ def _lists() -> dict[str, str]:
         "level": LEVELS, "sourcing": SOURCINGS, "activity": ACTIVITIES, "basis": BASES,
         "change": CHANGES, "yesno": ("yes", "no")}.items()}
     quoted["role"] = f"Roles!$A$2:$A${CAPACITY['Roles'] + 1}"
+    quoted["system"] = f"Systems!$A$2:$A${CAPACITY['Systems'] + 1}"
     return quoted
 
 
@@ -108,7 +106,22 @@ DROPDOWNS = {
     ("Staffing", "Sourcing"): "sourcing", ("Costs", "Activity"): "activity",
     ("Billing", "Activity"): "activity", ("Billing", "Basis"): "basis",
     ("Profile", "Applies"): "yesno", ("Scenarios", "Change"): "change",
+    ("Staffing", "System"): "system", ("Costs", "System"): "system",
+    ("Scenarios", "Role"): "role", ("Scenarios", "System"): "system",
 }
+#: Drop-downs that offer a list but accept any entry, with the prompt shown on the cell: a
+#: system need not be listed while the Systems sheet is empty, and Scenarios take '*' too
+#: (a list validation cannot add '*' to a range). The reader checks these cells.
+OPEN_DROPDOWNS = {
+    ("Staffing", "System"): "A system; list your systems on the Systems sheet to pick them here",
+    ("Costs", "System"): "A system; list your systems on the Systems sheet to pick them here",
+    ("Scenarios", "Role"): "A role from the Roles sheet, or * for every role",
+    ("Scenarios", "System"): "A system, or * for every system",
+}
+#: Text columns: their width fits the longest entry, at least this wide.
+TEXT_WIDTH = {"System": 24, "Role": 26, "Vendor": 24, "Item": 36, "Description": 40,
+              "Owner": 20, "Factor": 26, "Scenario": 20, "Setting": 24}
+MAX_WIDTH = 70
 
 
 def _number_format(sheet: str, header: str, setting: str | None = None) -> str | None:
@@ -185,16 +198,21 @@ def add_template_sheets(wb: Any, fiscal_year: int | None = None, sample: bool = 
         ws.add_table(table)
         ws.freeze_panes = "B2" if sheet in ("Allocation", "Staffing") else "A2"
         for c, name in enumerate(header, start=1):
-            width = 14 if name in QUARTERS or name in ACTIVITIES else max(len(name) + 4, 16)
-            if sheet == "Settings" and name == "Notes":
-                width = 60
-            ws.column_dimensions[get_column_letter(c)].width = width
+            ws.column_dimensions[get_column_letter(c)].width = _width(name, rows, c - 1)
             key = DROPDOWNS.get((sheet, name))
             column = f"{get_column_letter(c)}2:{get_column_letter(c)}{n + 1}"
-            if key:
+            if (sheet, name) in OPEN_DROPDOWNS and key is not None:
+                dv = DataValidation(type="list", formula1=lists[key], allow_blank=True,
+                                    showErrorMessage=False, showInputMessage=True,
+                                    promptTitle=name, prompt=OPEN_DROPDOWNS[(sheet, name)])
+            elif key:
                 dv = DataValidation(type="list", formula1=lists[key], allow_blank=True,
                                     showErrorMessage=True, errorTitle=name,
                                     error=f"Choose a {name.lower()} from the list.")
+            elif sheet == "Rates" and name == "Monthly cost":  # the reader wants > 0
+                dv = DataValidation(type="decimal", operator="greaterThan", formula1="0",
+                                    allow_blank=True, showErrorMessage=True, errorTitle=name,
+                                    error=f"{name} must be a number > 0.")
             elif _number_format(sheet, name) in ("#,##0", "0.0#", "0.0%"):
                 dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
                                     allow_blank=True, showErrorMessage=True, errorTitle=name,
@@ -207,6 +225,15 @@ def add_template_sheets(wb: Any, fiscal_year: int | None = None, sample: bool = 
             ws.cell(1, len(header) + 2, "Shares per role add up to 100 %; leave a whole row "
                     "blank to split that role pro rata.").alignment = Alignment(wrap_text=False)
     return added
+
+
+def _width(name: str, rows: list[list[Any]], c: int) -> float:
+    """A column width that fits the header and the longest entry (capped at MAX_WIDTH)."""
+    if name in QUARTERS or name in ACTIVITIES:
+        return max(14, len(name) + 4)
+    longest = max((len(str(row[c])) for row in rows if c < len(row) and row[c] is not None),
+                  default=0)
+    return min(max(len(name) + 4, 16, TEXT_WIDTH.get(name, 0), longest + 3), MAX_WIDTH)
 
 
 START_TEXT: list[tuple[str, str]] = [
@@ -225,14 +252,16 @@ START_TEXT: list[tuple[str, str]] = [
     *[("p", f"{a} — {ACTIVITY_KIND[a].value}") for a in ACTIVITIES],
     ("", ""),
     ("h", "Role levels"),
-    *[("p", f"{lv} {LEVEL_ROLE[lv]} — {LEVEL_GUIDANCE[lv]}") for lv in LEVELS],
+    *[("p", f"{level_label(lv)} — {LEVEL_GUIDANCE[lv]}") for lv in LEVELS],
     ("", ""),
     ("h", "How to fill it in"),
     ("p", "Yellow cells are inputs: type only there. Headers and notes are not inputs."),
     ("p", "1. Settings: at least fiscal_year. 2. Roles with their level. 3. Rates: the fully "
           "loaded monthly cost of one FTE per role and sourcing. 4. Allocation: each role's "
           "shares of the eight activities. 5. Staffing: FTE per system, role, sourcing and "
-          "quarter. Costs, Billing, Contracts, Profile and Scenarios are optional."),
+          "quarter. Systems, Costs, Billing, Contracts, Profile and Scenarios are optional."),
+    ("p", "Systems: list your systems once; the System drop-downs offer them and omplan then "
+          "reports any other spelling as an error, so a typo cannot create a new system."),
     ("p", "Scenarios change the Baseline: sourcing, vendor, fte_factor or rate_factor for a role "
           "(or *) on a system (or *), row by row."),
     ("", ""),
@@ -243,19 +272,34 @@ START_TEXT: list[tuple[str, str]] = [
 ]
 
 
+#: The Start here column, in character widths: fits a portrait A4 or Letter page.
+START_WIDTH = 66
+#: Characters of body text a line of that column holds, on the safe side.
+START_LINE_CHARS = 70
+
+
 def _write_start_here(ws: Any, extra: list[tuple[str, str]] | None = None) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
 
-    ws.column_dimensions["A"].width = 110
+    ws.column_dimensions["A"].width = START_WIDTH
     ws.sheet_view.showGridLines = False
+    # the text stays inside a portrait page: one page wide, as many pages tall as it needs
+    ws.page_setup.orientation = "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
     lines = [START_TEXT[0], *(extra or []), *START_TEXT[1:]]
     for r, (kind, text) in enumerate(lines, start=1):
         cell = ws.cell(r, 1, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-        if kind == "title":
-            cell.font = Font(bold=True, size=16, color=HEADER_FILL)
-        elif kind == "h":
-            cell.font = Font(bold=True, size=12, color=HEADER_FILL)
+        size = {"title": 16, "h": 12}.get(kind, 11)
+        if kind in ("title", "h"):
+            cell.font = Font(bold=True, size=size, color=HEADER_FILL)
+        # spreadsheet applications do not grow a wrapped row by themselves on open
+        width = len(text) * size * (1.2 if kind else 1.0) / 11  # bold headings run wider
+        wrapped = math.ceil(width / START_LINE_CHARS) if text else 1
+        if wrapped > 1 or kind:
+            ws.row_dimensions[r].height = round(size * 1.4) * max(wrapped, 1)
     legend = ws.cell(len(lines) + 2, 1, "An input cell looks like this")
     legend.fill = PatternFill("solid", fgColor=INPUT_FILL)
     legend.font = Font(color=INPUT_FONT)

@@ -56,23 +56,51 @@ def workbook_bytes(wb: Any, timestamp: dt.datetime | None = None) -> bytes:
     return out.getvalue()
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: the classic read-by-setting, restored at once
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode(target: str | os.PathLike[str]) -> int:
+    """The permissions a file written to ``target`` gets: those of the file it replaces, or,
+    for a new file, what ``open()`` would give it (``0o666`` less the umask)."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes,
                        like: os.stat_result | None = None) -> Path:
     """Write ``data`` to a temporary file beside ``path`` (``.<name>.*.tmp``, never named like
-    the target), fsync it, then replace ``path`` and fsync the folder. With ``like``, the new
-    file keeps that file's permissions (and owner, where allowed).
+    the target), fsync it, then replace ``path`` and fsync the folder.
+
+    The new file keeps the permissions of the file it replaces; a new file gets ``0o666``
+    less the umask, like any file a program creates (the temporary file starts private,
+    ``0o600``, and gets its final mode before the rename). With ``like``, the new file takes
+    that file's permissions (and owner, where allowed) instead.
 
     A crash at any moment leaves either the old file or the new one, never half of one.
     """
     target = Path(path)
+    mode = stat.S_IMODE(like.st_mode) if like is not None else new_file_mode(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+            os.fchmod(handle.fileno(), mode)
             if like is not None:
-                os.fchmod(handle.fileno(), stat.S_IMODE(like.st_mode))
                 try:
                     os.fchown(handle.fileno(), like.st_uid, like.st_gid)
                 except OSError:  # not ours to give away: keep our own ownership

@@ -20,8 +20,8 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote
@@ -55,7 +55,17 @@ VBA_PART = "xl/vbaProject.bin"
 _PARSED_REL_TYPES = ("/sharedStrings", "/styles", "/theme", "/worksheet", "/chartsheet",
                      "/dialogsheet", "/xlMacrosheet", "/xlIntlMacrosheet")  # fmt: skip
 
+#: The sheets omplan reads (matched like the reader does: case and spaces ignored). Only
+#: these, the shared strings, the styles and the package's workbook parts are ever inflated:
+#: anything else in the file (omplan's own Ledger after a writeback, pictures) is left alone.
+INPUT_SHEETS = ("Settings", "Roles", "Rates", "Allocation", "Staffing", "Costs", "Billing",
+                "Contracts", "Profile", "Scenarios", "Systems")
+_READ_REL_TYPES = ("/sharedStrings", "/styles")
+
 _DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+# Cell references (r="B7"): their letters and their row numbers, for a sheet's extent.
+_REF_COL_RE = re.compile(rb'r="([A-Za-z]{1,3})[0-9]')
+_REF_ROW_RE = re.compile(rb'r="[A-Za-z]{0,3}([0-9]{1,7})"')
 _FORMULA_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?f[\s/>]")
 _ERROR_RE = re.compile(rb"\st\s*=\s*[\"']e[\"']")
 _XML_DECL_ENCODING_RE = re.compile(
@@ -87,14 +97,35 @@ class WorkbookScan:
     special_cells: list[SpecialCell]
     has_vba: bool  # xl/vbaProject.bin present
     special_cells_truncated: bool = False  # more than MAX_SPECIAL_CELLS were found
+    #: sheet name -> zip member, for the sheets that were read (screened)
+    sheet_parts: dict[str, str] = field(default_factory=dict)
+    #: sheet name -> (last row, last column) of its cell references, for the sheets read
+    extents: dict[str, tuple[int, int]] = field(default_factory=dict)
+    shared_strings_part: str | None = None
 
 
-def scan_workbook(path: str | os.PathLike[str]) -> WorkbookScan:
-    """Check ``path`` is a safe, readable .xlsx/.xlsm package; raise ``FileProblem`` if not."""
+def norm_sheet(name: str) -> str:
+    """Sheet names match case-insensitively, surrounding and repeated spaces ignored."""
+    return " ".join(name.split()).casefold()
+
+
+def _wanted_sheet(name: str, wanted: frozenset[str] | None) -> bool:
+    return wanted is None or norm_sheet(name) in wanted
+
+
+def scan_workbook(path: str | os.PathLike[str],
+                  sheets: Collection[str] | None = INPUT_SHEETS) -> WorkbookScan:
+    """Check ``path`` is a safe, readable .xlsx/.xlsm package; raise ``FileProblem`` if not.
+
+    Only the parts a reader of ``sheets`` touches are inflated and screened (size, ratio,
+    DTD, encoding, special cells): those sheets, the shared strings, the styles, the content
+    types and the workbook with its relationships. ``sheets=None`` reads every sheet.
+    """
     p = Path(os.fspath(path))
     name = p.name or str(p)
+    wanted = None if sheets is None else frozenset(norm_sheet(s) for s in sheets)
     try:
-        return _scan(p, name)
+        return _scan(p, name, wanted)
     except FileProblem:
         raise
     except Exception as exc:  # noqa: BLE001 - a file scan must never leak a raw traceback
@@ -108,7 +139,7 @@ def scan_workbook(path: str | os.PathLike[str]) -> WorkbookScan:
 # --------------------------------------------------------------------------- classification
 
 
-def _scan(p: Path, name: str) -> WorkbookScan:
+def _scan(p: Path, name: str, wanted: frozenset[str] | None) -> WorkbookScan:
     if not p.exists():
         raise FileProblem(
             f"'{name}' was not found; check the path and file name and try again.",
@@ -149,7 +180,7 @@ def _scan(p: Path, name: str) -> WorkbookScan:
             "empty-file",
         )
     if head.startswith(ZIP_MAGICS):
-        return _scan_zip(p, name, size)
+        return _scan_zip(p, name, size, wanted)
     _raise_not_zip(p, name, head)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -298,7 +329,7 @@ def _mb(n: int) -> str:
     return f"{n / MiB:,.0f} MiB" if n >= MiB else f"{n:,} bytes"
 
 
-def _scan_zip(p: Path, name: str, size: int) -> WorkbookScan:
+def _scan_zip(p: Path, name: str, size: int, wanted: frozenset[str] | None) -> WorkbookScan:
     try:
         zf = zipfile.ZipFile(p)
     except (
@@ -313,8 +344,10 @@ def _scan_zip(p: Path, name: str, size: int) -> WorkbookScan:
     with zf, p.open("rb") as raw:
         infos = zf.infolist()
         _check_identity(name, infos)
-        _check_declared(name, infos, size)
-        return _scan_parts(zf, raw, name, infos)
+        _check_layout(name, infos, size)
+        first = [i for i in infos if i.filename in (CONTENT_TYPES, WORKBOOK_PART, WORKBOOK_RELS)]
+        _check_declared(name, first)
+        return _scan_parts(zf, raw, name, infos, wanted)
 
 
 def _check_identity(name: str, infos: list[zipfile.ZipInfo]) -> None:
@@ -348,9 +381,8 @@ def _check_identity(name: str, infos: list[zipfile.ZipInfo]) -> None:
     raise FileProblem(f"'{name}' is {what}.", "not-a-workbook")
 
 
-def _check_declared(name: str, infos: list[zipfile.ZipInfo], archive_size: int) -> None:
-    """Declared sizes, ratios, overlaps and encryption flags, before inflating anything."""
-    total = 0
+def _check_layout(name: str, infos: list[zipfile.ZipInfo], archive_size: int) -> None:
+    """Encryption flags, bounds and overlaps of every member, before inflating anything."""
     for info in infos:
         if info.flag_bits & 0x1:
             raise FileProblem(
@@ -358,6 +390,19 @@ def _check_declared(name: str, infos: list[zipfile.ZipInfo], archive_size: int) 
                 "in Excel and save an unprotected copy as .xlsx.",
                 "encrypted",
             )
+        if info.header_offset < 0 or info.header_offset + info.compress_size > archive_size:
+            raise _damaged(name, f"part {info.filename} extends past the end of the file")
+    # Overlapping entries (several names sharing one compressed stream) only occur in bombs.
+    ordered = sorted(infos, key=lambda i: i.header_offset)
+    for cur, nxt in zip(ordered, ordered[1:], strict=False):
+        if cur.header_offset + 30 + cur.compress_size > nxt.header_offset:
+            raise _bomb(name, f"parts {cur.filename} and {nxt.filename} overlap", or_damaged=True)
+
+
+def _check_declared(name: str, infos: list[zipfile.ZipInfo]) -> None:
+    """Declared sizes and ratios of the parts about to be read, before inflating them."""
+    total = 0
+    for info in infos:
         if info.file_size > MAX_MEMBER_INFLATED:
             raise _bomb(
                 name,
@@ -373,20 +418,13 @@ def _check_declared(name: str, infos: list[zipfile.ZipInfo], archive_size: int) 
                 f"part {info.filename} has a compression ratio of {ratio:,}:1, more than "
                 f"{MAX_RATIO}:1",
             )
-        if info.header_offset < 0 or info.header_offset + info.compress_size > archive_size:
-            raise _damaged(name, f"part {info.filename} extends past the end of the file")
         total += info.file_size
     if total > MAX_TOTAL_INFLATED:
         raise _bomb(
             name,
-            f"its parts declare {_mb(total)} inflated, more than the limit of "
+            f"the parts it needs declare {_mb(total)} inflated, more than the limit of "
             f"{_mb(MAX_TOTAL_INFLATED)}",
         )
-    # Overlapping entries (several names sharing one compressed stream) only occur in bombs.
-    ordered = sorted(infos, key=lambda i: i.header_offset)
-    for cur, nxt in zip(ordered, ordered[1:], strict=False):
-        if cur.header_offset + 30 + cur.compress_size > nxt.header_offset:
-            raise _bomb(name, f"parts {cur.filename} and {nxt.filename} overlap", or_damaged=True)
 
 
 def _is_xml_part(member: str) -> bool:
@@ -405,10 +443,13 @@ class _Budget:
 class _PartHits:
     formula: bool = False
     error: bool = False
+    last_row: int = 0
+    last_col: int = 0
 
 
 def _scan_parts(
-    zf: zipfile.ZipFile, raw: BinaryIO, name: str, infos: list[zipfile.ZipInfo]
+    zf: zipfile.ZipFile, raw: BinaryIO, name: str, infos: list[zipfile.ZipInfo],
+    wanted: frozenset[str] | None,
 ) -> WorkbookScan:
     by_name = {i.filename: i for i in infos}
     budget = _Budget()
@@ -423,6 +464,8 @@ def _scan_parts(
     lower_names = {n.lower(): n for n in by_name}
     sheet_parts: list[tuple[str, str | None]] = []
     for sheet_name, rid in sheets:
+        if not _wanted_sheet(sheet_name, wanted):
+            continue  # never inflated: omplan does not read this sheet
         rel = rels.get(rid or "")
         if rel is None:
             raise _damaged(name, f"sheet '{sheet_name}' has no matching relationship")
@@ -436,19 +479,21 @@ def _scan_parts(
         sheet_parts.append((sheet_name, part))
 
     wanted_cells = {part for _, part in sheet_parts if part is not None}
-    # Parts a reader parses whatever their names: sheets, shared strings and styles.
+    # Parts the reader parses besides its sheets: shared strings and styles.
     parsed = set(wanted_cells)
+    shared_strings = None
     for target, mode, rel_type in rels.values():
-        if mode.lower() != "external" and rel_type.endswith(_PARSED_REL_TYPES):
+        if mode.lower() != "external" and rel_type.endswith(_READ_REL_TYPES):
             part = _resolve_part(target, by_name, lower_names)
             if part is not None:
                 parsed.add(part)
+                if rel_type.endswith("/sharedStrings"):
+                    shared_strings = part
+    to_read = [i for i in infos if i.filename in parsed and i.filename not in first
+               and not i.is_dir()]
+    _check_declared(name, [by_name[n] for n in first] + to_read)
     hits: dict[str, _PartHits] = {}
-    for info in infos:
-        if info.filename in first or info.is_dir():
-            continue
-        if not (_is_xml_part(info.filename) or info.filename in parsed):
-            continue
+    for info in to_read:
         hits[info.filename] = _stream_part(
             raw, info, name, budget, want_cells=info.filename in wanted_cells
         )
@@ -473,6 +518,10 @@ def _scan_parts(
         special_cells=special,
         has_vba=has_vba,
         special_cells_truncated=truncated,
+        sheet_parts={s: p for s, p in sheet_parts if p is not None},
+        extents={s: (hits[p].last_row, hits[p].last_col) for s, p in sheet_parts
+                 if p is not None and p in hits},
+        shared_strings_part=shared_strings,
     )
 
 
@@ -681,13 +730,31 @@ def _inspect(
     if not data:
         return tail
     buf = tail + data
-    _check_dtd(buf, name, part)
+    if b"<!" in buf:  # cheap pre-check before the regex
+        _check_dtd(buf, name, part)
     if want_cells:
-        if not hits.formula and _FORMULA_RE.search(buf):
+        if not hits.formula and (b"<f" in buf or b":f" in buf) and _FORMULA_RE.search(buf):
             hits.formula = True
-        if not hits.error and _ERROR_RE.search(buf):
+        if not hits.error and (b'"e"' in buf or b"'e'" in buf) and _ERROR_RE.search(buf):
             hits.error = True
+        _extent(buf, hits)
     return buf[-OVERLAP:]
+
+
+def _extent(buf: bytes, hits: _PartHits) -> None:
+    """Raise ``hits``' last row / column to the cell references found in ``buf``."""
+    letters = _REF_COL_RE.findall(buf)
+    if letters:
+        longest = max(map(len, letters))
+        top = max(c.upper() for c in letters if len(c) == longest)
+        col = 0
+        for ch in top:
+            col = col * 26 + ch - 64
+        hits.last_col = max(hits.last_col, col)
+    rows = _REF_ROW_RE.findall(buf)
+    if rows:
+        longest = max(map(len, rows))
+        hits.last_row = max(hits.last_row, int(max(r for r in rows if len(r) == longest)))
 
 
 def _check_dtd(buf: bytes, name: str, part: str) -> None:
@@ -853,3 +920,140 @@ def _row_cells(
             yield SpecialCell(
                 sheet, refs[id(c)], "no-cached-value", (f.text if f is not None else "") or ""
             )
+
+
+# --------------------------------------------------------------------------- bounded reading
+
+
+_NO_CELLS: list[object] = []  # shared by every empty row of a sparse sheet; never filled
+
+
+@dataclass
+class SparseSheet:
+    """The values of one sheet read cell by cell, keeping only cells within the bounds."""
+
+    rows: list[list[object]]  # row i, column j (0-based from A1); '' for an empty cell
+    ignored: int = 0  # non-empty cells outside the bounds
+    first_ignored: str = ""  # reference of the first of them, e.g. "XFD1048576"
+
+
+def read_sheet_sparse(path: str | os.PathLike[str], scan: WorkbookScan, sheet: str,
+                      max_col: int, max_row: int) -> SparseSheet:
+    """Values of ``sheet`` (screened by ``scan``) up to column ``max_col`` and row
+    ``max_row``, streamed row by row: memory follows the cells kept, never the sheet's extent.
+
+    Texts, numbers (float) and booleans as python-calamine gives them; empty cells are ''.
+    """
+    name = Path(os.fspath(path)).name
+    with zipfile.ZipFile(path) as zf:
+        strings = _shared_strings(zf, scan.shared_strings_part, name)
+        info = zf.getinfo(scan.sheet_parts[sheet])
+        out = SparseSheet([])
+        last_row = 0
+        try:
+            with zf.open(info) as fh:
+                parser = etree.iterparse(
+                    fh, events=("end",), tag=_FREED_TAGS, resolve_entities=False,
+                    no_network=True, huge_tree=False, load_dtd=False, remove_comments=True,
+                    remove_pis=True)
+                for _event, elem in parser:
+                    if _local(elem.tag) == "row":
+                        r_attr = elem.get("r")
+                        row = int(r_attr) if r_attr and r_attr.isdigit() else last_row + 1
+                        last_row = row
+                        _keep_cells(elem, row, strings, max_col, max_row, out)
+                    elem.clear()
+                    parent = elem.getparent()
+                    while parent is not None and elem.getprevious() is not None:
+                        del parent[0]
+        except FileProblem:
+            raise
+        except Exception as exc:  # XMLSyntaxError, zip errors
+            raise _damaged(name, f"sheet '{sheet}' ({info.filename}) cannot be parsed: "
+                                 f"{_why(exc)}") from exc
+    return out
+
+
+def _keep_cells(row_elem: etree._Element, row: int, strings: list[str], max_col: int,
+                max_row: int, out: SparseSheet) -> None:
+    col = 0
+    kept: dict[int, object] = {}
+    for c in row_elem:
+        if _local(c.tag) != "c":
+            continue
+        ref = c.get("r")
+        col = _cell_col(ref) if ref else col + 1
+        value = _cell_value(c, strings)
+        if value is None or value == "":
+            continue
+        if col > max_col or row > max_row:
+            if not out.ignored:
+                out.first_ignored = ref or f"{column_letter(col)}{row}"
+            out.ignored += 1
+            continue
+        kept[col] = value
+    if not kept:
+        return
+    if len(out.rows) < row:
+        out.rows.extend([_NO_CELLS] * (row - len(out.rows)))
+    cells = out.rows[row - 1]
+    if cells is _NO_CELLS:
+        cells = out.rows[row - 1] = []
+    width = max(kept)
+    if len(cells) < width:
+        cells.extend([""] * (width - len(cells)))
+    for c, value in kept.items():
+        cells[c - 1] = value
+
+
+def _cell_value(c: etree._Element, strings: list[str]) -> object:
+    kind = c.get("t") or "n"
+    v = is_ = None
+    for child in c:
+        tag = _local(child.tag)
+        if tag == "v":
+            v = child.text
+        elif tag == "is":
+            is_ = child
+    if kind == "inlineStr":
+        return _text_of(is_) if is_ is not None else ""
+    if v is None:
+        return None
+    if kind == "s":
+        try:
+            return strings[int(v)]
+        except (ValueError, IndexError):
+            return ""
+    if kind in ("str", "e"):
+        return v
+    if kind == "b":
+        return v.strip() in ("1", "true")
+    try:
+        return float(v)
+    except ValueError:
+        return v
+
+
+def _text_of(elem: etree._Element) -> str:
+    """A shared or inline string: its ``t`` texts, phonetic runs (``rPh``) left out."""
+    parts = []
+    for child in elem.iter():
+        if _local(child.tag) == "t" and _local(child.getparent().tag) != "rPh":
+            parts.append(child.text or "")
+    return "".join(parts)
+
+
+def _shared_strings(zf: zipfile.ZipFile, part: str | None, name: str) -> list[str]:
+    if part is None:
+        return []
+    out: list[str] = []
+    try:
+        with zf.open(part) as fh:
+            for _event, elem in etree.iterparse(
+                    fh, events=("end",), tag="{*}si", resolve_entities=False, no_network=True,
+                    huge_tree=False, load_dtd=False):
+                out.append(_text_of(elem))
+                elem.clear()
+    except Exception as exc:  # XMLSyntaxError, zip errors
+        raise _damaged(name, f"part {part} cannot be parsed: {_why(exc)}") from exc
+    return out

@@ -7,17 +7,16 @@ Findings are collected, never raised: one pass reports every problem.
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omplan.core.findings import FileProblem, Finding, cell_ref, has_errors
+from omplan.core.findings import FileProblem, Finding, cell_ref, column_letter, has_errors
 from omplan.core.model import (
     ACTIVITIES,
     BASELINE,
@@ -41,52 +40,49 @@ from omplan.core.model import (
     Settings,
     StaffingLine,
 )
+from omplan.core.settings import SETTING_KEYS, SETTINGS_BY_KEY, SettingSpec, month_number
+from omplan.input.tables import (
+    EXCEL_ERRORS,
+    Collector,
+    Row,
+    SheetGrid,
+    Table,
+    describe,
+    error_value_fragment,
+    find_table,
+    is_blank,
+    looks_numeric,
+    near_duplicates,
+    norm_enum,
+    norm_header,
+    parse_yes_no,
+    rows,
+    split_ref,
+)
+
+__all__ = [
+    "EXCEL_ERRORS", "OPTIONAL_SHEETS", "REQUIRED_SHEETS", "SheetGrid", "error_value_fragment",
+    "grids_from_file", "load_plan", "norm_enum", "norm_header", "parse_plan", "parse_yes_no",
+    "read_profile",
+]
 
 REQUIRED_SHEETS = ("Settings", "Roles", "Rates", "Allocation", "Staffing")
-OPTIONAL_SHEETS = ("Costs", "Billing", "Contracts", "Profile", "Scenarios")
+OPTIONAL_SHEETS = ("Costs", "Billing", "Contracts", "Profile", "Scenarios", "Systems")
 SHARE_TOLERANCE = 0.001
+#: Upper bounds of the amounts a plan may hold: far above any real plan, low enough that no
+#: total can overflow (500 lines x 1e5 FTE x 3 x 1e9 x a factor below 10 stays finite). A
+#: value above its bound is a typo (1e308 for a rate) and gets a located error.
+MAX_MONTHLY_COST = 1e9
+MAX_FTE = 1e5
+MAX_COST = 1e12
+#: A scenario factor from this value up is read as a percent typed as a number (90 for 0.9):
+#: an error with the hint, since a hurried 90 would multiply a budget by 90.
+PERCENT_FACTOR = 10.0
+#: A factor above this (and below PERCENT_FACTOR) is allowed but warned about.
+LARGE_FACTOR = 3.0
 
 
-# --------------------------------------------------------------------------- grids
-
-
-@dataclass
-class SheetGrid:
-    """The cell values of one sheet; ``rows[0][0]`` is the cell at (origin_row, origin_col).
-
-    ``special`` maps 0-based (row, col) within ``rows`` to ``(code, fragment)`` for cells whose
-    value cannot be trusted (an error value, a formula without a cached value). The fragment
-    completes a sentence about the cell, e.g. ``"FTE Q1 " + fragment``; a plain string is taken
-    as the fragment with the code ``bad-cell``.
-    """
-
-    name: str
-    rows: Sequence[Sequence[Any]]
-    origin_row: int = 1
-    origin_col: int = 1
-    special: dict[tuple[int, int], tuple[str, str] | str] = field(default_factory=dict)
-
-    def ref(self, r: int, c: int) -> str:
-        return cell_ref(self.name, r + self.origin_row, c + self.origin_col)
-
-    def value(self, r: int, c: int) -> Any:
-        row = self.rows[r]
-        return row[c] if c < len(row) else None
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
-
-
-def norm_header(text: Any) -> str:
-    """Header/setting/factor matching: case-insensitive, surrounding and repeated spaces ignored."""
-    return " ".join(str(text).split()).casefold()
-
-
-def norm_enum(text: Any) -> str:
-    """Enumerated values: ignore case, spaces, hyphens and underscores (spec §2)."""
-    return re.sub(r"[\s\-_]+", "", str(text)).casefold()
-
+# --------------------------------------------------------------------------- aliases
 
 SOURCING_ALIASES = {
     "inhouse": IN_HOUSE,
@@ -101,242 +97,6 @@ ACTIVITY_ALIASES = {norm_enum(a): a for a in ACTIVITIES}
 BASIS_ALIASES = {norm_enum(b): b for b in BASES}
 CHANGE_ALIASES = {norm_enum(c): c for c in CHANGES}
 FACTOR_ALIASES = {norm_header(f): f for f in PROFILE_FACTORS}
-YES = {"yes", "y", "true", "1", "x"}
-NO = {"no", "n", "false", "0", ""}
-#: Excel error values, as a grid source without cell types (a live book, a paste) hands them over.
-EXCEL_ERRORS = {
-    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
-}  # fmt: skip
-
-
-def error_value_fragment(error: str) -> str:
-    """The message fragment for a cell holding an Excel error value such as ``#REF!``."""
-    what = f"the error value {error}" if error else "an error value"
-    return (f"holds {what}: fix the formula (or the cell it refers to) so it gives a value, "
-            "then save")
-
-
-# --------------------------------------------------------------------------- cells
-
-
-class _Collector:
-    """Collects findings; the cell readers below return None and record an error on bad input."""
-
-    def __init__(self) -> None:
-        self.findings: list[Finding] = []
-
-    def error(self, code: str, message: str, location: str = "") -> None:
-        self.findings.append(Finding("error", code, message, location))
-
-    def warning(self, code: str, message: str, location: str = "") -> None:
-        self.findings.append(Finding("warning", code, message, location))
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, str):
-        return f"'{value}'"
-    if isinstance(value, bool):
-        return f"the logical value {str(value).upper()}"
-    if isinstance(value, _dt.datetime | _dt.date | _dt.time | _dt.timedelta):
-        return f"a date/time ({value})"
-    return repr(value)
-
-
-def _as_float(value: Any) -> float | None:
-    """A real number (not a bool, not text, not a date), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-@dataclass
-class _Row:
-    """One data row of a table sheet: knows where each column is and reports located errors."""
-
-    grid: SheetGrid
-    r: int
-    cols: dict[str, int]
-    out: _Collector
-
-    def ref(self, column: str) -> str:
-        return self.grid.ref(self.r, self.cols[column])
-
-    def raw(self, column: str) -> Any:
-        c = self.cols.get(column)
-        return None if c is None else self.grid.value(self.r, c)
-
-    def _special(self, column: str, what: str) -> bool:
-        """Record an error for a cell whose value cannot be trusted (error value, stale formula)."""
-        c = self.cols.get(column)
-        if c is None:
-            return False
-        problem = self.grid.special.get((self.r, c))
-        if problem is None:
-            value = self.grid.value(self.r, c)
-            if isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS:
-                problem = ("error-value", error_value_fragment(value.strip().upper()))
-        if not problem:
-            return False
-        code, fragment = ("bad-cell", problem) if isinstance(problem, str) else problem
-        self.out.error(code, f"{what} {fragment}", self.ref(column))
-        return True
-
-    def text(self, column: str, what: str, required: bool = True) -> str | None:
-        if self._special(column, what):
-            return None
-        value = self.raw(column)
-        if _blank(value):
-            if required:
-                self.out.error("missing-value", f"{what} is required", self.ref(column))
-                return None
-            return ""
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return " ".join(str(value).split())
-
-    def number(
-        self,
-        column: str,
-        what: str,
-        *,
-        minimum: float = 0.0,
-        strict: bool = False,
-        blank: float | None = 0.0,
-        fraction: bool = False,
-    ) -> float | None:
-        """A number ≥ minimum (> minimum when strict); blank gives ``blank`` (None = required)."""
-        if self._special(column, what):
-            return None
-        value = self.raw(column)
-        if _blank(value):
-            if blank is None:
-                self.out.error("missing-value", f"{what} is required", self.ref(column))
-            return blank
-        number = _as_float(value)
-        bound = f"{'>' if strict else '≥'} {minimum:g}"
-        if number is None:
-            hint = ""
-            if isinstance(value, str) and _looks_numeric(value):
-                hint = " (a number stored as text: retype it or use Data > Text to Columns)"
-            self.out.error(
-                "not-a-number", f"{what} must be a number {bound}, got {_describe(value)}{hint}",
-                self.ref(column),
-            )
-            return None
-        if number < minimum or (strict and number == minimum):
-            self.out.error(
-                "out-of-range", f"{what} must be a number {bound}, got {number:g}", self.ref(column)
-            )
-            return None
-        if fraction and number > 1:
-            self.out.error("percent-number", _percent_message(what, number), self.ref(column))
-            return None
-        return number
-
-    def choice(self, column: str, what: str, aliases: Mapping[str, str], allowed: Iterable[str],
-               required: bool = True) -> str | None:
-        text = self.text(column, what, required=required)
-        if not text:
-            return text
-        found = aliases.get(norm_enum(text))
-        if found is None:
-            options = ", ".join(allowed)
-            self.out.error("unknown-value", f"{what} must be one of {options}, got '{text}'",
-                           self.ref(column))
-        return found
-
-
-def _looks_numeric(text: str) -> bool:
-    try:
-        float(text.replace(",", "").replace("%", "").strip())
-    except ValueError:
-        return False
-    return True
-
-
-def _percent_message(what: str, number: float) -> str:
-    return (
-        f"{what} must be a fraction between 0 and 1, got {number:g}: it looks like a percent "
-        f"number; enter {number / 100:g} or format the cell as a percentage and type {number:g} %"
-    )
-
-
-# --------------------------------------------------------------------------- tables
-
-
-@dataclass
-class _Table:
-    grid: SheetGrid
-    header_r: int
-    cols: dict[str, int]  # canonical column name -> 0-based column index
-
-
-#: How many non-empty rows may sit above the header row (a title, a note) before it is found.
-HEADER_SEARCH_ROWS = 20
-
-
-def _header_columns(row: Sequence[Any], wanted: Mapping[str, str]) -> dict[str, int]:
-    cols: dict[str, int] = {}
-    for c, value in enumerate(row):
-        if _blank(value):
-            continue
-        name = wanted.get(norm_header(value))
-        if name is not None and name not in cols:
-            cols[name] = c
-    return cols
-
-
-def _find_table(
-    grid: SheetGrid, required: Sequence[str], optional: Sequence[str], out: _Collector
-) -> _Table | None:
-    """Find the header row; columns matched like headers; reports missing columns.
-
-    The header is the first non-empty row (spec §2), except that title or note rows above it
-    are passed over: the first of the top non-empty rows that holds every required column
-    wins. When none does, the row with the most required columns is the header, and the
-    missing ones are reported there.
-    """
-    wanted = {norm_header(name): name for name in (*required, *optional)}
-    best: tuple[int, int, dict[str, int]] | None = None  # (columns found, row, cols)
-    seen = 0
-    for i, row in enumerate(grid.rows):
-        if not any(not _blank(v) for v in row):
-            continue
-        found = _header_columns(row, wanted)
-        count = sum(1 for name in required if name in found)
-        if best is None or count > best[0]:
-            best = (count, i, found)
-        seen += 1
-        if count == len(required) or seen >= HEADER_SEARCH_ROWS:
-            break
-    if best is None:
-        # an empty sheet is an empty table (no rows); its columns are nominal
-        return _Table(grid, len(grid.rows), {name: i for i, name in enumerate(required)})
-    _, r, cols = best
-    missing = [name for name in required if name not in cols]
-    if missing:
-        found = ", ".join(str(v).strip() for v in grid.rows[r] if not _blank(v))
-        out.error(
-            "missing-column",
-            f"column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)} "
-            f"missing from the header row (found: {found})",
-            grid.ref(r, 0),
-        )
-        return None
-    return _Table(grid, r, cols)
-
-
-def _rows(table: _Table, out: _Collector) -> Iterable[_Row]:
-    """Data rows below the header, skipping rows whose known columns are all empty."""
-    grid = table.grid
-    indexes = list(table.cols.values())
-    for r in range(table.header_r + 1, len(grid.rows)):
-        if all(_blank(grid.value(r, c)) and (r, c) not in grid.special for c in indexes):
-            continue
-        yield _Row(grid, r, table.cols, out)
-
 
 # --------------------------------------------------------------------------- the plan
 
@@ -345,7 +105,7 @@ def parse_plan(
     grids: Mapping[str, SheetGrid], source_name: str = "plan"
 ) -> tuple[Plan | None, list[Finding]]:
     """Check and type the plan found in ``grids`` (sheet name -> grid). Plan is None on errors."""
-    out = _Collector()
+    out = Collector()
     by_name = {norm_header(name): grid for name, grid in grids.items()}
     sheets: dict[str, SheetGrid] = {}
     for name in (*REQUIRED_SHEETS, *OPTIONAL_SHEETS):
@@ -359,16 +119,18 @@ def parse_plan(
     settings = _read_settings(sheets.get("Settings"), stem, out)
     roles = _read_roles(sheets.get("Roles"), out)
     known_roles = set(roles) if roles is not None else None
+    names = _Names(_read_systems(sheets.get("Systems"), out))
     bad_rates: set[tuple[str, str]] = set()
     rates = _read_rates(sheets.get("Rates"), known_roles, out, bad_rates)
     allocation = _read_allocation(sheets.get("Allocation"), known_roles, out)
     staffing = _read_staffing(sheets.get("Staffing"), known_roles, allocation, rates, out,
-                              bad_rates)
-    costs = _read_costs(sheets.get("Costs"), out)
+                              bad_rates, names)
+    costs = _read_costs(sheets.get("Costs"), out, names)
     billing = _read_billing(sheets.get("Billing"), out)
-    contracts = _read_contracts(sheets.get("Contracts"), out)
-    profile = _read_profile(sheets.get("Profile"), out)
-    changes = _read_scenarios(sheets.get("Scenarios"), known_roles, staffing, out)
+    contracts = _read_contracts(sheets.get("Contracts"), out, names)
+    profile = read_profile(sheets.get("Profile"), out)
+    changes = _read_scenarios(sheets.get("Scenarios"), known_roles, staffing, out, names)
+    names.warn_near_duplicates(out)
 
     if has_errors(out.findings) or settings is None or roles is None or rates is None \
             or allocation is None or staffing is None:
@@ -381,35 +143,29 @@ def parse_plan(
     return plan, out.findings
 
 
-_SETTING_KEYS = (
-    "plan_name", "currency", "fiscal_year", "fy_start_month", "band_low", "band_high",
-    "vendor_overhead", "coordination_overhead", "transition_months",
-)
-_FRACTIONS = ("band_low", "band_high", "vendor_overhead", "coordination_overhead")
-
-
 def _setting_key(text: Any) -> str:
     return re.sub(r"[\s\-]+", "_", str(text).strip()).casefold()
 
 
-def _read_settings(grid: SheetGrid | None, stem: str, out: _Collector) -> Settings | None:
+def _read_settings(grid: SheetGrid | None, stem: str, out: Collector) -> Settings | None:
     if grid is None:
         return None
-    table = _find_table(grid, ("Setting", "Value"), (), out)
+    table = find_table(grid, ("Setting", "Value"), (), out)
     if table is None:
         return None
     values: dict[str, Any] = {}
     seen: dict[str, str] = {}
     value_refs: dict[str, str] = {}
     before = len(out.findings)
-    for row in _rows(table, out):
+    for row in rows(table, out):
         key_text = row.text("Setting", "Setting name")
         if not key_text:
             continue
         key = _setting_key(key_text)
-        if key not in _SETTING_KEYS:
+        spec = SETTINGS_BY_KEY.get(key)
+        if spec is None:
             out.warning("unknown-setting", f"unknown setting '{key_text}' is ignored "
-                        f"(known: {', '.join(_SETTING_KEYS)})", row.ref("Setting"))
+                        f"(known: {', '.join(SETTING_KEYS)})", row.ref("Setting"))
             continue
         if key in seen:
             out.error("duplicate", f"setting '{key}' is given twice (first at {seen[key]})",
@@ -417,32 +173,10 @@ def _read_settings(grid: SheetGrid | None, stem: str, out: _Collector) -> Settin
             continue
         seen[key] = row.ref("Setting")
         value_refs[key] = row.ref("Value")
-        label = f"setting {key}"
-        if key == "plan_name":
-            values[key] = row.text("Value", label, required=False) or None
-        elif key == "currency":
-            code = row.text("Value", label, required=False)
-            if code:
-                if not re.fullmatch(r"[A-Za-z]{3}", code):
-                    out.error("bad-currency", f"currency must be a three-letter ISO 4217 code "
-                              f"such as USD or EUR, got '{code}'", row.ref("Value"))
-                else:
-                    values[key] = code.upper()
-        elif key in ("fiscal_year", "fy_start_month"):
-            lo, hi = (1900, 2200) if key == "fiscal_year" else (1, 12)
-            number = row.number("Value", label, minimum=lo, blank=None if key == "fiscal_year"
-                                else math.nan)
-            if number is not None and not math.isnan(number):
-                if not number.is_integer() or number > hi:
-                    out.error("out-of-range", f"{label} must be a whole number from {lo} to {hi}, "
-                              f"got {number:g}", row.ref("Value"))
-                else:
-                    values[key] = int(number)
-        else:
-            number = row.number("Value", label, blank=math.nan, fraction=key in _FRACTIONS)
-            if number is not None and not math.isnan(number):
-                values[key] = number
-    if "fiscal_year" not in values and "fiscal_year" not in seen:
+        value = _read_setting(row, spec, out)
+        if value is not None:
+            values[key] = value
+    if "fiscal_year" not in values and "fiscal_year" not in seen:  # the one required setting
         out.error("missing-setting", "setting fiscal_year is required (e.g. 2027): add a row "
                   "'fiscal_year' with the year", grid.ref(table.header_r, table.cols["Setting"]))
     if len(out.findings) > before and has_errors(out.findings[before:]):
@@ -458,14 +192,132 @@ def _read_settings(grid: SheetGrid | None, stem: str, out: _Collector) -> Settin
     return settings
 
 
-def _read_roles(grid: SheetGrid | None, out: _Collector) -> dict[str, Role] | None:
+def _read_setting(row: Row, spec: SettingSpec, out: Collector) -> Any:
+    """The typed value of one Settings row by its schema entry; None when blank or wrong."""
+    label = f"setting {spec.key}"
+    if spec.kind == "text":
+        return row.text("Value", label, required=False) or None
+    if spec.kind == "currency":
+        code = row.text("Value", label, required=False)
+        if not code:
+            return None
+        if not re.fullmatch(r"[A-Za-z]{3}", code):
+            out.error("bad-currency", f"currency must be a three-letter ISO 4217 code "
+                      f"such as USD or EUR, got '{code}'", row.ref("Value"))
+            return None
+        return code.upper()
+    if spec.kind in ("integer", "month"):
+        assert spec.minimum is not None and spec.maximum is not None
+        lo, hi = int(spec.minimum), int(spec.maximum)
+        raw = row.raw("Value")
+        if spec.kind == "month" and isinstance(raw, str) and not is_blank(raw) \
+                and not looks_numeric(raw):
+            month = month_number(raw)
+            if month is None and not row.special("Value", label):
+                out.error("not-a-number", f"{label} must be a month, 1 to 12 or a name such as "
+                          f"April or Apr, got {describe(raw)}", row.ref("Value"))
+            return month
+        number = row.number("Value", label, minimum=lo,
+                            blank=None if spec.required else math.nan)
+        if number is None or math.isnan(number):
+            return None
+        if not number.is_integer() or number > hi:
+            out.error("out-of-range", f"{label} must be a whole number from {lo} to {hi}, "
+                      f"got {number:g}", row.ref("Value"))
+            return None
+        return int(number)
+    number = row.number("Value", label, blank=math.nan, fraction=spec.kind == "fraction")
+    if number is None or math.isnan(number):
+        return None
+    if spec.maximum is not None and number > spec.maximum:
+        out.error("out-of-range", f"{label} must be a number from {spec.minimum:g} to "
+                  f"{spec.maximum:g}, got {number:g}", row.ref("Value"))
+        return None
+    return number
+
+
+@dataclass
+class _Names:
+    """System and vendor names as typed, with the cell of each name's first use.
+
+    ``known`` holds the Systems sheet (name -> cell) when it lists any system: then every
+    system used elsewhere must be on it. Without it, names that look alike are warned about.
+    """
+
+    known: dict[str, str] | None
+    systems: dict[str, str] = field(default_factory=dict)
+    vendors: dict[str, str] = field(default_factory=dict)
+    contract_vendors: set[str] = field(default_factory=set)
+
+    def system(self, row: Row, name: str, out: Collector, column: str = "System") -> bool:
+        """Record a system used at ``row``; False (and a located error) if the Systems sheet
+        does not list it."""
+        if self.known is not None and name not in self.known:
+            close = difflib.get_close_matches(name, list(self.known), n=1, cutoff=0.75)
+            hint = f": did you mean '{close[0]}'?" if close else \
+                ": add it there, or correct the name"
+            out.error("unknown-system", f"system '{name}' is not listed on the Systems "
+                      f"sheet{hint}", row.ref(column))
+            return False
+        self.systems.setdefault(name, row.ref(column))
+        return True
+
+    def vendor(self, name: str, location: str, contract: bool = False) -> None:
+        if name:
+            self.vendors.setdefault(name, location)
+            if contract:
+                self.contract_vendors.add(name)
+
+    def warn_near_duplicates(self, out: Collector) -> None:
+        if self.known is None:
+            for a, b in near_duplicates(list(self.systems)):
+                out.warning("similar-name", f"systems '{b}' and '{a}' (at "
+                            f"{self.systems[a]}) look like one system spelt two ways: each "
+                            "spelling is a separate system with its own costs; use one spelling "
+                            "(a Systems sheet listing your systems catches this as you type)",
+                            self.systems[b])
+        for a, b in near_duplicates(list(self.vendors)):
+            if a.casefold() == b.casefold() and (a in self.contract_vendors
+                                                 or b in self.contract_vendors):
+                continue  # Contracts rows match vendors ignoring case
+            out.warning("similar-name", f"vendors '{b}' and '{a}' (at {self.vendors[a]}) look "
+                        "like one vendor spelt two ways: each spelling is a separate vendor "
+                        "(contracts, SLAs and split-contract checks go by the name); use one "
+                        "spelling", self.vendors[b])
+
+
+def _read_systems(grid: SheetGrid | None, out: Collector) -> dict[str, str] | None:
+    """The optional Systems sheet: name -> cell; None when the sheet is missing or lists none."""
     if grid is None:
         return None
-    table = _find_table(grid, ("Role", "Level"), (), out)
+    table = find_table(grid, ("System",), ("Description", "Owner"), out)
+    if table is None:
+        return None
+    systems: dict[str, str] = {}
+    for row in rows(table, out):
+        name = row.text("System", "System")
+        if name is None:
+            continue
+        if name == "*":
+            out.error("unknown-value", "'*' means every system on the Scenarios sheet and "
+                      "cannot be a system's name", row.ref("System"))
+            continue
+        if name in systems:
+            out.error("duplicate", f"system '{name}' is listed twice (first at "
+                      f"{systems[name]})", row.ref("System"))
+            continue
+        systems[name] = row.ref("System")
+    return systems or None
+
+
+def _read_roles(grid: SheetGrid | None, out: Collector) -> dict[str, Role] | None:
+    if grid is None:
+        return None
+    table = find_table(grid, ("Role", "Level"), (), out)
     if table is None:
         return None
     roles: dict[str, Role] = {}
-    for row in _rows(table, out):
+    for row in rows(table, out):
         role = row.text("Role", "Role")
         level = row.choice("Level", "Level", LEVEL_ALIASES, LEVELS)
         if role is None:
@@ -478,7 +330,7 @@ def _read_roles(grid: SheetGrid | None, out: _Collector) -> dict[str, Role] | No
     return roles
 
 
-def _check_role(row: _Row, role: str | None, known: set[str] | None, out: _Collector) -> bool:
+def _check_role(row: Row, role: str | None, known: set[str] | None, out: Collector) -> bool:
     if role is None:
         return False
     if known is not None and role not in known:
@@ -488,19 +340,20 @@ def _check_role(row: _Row, role: str | None, known: set[str] | None, out: _Colle
     return True
 
 
-def _read_rates(grid: SheetGrid | None, known: set[str] | None, out: _Collector,
+def _read_rates(grid: SheetGrid | None, known: set[str] | None, out: Collector,
                 bad: set[tuple[str, str]]) -> dict[tuple[str, str], Rate] | None:
     """The Rates rows; ``bad`` gets the (role, sourcing) of rows whose cost is reported wrong."""
     if grid is None:
         return None
-    table = _find_table(grid, ("Role", "Sourcing", "Monthly cost"), (), out)
+    table = find_table(grid, ("Role", "Sourcing", "Monthly cost"), (), out)
     if table is None:
         return None
     rates: dict[tuple[str, str], Rate] = {}
-    for row in _rows(table, out):
+    for row in rows(table, out):
         role = row.text("Role", "Role")
         sourcing = row.choice("Sourcing", "Sourcing", SOURCING_ALIASES, SOURCINGS)
-        cost = row.number("Monthly cost", "Monthly cost", strict=True, blank=None)
+        cost = row.number("Monthly cost", "Monthly cost", strict=True, blank=None,
+                          maximum=MAX_MONTHLY_COST)
         if not _check_role(row, role, known, out) or sourcing is None:
             continue
         assert role is not None
@@ -517,28 +370,31 @@ def _read_rates(grid: SheetGrid | None, known: set[str] | None, out: _Collector,
 
 
 def _read_allocation(grid: SheetGrid | None, known: set[str] | None,
-                     out: _Collector) -> dict[str, Allocation] | None:
+                     out: Collector) -> dict[str, Allocation] | None:
     if grid is None:
         return None
-    table = _find_table(grid, ("Role",), ACTIVITIES, out)
+    table = find_table(grid, ("Role",), ACTIVITIES, out)
     if table is None:
         return None
     allocation: dict[str, Allocation] = {}
     present = [a for a in ACTIVITIES if a in table.cols]
     _warn_misspelt_activities(table, present, out)
-    for row in _rows(table, out):
+    for row in rows(table, out):
         role = row.text("Role", "Role")
         shares: dict[str, float] = {}
         blank = True
         bad = False
+        percent_at = ""  # the first share above 1: a percent typed as a number
         for activity in present:
-            if not _blank(row.raw(activity)) or (row.r, table.cols[activity]) in grid.special:
+            if not is_blank(row.raw(activity)) or (row.r, table.cols[activity]) in grid.special:
                 blank = False
             share = row.number(activity, f"{activity} share")
             if share is None:
                 bad = True
             elif share:
                 shares[activity] = share
+                if share > 1 and not percent_at:
+                    percent_at = row.ref(activity)
         if not _check_role(row, role, known, out):
             continue
         assert role is not None
@@ -549,11 +405,11 @@ def _read_allocation(grid: SheetGrid | None, known: set[str] | None,
         if not bad and not blank:
             total = sum(shares.values())
             if abs(total - 1) > SHARE_TOLERANCE:
-                if abs(total - 100) <= 100 * SHARE_TOLERANCE:
+                if abs(total - 100) <= 100 * SHARE_TOLERANCE or percent_at:
                     message = (f"activity shares of '{role}' add up to {total:g}: they look like "
                                "percent numbers; enter fractions (0.25) or format the cells as "
                                "percentages (25 %)")
-                    out.error("percent-number", message, row.ref("Role"))
+                    out.error("percent-number", message, percent_at or row.ref("Role"))
                 else:
                     out.error("shares-not-one", f"activity shares of '{role}' add up to "
                               f"{total:.4g}, not 1 (100 %); leave every cell blank to split "
@@ -563,14 +419,14 @@ def _read_allocation(grid: SheetGrid | None, known: set[str] | None,
     return allocation
 
 
-def _warn_misspelt_activities(table: _Table, present: list[str], out: _Collector) -> None:
+def _warn_misspelt_activities(table: Table, present: list[str], out: Collector) -> None:
     """An unknown Allocation column that looks like a missing activity is probably a typo."""
     if table.header_r >= len(table.grid.rows):
         return
     missing = {norm_header(a): a for a in ACTIVITIES if a not in present}
     used = set(table.cols.values())
     for c, value in enumerate(table.grid.rows[table.header_r]):
-        if c in used or _blank(value):
+        if c in used or is_blank(value):
             continue
         close = difflib.get_close_matches(norm_header(value), list(missing), n=1, cutoff=0.75)
         if close:
@@ -579,8 +435,9 @@ def _warn_misspelt_activities(table: _Table, present: list[str], out: _Collector
                         table.grid.ref(table.header_r, c))
 
 
-def _read_quarters(row: _Row, what: str) -> tuple[float, float, float, float] | None:
-    values = [row.number(q, f"{what} {q}") for q in QUARTERS]
+def _read_quarters(row: Row, what: str,
+                   maximum: float) -> tuple[float, float, float, float] | None:
+    values = [row.number(q, f"{what} {q}", maximum=maximum) for q in QUARTERS]
     if any(v is None for v in values):
         return None
     return tuple(values)  # type: ignore[return-value]
@@ -589,20 +446,23 @@ def _read_quarters(row: _Row, what: str) -> tuple[float, float, float, float] | 
 def _read_staffing(grid: SheetGrid | None, known: set[str] | None,
                    allocation: dict[str, Allocation] | None,
                    rates: dict[tuple[str, str], Rate] | None,
-                   out: _Collector,
-                   bad_rates: set[tuple[str, str]]) -> list[StaffingLine] | None:
+                   out: Collector,
+                   bad_rates: set[tuple[str, str]], names: _Names) -> list[StaffingLine] | None:
     if grid is None:
         return None
-    table = _find_table(grid, ("System", "Role", "Sourcing", *QUARTERS), ("Vendor",), out)
+    table = find_table(grid, ("System", "Role", "Sourcing", *QUARTERS), ("Vendor",), out)
     if table is None:
         return None
     lines: list[StaffingLine] = []
-    for row in _rows(table, out):
+    first: dict[tuple[str, str, str, str], str] = {}  # line key -> its first location
+    for row in rows(table, out):
         system = row.text("System", "System")
+        if system and not names.system(row, system, out):
+            system = None
         role = row.text("Role", "Role")
         sourcing = row.choice("Sourcing", "Sourcing", SOURCING_ALIASES, SOURCINGS)
         vendor = row.text("Vendor", "Vendor", required=False) if "Vendor" in table.cols else ""
-        fte = _read_quarters(row, "FTE")
+        fte = _read_quarters(row, "FTE", MAX_FTE)
         role_ok = _check_role(row, role, known, out)
         if role_ok and allocation is not None and role not in allocation:
             out.error("no-allocation", f"role '{role}' has no row on the Allocation sheet",
@@ -613,43 +473,55 @@ def _read_staffing(grid: SheetGrid | None, known: set[str] | None,
             out.error("missing-rate", f"no {sourcing} rate for role '{role}': add a row "
                       f"({role}, {sourcing}, monthly cost) to the Rates sheet",
                       row.ref("Sourcing"))
+        if vendor:
+            names.vendor(vendor, row.ref("Vendor"))
         if system is None or not role_ok or sourcing is None or fte is None:
             continue
-        lines.append(StaffingLine(system, role, sourcing, vendor or "", fte, row.r,
-                                  grid.ref(row.r, table.cols["System"])))
+        assert role is not None
+        location = grid.ref(row.r, table.cols["System"])
+        key = (system, role, sourcing, vendor or "")
+        if key in first:
+            what = ", ".join(k for k in key if k)
+            out.warning("duplicate-line", f"Staffing line ({what}) is also at {first[key]}: "
+                        "both rows are counted, so its cost counts twice; delete the copy, or "
+                        "put the FTE of both in one row", location)
+        first.setdefault(key, location)
+        lines.append(StaffingLine(system, role, sourcing, vendor or "", fte, row.r, location))
     if not lines and not has_errors(out.findings):
         out.error("no-staffing", "the plan has no staffing yet: add one row per system, role "
                   "and sourcing with the FTE of each quarter", grid.name)
     return lines
 
 
-def _read_costs(grid: SheetGrid | None, out: _Collector) -> list[CostLine]:
+def _read_costs(grid: SheetGrid | None, out: Collector, names: _Names) -> list[CostLine]:
     if grid is None:
         return []
-    table = _find_table(grid, ("System", "Item", "Activity", *QUARTERS), (), out)
+    table = find_table(grid, ("System", "Item", "Activity", *QUARTERS), (), out)
     if table is None:
         return []
     costs = []
-    for row in _rows(table, out):
+    for row in rows(table, out):
         system = row.text("System", "System")
+        if system and not names.system(row, system, out):
+            system = None
         item = row.text("Item", "Item", required=False)
         activity = row.choice("Activity", "Activity", ACTIVITY_ALIASES, ACTIVITIES)
-        amounts = _read_quarters(row, "Cost")
+        amounts = _read_quarters(row, "Cost", MAX_COST)
         if system is not None and activity is not None and amounts is not None:
             costs.append(CostLine(system, item or "", activity, amounts,
                                   grid.ref(row.r, table.cols["System"])))
     return costs
 
 
-def _read_billing(grid: SheetGrid | None, out: _Collector) -> dict[str, str]:
+def _read_billing(grid: SheetGrid | None, out: Collector) -> dict[str, str]:
     billing = dict(DEFAULT_BILLING)
     if grid is None:
         return billing
-    table = _find_table(grid, ("Activity", "Basis"), (), out)
+    table = find_table(grid, ("Activity", "Basis"), (), out)
     if table is None:
         return billing
     seen: dict[str, str] = {}
-    for row in _rows(table, out):
+    for row in rows(table, out):
         activity = row.choice("Activity", "Activity", ACTIVITY_ALIASES, ACTIVITIES)
         basis = row.choice("Basis", "Basis", BASIS_ALIASES, BASES, required=False)
         if activity is None or basis is None:
@@ -664,21 +536,23 @@ def _read_billing(grid: SheetGrid | None, out: _Collector) -> dict[str, str]:
     return billing
 
 
-def _read_contracts(grid: SheetGrid | None, out: _Collector) -> dict[str, Contract]:
+def _read_contracts(grid: SheetGrid | None, out: Collector,
+                    names: _Names) -> dict[str, Contract]:
     if grid is None:
         return {}
     emergency, permanent = "Emergency response SLA hours", "Permanent fix SLA days"
-    table = _find_table(grid, ("Vendor",), (emergency, permanent), out)
+    table = find_table(grid, ("Vendor",), (emergency, permanent), out)
     if table is None:
         return {}
     contracts: dict[str, Contract] = {}
-    for row in _rows(table, out):
+    for row in rows(table, out):
         vendor = row.text("Vendor", "Vendor")
         hours = row.number(emergency, "Emergency response SLA (hours)", strict=True, blank=math.nan)
         days = row.number(permanent, "Permanent fix SLA (business days)", strict=True,
                           blank=math.nan)
         if vendor is None:
             continue
+        names.vendor(vendor, row.ref("Vendor"), contract=True)
         key = vendor.casefold()
         if key in contracts:
             out.error("duplicate", f"vendor '{vendor}' has two contract rows (first at "
@@ -693,29 +567,15 @@ def _read_contracts(grid: SheetGrid | None, out: _Collector) -> dict[str, Contra
     return contracts
 
 
-def parse_yes_no(value: Any) -> bool | None:
-    """yes/no, true/false, 1/0, x, blank (= no); None when it is none of these."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return {1: True, 0: False}.get(value)  # type: ignore[call-overload]
-    text = "" if value is None else norm_enum(value)
-    if text in YES:
-        return True
-    if text in NO:
-        return False
-    return None
-
-
-def _read_profile(grid: SheetGrid | None, out: _Collector) -> dict[str, bool]:
+def read_profile(grid: SheetGrid | None, out: Collector) -> dict[str, bool]:
     if grid is None:
         return {}
-    table = _find_table(grid, ("Factor",), ("Applies",), out)
+    table = find_table(grid, ("Factor",), ("Applies",), out)
     if table is None:
         return {}
     profile: dict[str, bool] = {}
     seen: dict[str, str] = {}
-    for row in _rows(table, out):
+    for row in rows(table, out):
         text = row.text("Factor", "Factor")
         if text is None:
             continue
@@ -729,12 +589,12 @@ def _read_profile(grid: SheetGrid | None, out: _Collector) -> dict[str, bool]:
                       f"{seen[factor]})", row.ref("Factor"))
             continue
         seen[factor] = row.ref("Factor")
-        if row._special("Applies", f"Applies of '{factor}'"):
+        if row.special("Applies", f"Applies of '{factor}'"):
             continue
         applies = parse_yes_no(row.raw("Applies"))
         if applies is None:
             out.error("unknown-value", f"Applies must be yes or no, got "
-                      f"{_describe(row.raw('Applies'))}", row.ref("Applies"))
+                      f"{describe(row.raw('Applies'))}", row.ref("Applies"))
             continue
         profile[factor] = applies
     return profile
@@ -742,15 +602,15 @@ def _read_profile(grid: SheetGrid | None, out: _Collector) -> dict[str, bool]:
 
 def _read_scenarios(grid: SheetGrid | None, known: set[str] | None,
                     staffing: list[StaffingLine] | None,
-                    out: _Collector) -> list[ScenarioChange]:
+                    out: Collector, names: _Names) -> list[ScenarioChange]:
     if grid is None:
         return []
-    table = _find_table(grid, ("Scenario", "Role", "System", "Change", "Value"), (), out)
+    table = find_table(grid, ("Scenario", "Role", "System", "Change", "Value"), (), out)
     if table is None:
         return []
     systems = {line.system for line in staffing or []}
     changes: list[ScenarioChange] = []
-    for row in _rows(table, out):
+    for row in rows(table, out):
         name = row.text("Scenario", "Scenario name")
         if name is not None and name.casefold() == BASELINE.casefold():
             out.error("baseline-redefined", "'Baseline' is the plan as entered and cannot be "
@@ -760,43 +620,87 @@ def _read_scenarios(grid: SheetGrid | None, known: set[str] | None,
         if role not in (None, "*") and not _check_role(row, role, known, out):
             role = None
         system = row.text("System", "System (a system or *)")
+        if system and system != "*" and names.known is not None \
+                and not names.system(row, system, out):
+            system = None
         change = row.choice("Change", "Change", CHANGE_ALIASES, CHANGES)
         value: str | float | None = None
         if change == "sourcing":
             value = row.choice("Value", "Sourcing", SOURCING_ALIASES, SOURCINGS)
         elif change == "vendor":
             value = row.text("Value", "Vendor", required=False)
-        elif change == "fte_factor":
-            value = row.number("Value", "fte_factor", blank=None)
-        elif change == "rate_factor":
-            value = row.number("Value", "rate_factor", strict=True, blank=None)
+            if value:
+                names.vendor(value, row.ref("Value"))
+        elif change in ("fte_factor", "rate_factor"):
+            value = row.number("Value", change, strict=change == "rate_factor", blank=None)
+            if value is not None:
+                value = _check_factor(row, name, change, value, out)
         if name is None or role is None or system is None or change is None or value is None:
             continue
         if system != "*" and staffing is not None and system not in systems:
-            out.warning("no-match", f"system '{system}' has no staffing lines, so this "
-                        "scenario row changes nothing", row.ref("System"))
+            close = difflib.get_close_matches(system, sorted(systems), n=1, cutoff=0.75)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            out.warning("no-match", f"scenario '{name}': system '{system}' has no staffing "
+                        f"lines{hint}, so this scenario row changes nothing", row.ref("System"))
         changes.append(ScenarioChange(name, role, system, change, value, row.ref("Scenario")))
     return changes
+
+
+def _check_factor(row: Row, scenario: str | None, change: str, value: float,
+                  out: Collector) -> float | None:
+    """A scenario factor: from PERCENT_FACTOR up it is a percent typed as a number (an error
+    with the hint), above LARGE_FACTOR a warning; the value, or None when it is an error."""
+    what = "FTE" if change == "fte_factor" else "rate"
+    if value >= PERCENT_FACTOR:
+        out.error("percent-number", f"{change} is a factor (0.9 = 90 % of the {what}, 1.05 = "
+                  f"105 %), got {value:g}: it looks like a percent number; enter "
+                  f"{value / 100:g} (or format the cell as a percentage and type {value:g} %)",
+                  row.ref("Value"))
+        return None
+    if value > LARGE_FACTOR:
+        label = f"scenario '{scenario}': " if scenario else ""
+        out.warning("large-factor", f"{label}{change} {value:g} multiplies the {what} of the "
+                    f"matching lines by {value:g}: check it is meant (1.1 = +10 %)",
+                    row.ref("Value"))
+    return value
 
 
 # --------------------------------------------------------------------------- files
 
 
+#: Bounds of a sheet read from a file: columns kept (far more than any plan table needs) and
+#: the extent up to which python-calamine reads a sheet as one dense grid.
+MAX_READ_COLUMNS = 100
+DENSE_READ_CELLS = 2_000_000
+MAX_READ_ROWS = 1_048_576  # Excel's grid
+
+
 def grids_from_file(path: str | os.PathLike[str]) -> dict[str, SheetGrid]:
-    """Read every sheet's values with python-calamine after the package safety scan.
+    """Read the input sheets' values with python-calamine after the package safety scan.
 
     Raises :class:`FileProblem` for file-level problems (not a workbook, encrypted, bomb, ...).
     """
+    return read_grids(path)[0]
+
+
+def read_grids(path: str | os.PathLike[str]) -> tuple[dict[str, SheetGrid], list[Finding]]:
+    """The input sheets' values and warnings about cells left out.
+
+    Only the sheets omplan reads are touched. A sheet whose cells stay within
+    ``DENSE_READ_CELLS`` is read by python-calamine as one grid; a larger one (a stray value
+    far out, say at XFD1048576) is streamed cell by cell, keeping the first
+    ``MAX_READ_COLUMNS`` columns, so memory and time follow the cells, not the extent.
+    """
     from python_calamine import CalamineWorkbook
 
-    from omplan.input.package import scan_workbook
+    from omplan.input.package import read_sheet_sparse, scan_workbook
 
     scan = scan_workbook(path)
     file_name = Path(path).name
     special: dict[str, dict[tuple[int, int], tuple[str, str] | str]] = {}
     for cell in scan.special_cells:
         try:
-            r, c = _split_ref(cell.ref)
+            r, c = split_ref(cell.ref)
         except ValueError:
             raise FileProblem(f"'{file_name}' is damaged (sheet '{cell.sheet}' has a cell with "
                               f"the malformed reference '{cell.ref}'); open it in Excel and "
@@ -810,34 +714,50 @@ def grids_from_file(path: str | os.PathLike[str]) -> dict[str, SheetGrid]:
                 "open it in Excel or LibreOffice and save it, or run: soffice --headless "
                 f"--convert-to xlsx --outdir calculated '{file_name}', so the values are stored"))
         special.setdefault(norm_header(cell.sheet), {})[(r - 1, c - 1)] = problem
+    findings: list[Finding] = []
     try:
         workbook = CalamineWorkbook.from_path(os.fspath(path))
         grids = {}
         for name in workbook.sheet_names:
-            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            if name not in scan.sheet_parts:
+                continue  # not a sheet omplan reads: never parsed
+            last_row, last_col = scan.extents.get(name, (0, 0))
+            if last_col <= MAX_READ_COLUMNS and last_row * last_col <= DENSE_READ_CELLS:
+                rows: list[list[Any]] = workbook.get_sheet_by_name(name).to_python(
+                    skip_empty_area=False)
+            else:
+                sparse = read_sheet_sparse(path, scan, name, MAX_READ_COLUMNS, MAX_READ_ROWS)
+                rows = sparse.rows
+                if sparse.ignored:
+                    where = cell_ref(name, *split_ref(sparse.first_ignored))
+                    beyond = (f"beyond column {column_letter(MAX_READ_COLUMNS)}, outside any "
+                              "table omplan reads")
+                    findings.append(Finding("warning", "cells-ignored", (
+                        f"the value at {where} lies {beyond}, and is ignored; delete it if it "
+                        "is stray") if sparse.ignored == 1 else (
+                        f"{sparse.ignored:,} values, the first at {where}, lie {beyond}, and "
+                        "are ignored; delete them if they are stray"), where))
             grids[name] = SheetGrid(name, rows, special=special.get(norm_header(name), {}))
+    except FileProblem:
+        raise
     except Exception as exc:  # calamine raises its own error types for damaged parts
         raise FileProblem(f"'{file_name}' could not be read as a workbook ({exc}); open it "
                           "in Excel and save it again as .xlsx.", "damaged") from None
-    return grids
-
-
-def _split_ref(ref: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\$?([A-Za-z]+)\$?(\d+)", ref)
-    if not match:
-        raise ValueError(ref)
-    col = 0
-    for ch in match.group(1).upper():
-        col = col * 26 + ord(ch) - 64
-    return int(match.group(2)), col
+    return grids, findings
 
 
 def load_plan(path: str | os.PathLike[str],
               read: Callable[[str | os.PathLike[str]], Mapping[str, SheetGrid]] = grids_from_file,
               ) -> tuple[Plan | None, list[Finding]]:
     """Read a plan workbook: the plan (None on errors) and every finding, never raising."""
+    extra: list[Finding] = []
     try:
-        grids = read(path)
+        grids: Mapping[str, SheetGrid]
+        if read is grids_from_file:
+            grids, extra = read_grids(path)
+        else:
+            grids = read(path)
     except FileProblem as problem:
         return None, [problem.as_finding()]
-    return parse_plan(grids, Path(path).name)
+    plan, findings = parse_plan(grids, Path(path).name)
+    return plan, extra + findings

@@ -20,12 +20,21 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from omplan.input.reader import EXCEL_ERRORS
 from omplan.render import grid as layout_grid
 from omplan.report import styles as st
-from omplan.report.layout import Block, ChartSpec, ConditionalFormat, Ref, ReportLayout, SheetLayout
+from omplan.report.layout import (
+    Block,
+    ChartSpec,
+    ConditionalFormat,
+    Ref,
+    ReportLayout,
+    SheetLayout,
+    TableSpec,
+)
 
 MAX_TEXT = 32_767
 #: Rows per value write of a bulk block (the Ledger): keeps each remote action small.
@@ -193,12 +202,15 @@ class LiveRenderer:
         self._write_formats(sheet, spec, grid, bulk)
         self._write_layout(sheet, spec)
         for table in spec.tables:
-            self._try("tables", lambda t=table: sheet.tables.add(
-                source=self._range(sheet, (t.ref.first_row, t.ref.first_col, t.ref.last_row,
-                                           t.ref.last_col)),
-                name=t.name, table_style_name=t.style))
+            self._try("tables", partial(self._table, sheet, table))
         for chart in spec.charts:
-            self._try("charts", lambda c=chart: self._chart(sheet, spec, c, grid))
+            self._try("charts", partial(self._chart, sheet, spec, chart, grid))
+
+    def _table(self, sheet: Any, table: TableSpec) -> None:
+        ref = table.ref
+        sheet.tables.add(
+            source=self._range(sheet, (ref.first_row, ref.first_col, ref.last_row, ref.last_col)),
+            name=table.name, table_style_name=table.style)
 
     def _write_values(self, sheet: Any, grid: dict[tuple[int, int], tuple[Any, Any]]) -> None:
         if not grid:
@@ -233,35 +245,38 @@ class LiveRenderer:
         attributes: dict[str, dict[Any, list[tuple[int, int]]]] = defaultdict(
             lambda: defaultdict(list))
         for cell, name in style_of.items():
-            style = self._style(name)
-            if style is None:
+            look = self._style(name)
+            if look is None:
                 continue
-            for attr, value in _look(style).items():
+            for attr, value in _look(look).items():
                 attributes[attr][value].append(cell)
         for attr, groups in attributes.items():
             for value, cells in groups.items():
                 for rect in rectangles(cells):
                     self._apply(sheet, attr, value, rect)
         for rect, name in bulk_columns:
-            style = self._style(name)
-            if style is not None:
-                for attr, value in _look(style).items():
+            look = self._style(name)
+            if look is not None:
+                for attr, value in _look(look).items():
                     self._apply(sheet, attr, value, rect)
         for cf in spec.conditional_formats:  # static highlights (see module docstring)
-            look = self.layout.highlights.get(cf.highlight)
+            highlight = self.layout.highlights.get(cf.highlight)
             cells = _highlighted(cf, grid)
-            if look is None or not cells:
+            if highlight is None or not cells:
                 continue
             for rect in rectangles(cells):
-                self._apply(sheet, "colour", look.colour, rect)
-                self._apply(sheet, "fill", look.fill, rect)
-                if look.bold:
+                self._apply(sheet, "colour", highlight.colour, rect)
+                self._apply(sheet, "fill", highlight.fill, rect)
+                if highlight.bold:
                     self._apply(sheet, "bold", True, rect)
         for b in spec.blocks:  # wrapped messages span several columns, as in the file
             if b.span > 1:
                 first = b.header_row if b.header_row is not None else b.first_row
                 rect = (first, b.last_col - b.span + 1, max(b.last_row, first), b.last_col)
-                self._try("merge", lambda r=rect: self._range(sheet, r).merge(across=True))
+                self._try("merge", partial(self._merge, sheet, rect))
+
+    def _merge(self, sheet: Any, rect: tuple[int, int, int, int]) -> None:
+        self._range(sheet, rect).merge(across=True)
 
     def _apply(self, sheet: Any, attr: str, value: Any, rect: tuple[int, int, int, int]
                ) -> None:
@@ -295,10 +310,10 @@ class LiveRenderer:
         for (c0, c1), width in _runs(spec.column_widths):
             w = column_points(width) if points else round(width, 2)
             rng = sheet.range((1, c0), (1, c1)) if c1 > c0 else sheet.range((1, c0))
-            self._try("column widths", lambda r=rng, w=w: setattr(r, "column_width", w))
+            self._try("column widths", partial(setattr, rng, "column_width", w))
         for (r0, r1), height in _runs(spec.row_heights):
             rng = sheet.range((r0, 1), (r1, 1)) if r1 > r0 else sheet.range((r0, 1))
-            self._try("row heights", lambda r=rng, h=height: setattr(r, "row_height", round(h, 2)))
+            self._try("row heights", partial(setattr, rng, "row_height", round(height, 2)))
         if spec.freeze is not None:
             row, col = spec.freeze
             address = sheet.range((row, col)).address.replace("$", "")

@@ -21,7 +21,6 @@ from omplan.core.model import (
     EXTERNAL_SOURCINGS,
     FIXED_FEE,
     LEVEL_GUIDANCE,
-    LEVEL_ROLE,
     LEVELS,
     MAINTENANCE_ACTIVITIES,
     MAINTENANCE_FACTORS,
@@ -30,6 +29,7 @@ from omplan.core.model import (
     QUARTERS,
     SEPARATE_ESTIMATE,
     SOURCINGS,
+    level_label,
 )
 from omplan.core.periods import MONTH_NAMES, quarter_labels
 from omplan.core.summary import PlanFigures, ScenarioFigures, billing_split, plan_figures
@@ -172,7 +172,7 @@ def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: 
         delta = sc.total - base.total
         rows.append([
             sc.name, sc.total, sc.operation, sc.maintenance, share,
-            sc.band_status, None if share is None else share - target, delta,
+            sc.band_status, st.points_vs(share, target), delta,
             delta / base.total if base.total else None,
             sc.billing["fixed_fee"], sc.billing["separate_estimate"],
             sc.components["transition"], sc.count("warning"), sc.count("info"),
@@ -180,7 +180,7 @@ def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: 
     money, pct = st.MONEY, st.PERCENT_STYLE
     table = sh.next_block(
         "scenarios", rows,
-        [st.TEXT_STYLE, money, money, money, pct, st.CENTER_STYLE, st.SIGNED_PERCENT_STYLE,
+        [st.TEXT_STYLE, money, money, money, pct, st.CENTER_STYLE, st.SIGNED_POINTS_STYLE,
          st.SIGNED_MONEY, st.SIGNED_PERCENT_STYLE, money, money, money, st.INTEGER_STYLE,
          st.INTEGER_STYLE],
         header=SUMMARY_HEADER, title=f"Scenarios (amounts in {currency})", gap=1)
@@ -316,7 +316,7 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
 
     # by role level (plan-level money has no role: its own row so the block adds up)
     keys = [*LEVELS, ""]
-    labels = [*(f"{lv} {LEVEL_ROLE[lv]}" for lv in LEVELS), NO_ROLE]
+    labels = [*(level_label(lv) for lv in LEVELS), NO_ROLE]
     guidance = [*(LEVEL_GUIDANCE[lv] for lv in LEVELS), ""]
     rows = kind_rows(facts.level, keys, labels, guidance)
     rows.append(["Total", sc.operation, sc.maintenance, total, 1.0, ""])
@@ -449,7 +449,7 @@ def _about_sheet(plan, source: SourceInfo, generated: datetime, version: str,
     used = settings_rows(s, st.PERCENT_LEFT_STYLE)
     sh.next_block("settings", used, [st.KEY_STYLE, st.VALUE_STYLE],
                   header=("Setting", "Value"), title="Settings used", gap=1, overflow=True)
-    profile = [[f, "operation" if f in OPERATION_FACTORS else "maintenance",
+    profile: list[list[Any]] = [[f, "operation" if f in OPERATION_FACTORS else "maintenance",
                 "yes" if plan.profile.get(f) else "no"]
                for f in (*OPERATION_FACTORS, *MAINTENANCE_FACTORS)]
     profile.append(["Target operation share", "",

@@ -24,6 +24,8 @@ def _display_len(value: Any, style: str, currency: str) -> int:
             return len(f"{abs(value):,.0f}") + len(currency) + 1 + sign
         if "percent" in style:
             return len(f"{abs(value):.1%}") + sign
+        if "points" in style:
+            return len(f"{abs(value):.1f} pp") + sign
         if "datetime" in style:
             return 19
         return len(f"{value:,.0f}") if abs(value) >= 1000 else len(str(value))
@@ -41,7 +43,7 @@ def fit_widths(sheet: SheetLayout, currency: str, minimum: float = 8.0,
         for j in range(b.width):
             if (b.span > 1 or b.overflow) and j == b.width - 1:
                 continue  # merged and wrapped, or running over empty cells
-            need = 0
+            need = 0.0
             if b.header is not None:
                 head = str(b.header[j])
                 words = max((len(w) for w in head.split()), default=0)
@@ -96,11 +98,12 @@ class SheetBuilder:
         for i, row in enumerate(block.rows):
             self.wrapped.append((block.first_row + i, first, last, str(row[j] or ""), 1.15))
 
-    def finish(self, currency: str, minimum_widths: Mapping[int, float] = ()) -> SheetLayout:
+    def finish(self, currency: str,
+               minimum_widths: Mapping[int, float] | None = None) -> SheetLayout:
         """Column widths from the content (explicit and ``minimum_widths`` are floors), then
         row heights and chart sizes."""
         sheet = self.layout
-        sheet.column_widths = {**dict(minimum_widths), **sheet.column_widths}
+        sheet.column_widths = {**dict(minimum_widths or {}), **sheet.column_widths}
         widths = fit_widths(sheet, currency)
         for c, w in sheet.column_widths.items():
             widths[c] = max(widths.get(c, 0.0), w)

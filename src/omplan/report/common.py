@@ -12,6 +12,8 @@ import pandas as pd
 
 from omplan.core.findings import Finding
 from omplan.core.ledger import LEDGER_COLUMNS
+from omplan.core.settings import SETTINGS_BY_KEY
+from omplan.core.settings import settings_rows as schema_rows
 from omplan.report import styles as st
 from omplan.report.builder import SheetBuilder, _display_len
 from omplan.report.layout import Block, PrintSetup, Ref, SourceInfo, Styled, TableSpec
@@ -117,21 +119,14 @@ def provenance_rows(version: str, source: SourceInfo, generated: datetime) -> li
 
 def settings_rows(settings: Any, percent_style: str,
                   year_style: str | None = None) -> list[list[Any]]:
-    """About-sheet rows: every setting used, as (key, value); fractions in ``percent_style``,
-    the fiscal year and the start month in ``year_style`` when given."""
-    s = settings
-
-    def pct(value: float) -> Styled:
-        return Styled(value, percent_style)
-
-    def year(value: int) -> Any:
-        return value if year_style is None else Styled(value, year_style)
-
-    return [
-        ["plan_name", s.plan_name], ["fiscal_year", year(s.fiscal_year)],
-        ["currency", s.currency], ["fy_start_month", year(s.fy_start_month)],
-        ["band_low", pct(s.band_low)], ["band_high", pct(s.band_high)],
-        ["vendor_overhead", pct(s.vendor_overhead)],
-        ["coordination_overhead", pct(s.coordination_overhead)],
-        ["transition_months", s.transition_months],
-    ]
+    """About-sheet rows: every setting of the schema with the value used, in schema order;
+    fractions in ``percent_style``, the fiscal year and start month in ``year_style``."""
+    out: list[list[Any]] = []
+    for key, value in schema_rows(settings):
+        kind = SETTINGS_BY_KEY[key].kind
+        if kind == "fraction":
+            value = Styled(value, percent_style)
+        elif kind in ("integer", "month") and year_style is not None:
+            value = Styled(value, year_style)
+        out.append([key, value])
+    return out

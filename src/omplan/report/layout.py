@@ -377,8 +377,11 @@ def rename_sheets(layout: ReportLayout, sheets: Mapping[str, str],
     def ref(r: Ref | None) -> Ref | None:
         return None if r is None or r.sheet not in sheets else replace(r, sheet=sheets[r.sheet])
 
-    def keep(r: Ref | None) -> Ref | None:
+    def keep(r: Ref) -> Ref:
         return ref(r) or r
+
+    def keep_area(r: Ref | None) -> Ref | None:
+        return None if r is None else keep(r)
 
     out = []
     for sheet in layout.sheets:
@@ -391,6 +394,6 @@ def rename_sheets(layout: ReportLayout, sheets: Mapping[str, str],
                     for t in sheet.tables],
             conditional_formats=[replace(cf, ref=keep(cf.ref))
                                  for cf in sheet.conditional_formats],
-            print_setup=replace(sheet.print_setup, area=keep(sheet.print_setup.area))))
+            print_setup=replace(sheet.print_setup, area=keep_area(sheet.print_setup.area))))
     scenario_sheets = {k: sheets.get(v, v) for k, v in layout.scenario_sheets.items()}
     return replace(layout, sheets=out, scenario_sheets=scenario_sheets)

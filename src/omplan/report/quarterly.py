@@ -27,7 +27,6 @@ from omplan.core.model import (
     EXTERNAL_SOURCINGS,
     FIXED_FEE,
     LEVEL_GUIDANCE,
-    LEVEL_ROLE,
     LEVELS,
     MAINTENANCE_ACTIVITIES,
     OPERATION_ACTIVITIES,
@@ -35,6 +34,7 @@ from omplan.core.model import (
     SEPARATE_ESTIMATE,
     SOURCINGS,
     Plan,
+    level_label,
 )
 from omplan.core.periods import (
     fiscal_months,
@@ -42,7 +42,7 @@ from omplan.core.periods import (
     month_label,
     quarter_month_labels,
 )
-from omplan.core.summary import PeriodFigures, billing_split, scenario_figures
+from omplan.core.summary import PeriodFigures, billing_split, scenario_quarters
 from omplan.report import styles as st
 from omplan.report.builder import SheetBuilder
 from omplan.report.common import checks_sheet, ledger_sheet, provenance_rows, settings_rows
@@ -104,7 +104,7 @@ def rollup_name(fiscal_year: int, quarter: str, currency: str | None = None) -> 
 
 def quarter_figures(evaluation: Evaluation, scenario: str) -> list[PeriodFigures]:
     """The four quarters of a scenario, exactly as the JSON summary's ``quarters`` (spec §6)."""
-    return scenario_figures(evaluation, scenario).quarters
+    return scenario_quarters(evaluation, scenario)
 
 
 # --------------------------------------------------------------------------- sheet helper
@@ -228,8 +228,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
         ["Band high", Styled(high, pct)],
         ["Band status", status],
         ["Target operation share", Styled(ctx.target, pct)],
-        ["Share vs target", Styled(None if share is None else share - ctx.target,
-                                   st.SIGNED_PERCENT_STYLE)],
+        ["Share vs target", Styled(st.points_vs(share, ctx.target), st.SIGNED_POINTS_STYLE)],
     ]
     at_a_glance = sh.next_block("quarter", glance, [st.KEY_STYLE, st.TEXT_STYLE],
                                 title=f"{ctx.label} at a glance", overflow=True)
@@ -304,7 +303,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
     # by role level (plan-level money has no role: its own row, so the block adds up)
     levels = kind_totals(led_q, "level")
     rows = []
-    for key, label, guidance in (*((lv, f"{lv} {LEVEL_ROLE[lv]}", LEVEL_GUIDANCE[lv])
+    for key, label, guidance in (*((lv, level_label(lv), LEVEL_GUIDANCE[lv])
                                    for lv in LEVELS), ("", NO_ROLE, "")):
         op, mt, tot = _kind_row(levels, key)
         rows.append([label, *_phased(tot), op, mt, _share(tot, total), guidance])
@@ -506,7 +505,7 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
         rows.append([line.plan, line.file, f"{line.months[0]} – {line.months[-1]}",
                      line.total, line.operation, line.maintenance, share, line.band_status,
                      line.band_low, line.band_high, line.target,
-                     None if share is None else share - line.target, line.output])
+                     st.points_vs(share, line.target), line.output])
     totals = rollup_totals(lines)
     bands = {(line.band_low, line.band_high) for line in lines}
     total_status = ""
@@ -520,7 +519,7 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
     table = sh.next_block(
         "plans", rows,
         [st.TEXT_STYLE, st.TEXT_STYLE, st.TEXT_STYLE, money, money, money, pct,
-         st.CENTER_STYLE, pct, pct, pct, st.SIGNED_PERCENT_STYLE, st.LABEL_STYLE],
+         st.CENTER_STYLE, pct, pct, pct, st.SIGNED_POINTS_STYLE, st.LABEL_STYLE],
         header=ROLLUP_HEADER, title=f"Plans ({label}, {scenario})", row_kinds={n: "total"})
     sheet = sh.layout
     if n:

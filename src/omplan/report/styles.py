@@ -78,6 +78,7 @@ def money_format(currency: str, signed: bool = False) -> str:
 
 PERCENT = "0.0%"
 SIGNED_PERCENT = "+0.0%;-0.0%;0.0%"
+SIGNED_POINTS = '+0.0" pp";-0.0" pp";0.0" pp"'  # percentage points (values × 100)
 INTEGER = "#,##0"
 YEAR = "0"
 DATETIME = "yyyy-mm-dd hh:mm:ss"
@@ -106,6 +107,7 @@ def report_styles(currency: str) -> dict[str, CellStyle]:
         CellStyle("omplan percent", number_format=PERCENT),
         CellStyle("omplan percent left", number_format=PERCENT, align="left", vertical="top"),
         CellStyle("omplan signed percent", number_format=SIGNED_PERCENT),
+        CellStyle("omplan signed points", number_format=SIGNED_POINTS),
         CellStyle("omplan integer", number_format=INTEGER),
         CellStyle("omplan year", number_format=YEAR, align="left"),
         CellStyle("omplan value", align="left", vertical="top"),
@@ -139,6 +141,7 @@ SIGNED_MONEY = "omplan signed money"
 PERCENT_STYLE = "omplan percent"
 PERCENT_LEFT_STYLE = "omplan percent left"
 SIGNED_PERCENT_STYLE = "omplan signed percent"
+SIGNED_POINTS_STYLE = "omplan signed points"
 TEXT_STYLE = "omplan text"
 LABEL_STYLE = "omplan label"
 WRAP_STYLE = "omplan wrap"
@@ -157,7 +160,12 @@ HEADER_RIGHT_STYLE = "omplan header right"
 
 #: Styles whose header should be right-aligned (numbers read right-aligned).
 NUMERIC_STYLES = frozenset({MONEY, SIGNED_MONEY, PERCENT_STYLE, SIGNED_PERCENT_STYLE,
-                            INTEGER_STYLE})
+                            SIGNED_POINTS_STYLE, INTEGER_STYLE})
+
+
+def points_vs(share: float | None, target: float) -> float | None:
+    """An operation share against the target in percentage points (0.57 vs 0.55: +2.0)."""
+    return None if share is None else (share - target) * 100
 
 
 def row_variant(style: str, variant: str | None) -> str:

@@ -1,0 +1,124 @@
+"""What the driver writes from the task results: the rollups and ``batch_report.json``."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from omplan.apps.batch.tasks import PlanResult
+
+
+def write_rollups(results: Sequence[PlanResult], quarters: Sequence[str], scenario: str,
+                  out_dir: Path, moment: datetime, note: str
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, str]]]:
+    """One rollup per (fiscal year, currency) and quarter, from the task results.
+
+    Returns the rollups written, their totals, and the rollups that could not be written
+    (``{"file", "error"}``: a full disk, a folder turned read-only).
+    """
+    from omplan.core.version import __version__
+    from omplan.files.xlsxio import atomic_write_bytes
+    from omplan.render.xlsx import render_workbook
+    from omplan.report.quarterly import (
+        FailedPlan,
+        RollupLine,
+        build_rollup_layout,
+        rollup_name,
+        rollup_totals,
+    )
+
+    ok = [r for r in results if r.ok]
+    groups = sorted({(r.fiscal_year, r.currency) for r in ok})
+    mixed = len({cur for _, cur in groups}) > 1
+    written: list[dict[str, Any]] = []
+    totals: list[dict[str, Any]] = []
+    unwritten: list[dict[str, str]] = []
+    for fiscal_year, currency in groups:
+        members = [r for r in ok if (r.fiscal_year, r.currency) == (fiscal_year, currency)]
+        # a failed plan belongs to its own fiscal year and currency when it got that far,
+        # else to every rollup: whoever reads one must know the batch is not complete
+        failed = [FailedPlan(r.file, r.errors[0]["location"] if r.errors else "",
+                             r.errors[0]["message"] if r.errors else "", len(r.errors))
+                  for r in results if not r.ok
+                  and ((r.fiscal_year, r.currency) == (fiscal_year, currency)
+                       or (r.fiscal_year, r.currency) not in groups)]
+        for quarter in quarters:
+            lines = []
+            for r in members:
+                q = next(x for x in r.quarters if x["quarter"] == quarter)
+                assert r.band is not None and r.target is not None
+                lines.append(RollupLine(
+                    r.plan, r.file, q["months"], q["total"], q["operation"],
+                    q["maintenance"], q["operation_share"], q["band_status"],
+                    r.band["low"], r.band["high"], r.target, q["output"]))
+            assert fiscal_year is not None and currency is not None  # ok plans have both
+            name = rollup_name(fiscal_year, quarter, currency if mixed else None)
+            layout = build_rollup_layout(lines, failed, fiscal_year=fiscal_year,
+                                         currency=currency, quarter=quarter,
+                                         scenario=scenario, generated=moment,
+                                         version=__version__, generated_note=note)
+            buffer = io.BytesIO()
+            render_workbook(layout, buffer)
+            try:
+                atomic_write_bytes(out_dir / name, buffer.getvalue())
+            except OSError as exc:
+                unwritten.append({"file": name, "error": str(exc.strerror or exc)})
+                continue
+            sums = rollup_totals(lines)
+            written.append({"file": name, "fiscal_year": fiscal_year, "currency": currency,
+                            "quarter": quarter})
+            totals.append({"fiscal_year": fiscal_year, "currency": currency,
+                           "quarter": quarter, "plans": len(lines),
+                           "plans_failed": len(failed), **sums, "rollup": name})
+    return written, totals, unwritten
+
+
+def batch_report(results: Sequence[PlanResult], quarters: Sequence[str], scenario: str,
+                 moment: datetime, rollups: Sequence[dict[str, Any]],
+                 totals: Sequence[dict[str, Any]], *,
+                 rollups_failed: Sequence[dict[str, str]] = (),
+                 stopped: str | None = None) -> dict[str, Any]:
+    """The content of ``batch_report.json`` (deterministic: no durations, no absolute paths
+    but the plan paths as given).
+
+    A batch stopped by a signal has status ``stopped`` and ``stopped_by`` (e.g. ``SIGTERM``);
+    rollups that could not be written are listed under ``rollups_failed``. Both keys appear
+    only when they apply.
+    """
+    from omplan.core.version import __version__
+
+    plans = []
+    for r in results:
+        plans.append({
+            "plan": r.plan, "path": r.path, "file": r.file, "status": r.status,
+            "fiscal_year": r.fiscal_year, "currency": r.currency,
+            "outputs": list(r.outputs), "errors": list(r.errors),
+            "quarters": [{k: q[k] for k in ("quarter", "months", "total", "operation",
+                                            "maintenance", "operation_share", "band_status",
+                                            "output")} for q in r.quarters],
+        })
+    n_failed = sum(1 for r in results if not r.ok)
+    status = "stopped" if stopped else "ok" if not n_failed and not rollups_failed else "failed"
+    report: dict[str, Any] = {
+        "omplan_version": __version__,
+        "generated": moment.isoformat(),
+        "scenario": scenario,
+        "quarters": list(quarters),
+        "status": status,
+    }
+    if stopped:
+        report["stopped_by"] = stopped
+    report.update({
+        "plans_total": len(results),
+        "plans_ok": len(results) - n_failed,
+        "plans_failed": n_failed,
+        "plans": plans,
+        "rollups": [r["file"] for r in rollups],
+        "totals": list(totals),
+    })
+    if rollups_failed:
+        report["rollups_failed"] = list(rollups_failed)
+    return report

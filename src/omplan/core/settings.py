@@ -1,0 +1,121 @@
+"""The one Settings schema: key, type, default, bounds and help text of every plan setting.
+
+The reader parses the Settings sheet with it, the template writes its Settings sheet from it,
+the docs generate their settings table from it and the About sheet can list the values with
+:func:`settings_rows`. Adding a setting means adding one :class:`SettingSpec` here (and the
+field of the same name on :class:`omplan.core.model.Settings`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+#: text: free text; currency: a three-letter ISO 4217 code; integer: a whole number in bounds;
+#: month: 1-12 or a month name; fraction: a number from 0 to 1 (a percent cell);
+#: number: a number in bounds.
+SettingKind = Literal["text", "currency", "integer", "month", "fraction", "number"]
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """One setting: what it is, what it takes and what it defaults to."""
+
+    key: str
+    kind: SettingKind
+    #: The value when the row is missing or blank; None for a required setting (fiscal_year)
+    #: and for plan_name (whose default is the plan file's name).
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    required: bool = False
+
+    @property
+    def template_value(self) -> Any:
+        """The value the template's Settings sheet shows (whole numbers without '.0')."""
+        value = self.default
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+    @property
+    def bounds_text(self) -> str:
+        """The accepted values in words, for messages and the docs."""
+        if self.kind == "fraction":
+            return "a fraction from 0 to 1 (a percent cell, e.g. 40 %)"
+        if self.kind == "currency":
+            return "a three-letter ISO 4217 code"
+        if self.kind == "month":
+            return "1 to 12, or a month name such as April or Apr"
+        if self.kind == "text":
+            return "any text"
+        if self.kind == "integer":
+            return f"a whole number from {self.minimum:g} to {self.maximum:g}"
+        return f"a number from {self.minimum:g} to {self.maximum:g}"
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("plan_name", "text", None, "Name shown on reports (default: the file name)"),
+    SettingSpec("currency", "currency", "USD", "ISO 4217 code, e.g. USD, EUR, JPY"),
+    SettingSpec("fiscal_year", "integer", None, "Required: the fiscal year planned",
+                minimum=1900, maximum=2200, required=True),
+    SettingSpec("fy_start_month", "month", 1, "Month the fiscal year starts (1 = January)",
+                minimum=1, maximum=12),
+    SettingSpec("band_low", "fraction", 0.40, "Lower edge of the reference band for each side",
+                minimum=0, maximum=1),
+    SettingSpec("band_high", "fraction", 0.60, "Upper edge of the reference band for each side",
+                minimum=0, maximum=1),
+    SettingSpec("vendor_overhead", "fraction", 0.10,
+                "Retained-organisation cost of managing external staff", minimum=0, maximum=1),
+    SettingSpec("coordination_overhead", "fraction", 0.05,
+                "Cost of split operation/maintenance contracts ('hot potato')",
+                minimum=0, maximum=1),
+    SettingSpec("transition_months", "number", 2.0,
+                "Months of rate paid once when a line changes sourcing or vendor",
+                minimum=0, maximum=120),
+    SettingSpec("discount_rate", "fraction", 0.08,
+                "Yearly rate that discounts future costs and savings (NPV, business case)",
+                minimum=0, maximum=1),
+)
+SETTINGS_BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SETTINGS}
+SETTING_KEYS: tuple[str, ...] = tuple(SETTINGS_BY_KEY)
+
+MONTHS: tuple[str, ...] = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+)
+
+
+def month_number(text: str) -> int | None:
+    """'April', 'apr', 'APR.' -> 4; None when the text names no month."""
+    word = text.strip().rstrip(".").casefold()
+    if len(word) < 3:
+        return None
+    for number, name in enumerate(MONTHS, start=1):
+        if name.startswith(word):
+            return number
+    return None
+
+
+def settings_rows(settings: Any) -> list[list[Any]]:
+    """Every setting as ``[key, value]`` in schema order (for the About sheet)."""
+    return [[spec.key, getattr(settings, spec.key)] for spec in SETTINGS]
+
+
+def _default_text(spec: SettingSpec) -> str:
+    if spec.key == "plan_name":
+        return "the file name"
+    if spec.required:
+        return "required"
+    if spec.kind == "fraction":
+        return f"{spec.default:.0%}"
+    return f"{spec.template_value}"
+
+
+def settings_table_markdown() -> str:
+    """The Settings sheet reference as a Markdown table (docs/model.md embeds it)."""
+    lines = ["| Setting | Default | Accepted values | Meaning |", "|---|---|---|---|"]
+    lines += [f"| `{spec.key}` | {_default_text(spec)} | {spec.bounds_text} | {spec.help} |"
+              for spec in SETTINGS]
+    return "\n".join(lines) + "\n"

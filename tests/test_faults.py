@@ -1,0 +1,572 @@
+"""Faults around the CLI, with real parts: a full or read-only tmpfs, a closed pipe, real
+signals to a real batch, a socket that never answers, the umask (issue 11, items 6–12, 14, 16).
+
+Every command runs as a user runs it: ``python -m omplan`` in a subprocess, bounded in time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import openpyxl
+import pytest
+from factories import tiny_plan, with_rows, write_openpyxl
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "workbooks" / "sample_plan.xlsx"
+TRACEBACK = re.compile(r"Traceback|Exception ignored|BrokenPipeError|internal error")
+
+
+def env_for(**extra: str) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("OMPLAN_DEBUG", "COLUMNS", "LINES")}
+    environ["PYTHONUTF8"] = "1"
+    environ.update(extra)
+    return environ
+
+
+def omplan(*args: str | os.PathLike[str], cwd: Path = ROOT, timeout: float = 180,
+           **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "omplan", *map(os.fspath, args)], cwd=cwd,
+                          env=env_for(**env), capture_output=True, text=True,
+                          encoding="utf-8", timeout=timeout)
+
+
+def one_clear_line(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    """The command failed with ``code`` and said why in one line, without a traceback."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert not TRACEBACK.search(result.stdout + result.stderr), result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def unit_plan(path: Path, name: str = "Tiny", currency: str = "EUR") -> Path:
+    sheets = tiny_plan()
+    sheets["Settings"][1] = ["plan_name", name]
+    sheets["Settings"][3] = ["currency", currency]
+    return write_openpyxl(sheets, path)
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".")
+                  or p.name.endswith(".tmp"))
+
+
+# --------------------------------------------------------------------------- tmpfs
+
+
+def _mount(path: Path, options: str) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                          capture_output=True, text=True, timeout=30)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or 'not permitted'})")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MB tmpfs, unmounted afterwards."""
+    mount = tmp_path / "disk"
+    _mount(mount, "size=1m,mode=0777")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True, timeout=30)
+
+
+def fill(disk: Path) -> None:
+    """Fill the file system up to the last byte."""
+    fd = os.open(disk / "ballast", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        for size in (65536, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def read_only_disk(tmp_path: Path) -> Iterator[Path]:
+    """A read-only tmpfs (even root cannot write there)."""
+    mount = tmp_path / "ro"
+    _mount(mount, "size=1m,ro")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True, timeout=30)
+
+
+# --------------------------------------------------------------------------- item 6: --json
+
+
+def test_json_never_replaces_the_plan_or_a_workbook(tmp_path):
+    plan = shutil.copy(SAMPLE, tmp_path / "p.xlsx")
+    before = Path(plan).read_bytes()
+    line = one_clear_line(omplan("run", plan, "--json", plan))
+    assert "names a workbook" in line and Path(plan).read_bytes() == before
+    other = tmp_path / "report.XLSM"
+    other.write_bytes(b"mine")
+    line = one_clear_line(omplan("run", plan, "--json", other))
+    assert "names a workbook" in line and other.read_bytes() == b"mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.xlsx", "report.XLSM"]
+
+
+def test_json_into_a_missing_folder_is_one_sentence(tmp_path):
+    plan = shutil.copy(SAMPLE, tmp_path / "p.xlsx")
+    line = one_clear_line(omplan("run", plan, "--json", tmp_path / "nope" / "s.json"))
+    assert line.startswith("omplan: folder ") and "does not exist" in line
+    assert not (tmp_path / "nope").exists()
+
+
+def test_json_does_not_follow_a_planted_temp_symlink(tmp_path):
+    plan = shutil.copy(SAMPLE, tmp_path / "p.xlsx")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (tmp_path / "s.json.tmp").symlink_to(victim)
+    result = omplan("run", plan, "--json", tmp_path / "s.json")
+    assert result.returncode == 0, result.stderr
+    assert victim.read_text() == "keep me"
+    assert json.loads((tmp_path / "s.json").read_text())["plan"] == "Sample plan"
+
+
+def test_json_on_a_full_disk_exits_2_and_leaves_nothing(tmp_path, small_disk):
+    plan = shutil.copy(SAMPLE, tmp_path / "p.xlsx")
+    fill(small_disk)
+    result = omplan("run", plan, "--json", small_disk / "s.json")
+    line = one_clear_line(result)
+    assert "JSON summary could not be written" in line and "No space left" in line
+    assert sorted(p.name for p in small_disk.iterdir()) == ["ballast"]
+    assert "Baseline" in result.stdout  # the figures were still printed
+
+
+# --------------------------------------------------------------------------- item 7: outputs
+
+
+def test_new_on_a_full_disk_exits_2_with_one_sentence(small_disk):
+    fill(small_disk)
+    line = one_clear_line(omplan("new", small_disk / "p.xlsx", "--sample"))
+    assert "could not be written" in line and "No space left" in line
+    assert leftovers(small_disk) == [] and not (small_disk / "p.xlsx").exists()
+
+
+def test_batch_into_a_read_only_folder_runs_nothing(tmp_path, read_only_disk):
+    unit_plan(tmp_path / "a.xlsx")
+    line = one_clear_line(omplan("batch", tmp_path / "a.xlsx", "--quarter", "Q1", "--out",
+                                 read_only_disk, "--quiet"))
+    assert "cannot write into the --out folder" in line and "nothing was run" in line
+    line = one_clear_line(omplan("batch", tmp_path / "a.xlsx", "--quarter", "Q1", "--out",
+                                 read_only_disk / "sub", "--quiet"))
+    assert "cannot be created" in line and "Read-only file system" in line
+
+
+def test_batch_on_a_full_disk_exits_2_and_says_what_was_not_written(tmp_path, small_disk):
+    plans = [unit_plan(tmp_path / f"bu{i}.xlsx") for i in range(2)]
+    fill(small_disk)
+    result = omplan("batch", *plans, "--quarter", "Q1", "--out", small_disk, "--jobs", "1")
+    assert result.returncode == 2, result.stderr
+    assert not TRACEBACK.search(result.stdout + result.stderr), result.stderr
+    assert "bu0.xlsx: bu0_FY2027_Q1.xlsx could not be written" in result.stderr
+    assert "batch_report.json could not be written" in result.stderr
+    assert "No space left on device" in result.stderr
+    assert leftovers(small_disk) == []
+
+
+def test_batch_report_is_written_when_the_rollups_cannot_be(tmp_path):
+    """The quarterly budgets and the report can be written, the rollup cannot: exit 2, and
+    the report says which rollup is missing."""
+    plans = [unit_plan(tmp_path / f"bu{i}.xlsx") for i in range(2)]
+    out = tmp_path / "out"
+    out.mkdir()
+    # the rollup's name is taken by a folder: it cannot be replaced by a file
+    (out / "rollup_FY2027_Q1.xlsx").mkdir()
+    result = omplan("batch", *plans, "--quarter", "Q1", "--out", out, "--jobs", "1")
+    assert result.returncode == 2, result.stderr
+    assert not TRACEBACK.search(result.stdout + result.stderr), result.stderr
+    assert "rollup_FY2027_Q1.xlsx could not be written" in result.stderr
+    report = json.loads((out / "batch_report.json").read_text())
+    assert report["status"] == "failed" and report["plans_ok"] == 2
+    assert report["rollups"] == [] and report["rollups_failed"][0]["file"] == \
+        "rollup_FY2027_Q1.xlsx"
+
+
+# --------------------------------------------------------------------------- item 8: clashes
+
+
+def test_a_plan_named_rollup_fails_instead_of_being_overwritten(tmp_path):
+    plans = tmp_path / "pl"
+    plans.mkdir()
+    unit_plan(plans / "rollup.xlsx", name="Named rollup")
+    unit_plan(plans / "bu1.xlsx", name="BU 1")
+    out = tmp_path / "out"
+    result = omplan("batch", plans, "--quarter", "Q1", "--out", out, "--jobs", "1")
+    assert result.returncode == 2, result.stderr
+    assert "rollup.xlsx" in result.stderr and "named like the batch's rollups" in \
+        result.stderr
+    report = json.loads((out / "batch_report.json").read_text())
+    assert [(p["file"], p["status"]) for p in report["plans"]] == [
+        ("bu1.xlsx", "ok"), ("rollup.xlsx", "failed")]
+    rollup = openpyxl.load_workbook(out / "rollup_FY2027_Q1.xlsx", read_only=True)
+    assert "About" in rollup.sheetnames  # the batch's rollup, not a plan's budget
+
+
+@pytest.mark.parametrize("name", ["rollup_FY2027_Q1.xlsx", "bu1_FY2027_Q1.xlsx",
+                                  "batch_report.json"])
+def test_a_plan_in_out_under_an_output_name_is_refused(tmp_path, name):
+    unit_plan(tmp_path / "bu1.xlsx")
+    victim = unit_plan(tmp_path / name)
+    before = victim.read_bytes()
+    line = one_clear_line(omplan("batch", tmp_path / "bu1.xlsx", victim, "--quarter", "Q1",
+                                 "--out", tmp_path, "--quiet"))
+    assert name in line and "would be overwritten" in line and "nothing was run" in line
+    assert victim.read_bytes() == before
+    assert not (tmp_path / "batch_report.json").exists() or name == "batch_report.json"
+    # the same file reached through another spelling of the folder is caught too
+    line = one_clear_line(omplan("batch", tmp_path / "bu1.xlsx", victim, "--quarter", "Q1",
+                                 "--out", tmp_path / "." / ".." / tmp_path.name, "--quiet"))
+    assert "would be overwritten" in line and victim.read_bytes() == before
+
+
+# --------------------------------------------------------------------------- item 9: pipes
+
+
+def run_with_closed_stdout(*args: str | os.PathLike[str],
+                           cwd: Path = ROOT) -> tuple[int, str]:
+    """Run omplan with a stdout pipe whose reader has gone (like ``| true``)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "omplan", *map(os.fspath, args)],
+                              cwd=cwd, env=env_for(), stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=180)
+    finally:
+        os.close(write)
+    return proc.returncode, proc.stderr
+
+
+def test_run_out_with_a_closed_stdout_writes_the_report(tmp_path):
+    plan = shutil.copy(SAMPLE, tmp_path / "p.xlsx")
+    code, stderr = run_with_closed_stdout("run", plan, "--out", tmp_path / "r.xlsx",
+                                          "--json", tmp_path / "s.json")
+    assert (code, stderr) == (0, "")
+    assert openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True).sheetnames
+    assert json.loads((tmp_path / "s.json").read_text())["plan"] == "Sample plan"
+
+
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("run", SAMPLE)])
+def test_a_closed_stdout_is_no_failure(args):
+    assert run_with_closed_stdout(*args) == (0, "")
+
+
+def test_writeback_with_a_closed_stdout_writes_back(tmp_path):
+    plan = Path(shutil.copy(SAMPLE, tmp_path / "p.xlsx"))
+    before = plan.read_bytes()
+    code, stderr = run_with_closed_stdout("run", plan, "--writeback")
+    assert (code, stderr) == (0, "")
+    assert plan.read_bytes() != before and (tmp_path / "p.xlsx.bak").read_bytes() == before
+
+
+def test_batch_with_a_closed_stdout_runs_every_plan(tmp_path):
+    plans = [unit_plan(tmp_path / f"bu{i}.xlsx") for i in range(4)]
+    code, stderr = run_with_closed_stdout("batch", *plans, "--quarter", "Q1", "--out",
+                                          tmp_path / "out", "--jobs", "2")
+    assert (code, stderr) == (0, "")
+    report = json.loads((tmp_path / "out" / "batch_report.json").read_text())
+    assert report["status"] == "ok" and report["plans_ok"] == 4
+
+
+# --------------------------------------------------------------------------- item 10: markup
+
+
+def test_square_brackets_in_plan_text_are_printed_as_they_are(tmp_path):
+    sheets = tiny_plan()
+    sheets["Settings"][1] = ["plan_name", "Plan [/] [draft] [link=http://evil.example]x[/link]"]
+    sheets = with_rows(sheets, "Scenarios", ["Cut [bold]", "Dev", "*", "fte_factor", 0.5],
+                       header=["Scenario", "Role", "System", "Change", "Value"])
+    plan = write_openpyxl(sheets, tmp_path / "[b] plan.xlsx")
+    result = omplan("run", plan)
+    assert result.returncode == 0, result.stderr
+    assert "Plan [/] [draft] [link=http://evil.example]x[/link] — FY2027" in result.stdout
+    assert "Cut [bold]" in result.stdout and "\x1b]8;" not in result.stdout
+    result = omplan("new", tmp_path / "[x].xlsx")
+    assert result.returncode == 0 and "Wrote " in result.stdout and "[x].xlsx" in result.stdout
+
+
+# --------------------------------------------------------------------------- item 11: signals
+
+
+def descendants(pid: int) -> list[int]:
+    import psutil
+
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def start_long_batch(tmp_path: Path, n: int = 16) -> tuple[subprocess.Popen[str], Path,
+                                                              list[int]]:
+    plans = tmp_path / "pl"
+    plans.mkdir()
+    for i in range(n):
+        shutil.copy(SAMPLE, plans / f"bu{i:02d}.xlsx")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "omplan", "batch", str(plans), "--quarter",
+                             "all", "--out", str(out), "--jobs", "2"], env=env_for(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    children: list[int] = []
+    while time.monotonic() < deadline:  # until the pool's workers are up
+        children = descendants(proc.pid)
+        if len(children) >= 3 and proc.poll() is None:
+            time.sleep(1.0)
+            children = descendants(proc.pid)
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None and len(children) >= 3, children
+    return proc, out, children
+
+
+def assert_all_gone(pids: list[int], within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and any(running(p) for p in pids):
+        time.sleep(0.2)
+    assert [p for p in pids if running(p)] == []
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stopped_batch_reports_what_finished_and_leaves_no_process(tmp_path, signum, code):
+    proc, out, children = start_long_batch(tmp_path)
+    proc.send_signal(signum)
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == code, stderr
+    assert not TRACEBACK.search(stderr), stderr
+    assert f"stopped by {signal.Signals(signum).name}" in stderr
+    report = json.loads((out / "batch_report.json").read_text())
+    assert report["status"] == "stopped" and report["stopped_by"] == signal.Signals(signum).name
+    assert report["plans_total"] == 16 and report["plans_failed"] >= 1
+    not_run = [p for p in report["plans"] if p["errors"] and p["errors"][0]["code"] ==
+               "not-run"]
+    assert len(not_run) == report["plans_failed"]
+    for p in report["plans"]:  # what is reported as written is there
+        assert all((out / name).is_file() for name in p["outputs"])
+    assert_all_gone(children)
+
+
+def test_workers_die_with_a_killed_batch(tmp_path):
+    proc, _, children = start_long_batch(tmp_path)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert_all_gone(children)
+
+
+# --------------------------------------------------------------------------- item 12: Dask
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A server on 127.0.0.1 that accepts connections and never says a word."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(5)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+@pytest.fixture
+def http_server() -> Iterator[int]:
+    class Hello(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"hello")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def dask_batch(tmp_path: Path, address: str) -> subprocess.CompletedProcess[str]:
+    pytest.importorskip("distributed")
+    plan = unit_plan(tmp_path / "a.xlsx")
+    return omplan("batch", plan, "--quarter", "Q1", "--out", tmp_path / "out", "--scheduler",
+                  address, timeout=120, OMPLAN_DASK_TIMEOUT="3")
+
+
+def test_a_scheduler_that_never_answers_is_one_sentence(tmp_path, silent_server):
+    line = one_clear_line(dask_batch(tmp_path, f"tcp://127.0.0.1:{silent_server}"))
+    assert "cannot connect to the Dask scheduler" in line and "no answer within 3 s" in line
+    assert not (tmp_path / "out" / "batch_report.json").exists()
+
+
+def test_an_http_server_is_not_a_scheduler(tmp_path, http_server):
+    line = one_clear_line(dask_batch(tmp_path, f"tcp://127.0.0.1:{http_server}"))
+    assert "cannot connect to the Dask scheduler" in line and "EiB" not in line
+
+
+@pytest.mark.parametrize("address", ["http://127.0.0.1:8786", "sched.example:8786:1",
+                                     "tcp://nohost"])
+def test_a_bad_scheduler_address_is_refused_at_once(tmp_path, address):
+    line = one_clear_line(dask_batch(tmp_path, address))
+    assert "the scheduler address" in line and "tcp://scheduler:8786" in line
+
+
+def test_a_bad_dask_timeout_is_one_sentence(tmp_path):
+    plan = unit_plan(tmp_path / "a.xlsx")
+    line = one_clear_line(omplan("batch", plan, "--quarter", "Q1", "--out", tmp_path / "o",
+                                 "--scheduler", "tcp://127.0.0.1:1",
+                                 OMPLAN_DASK_TIMEOUT="soon"))
+    assert "OMPLAN_DASK_TIMEOUT must be a number of seconds" in line
+
+
+# --------------------------------------------------------------------------- item 14: modes
+
+
+def umasked(mask: int, *args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "omplan", *map(os.fspath, args)], cwd=ROOT,
+                          env=env_for(), capture_output=True, text=True, timeout=180,
+                          preexec_fn=lambda: os.umask(mask))
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o027])
+def test_new_files_respect_the_umask(tmp_path, mask):
+    want = 0o666 & ~mask
+    plan = tmp_path / "p.xlsx"
+    assert umasked(mask, "new", plan, "--sample").returncode == 0
+    assert umasked(mask, "new", tmp_path / "p.xlsm").returncode == 0
+    result = umasked(mask, "run", plan, "--out", tmp_path / "r.xlsx", "--json",
+                     tmp_path / "s.json")
+    assert result.returncode == 0, result.stderr
+    result = umasked(mask, "batch", plan, "--quarter", "Q1", "--out", tmp_path / "b")
+    assert result.returncode == 0, result.stderr
+    files = [p for p in [*tmp_path.iterdir(), *(tmp_path / "b").iterdir()] if p.is_file()]
+    assert len(files) >= 7  # p.xlsx, p.xlsm (and p.py), r.xlsx, s.json, the batch's three
+    assert {f.name: oct(mode(f)) for f in files} == {f.name: oct(want) for f in files}
+
+
+def test_a_replaced_file_keeps_its_mode(tmp_path):
+    plan = tmp_path / "p.xlsx"
+    assert umasked(0o022, "new", plan, "--sample").returncode == 0
+    report = tmp_path / "r.xlsx"
+    report.write_bytes(b"")
+    report.chmod(0o660)
+    result = umasked(0o077, "run", plan, "--out", report)
+    assert result.returncode == 0, result.stderr
+    assert mode(report) == 0o660 and report.stat().st_size > 1000
+
+
+# --------------------------------------------------------------------------- item 16: output
+
+
+def test_help_shows_whole_command_descriptions():
+    result = omplan("--help")
+    assert result.returncode == 0
+    commands = result.stdout.split("Commands:")[1].strip().splitlines()
+    assert len(commands) == 4
+    for line in commands:
+        assert not line.rstrip().endswith("..."), line
+        assert line.rstrip().endswith("."), line
+
+
+def on_terminal(*args: str | os.PathLike[str], columns: int = 80) -> str:
+    """Run omplan on a real pseudo-terminal ``columns`` wide; what the user sees."""
+    import fcntl
+    import struct
+    import termios
+
+    main, sub = pty.openpty()
+    fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "omplan", *map(os.fspath, args)],
+                            cwd=ROOT, env=env_for(TERM="xterm", COLUMNS=str(columns)),
+                            stdout=sub, stderr=sub, close_fds=True)
+    os.close(sub)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(main)
+    text = b"".join(chunks).decode("utf-8", "replace")
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r\n", "\n")
+
+
+def test_run_on_an_80_column_terminal():
+    text = on_terminal("run", SAMPLE)
+    lines = text.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80, text
+    # whole figures, never cut to fit
+    for figure in ("3,807,679", "1,952,452", "1,855,227", "51.3%", "-3.7 pp", "+7.8 pp"):
+        assert figure in text
+    assert "…" not in text
+    heading = " ".join(lines[1:5])
+    assert "Share" in heading and "target" in heading
+
+
+def test_a_finding_of_several_scenarios_is_printed_once():
+    result = omplan("run", SAMPLE)
+    assert result.returncode == 0
+    split = [line for line in result.stdout.splitlines() if "(split-contract)" in line]
+    assert split[0].startswith("warning [Baseline, Outsource L1/L2, Lean 2027] Staffing!A15:")
+    assert len(split) == 2  # Offshore L3's has another vendor: another message
+    assert "Share vs target" in result.stdout and "-3.7 pp" in result.stdout
