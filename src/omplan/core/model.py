@@ -97,8 +97,6 @@ class Settings:
     coordination_overhead: float = _SETTING["coordination_overhead"].default
     transition_months: float = _SETTING["transition_months"].default
     discount_rate: float = _SETTING["discount_rate"].default
-    #: One fiscal year until multi-year horizons are read (the period axis supports more).
-    horizon_years: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +197,7 @@ class Plan:
     def horizon(self) -> Horizon:
         """The period axis: the quarters of the fiscal years the plan covers."""
         s = self.settings
-        return Horizon(s.fiscal_year, s.horizon_years, s.fy_start_month)
+        return Horizon(s.fiscal_year, 1, s.fy_start_month)  # one year until horizons are read
 
     @property
     def scenario_names(self) -> list[str]:

@@ -241,7 +241,7 @@ def plan_figures(plan: Plan | None, findings: list[Finding],
     st = plan.settings
     figures = PlanFigures(st.plan_name, st.currency, st.fiscal_year, st.band_low, st.band_high,
                           plan.target_operation_share(), errors,
-                          horizon_years=st.horizon_years, discount_rate=st.discount_rate)
+                          horizon_years=plan.horizon.years, discount_rate=st.discount_rate)
     if errors or evaluation is None:
         return figures
     by_scenario = input_findings_by_scenario(plan, [f for f in findings
