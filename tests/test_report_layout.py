@@ -47,7 +47,8 @@ def tiny():
 
 def test_sheets_in_order(tiny):
     _, lay = tiny
-    assert [s.name for s in lay.sheets] == ["Summary", "Baseline", "Offshore dev", "Ledger",
+    assert [s.name for s in lay.sheets] == ["Summary", "Business case", "Baseline",
+                                            "Offshore dev", "Ledger",
                                             "Checks", "About"]
 
 

@@ -327,7 +327,8 @@ def test_workbook_structure(sample):
     run, path, lay = sample
     wb = openpyxl.load_workbook(path)
     names = [s["name"] for s in run.summary()["scenarios"]]
-    assert wb.sheetnames == ["Summary", *[lay.scenario_sheets[n] for n in names], "Ledger",
+    assert wb.sheetnames == ["Summary", "Business case",
+                             *[lay.scenario_sheets[n] for n in names], "Ledger",
                              "Checks", "About"]
     assert "Outsource L1-L2" in wb.sheetnames
     ledger = wb["Ledger"]
@@ -355,7 +356,9 @@ def test_workbook_structure(sample):
     assert any("E" in str(cf.sqref) for cf in rules)
     with zipfile.ZipFile(path) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
-        assert len(charts) == 2 + len(names)
+        # Summary 2, one per scenario sheet, Business case: cumulative + a waterfall per
+        # scenario other than Baseline
+        assert len(charts) == 2 + len(names) + 1 + (len(names) - 1)
         chart_xml = b"".join(z.read(n) for n in charts).decode()
         assert "'Outsource L1-L2'!$B$" in chart_xml
         assert '<grouping val="stacked"/>' in chart_xml
@@ -497,9 +500,10 @@ def test_sheet_names_with_quotes_in_charts(tmp_path):
                        header=["Scenario", "Role", "System", "Change", "Value"])
     out = write_run_report(run_plan(write_text_plan(sheets, tmp_path / "p.xlsx")),
                            tmp_path / "r.xlsx")
-    assert openpyxl.load_workbook(out).sheetnames[2] == "Bob's -plan-"
+    assert openpyxl.load_workbook(out).sheetnames[3] == "Bob's -plan-"
     with zipfile.ZipFile(out) as z:
-        xml = z.read("xl/charts/chart4.xml").decode()  # Summary 2, Baseline, then this
+        # Summary 2, Business case 2 (cumulative, one waterfall), Baseline, then this
+        xml = z.read("xl/charts/chart6.xml").decode()
     assert "'Bob''s -plan-'!$B$" in xml
 
 

@@ -37,7 +37,7 @@ from omplan.files.ownership import OWNER_NAME, owner_mark
 from omplan.files.run import run_plan
 from omplan.files.writeback import WritebackRefused, check_writable, write_into
 
-TINY_REPORT = ["Summary", "Baseline", "Ledger", "Checks", "About"]
+TINY_REPORT = ["Summary", "Business case", "Baseline", "Ledger", "Checks", "About"]
 INPUTS = list(tiny_plan())
 HELPER = Path(__file__).with_name("writeback_kill_helper.py")
 
@@ -266,8 +266,8 @@ def test_user_sheets_and_tables_named_like_ours_are_never_touched(tmp_path):
     assert "its own sheet 'Ledger', so the report's 'Ledger' sheet is named " \
            "'Ledger (omplan)'" in out
     names = sheetnames(plan)
-    assert names == [*INPUTS, "Notes", "Summary", "Ledger", "Summary (omplan)", "Baseline",
-                     "Ledger (omplan)", "Checks", "About"]
+    assert names == [*INPUTS, "Notes", "Summary", "Ledger", "Summary (omplan)",
+                     "Business case", "Baseline", "Ledger (omplan)", "Checks", "About"]
     assert_in_place(plan, original, ["Summary (omplan)", "Ledger (omplan)"])
     wb = openpyxl.load_workbook(plan)
     assert wb["Summary"]["A1"].value == "my own summary"
@@ -302,8 +302,8 @@ def test_a_report_sheet_renamed_by_the_user_is_still_ours(tmp_path):
 
     result = write_back(plan)
     names = sheetnames(plan)
-    assert names == ["My summary", *INPUTS, "Notes", "Baseline", "Ledger", "Checks", "About",
-                     "Baseline (2)"], names
+    assert names == ["My summary", *INPUTS, "Notes", "Business case", "Baseline", "Ledger",
+                     "Checks", "About", "Baseline (2)"], names
     assert "sheet is named" not in result.output  # the user's own title is kept quietly
     wb = openpyxl.load_workbook(plan)
     assert wb["My summary"]["A1"].value != "stale"  # replaced by a fresh report sheet
@@ -447,7 +447,7 @@ def test_empty_template_refuses_and_sample_template_writes_back(tmp_path):
     assert sum(len(ws.data_validations.dataValidation) for ws in wb.worksheets) > 10
     write_back(sample)
     # every part of the template (tables, drop-downs, ...) is kept byte for byte
-    assert_in_place(sample, original, ["Summary", "Ledger", "About"])
+    assert_in_place(sample, original, ["Summary", "Business case", "Ledger", "About"])
 
 
 # --------------------------------------------------------------------------- reading back

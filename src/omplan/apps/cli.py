@@ -42,8 +42,8 @@ def sample_plan_path() -> Path:
     return Path(str(resources.files("omplan") / "data" / "sample_plan.xlsx"))
 
 
-def _fmt_money(value: float) -> str:
-    return f"{value:,.0f}"
+def _fmt_money(value: float, signed: bool = False) -> str:
+    return f"{value:+,.0f}" if signed else f"{value:,.0f}"
 
 
 def _fmt_share(value: float | None) -> str:
@@ -91,7 +91,46 @@ def print_summary(summary: dict[str, Any], findings: list[dict[str, str]]) -> No
     for r in rows:
         table.add_row(Text(r[0]), *r[1:5], Text(r[5], style=styles.get(r[5], "")), r[6])
     console.print(table)
+    _print_business_case(console, summary)
     print_findings(findings)
+
+
+def _payback_text(case: dict[str, Any]) -> str:
+    months, quarter = case["payback_months"], case["payback_quarter"]
+    if months is None:
+        return "never"
+    if quarter is None:
+        return "at once"
+    return f"{months} mo (FY{quarter['fiscal_year']} {quarter['quarter']})"
+
+
+def _print_business_case(console: Any, summary: dict[str, Any]) -> None:
+    """Each scenario against Baseline (change, one-off, NPV of savings, payback) and the
+    recommended scenario, in 80 columns."""
+    from rich.table import Table
+    from rich.text import Text
+
+    others = [s for s in summary["scenarios"] if s.get("business_case")]
+    if others:
+        console.print()
+        table = Table(title=Text(f"Against Baseline (NPV at {summary['discount_rate']:.1%} a "
+                                 "year; savings > 0 = cheaper)"), title_justify="left",
+                      box=None, pad_edge=False, title_style="", header_style="bold underline")
+        table.add_column("Scenario", min_width=8, ratio=1)
+        for head in ("Δ total", "One-off", "NPV of savings"):
+            table.add_column(head, justify="right")
+        table.add_column("Payback", justify="left")
+        for s in others:
+            case = s["business_case"]
+            table.add_row(Text(s["name"]), _fmt_money(-case["savings"], signed=True),
+                          _fmt_money(case["one_off"]),
+                          _fmt_money(case["npv_savings"], signed=True), _payback_text(case))
+        console.print(table)
+    best = summary.get("recommended")
+    line = (Text(f"Recommended: {best} (lowest NPV of cost, within the band, PMO in-house)")
+            if best else Text("No scenario is recommended: none is within "
+                                                "the band every year with the PMO in-house"))
+    console.print(line)
 
 
 def group_findings(findings: list[dict[str, str]]) -> list[dict[str, Any]]:
