@@ -39,8 +39,8 @@ from omplan.render.live import _grid, needs_quote, rectangles
 from omplan.report.common import LedgerRows
 
 INPUTS = {*REQUIRED_SHEETS, *OPTIONAL_SHEETS}
-REPORT = ["Summary", "Business case", "Baseline", "Outsource L1-L2", "Offshore L3", "Integrated vendor",
-          "Lean 2027", "Ledger", "Checks", "About"]
+REPORT = ["Summary", "Business case", "Baseline", "Outsource L1-L2", "Offshore L3",
+          "Integrated vendor", "Lean 2027", "Ledger", "Checks", "About"]
 
 
 @pytest.fixture(autouse=True)
