@@ -8,9 +8,7 @@ start-ups. Deselect with ``-k "not libreoffice"`` or ``OMPLAN_SKIP_LIBREOFFICE=1
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -28,17 +26,6 @@ from omplan.files.run import run_plan
 
 REL = 1e-6
 TIMEOUT = 300
-
-
-@pytest.fixture(scope="module")
-def soffice() -> str:
-    if os.environ.get("OMPLAN_SKIP_LIBREOFFICE"):
-        pytest.skip("OMPLAN_SKIP_LIBREOFFICE is set")
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found is None:
-        pytest.skip("LibreOffice is not installed ('soffice' is not on PATH): the reports "
-                    "cannot be checked in a real spreadsheet application here")
-    return found
 
 
 def _plans(folder: Path) -> dict[str, Path]:

@@ -914,16 +914,6 @@ def test_kill_at_every_step_of_the_save_leaves_old_or_new(tmp_path):
 # --------------------------------------------------------------------------- LibreOffice
 
 
-@pytest.fixture(scope="module")
-def soffice() -> str:
-    if os.environ.get("OMPLAN_SKIP_LIBREOFFICE"):
-        pytest.skip("OMPLAN_SKIP_LIBREOFFICE is set")
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found is None:
-        pytest.skip("LibreOffice is not installed ('soffice' is not on PATH)")
-    return found
-
-
 def test_libreoffice_saved_workbook_round_trips_and_written_back_ones_open(soffice, tmp_path):
     """LibreOffice as one more producer (it re-saves an XlsxWriter plan), then as the
     application that opens the written-back workbooks and renders them to PDF."""

@@ -117,16 +117,6 @@ def test_every_corpus_workbook_is_written_into_or_gets_the_companion(corpus):
     assert len(corpus.written) >= 0.95 * tried and tried >= (400 if FULL else 130)
 
 
-@pytest.fixture(scope="module")
-def soffice() -> str:
-    if os.environ.get("OMPLAN_SKIP_LIBREOFFICE"):
-        pytest.skip("OMPLAN_SKIP_LIBREOFFICE is set")
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found is None:
-        pytest.skip("LibreOffice is not installed ('soffice' is not on PATH)")
-    return found
-
-
 def opened_by_libreoffice(soffice: str, files: list[Path], outdir: Path,
                           profile: Path) -> dict[Path, bool]:
     """File -> whether LibreOffice converted it to CSV. LibreOffice aborts a batch on a file
