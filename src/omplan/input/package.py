@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import unquote
 
 from defusedxml import ElementTree as SafeET
@@ -847,36 +847,24 @@ _FREED_TAGS = ("{*}row", "{*}col", "{*}mergeCell", "{*}hyperlink", "{*}cfRule",
                "{*}dataValidation", "{*}brk", "{*}ignoredError", "{*}protectedRange")  # fmt: skip
 
 
-def _special_cells(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, name: str
-) -> Iterator[SpecialCell]:
-    """Error cells and formulas without a cached value, parsed with bounded memory.
-
-    Only ``row`` end events reach Python; one compiled XPath per row picks the special cells,
-    so ordinary cells cost no Python work.  Rows are freed as soon as they are read.
-    """
+def _sheet_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, name: str
+                ) -> Iterator[tuple[int, Any]]:
+    """(row number, ``<row>`` element) of a sheet part, parsed with bounded memory: only row
+    end events reach Python, and every row (and the other repeating elements) is freed once
+    the caller has looked at it. A part that does not parse is a damaged file."""
     last_row = 0
     try:
         with zf.open(info) as fh:
             parser = etree.iterparse(
-                fh,
-                events=("end",),
-                tag=_FREED_TAGS,
-                resolve_entities=False,
-                no_network=True,
-                huge_tree=False,
-                load_dtd=False,
-                remove_comments=True,
-                remove_pis=True,
-            )
+                fh, events=("end",), tag=_FREED_TAGS, resolve_entities=False,
+                no_network=True, huge_tree=False, load_dtd=False, remove_comments=True,
+                remove_pis=True)
             for _event, elem in parser:
                 if _local(elem.tag) == "row":
                     r_attr = elem.get("r")
                     row = int(r_attr) if r_attr and r_attr.isdigit() else last_row + 1
                     last_row = row
-                    found = _SPECIAL_IN_ROW(elem)
-                    if found:
-                        yield from _row_cells(elem, found, sheet, row)
+                    yield row, elem
                 elem.clear()
                 parent = elem.getparent()
                 while parent is not None and elem.getprevious() is not None:
@@ -887,6 +875,19 @@ def _special_cells(
         raise _damaged(
             name, f"sheet '{sheet}' ({info.filename}) cannot be parsed: {_why(exc)}"
         ) from exc
+
+
+def _special_cells(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, name: str
+) -> Iterator[SpecialCell]:
+    """Error cells and formulas without a cached value, parsed with bounded memory.
+
+    One compiled XPath per row picks the special cells, so ordinary cells cost no Python work.
+    """
+    for row, elem in _sheet_rows(zf, info, sheet, name):
+        found = _SPECIAL_IN_ROW(elem)
+        if found:
+            yield from _row_cells(elem, found, sheet, row)
 
 
 def _row_cells(
@@ -949,28 +950,8 @@ def read_sheet_sparse(path: str | os.PathLike[str], scan: WorkbookScan, sheet: s
         strings = _shared_strings(zf, scan.shared_strings_part, name)
         info = zf.getinfo(scan.sheet_parts[sheet])
         out = SparseSheet([])
-        last_row = 0
-        try:
-            with zf.open(info) as fh:
-                parser = etree.iterparse(
-                    fh, events=("end",), tag=_FREED_TAGS, resolve_entities=False,
-                    no_network=True, huge_tree=False, load_dtd=False, remove_comments=True,
-                    remove_pis=True)
-                for _event, elem in parser:
-                    if _local(elem.tag) == "row":
-                        r_attr = elem.get("r")
-                        row = int(r_attr) if r_attr and r_attr.isdigit() else last_row + 1
-                        last_row = row
-                        _keep_cells(elem, row, strings, max_col, max_row, out)
-                    elem.clear()
-                    parent = elem.getparent()
-                    while parent is not None and elem.getprevious() is not None:
-                        del parent[0]
-        except FileProblem:
-            raise
-        except Exception as exc:  # XMLSyntaxError, zip errors
-            raise _damaged(name, f"sheet '{sheet}' ({info.filename}) cannot be parsed: "
-                                 f"{_why(exc)}") from exc
+        for row, elem in _sheet_rows(zf, info, sheet, name):
+            _keep_cells(elem, row, strings, max_col, max_row, out)
     return out
 
 
