@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from omplan.core.engine import compute_arrays
 from omplan.core.ledger import Evaluation, kind_totals, pivot
-from omplan.core.model import BASELINE, COMPONENTS, SOURCINGS, Plan
-from omplan.core.scenarios import apply_scenarios
+from omplan.core.model import BASELINE, COMPONENTS
 
 #: A cumulative saving within half a cent of zero counts as zero (payback).
 CENT_TOLERANCE = 0.005
@@ -171,17 +171,13 @@ class LineArrays:
         return self.fte[rows], self.rate[rows]
 
 
-def line_arrays(plan: Plan) -> LineArrays:
-    """FTE and effective rates of every scenario's lines, as the engine prices them."""
-    roles = list(plan.roles)
-    systems = list(dict.fromkeys(x.system for x in plan.staffing))
-    sl = apply_scenarios(plan, systems, roles)
-    rates = np.zeros((len(roles), len(SOURCINGS)))
-    for (role, sourcing), rate in plan.rates.items():
-        rates[roles.index(role), SOURCINGS.index(sourcing)] = rate.monthly_cost
-    rate = rates[sl.role, sl.sourcing] * sl.rate_factor
-    fte = np.asarray(sl.fte, dtype=float)
-    return LineArrays(len(plan.staffing), fte, np.repeat(rate[:, None], fte.shape[1], axis=1))
+def line_arrays(evaluation: Evaluation) -> LineArrays:
+    """FTE and effective rates of every scenario's lines, exactly as the engine priced them
+    (its arrays, recomputed only for an evaluation that does not carry them)."""
+    arrays = evaluation.arrays or compute_arrays(evaluation.plan)
+    fte = np.asarray(arrays.lines.fte, dtype=float)
+    rate = np.broadcast_to(arrays.line_rate[:, None], fte.shape)
+    return LineArrays(len(evaluation.plan.staffing), fte, rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +201,7 @@ def horizon_figures(evaluation: Evaluation) -> HorizonFigures:
     per_q = kind_totals(led, ["scenario", "quarter"])["total"].unstack("quarter")
     trans = pivot(led[led["component"] == "transition"], "scenario", "quarter")
     comps = pivot(led, "scenario", "component")
-    lines = line_arrays(plan)
+    lines = line_arrays(evaluation)
     totals = {n: per_q.loc[n].to_numpy(dtype=float) for n in names}
     transition = {n: _row(trans, n, per_q.shape[1]) for n in names}
     fte = {n: lines.of(k)[0].sum(axis=0) for k, n in enumerate(names)}

@@ -45,7 +45,7 @@ def evaluate(plan: Plan) -> Evaluation:
     if arrays.errors:
         return Evaluation(plan, empty_ledger(names), arrays.errors)
     ledger = build_ledger(arrays)
-    evaluation = Evaluation(plan, ledger, [])
+    evaluation = Evaluation(plan, ledger, [], arrays=arrays)
     baseline_total = ledger.loc[ledger["scenario"] == BASELINE, "amount"].sum()
     if baseline_total == 0:
         evaluation.errors.append(Finding(
@@ -163,7 +163,8 @@ def compute_arrays(plan: Plan) -> EngineArrays:
 
     return EngineArrays(
         plan, names, systems, roles, vendors, sl, scen, sys_, q, role, src, vend, L, V, T,
-        split, C_act, Parties(ssq, vend, op_lab, mt_lab, scen, sys_, q, split_g), errors)
+        split, C_act, Parties(ssq, vend, op_lab, mt_lab, scen, sys_, q, split_g), errors,
+        line_rate=rate)
 
 
 def totals(arrays: EngineArrays) -> dict[str, dict[str, float]]:

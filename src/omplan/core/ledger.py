@@ -32,6 +32,8 @@ class Evaluation:
     ledger: pd.DataFrame
     errors: list[Finding] = field(default_factory=list)
     scenario_findings: dict[str, list[Finding]] = field(default_factory=dict)
+    #: the engine's arrays behind the ledger (line FTE and rates for the business case)
+    arrays: EngineArrays | None = None
 
     @property
     def ok(self) -> bool:
@@ -84,6 +86,8 @@ class EngineArrays:
     coordination: np.ndarray  # (n_scenarios * n_systems * 4, 8)
     parties: Parties
     errors: list[Finding] = field(default_factory=list)
+    #: effective monthly rate of each stacked line (rate × rate factor; 0 where none)
+    line_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def empty_ledger(scenarios: list[str] | None = None) -> pd.DataFrame:

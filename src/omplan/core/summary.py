@@ -162,7 +162,7 @@ def scenario_quarters(evaluation: Evaluation, scenario: str) -> list[PeriodFigur
     plan = evaluation.plan
     led = evaluation.ledger
     k = evaluation.scenarios.index(scenario)
-    fte = line_arrays(plan).of(k)[0].sum(axis=0)
+    fte = line_arrays(evaluation).of(k)[0].sum(axis=0)
     return _quarters(led[led["scenario"] == scenario], plan, fte)
 
 
