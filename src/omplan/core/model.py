@@ -97,6 +97,9 @@ class Settings:
     coordination_overhead: float = _SETTING["coordination_overhead"].default
     transition_months: float = _SETTING["transition_months"].default
     discount_rate: float = _SETTING["discount_rate"].default
+    horizon_years: int = _SETTING["horizon_years"].default
+    budget_scenario: str = _SETTING["budget_scenario"].default
+    variance_threshold: float = _SETTING["variance_threshold"].default
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,10 @@ class Rate:
     sourcing: str
     monthly_cost: float
     location: str = ""
+    #: ISO 4217 code of ``monthly_cost``; '' = the plan's currency
+    currency: str = ""
+    #: the Currency cell (where a missing FX rate is reported)
+    currency_location: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +157,9 @@ class CostLine:
     activity: str
     amounts: tuple[float, ...]
     location: str = ""
+    #: ISO 4217 code of ``amounts``; '' = the plan's currency
+    currency: str = ""
+    currency_location: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +177,48 @@ class ScenarioChange:
     system: str  # system name or "*"
     change: str  # one of CHANGES
     value: str | float
+    location: str = ""
+    #: period index k (0-based over the horizon) from which the row applies; 0 = from the start
+    start: int = 0
+
+
+OTHER_COSTS = "Other costs"
+#: What an Escalation row may apply to: a sourcing or the Costs sheet's other costs.
+ESCALATION_TARGETS: tuple[str, ...] = (*SOURCINGS, OTHER_COSTS)
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """Yearly escalation: amounts in year index y are multiplied by (1 + rate) ** y."""
+
+    applies_to: str  # one of ESCALATION_TARGETS
+    vendor: str  # '' = every vendor of that sourcing (or other costs)
+    annual_rate: float
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FxRate:
+    """Plan currency per one unit of ``currency`` in ``fiscal_year`` (None = every year
+    without a row of its own)."""
+
+    currency: str
+    fiscal_year: int | None
+    rate: float
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ActualLine:
+    """One actual amount (Actuals sheet or file): fiscal month index ``month`` (0-based over the
+    horizon), in ``currency`` ('' = the plan's)."""
+
+    month: int
+    system: str
+    activity: str
+    amount: float
+    currency: str = ""
+    item: str = ""
     location: str = ""
 
 
@@ -191,13 +243,42 @@ class Plan:
     contracts: dict[str, Contract] = field(default_factory=dict)
     profile: dict[str, bool] = field(default_factory=dict)
     scenario_changes: list[ScenarioChange] = field(default_factory=list)
+    escalation: list[Escalation] = field(default_factory=list)
+    fx: list[FxRate] = field(default_factory=list)
+    actuals: list[ActualLine] = field(default_factory=list)
     source_name: str = ""
 
     @property
     def horizon(self) -> Horizon:
         """The period axis: the quarters of the fiscal years the plan covers."""
         s = self.settings
-        return Horizon(s.fiscal_year, 1, s.fy_start_month)  # one year until horizons are read
+        return Horizon(s.fiscal_year, s.horizon_years, s.fy_start_month)
+
+    def fx_rate(self, currency: str, fiscal_year: int) -> float | None:
+        """Plan currency for one unit of ``currency`` in ``fiscal_year``: 1 for the plan's own
+        currency (or ''), the year's FX row, else the all-years row, else None."""
+        if not currency or currency == self.settings.currency:
+            return 1.0
+        fallback = None
+        for row in self.fx:
+            if row.currency == currency:
+                if row.fiscal_year == fiscal_year:
+                    return row.rate
+                if row.fiscal_year is None:
+                    fallback = row.rate
+        return fallback
+
+    def escalation_rate(self, applies_to: str, vendor: str = "") -> float:
+        """The annual rate for (sourcing or 'Other costs', resolved vendor): the vendor's own
+        row, else the row with a blank Vendor, else 0."""
+        general = 0.0
+        for row in self.escalation:
+            if row.applies_to == applies_to:
+                if row.vendor and row.vendor == vendor:
+                    return row.annual_rate
+                if not row.vendor:
+                    general = row.annual_rate
+        return general
 
     @property
     def scenario_names(self) -> list[str]:

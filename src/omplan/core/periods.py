@@ -62,6 +62,29 @@ class Horizon:
     def __len__(self) -> int:
         return 4 * self.years
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Period names as the ledger's ``quarter`` column holds them: ``Q1``..``Q4`` for a
+        one-year horizon (as in v1), ``FY2027 Q1``... otherwise."""
+        if self.years == 1:
+            return QUARTERS
+        return tuple(p.label for p in self.periods)
+
+    def period_of(self, fiscal_year: int, quarter: int) -> Period | None:
+        """The period for quarter 1–4 of ``fiscal_year``; None outside the horizon."""
+        k = 4 * (fiscal_year - self.first_fiscal_year) + quarter - 1
+        return self.periods[k] if 0 <= k < len(self) and 1 <= quarter <= 4 else None
+
+    def month_index(self, year: int, month: int) -> int:
+        """Fiscal month index i of calendar (year, month): 0 for the horizon's first month;
+        negative or ≥ 12 × years when outside the horizon."""
+        return (year - self.first_fiscal_year) * 12 + (month - self.fy_start_month)
+
+    def month_of(self, index: int) -> tuple[int, int]:
+        """Calendar (year, month) of fiscal month index i."""
+        offset = self.fy_start_month - 1 + index
+        return self.first_fiscal_year + offset // 12, offset % 12 + 1
+
     def months(self, period: Period) -> list[tuple[int, int]]:
         """The (calendar year, month 1–12) of the period's three months."""
         return fiscal_months(period.fiscal_year, self.fy_start_month, period.name)

@@ -77,6 +77,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("discount_rate", "fraction", 0.08,
                 "Yearly rate that discounts future costs and savings (NPV, business case)",
                 minimum=0, maximum=1),
+    SettingSpec("horizon_years", "integer", 1,
+                "Fiscal years the plan covers, from fiscal_year on (Q1-Q4 repeat each year)",
+                minimum=1, maximum=10),
+    SettingSpec("budget_scenario", "text", "Baseline",
+                "Scenario that actuals are compared with (the budget)"),
+    SettingSpec("variance_threshold", "fraction", 0.05,
+                "Quarter over budget by more than this share of its plan is flagged",
+                minimum=0, maximum=1),
 )
 SETTINGS_BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SETTINGS}
 SETTING_KEYS: tuple[str, ...] = tuple(SETTINGS_BY_KEY)
