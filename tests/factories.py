@@ -82,3 +82,11 @@ def write_xlsxwriter(sheets: dict[str, list[list[Any]]], path: Path) -> Path:
                 ws.write(r, c, value, fmt)
     wb.close()
     return path
+
+
+def horizon_plan(years: int = 3) -> dict[str, list[list[Any]]]:
+    """``tiny_plan()`` over ``years`` fiscal years from FY2027 (Settings rows: plan_name at
+    row 2, fiscal_year 3, currency EUR 4, horizon_years 5)."""
+    sheets = tiny_plan()
+    sheets["Settings"].append(["horizon_years", years])
+    return sheets

@@ -55,11 +55,12 @@ VBA_PART = "xl/vbaProject.bin"
 _PARSED_REL_TYPES = ("/sharedStrings", "/styles", "/theme", "/worksheet", "/chartsheet",
                      "/dialogsheet", "/xlMacrosheet", "/xlIntlMacrosheet")  # fmt: skip
 
-#: The sheets omplan reads (matched like the reader does: case and spaces ignored). Only
-#: these, the shared strings, the styles and the package's workbook parts are ever inflated:
-#: anything else in the file (omplan's own Ledger after a writeback, pictures) is left alone.
+#: The sheets omplan reads (matched like the reader does: case and spaces ignored), the
+#: reader's required and optional sheets. Only these, the shared strings, the styles and the
+#: package's workbook parts are ever inflated: anything else in the file (omplan's own Ledger
+#: after a writeback, pictures) is left alone.
 INPUT_SHEETS = ("Settings", "Roles", "Rates", "Allocation", "Staffing", "Costs", "Billing",
-                "Contracts", "Profile", "Scenarios", "Systems")
+                "Contracts", "Profile", "Scenarios", "Systems", "Escalation", "FX", "Actuals")
 _READ_REL_TYPES = ("/sharedStrings", "/styles")
 
 _DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)

@@ -12,7 +12,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,11 @@ from omplan.core.model import (
     BASES,
     CHANGES,
     DEFAULT_BILLING,
+    ESCALATION_TARGETS,
     IN_HOUSE,
     LEVELS,
     OFFSHORE,
+    OTHER_COSTS,
     OUTSOURCE,
     PROFILE_FACTORS,
     QUARTERS,
@@ -33,13 +35,17 @@ from omplan.core.model import (
     Allocation,
     Contract,
     CostLine,
+    Escalation,
+    FxRate,
     Plan,
     Rate,
     Role,
     ScenarioChange,
     Settings,
     StaffingLine,
+    resolve_vendor,
 )
+from omplan.core.periods import Horizon
 from omplan.core.settings import SETTING_KEYS, SETTINGS_BY_KEY, SettingSpec, month_number
 from omplan.input.tables import (
     EXCEL_ERRORS,
@@ -47,6 +53,8 @@ from omplan.input.tables import (
     Row,
     SheetGrid,
     Table,
+    as_float,
+    currency_code,
     describe,
     error_value_fragment,
     find_table,
@@ -55,7 +63,9 @@ from omplan.input.tables import (
     near_duplicates,
     norm_enum,
     norm_header,
+    parse_period,
     parse_yes_no,
+    period_header,
     rows,
     split_ref,
 )
@@ -67,7 +77,9 @@ __all__ = [
 ]
 
 REQUIRED_SHEETS = ("Settings", "Roles", "Rates", "Allocation", "Staffing")
-OPTIONAL_SHEETS = ("Costs", "Billing", "Contracts", "Profile", "Scenarios", "Systems")
+#: Actuals is read by omplan.input.actuals; the others here.
+OPTIONAL_SHEETS = ("Costs", "Billing", "Contracts", "Profile", "Scenarios", "Systems",
+                   "Escalation", "FX", "Actuals")
 SHARE_TOLERANCE = 0.001
 #: Upper bounds of the amounts a plan may hold: far above any real plan, low enough that no
 #: total can overflow (500 lines x 1e5 FTE x 3 x 1e9 x a factor below 10 stays finite). A
@@ -75,6 +87,9 @@ SHARE_TOLERANCE = 0.001
 MAX_MONTHLY_COST = 1e9
 MAX_FTE = 1e5
 MAX_COST = 1e12
+#: Plan currency for one unit of a foreign one: 1e6 covers any real pair (1 USD is about
+#: 16,000 IDR) and keeps every converted total finite.
+MAX_FX_RATE = 1e6
 #: A scenario factor from this value up is read as a percent typed as a number (90 for 0.9):
 #: an error with the hint, since a hurried 90 would multiply a budget by 90.
 PERCENT_FACTOR = 10.0
@@ -97,6 +112,8 @@ ACTIVITY_ALIASES = {norm_enum(a): a for a in ACTIVITIES}
 BASIS_ALIASES = {norm_enum(b): b for b in BASES}
 CHANGE_ALIASES = {norm_enum(c): c for c in CHANGES}
 FACTOR_ALIASES = {norm_header(f): f for f in PROFILE_FACTORS}
+ESCALATION_ALIASES = {**SOURCING_ALIASES, "othercosts": OTHER_COSTS, "othercost": OTHER_COSTS,
+                      "other": OTHER_COSTS}
 
 # --------------------------------------------------------------------------- the plan
 
@@ -116,20 +133,31 @@ def parse_plan(
             out.error("missing-sheet", f"required sheet '{name}' is missing", name)
 
     stem = Path(source_name).stem or "plan"
-    settings = _read_settings(sheets.get("Settings"), stem, out)
+    read = _read_settings(sheets.get("Settings"), stem, out)
+    settings, horizon, currency = read.settings, read.horizon, read.currency
     roles = _read_roles(sheets.get("Roles"), out)
     known_roles = set(roles) if roles is not None else None
     names = _Names(_read_systems(sheets.get("Systems"), out))
     bad_rates: set[tuple[str, str]] = set()
-    rates = _read_rates(sheets.get("Rates"), known_roles, out, bad_rates)
+    rates = _read_rates(sheets.get("Rates"), known_roles, out, bad_rates, currency)
     allocation = _read_allocation(sheets.get("Allocation"), known_roles, out)
     staffing = _read_staffing(sheets.get("Staffing"), known_roles, allocation, rates, out,
-                              bad_rates, names)
-    costs = _read_costs(sheets.get("Costs"), out, names)
+                              bad_rates, names, horizon)
+    costs = _read_costs(sheets.get("Costs"), out, names, horizon, currency)
     billing = _read_billing(sheets.get("Billing"), out)
     contracts = _read_contracts(sheets.get("Contracts"), out, names)
     profile = read_profile(sheets.get("Profile"), out)
-    changes = _read_scenarios(sheets.get("Scenarios"), known_roles, staffing, out, names)
+    scenario_names: dict[str, str] = {}
+    changes = _read_scenarios(sheets.get("Scenarios"), known_roles, staffing, out, names,
+                              horizon, scenario_names)
+    vendor_cells: dict[str, str] = {}
+    escalation = _read_escalation(sheets.get("Escalation"), out, vendor_cells)
+    _warn_unmatched_escalation(escalation, vendor_cells, staffing, changes, out)
+    fx = _read_fx(sheets.get("FX"), currency, horizon, out)
+    budget = _check_budget_scenario(read.budget_scenario, read.refs.get("budget_scenario", ""),
+                                    scenario_names, out)
+    if settings is not None and budget is not None:
+        settings = replace(settings, budget_scenario=budget)
     names.warn_near_duplicates(out)
 
     if has_errors(out.findings) or settings is None or roles is None or rates is None \
@@ -138,7 +166,7 @@ def parse_plan(
     plan = Plan(
         settings=settings, roles=roles, rates=rates, allocation=allocation, staffing=staffing,
         costs=costs, billing=billing, contracts=contracts, profile=profile,
-        scenario_changes=changes, source_name=source_name,
+        scenario_changes=changes, escalation=escalation, fx=fx, source_name=source_name,
     )
     return plan, out.findings
 
@@ -147,15 +175,33 @@ def _setting_key(text: Any) -> str:
     return re.sub(r"[\s\-]+", "_", str(text).strip()).casefold()
 
 
-def _read_settings(grid: SheetGrid | None, stem: str, out: Collector) -> Settings | None:
+@dataclass
+class _SettingsRead:
+    """The Settings sheet as read: the settings (None on errors), and what the other sheets
+    need from it even then, so that their own problems are still reported."""
+
+    settings: Settings | None = None
+    #: setting key -> its Value cell
+    refs: dict[str, str] = field(default_factory=dict)
+    #: the plan's horizon; None when fiscal_year, horizon_years or fy_start_month is wrong
+    horizon: Horizon | None = None
+    #: the plan's currency; None when the currency setting is wrong
+    currency: str | None = None
+    #: budget_scenario as typed (or its default)
+    budget_scenario: str = SETTINGS_BY_KEY["budget_scenario"].default
+
+
+def _read_settings(grid: SheetGrid | None, stem: str, out: Collector) -> _SettingsRead:
+    read = _SettingsRead()
     if grid is None:
-        return None
+        return read
     table = find_table(grid, ("Setting", "Value"), (), out)
     if table is None:
-        return None
+        return read
     values: dict[str, Any] = {}
     seen: dict[str, str] = {}
-    value_refs: dict[str, str] = {}
+    value_refs = read.refs
+    wrong: set[str] = set()  # keys whose value is reported wrong
     before = len(out.findings)
     for row in rows(table, out):
         key_text = row.text("Setting", "Setting name")
@@ -173,14 +219,25 @@ def _read_settings(grid: SheetGrid | None, stem: str, out: Collector) -> Setting
             continue
         seen[key] = row.ref("Setting")
         value_refs[key] = row.ref("Value")
+        count = len(out.findings)
         value = _read_setting(row, spec, out)
-        if value is not None:
+        if has_errors(out.findings[count:]):
+            wrong.add(key)
+        elif value is not None:
             values[key] = value
     if "fiscal_year" not in values and "fiscal_year" not in seen:  # the one required setting
         out.error("missing-setting", "setting fiscal_year is required (e.g. 2027): add a row "
                   "'fiscal_year' with the year", grid.ref(table.header_r, table.cols["Setting"]))
+    if "fiscal_year" in values and not wrong & {"horizon_years", "fy_start_month"}:
+        default = Settings(plan_name=stem, fiscal_year=values["fiscal_year"])
+        read.horizon = Horizon(values["fiscal_year"],
+                               values.get("horizon_years", default.horizon_years),
+                               values.get("fy_start_month", default.fy_start_month))
+    if "currency" not in wrong:
+        read.currency = values.get("currency", SETTINGS_BY_KEY["currency"].default)
+    read.budget_scenario = values.get("budget_scenario", read.budget_scenario)
     if len(out.findings) > before and has_errors(out.findings[before:]):
-        return None
+        return read
     settings = Settings(plan_name=values.pop("plan_name", None) or stem, **values)
     if settings.band_low >= settings.band_high:
         where = value_refs.get("band_low", value_refs.get("band_high", ""))
@@ -188,8 +245,9 @@ def _read_settings(grid: SheetGrid | None, stem: str, out: Collector) -> Setting
                      for key in ("band_low", "band_high"))
         out.error("bad-band", f"band_low ({low}) must be below band_high ({high}): the band "
                   "is the range of the operation share, e.g. 0.40 to 0.60", where)
-        return None
-    return settings
+        return read
+    read.settings = settings
+    return read
 
 
 def _read_setting(row: Row, spec: SettingSpec, out: Collector) -> Any:
@@ -198,14 +256,14 @@ def _read_setting(row: Row, spec: SettingSpec, out: Collector) -> Any:
     if spec.kind == "text":
         return row.text("Value", label, required=False) or None
     if spec.kind == "currency":
-        code = row.text("Value", label, required=False)
-        if not code:
+        text = row.text("Value", label, required=False)
+        if not text:
             return None
-        if not re.fullmatch(r"[A-Za-z]{3}", code):
+        code = currency_code(text)
+        if code is None:
             out.error("bad-currency", f"currency must be a three-letter ISO 4217 code "
-                      f"such as USD or EUR, got '{code}'", row.ref("Value"))
-            return None
-        return code.upper()
+                      f"such as USD or EUR, got '{text}'", row.ref("Value"))
+        return code
     if spec.kind in ("integer", "month"):
         assert spec.minimum is not None and spec.maximum is not None
         lo, hi = int(spec.minimum), int(spec.maximum)
@@ -341,11 +399,13 @@ def _check_role(row: Row, role: str | None, known: set[str] | None, out: Collect
 
 
 def _read_rates(grid: SheetGrid | None, known: set[str] | None, out: Collector,
-                bad: set[tuple[str, str]]) -> dict[tuple[str, str], Rate] | None:
-    """The Rates rows; ``bad`` gets the (role, sourcing) of rows whose cost is reported wrong."""
+                bad: set[tuple[str, str]],
+                plan_currency: str | None) -> dict[tuple[str, str], Rate] | None:
+    """The Rates rows; ``bad`` gets the (role, sourcing) of rows whose cost or currency is
+    reported wrong."""
     if grid is None:
         return None
-    table = find_table(grid, ("Role", "Sourcing", "Monthly cost"), (), out)
+    table = find_table(grid, ("Role", "Sourcing", "Monthly cost"), ("Currency",), out)
     if table is None:
         return None
     rates: dict[tuple[str, str], Rate] = {}
@@ -354,10 +414,11 @@ def _read_rates(grid: SheetGrid | None, known: set[str] | None, out: Collector,
         sourcing = row.choice("Sourcing", "Sourcing", SOURCING_ALIASES, SOURCINGS)
         cost = row.number("Monthly cost", "Monthly cost", strict=True, blank=None,
                           maximum=MAX_MONTHLY_COST)
+        currency = _read_currency(row, plan_currency)
         if not _check_role(row, role, known, out) or sourcing is None:
             continue
         assert role is not None
-        if cost is None:
+        if cost is None or currency is None:
             bad.add((role, sourcing))
             continue
         key = (role, sourcing)
@@ -365,8 +426,25 @@ def _read_rates(grid: SheetGrid | None, known: set[str] | None, out: Collector,
             out.error("duplicate", f"rate for ({role}, {sourcing}) is given twice (first at "
                       f"{rates[key].location})", row.ref("Role"))
             continue
-        rates[key] = Rate(role, sourcing, cost, row.ref("Monthly cost"))
+        rates[key] = Rate(role, sourcing, cost, row.ref("Monthly cost"), *currency)
     return rates
+
+
+def _read_currency(row: Row, plan_currency: str | None) -> tuple[str, str] | None:
+    """(ISO code, its cell) of a row's optional Currency cell: ('', ...) for a blank cell or
+    the plan's own currency; None (and a located error) for a cell that holds no code."""
+    if "Currency" not in row.cols:
+        return "", ""
+    text = row.text("Currency", "Currency", required=False)
+    if text is None:
+        return None
+    code = currency_code(text) if text else ""
+    if code is None:
+        row.out.error("bad-currency", f"Currency must be a three-letter ISO 4217 code such as "
+                      f"USD or EUR (blank = the plan's currency), got '{text}'",
+                      row.ref("Currency"))
+        return None
+    return ("" if code == plan_currency else code), row.ref("Currency")
 
 
 def _read_allocation(grid: SheetGrid | None, known: set[str] | None,
@@ -435,24 +513,82 @@ def _warn_misspelt_activities(table: Table, present: list[str], out: Collector) 
                         table.grid.ref(table.header_r, c))
 
 
-def _read_quarters(row: Row, what: str,
-                   maximum: float) -> tuple[float, float, float, float] | None:
-    values = [row.number(q, f"{what} {q}", maximum=maximum) for q in QUARTERS]
-    if any(v is None for v in values):
-        return None
-    return tuple(values)  # type: ignore[return-value]
+def _horizon_text(horizon: Horizon) -> str:
+    """'FY2027 Q1 to FY2029 Q4 (horizon_years 3)'."""
+    first, last = horizon.periods[0], horizon.periods[-1]
+    return f"{first.label} to {last.label} (horizon_years {horizon.years})"
+
+
+def _period_columns(table: Table, horizon: Horizon | None,
+                    out: Collector) -> list[tuple[int, str]]:
+    """The ``FY<year> Q<n>`` columns of a Staffing or Costs table, added to ``table.cols``
+    under their label ('FY2028 Q3'): (period index k, label) of each. A header naming no
+    quarter, a quarter twice or a quarter outside the horizon is an error at the header cell
+    (and its column is not read). k is -1 when the horizon is unknown (Settings are wrong)."""
+    grid = table.grid
+    if table.header_r >= len(grid.rows):
+        return []
+    found: list[tuple[int, str]] = []
+    used = set(table.cols.values())
+    for c, value in enumerate(grid.rows[table.header_r]):
+        parsed = period_header(value)
+        if c in used or parsed is None:
+            continue
+        year, quarter = parsed
+        ref = grid.ref(table.header_r, c)
+        label = f"FY{year} Q{quarter}"
+        text = " ".join(str(value).split())
+        if not 1 <= quarter <= 4 or not 1000 <= year <= 9999:
+            out.error("bad-period", f"column '{text}' names no quarter: write FY, the fiscal "
+                      "year in full and Q1 to Q4, e.g. FY2028 Q3", ref)
+            continue
+        if label in table.cols:
+            out.error("duplicate", f"column '{text}' repeats {label} (first at "
+                      f"{grid.ref(table.header_r, table.cols[label])}): keep one of them", ref)
+            continue
+        k = -1
+        if horizon is not None:
+            period = horizon.period_of(year, quarter)
+            if period is None:
+                out.error("outside-horizon", f"column '{text}' names {label}, outside the plan, "
+                          f"which covers {_horizon_text(horizon)}: correct the year, or raise "
+                          "horizon_years on the Settings sheet", ref)
+                continue
+            k = period.index
+        table.cols[label] = c
+        found.append((k, label))
+    return found
+
+
+def _read_periods(row: Row, what: str, maximum: float, periods: int,
+                  overrides: list[tuple[int, str]]) -> tuple[float, ...] | None:
+    """A row's value per period of the horizon: the Q1-Q4 cells repeated every fiscal year,
+    then each non-blank ``FY<year> Q<n>`` cell in its own period. None when a cell is wrong."""
+    quarters = [row.number(q, f"{what} {q}", maximum=maximum) for q in QUARTERS]
+    values = [quarters[k % 4] for k in range(periods)]
+    ok = all(v is not None for v in quarters)
+    for k, label in overrides:
+        value = row.number(label, f"{what} {label}", maximum=maximum, blank=math.nan)
+        if value is None:
+            ok = False
+        elif not math.isnan(value) and 0 <= k < periods:
+            values[k] = value
+    return tuple(values) if ok else None  # type: ignore[arg-type]
 
 
 def _read_staffing(grid: SheetGrid | None, known: set[str] | None,
                    allocation: dict[str, Allocation] | None,
                    rates: dict[tuple[str, str], Rate] | None,
                    out: Collector,
-                   bad_rates: set[tuple[str, str]], names: _Names) -> list[StaffingLine] | None:
+                   bad_rates: set[tuple[str, str]], names: _Names,
+                   horizon: Horizon | None) -> list[StaffingLine] | None:
     if grid is None:
         return None
     table = find_table(grid, ("System", "Role", "Sourcing", *QUARTERS), ("Vendor",), out)
     if table is None:
         return None
+    overrides = _period_columns(table, horizon, out)
+    periods = len(horizon) if horizon is not None else len(QUARTERS)
     lines: list[StaffingLine] = []
     first: dict[tuple[str, str, str, str], str] = {}  # line key -> its first location
     for row in rows(table, out):
@@ -462,7 +598,7 @@ def _read_staffing(grid: SheetGrid | None, known: set[str] | None,
         role = row.text("Role", "Role")
         sourcing = row.choice("Sourcing", "Sourcing", SOURCING_ALIASES, SOURCINGS)
         vendor = row.text("Vendor", "Vendor", required=False) if "Vendor" in table.cols else ""
-        fte = _read_quarters(row, "FTE", MAX_FTE)
+        fte = _read_periods(row, "FTE", MAX_FTE, periods, overrides)
         role_ok = _check_role(row, role, known, out)
         if role_ok and allocation is not None and role not in allocation:
             out.error("no-allocation", f"role '{role}' has no row on the Allocation sheet",
@@ -493,12 +629,15 @@ def _read_staffing(grid: SheetGrid | None, known: set[str] | None,
     return lines
 
 
-def _read_costs(grid: SheetGrid | None, out: Collector, names: _Names) -> list[CostLine]:
+def _read_costs(grid: SheetGrid | None, out: Collector, names: _Names,
+                horizon: Horizon | None, plan_currency: str | None) -> list[CostLine]:
     if grid is None:
         return []
-    table = find_table(grid, ("System", "Item", "Activity", *QUARTERS), (), out)
+    table = find_table(grid, ("System", "Item", "Activity", *QUARTERS), ("Currency",), out)
     if table is None:
         return []
+    overrides = _period_columns(table, horizon, out)
+    periods = len(horizon) if horizon is not None else len(QUARTERS)
     costs = []
     for row in rows(table, out):
         system = row.text("System", "System")
@@ -506,10 +645,12 @@ def _read_costs(grid: SheetGrid | None, out: Collector, names: _Names) -> list[C
             system = None
         item = row.text("Item", "Item", required=False)
         activity = row.choice("Activity", "Activity", ACTIVITY_ALIASES, ACTIVITIES)
-        amounts = _read_quarters(row, "Cost", MAX_COST)
-        if system is not None and activity is not None and amounts is not None:
+        amounts = _read_periods(row, "Cost", MAX_COST, periods, overrides)
+        currency = _read_currency(row, plan_currency)
+        if system is not None and activity is not None and amounts is not None \
+                and currency is not None:
             costs.append(CostLine(system, item or "", activity, amounts,
-                                  grid.ref(row.r, table.cols["System"])))
+                                  grid.ref(row.r, table.cols["System"]), *currency))
     return costs
 
 
@@ -602,10 +743,13 @@ def read_profile(grid: SheetGrid | None, out: Collector) -> dict[str, bool]:
 
 def _read_scenarios(grid: SheetGrid | None, known: set[str] | None,
                     staffing: list[StaffingLine] | None,
-                    out: Collector, names: _Names) -> list[ScenarioChange]:
+                    out: Collector, names: _Names, horizon: Horizon | None,
+                    scenario_names: dict[str, str]) -> list[ScenarioChange]:
+    """The Scenarios rows; ``scenario_names`` gets every scenario name of the sheet (rows
+    with other errors included) with the cell of its first row."""
     if grid is None:
         return []
-    table = find_table(grid, ("Scenario", "Role", "System", "Change", "Value"), (), out)
+    table = find_table(grid, ("Scenario", "Role", "System", "Change", "Value"), ("From",), out)
     if table is None:
         return []
     systems = {line.system for line in staffing or []}
@@ -616,6 +760,8 @@ def _read_scenarios(grid: SheetGrid | None, known: set[str] | None,
             out.error("baseline-redefined", "'Baseline' is the plan as entered and cannot be "
                       "redefined: give this scenario another name", row.ref("Scenario"))
             name = None
+        if name:
+            scenario_names.setdefault(name, row.ref("Scenario"))
         role = row.text("Role", "Role (a role or *)")
         if role not in (None, "*") and not _check_role(row, role, known, out):
             role = None
@@ -635,15 +781,190 @@ def _read_scenarios(grid: SheetGrid | None, known: set[str] | None,
             value = row.number("Value", change, strict=change == "rate_factor", blank=None)
             if value is not None:
                 value = _check_factor(row, name, change, value, out)
-        if name is None or role is None or system is None or change is None or value is None:
+        start = _read_from(row, horizon)
+        if name is None or role is None or system is None or change is None or value is None \
+                or start is None:
             continue
         if system != "*" and staffing is not None and system not in systems:
             close = difflib.get_close_matches(system, sorted(systems), n=1, cutoff=0.75)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             out.warning("no-match", f"scenario '{name}': system '{system}' has no staffing "
                         f"lines{hint}, so this scenario row changes nothing", row.ref("System"))
-        changes.append(ScenarioChange(name, role, system, change, value, row.ref("Scenario")))
+        changes.append(ScenarioChange(name, role, system, change, value, row.ref("Scenario"),
+                                      start))
     return changes
+
+
+def _read_from(row: Row, horizon: Horizon | None) -> int | None:
+    """The period index k from which a Scenarios row applies: its From cell, ``Q<n>`` (of the
+    first fiscal year) or ``FY<year> Q<n>``; 0 when blank or absent; None on a located error."""
+    if "From" not in row.cols or row.special("From", "From"):
+        return 0 if "From" not in row.cols else None
+    raw = row.raw("From")
+    if is_blank(raw):
+        return 0
+    parsed = parse_period(raw)
+    if parsed is None:
+        first = f" (of FY{horizon.first_fiscal_year})" if horizon is not None else ""
+        row.out.error("bad-period", f"From must be a quarter, Q1 to Q4{first} or FY<year> "
+                      f"Q<n> such as FY2028 Q3 (blank = from the start), got {describe(raw)}",
+                      row.ref("From"))
+        return None
+    if horizon is None:
+        return 0  # the Settings are wrong (reported there): no period to check against
+    year, quarter = parsed
+    period = horizon.period_of(horizon.first_fiscal_year if year is None else year, quarter)
+    if period is None:
+        row.out.error("outside-horizon", f"From names FY{year} Q{quarter}, outside the plan, "
+                      f"which covers {_horizon_text(horizon)}: correct the year, or raise "
+                      "horizon_years on the Settings sheet", row.ref("From"))
+        return None
+    return period.index
+
+
+def _check_budget_scenario(wanted: str, where: str, scenario_names: Mapping[str, str],
+                           out: Collector) -> str | None:
+    """The scenario budget_scenario names, as the plan spells it: Baseline (in any case), a
+    scenario of the Scenarios sheet as typed, or in another case when only one matches; None
+    (and an error at the setting) when it names none."""
+    if wanted.casefold() == BASELINE.casefold():
+        return BASELINE
+    if wanted in scenario_names:
+        return wanted
+    same = [name for name in scenario_names if name.casefold() == wanted.casefold()]
+    if len(same) == 1:
+        return same[0]
+    known = [BASELINE, *scenario_names]
+    close = difflib.get_close_matches(wanted, known, n=1, cutoff=0.6)
+    hint = f": did you mean '{close[0]}'?" if close else ""
+    out.error("unknown-scenario", f"budget_scenario '{wanted}' is not a scenario of the plan "
+              f"(known: {', '.join(known)}){hint}", where)
+    return None
+
+
+def _read_escalation(grid: SheetGrid | None, out: Collector,
+                     vendor_cells: dict[str, str]) -> list[Escalation]:
+    """The optional Escalation sheet: a yearly rate per sourcing (and vendor) or other costs;
+    ``vendor_cells`` gets each vendor named with the cell of its first Vendor cell."""
+    if grid is None:
+        return []
+    table = find_table(grid, ("Applies to", "Annual rate"), ("Vendor",), out)
+    if table is None:
+        return []
+    escalation: list[Escalation] = []
+    seen: dict[tuple[str, str], str] = {}
+    for row in rows(table, out):
+        applies = row.choice("Applies to", "Applies to", ESCALATION_ALIASES, ESCALATION_TARGETS)
+        vendor = row.text("Vendor", "Vendor", required=False) if "Vendor" in table.cols else ""
+        rate = row.number("Annual rate", "Annual rate", minimum=-1, strict=True, blank=None)
+        if rate is not None and rate > 1:
+            out.error("percent-number", f"Annual rate is a fraction (0.03 = 3 % a year), got "
+                      f"{rate:g}: it looks like a percent number; enter {rate / 100:g} or "
+                      f"format the cell as a percentage and type {rate:g} %",
+                      row.ref("Annual rate"))
+            rate = None
+        if vendor and applies in (IN_HOUSE, OTHER_COSTS):
+            out.error("unexpected-vendor", f"Vendor may be filled only on Outsource or Offshore "
+                      f"rows: {applies} has no vendor; clear the cell, or set Applies to to the "
+                      "vendor's sourcing", row.ref("Vendor"))
+            applies = None
+        if applies is None or vendor is None or rate is None:
+            continue
+        key = (applies, vendor)
+        if key in seen:
+            what = f"{applies}, vendor '{vendor}'" if vendor else applies
+            out.error("duplicate", f"escalation for {what} is given twice (first at "
+                      f"{seen[key]}): keep one row", row.ref("Applies to"))
+            continue
+        seen[key] = row.ref("Applies to")
+        if vendor:
+            vendor_cells.setdefault(vendor, row.ref("Vendor"))
+        escalation.append(Escalation(applies, vendor, rate, row.ref("Applies to")))
+    return escalation
+
+
+def _warn_unmatched_escalation(escalation: list[Escalation], vendor_cells: Mapping[str, str],
+                               staffing: list[StaffingLine] | None,
+                               changes: list[ScenarioChange], out: Collector) -> None:
+    """An Escalation row naming a vendor no line can have changes nothing: probably a typo."""
+    if staffing is None:
+        return
+    vendors = {resolve_vendor(line.sourcing, line.vendor) for line in staffing}
+    vendors |= {f"{s} vendor" for s in (OUTSOURCE, OFFSHORE)}
+    vendors |= {str(c.value) for c in changes if c.change == "vendor" and c.value}
+    vendors.discard("")
+    for row in escalation:
+        if row.vendor and row.vendor not in vendors:
+            close = difflib.get_close_matches(row.vendor, sorted(vendors), n=1, cutoff=0.75)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            out.warning("no-match", f"escalation for vendor '{row.vendor}': no Staffing line or "
+                        f"scenario has this vendor{hint}, so the row changes nothing",
+                        vendor_cells.get(row.vendor, row.location))
+
+
+def _read_fx(grid: SheetGrid | None, plan_currency: str | None, horizon: Horizon | None,
+             out: Collector) -> list[FxRate]:
+    """The optional FX sheet: plan currency per unit of a foreign one, per fiscal year or for
+    every year without a row of its own (blank Fiscal year)."""
+    if grid is None:
+        return []
+    table = find_table(grid, ("Currency", "Rate"), ("Fiscal year",), out)
+    if table is None:
+        return []
+    fx: list[FxRate] = []
+    seen: dict[tuple[str, int | None], str] = {}
+    for row in rows(table, out):
+        text = row.text("Currency", "Currency")
+        code = currency_code(text) if text else None
+        if text and code is None:
+            out.error("bad-currency", f"Currency must be a three-letter ISO 4217 code such as "
+                      f"USD or EUR, got '{text}'", row.ref("Currency"))
+        year_ok, fiscal_year = _read_fiscal_year(row)
+        what = f"Rate ({plan_currency} for one {code})" if code and plan_currency else "Rate"
+        rate = row.number("Rate", what, strict=True, blank=None, maximum=MAX_FX_RATE)
+        if code is None or not year_ok or rate is None:
+            continue
+        key = (code, fiscal_year)
+        what = f"{code} in FY{fiscal_year}" if fiscal_year is not None else \
+            f"{code} for every year (blank Fiscal year)"
+        if key in seen:
+            out.error("duplicate", f"FX rate for {what} is given twice (first at {seen[key]}): "
+                      "keep one row", row.ref("Currency"))
+            continue
+        seen[key] = row.ref("Currency")
+        if code == plan_currency:
+            out.warning("fx-plan-currency", f"FX row for {code}, the plan's own currency, is "
+                        f"ignored: amounts in {code} need no conversion (rate 1)",
+                        row.ref("Currency"))
+            continue
+        if horizon is not None and fiscal_year is not None \
+                and fiscal_year not in horizon.fiscal_years:
+            out.warning("fx-unused", f"FX rate for {what} is not used: the plan covers "
+                        f"{_horizon_text(horizon)}", row.ref("Fiscal year"))
+            continue
+        fx.append(FxRate(code, fiscal_year, rate, row.ref("Rate")))
+    return fx
+
+
+def _read_fiscal_year(row: Row) -> tuple[bool, int | None]:
+    """An FX row's Fiscal year as (ok, year): the year (2028, or text 'FY2028'); None when
+    blank or absent (every year); ok False on a located error."""
+    if "Fiscal year" not in row.cols:
+        return True, None
+    if row.special("Fiscal year", "Fiscal year"):
+        return False, None
+    raw = row.raw("Fiscal year")
+    if is_blank(raw):
+        return True, None
+    number = as_float(raw)
+    if number is None and isinstance(raw, str):
+        match = re.fullmatch(r"(?:fy)?(\d{4})", norm_enum(raw))
+        number = float(match[1]) if match else None
+    if number is None or not number.is_integer() or not 1900 <= number <= 2200:
+        row.out.error("bad-year", f"Fiscal year must be a year such as 2028 (blank = every "
+                      f"year), got {describe(raw)}", row.ref("Fiscal year"))
+        return False, None
+    return True, int(number)
 
 
 def _check_factor(row: Row, scenario: str | None, change: str, value: float,

@@ -317,6 +317,37 @@ def rows(table: Table, out: Collector) -> Iterable[Row]:
 
 
 
+# --------------------------------------------------------------------------- periods
+
+_PERIOD_RE = re.compile(r"(?:fy(\d{4}))?q([1-4])")
+_PERIOD_HEADER_RE = re.compile(r"fy(\d+)q(\d+)")
+
+
+def parse_period(value: Any) -> tuple[int | None, int] | None:
+    """A quarter typed in a cell: 'Q3' -> (None, 3); 'FY2028 Q3', 'fy2028q3', 'FY 2028-Q3'
+    -> (2028, 3). Case, spaces, hyphens and underscores are ignored; None when unreadable."""
+    if not isinstance(value, str):
+        return None
+    match = _PERIOD_RE.fullmatch(norm_enum(value))
+    if match is None:
+        return None
+    return (int(match[1]) if match[1] else None), int(match[2])
+
+
+def period_header(value: Any) -> tuple[int, int] | None:
+    """A column header shaped like ``FY<year> Q<n>`` (any case and spacing): (year, n) as
+    written, n not yet checked to be 1-4; None for any other header."""
+    if not isinstance(value, str):
+        return None
+    match = _PERIOD_HEADER_RE.fullmatch(norm_enum(value))
+    return None if match is None else (int(match[1]), int(match[2]))
+
+
+def currency_code(text: str) -> str | None:
+    """A three-letter ISO 4217 code in upper case ('eur' -> 'EUR'); None when it is not one."""
+    return text.upper() if re.fullmatch(r"[A-Za-z]{3}", text) else None
+
+
 # --------------------------------------------------------------------------- values
 
 YES = {"yes", "y", "true", "1", "x"}
