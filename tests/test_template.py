@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -11,11 +12,14 @@ from typing import Any
 
 import openpyxl
 import pytest
+from factories import ACTS
 
 from omplan.apps.cli import sample_plan_path
+from omplan.core.periods import Horizon
 from omplan.files.run import run_plan
 from omplan.files.template import write_template
-from omplan.files.template_sheets import HEADERS, INPUT_FILL
+from omplan.files.template_sheets import HEADERS, INPUT_FILL, from_choices
+from omplan.input.reader import load_plan
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +158,94 @@ def test_start_here_stays_inside_the_page_in_libreoffice(tmp_path):
     words = [(float(x), w) for x, w in re.findall(r'xMax="([\d.]+)"[^>]*>([^<]*)<', html)]
     assert any(w == "Operation" for _, w in words)
     assert max(x for x, _ in words) < page_width - 20, "text runs off the right of the page"
+
+
+# --------------------------------------------------------------------------- multi-year sheets
+
+
+def test_multi_year_sheets_and_columns_have_their_validations(empty):
+    wb = openpyxl.load_workbook(empty)
+    assert wb.sheetnames[-3:] == ["Escalation", "FX", "Actuals"]
+    assert [c.value for c in wb["Actuals"][1]][:6] == [
+        "Month", "System", "Activity", "Amount", "Currency", "Item"]
+    assert [c.value for c in wb["Rates"][1]][:4] == ["Role", "Sourcing", "Monthly cost", "Currency"]
+    dvs = _validations(empty)
+
+    def rule(sheet, col):
+        dv = dvs[(sheet, col)]
+        return dv.type, dv.operator, dv.formula1, dv.formula2, bool(dv.showErrorMessage)
+
+    assert rule("Escalation", "A") == (
+        "list", None, '"In-house,Outsource,Offshore,Other costs"', None, True)
+    assert rule("Escalation", "C") == ("decimal", "between", "-1", "1", True)
+    assert rule("FX", "B") == ("whole", "between", "1900", "2200", True)
+    assert rule("FX", "C") == ("decimal", "greaterThan", "0", None, True)
+    for sheet, col in (("Rates", "D"), ("Costs", "D"), ("FX", "A"), ("Actuals", "E")):
+        assert rule(sheet, col) == ("textLength", "equal", "3", None, True), (sheet, col)
+    # the template's horizon is one year (the default): Q1-Q4 and FY2027 Q1-Q4; open, so a
+    # later year can be typed once horizon_years is raised
+    assert rule("Scenarios", "F") == ("list", None, '"Q1,Q2,Q3,Q4,FY2027 Q1,FY2027 Q2,FY2027 Q3,'
+                                      'FY2027 Q4"', None, False)
+    assert rule("Actuals", "B") == ("list", None, "Systems!$A$2:$A$201", None, False)
+    assert rule("Actuals", "C")[:3] == ("list", None, '"' + ",".join(ACTS) + '"')
+    assert "YYYY-MM" in dvs[("Actuals", "A")].prompt
+    assert wb["Escalation"]["C2"].number_format == "0.0%"
+    assert wb["Actuals"]["A2"].number_format == "yyyy-mm"
+    settings = [r[0] for r in wb["Settings"].iter_rows(min_row=2, values_only=True) if r[0]]
+    assert "horizon_years" in settings and "budget_scenario" in settings
+
+
+def test_from_choices_follow_the_horizon_and_fit_an_excel_list():
+    assert from_choices(Horizon(2027, 2)) == [
+        "Q1", "Q2", "Q3", "Q4", "FY2027 Q1", "FY2027 Q2", "FY2027 Q3", "FY2027 Q4",
+        "FY2028 Q1", "FY2028 Q2", "FY2028 Q3", "FY2028 Q4"]
+    ten = from_choices(Horizon(2027, 10))
+    # with its two quotes the list holds 2 + 4 x 2 ('Q1') + n x 9 ('FY2027 Q1') + (3 + n)
+    # commas = 13 + 10 n characters: n = 24 labels make 253 <= 255, a 25th would make 263
+    assert len(ten) == 4 + 24 and ten[-1] == "FY2032 Q4"
+    assert len(",".join(ten)) + 2 == 253
+
+
+def _fill(ws, *rows, start=2):
+    for r, row in enumerate(rows, start=start):
+        for c, value in enumerate(row, start=1):
+            ws.cell(r, c, value)
+
+
+def test_a_filled_in_template_reads_back(tmp_path, empty):
+    wb = openpyxl.load_workbook(empty)
+    settings = {row[0].value: row[1] for row in wb["Settings"].iter_rows(min_row=2)}
+    settings["horizon_years"].value = 2
+    settings["currency"].value = "EUR"
+    settings["budget_scenario"].value = "Offshore dev"
+    _fill(wb["Roles"], ["Ops", "L2"], ["Dev", "L3"])
+    _fill(wb["Systems"], ["ERP"])
+    _fill(wb["Rates"], ["Ops", "In-house", 10000], ["Dev", "Offshore", 5000, "usd"])
+    _fill(wb["Allocation"], ["Ops", 1], ["Dev", None, None, None, None, 1])
+    _fill(wb["Staffing"], ["ERP", "Ops", "In-house", None, 2, 2, 2, 2, 3],
+          ["ERP", "Dev", "Offshore", None, 1, 1, 1, 1])
+    wb["Staffing"]["I1"] = "FY2028 Q3"  # a column typed next to the table
+    _fill(wb["Costs"], ["ERP", "Licences", "Monitoring", "USD", 100, 100, 100, 100])
+    _fill(wb["Escalation"], ["Offshore", None, 0.03], ["Other costs", None, 0.02])
+    _fill(wb["FX"], ["USD", None, 0.9], ["USD", 2028, 0.95])
+    _fill(wb["Scenarios"], ["Offshore dev", "Dev", "*", "fte_factor", 0.5, "FY2028 Q1"])
+    _fill(wb["Actuals"], [dt.datetime(2027, 1, 15), "ERP", "Monitoring", 1000])
+    wb.save(tmp_path / "filled.xlsx")
+
+    plan, findings = load_plan(tmp_path / "filled.xlsx")
+    assert plan is not None and findings == []
+    s = plan.settings
+    assert (s.horizon_years, s.currency, s.budget_scenario) == (2, "EUR", "Offshore dev")
+    ops, dev = plan.staffing
+    assert ops.fte == (2, 2, 2, 2, 2, 2, 3, 2)  # FY2028 Q3 is k = 4 + 2 = 6
+    assert dev.fte == (1,) * 8
+    assert plan.rates[("Dev", "Offshore")].currency == "USD"
+    assert plan.rates[("Ops", "In-house")].currency == ""
+    (cost,) = plan.costs
+    assert (cost.currency, cost.amounts) == ("USD", (100,) * 8)
+    assert [(e.applies_to, e.vendor, e.annual_rate) for e in plan.escalation] == [
+        ("Offshore", "", 0.03), ("Other costs", "", 0.02)]
+    assert [(f.currency, f.fiscal_year, f.rate) for f in plan.fx] == [
+        ("USD", None, 0.9), ("USD", 2028, 0.95)]
+    (change,) = plan.scenario_changes
+    assert (change.scenario, change.start) == ("Offshore dev", 4)  # FY2028 Q1: k = 4

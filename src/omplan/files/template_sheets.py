@@ -1,7 +1,8 @@
 """The input template's sheets, empty or filled with the sample plan (``omplan new``).
 
-Every input sheet of spec §2 is an Excel Table with drop-downs for the enumerated columns;
-input cells carry one style (see INPUT_FILL / INPUT_FONT); a first sheet explains the model.
+Every input sheet of spec §2 (and the multi-year Escalation, FX and Actuals sheets of §7, §9) is
+an Excel Table with drop-downs for the enumerated columns; input cells carry one style (see
+INPUT_FILL / INPUT_FONT); a first sheet explains the model.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from omplan.core.model import (
     BASES,
     CHANGES,
     DEFAULT_BILLING,
+    ESCALATION_TARGETS,
     LEVEL_GUIDANCE,
     LEVELS,
     PROFILE_FACTORS,
@@ -23,7 +25,8 @@ from omplan.core.model import (
     SOURCINGS,
     level_label,
 )
-from omplan.core.settings import SETTINGS
+from omplan.core.periods import Horizon
+from omplan.core.settings import SETTINGS, SETTINGS_BY_KEY
 
 #: The one input-cell convention (FAST standard style): light yellow fill, dark blue text.
 INPUT_FILL = "FFF2CC"
@@ -34,20 +37,24 @@ HEADERS: dict[str, list[str]] = {
     "Settings": ["Setting", "Value", "Notes"],
     "Roles": ["Role", "Level"],
     "Systems": ["System", "Description", "Owner"],
-    "Rates": ["Role", "Sourcing", "Monthly cost"],
+    "Rates": ["Role", "Sourcing", "Monthly cost", "Currency"],
     "Allocation": ["Role", *ACTIVITIES],
     "Staffing": ["System", "Role", "Sourcing", "Vendor", *QUARTERS],
-    "Costs": ["System", "Item", "Activity", *QUARTERS],
+    "Costs": ["System", "Item", "Activity", "Currency", *QUARTERS],
     "Billing": ["Activity", "Basis"],
     "Contracts": ["Vendor", "Emergency response SLA hours", "Permanent fix SLA days"],
     "Profile": ["Factor", "Applies"],
-    "Scenarios": ["Scenario", "Role", "System", "Change", "Value"],
+    "Scenarios": ["Scenario", "Role", "System", "Change", "Value", "From"],
+    "Escalation": ["Applies to", "Vendor", "Annual rate"],
+    "FX": ["Currency", "Fiscal year", "Rate"],
+    "Actuals": ["Month", "System", "Activity", "Amount", "Currency", "Item"],
 }
 #: Empty input rows each table offers (drop-downs and formats cover them).
 CAPACITY: dict[str, int] = {"Settings": 9, "Roles": 50, "Systems": 200, "Rates": 150,
                             "Allocation": 50,
                             "Staffing": 500, "Costs": 200, "Billing": 8, "Contracts": 50,
-                            "Profile": 8, "Scenarios": 200}
+                            "Profile": 8, "Scenarios": 200, "Escalation": 20, "FX": 50,
+                            "Actuals": 1000}
 
 #: The Settings sheet's Notes column: each setting's help text from the one schema.
 SETTING_NOTES = {spec.key: spec.help for spec in SETTINGS}
@@ -90,10 +97,42 @@ def norm(text: Any) -> str:
     return " ".join(str(text).split()).casefold()
 
 
-def _lists() -> dict[str, str]:
+def template_horizon(data: dict[str, list[list[Any]]], fiscal_year: int) -> Horizon:
+    """The horizon the template's Settings rows describe (defaults where a row is missing
+    or not a whole number in bounds)."""
+    values = {norm(row[0]).replace(" ", "_"): row[1] for row in data["Settings"] if row}
+
+    def whole(key: str, default: int) -> int:
+        value, spec = values.get(key), SETTINGS_BY_KEY[key]
+        ok = isinstance(value, int | float) and float(value).is_integer() \
+            and spec.minimum is not None and spec.maximum is not None \
+            and spec.minimum <= value <= spec.maximum
+        return int(value) if ok else default  # type: ignore[arg-type]
+
+    return Horizon(whole("fiscal_year", fiscal_year),
+                   whole("horizon_years", SETTINGS_BY_KEY["horizon_years"].default))
+
+
+#: Excel keeps a drop-down's typed-in list to 255 characters (here counted with its quotes).
+MAX_LIST_CHARS = 255
+
+
+def from_choices(horizon: Horizon) -> list[str]:
+    """What the Scenarios' From drop-down offers: Q1-Q4 (of the first fiscal year), then
+    FY<year> Q<n> for every quarter of the horizon, as many as fit in an Excel list."""
+    choices = list(QUARTERS)
+    for period in horizon.periods:
+        if len(",".join([*choices, period.label])) + 2 > MAX_LIST_CHARS:
+            break
+        choices.append(period.label)
+    return choices
+
+
+def _lists(horizon: Horizon) -> dict[str, str]:
     quoted = {name: '"' + ",".join(values) + '"' for name, values in {
         "level": LEVELS, "sourcing": SOURCINGS, "activity": ACTIVITIES, "basis": BASES,
-        "change": CHANGES, "yesno": ("yes", "no")}.items()}
+        "change": CHANGES, "yesno": ("yes", "no"), "escalation": ESCALATION_TARGETS,
+        "from": from_choices(horizon)}.items()}
     quoted["role"] = f"Roles!$A$2:$A${CAPACITY['Roles'] + 1}"
     quoted["system"] = f"Systems!$A$2:$A${CAPACITY['Systems'] + 1}"
     return quoted
@@ -108,6 +147,8 @@ DROPDOWNS = {
     ("Profile", "Applies"): "yesno", ("Scenarios", "Change"): "change",
     ("Staffing", "System"): "system", ("Costs", "System"): "system",
     ("Scenarios", "Role"): "role", ("Scenarios", "System"): "system",
+    ("Scenarios", "From"): "from", ("Escalation", "Applies to"): "escalation",
+    ("Actuals", "System"): "system", ("Actuals", "Activity"): "activity",
 }
 #: Drop-downs that offer a list but accept any entry, with the prompt shown on the cell: a
 #: system need not be listed while the Systems sheet is empty, and Scenarios take '*' too
@@ -117,16 +158,39 @@ OPEN_DROPDOWNS = {
     ("Costs", "System"): "A system; list your systems on the Systems sheet to pick them here",
     ("Scenarios", "Role"): "A role from the Roles sheet, or * for every role",
     ("Scenarios", "System"): "A system, or * for every system",
+    ("Scenarios", "From"): "The quarter the row applies from: Q1-Q4 of the first fiscal year, "
+                           "or FY<year> Q<n> such as FY2028 Q3. Blank = from the start",
+    ("Actuals", "System"): "A system; list your systems on the Systems sheet to pick them here",
+}
+#: Cells that take any value, with a prompt (no list to pick from).
+PROMPTS = {
+    ("Actuals", "Month"): "A date in the month (any day), or text YYYY-MM such as 2027-04",
+    ("Actuals", "Amount"): "Actual cost of the month; negative for a credit",
+    ("Escalation", "Vendor"): "Only on Outsource or Offshore rows: this vendor's own rate. "
+                              "Blank = every vendor of that sourcing",
+    ("FX", "Fiscal year"): "The fiscal year of this rate; blank = every year without its own row",
+    ("FX", "Rate"): "Plan currency for one unit of this currency (e.g. 0.92 EUR for 1 USD)",
 }
 #: Text columns: their width fits the longest entry, at least this wide.
 TEXT_WIDTH = {"System": 24, "Role": 26, "Vendor": 24, "Item": 36, "Description": 40,
-              "Owner": 20, "Factor": 26, "Scenario": 20, "Setting": 24}
+              "Owner": 20, "Factor": 26, "Scenario": 20, "Setting": 24, "From": 14,
+              "Activity": 20, "Applies to": 16}
 MAX_WIDTH = 70
 
 
 def _number_format(sheet: str, header: str, setting: str | None = None) -> str | None:
     if sheet == "Rates" and header == "Monthly cost" or sheet == "Costs" and header in QUARTERS:
         return "#,##0"
+    if sheet == "Actuals" and header == "Amount":
+        return "#,##0.00;-#,##0.00"
+    if sheet == "Actuals" and header == "Month":
+        return "yyyy-mm"
+    if sheet == "Escalation" and header == "Annual rate":
+        return "0.0%"
+    if sheet == "FX" and header == "Rate":
+        return "0.0000"
+    if sheet == "FX" and header == "Fiscal year":
+        return "0"
     if sheet == "Staffing" and header in QUARTERS:
         return "0.0#"
     if sheet == "Allocation" and header in ACTIVITIES:
@@ -158,7 +222,6 @@ def add_template_sheets(wb: Any, fiscal_year: int | None = None, sample: bool = 
     """
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
     from openpyxl.worksheet.table import Table, TableStyleInfo
 
     year = fiscal_year or dt.date.today().year + 1
@@ -169,16 +232,18 @@ def add_template_sheets(wb: Any, fiscal_year: int | None = None, sample: bool = 
     added = []
     input_fill = PatternFill("solid", fgColor=INPUT_FILL)
     input_font = Font(color=INPUT_FONT)
-    lists = _lists()
+    lists = _lists(template_horizon(data, year))
     for sheet, header in HEADERS.items():
         ws = wb.create_sheet(sheet)
         added.append(ws)
         rows = data[sheet]
         n = max(len(rows), CAPACITY[sheet])
         ws.append(header)
-        for c, _ in enumerate(header, start=1):
+        for c, name in enumerate(header, start=1):
             ws.cell(1, c).font = Font(bold=True, color="FFFFFF")
             ws.cell(1, c).fill = PatternFill("solid", fgColor=HEADER_FILL)
+            if _number_format(sheet, name) not in (None, "yyyy-mm"):  # over its numbers
+                ws.cell(1, c).alignment = Alignment(horizontal="right")
         for r in range(n):
             row = rows[r] if r < len(rows) else [None] * len(header)
             setting = str(row[0]) if sheet == "Settings" else None
@@ -192,39 +257,70 @@ def add_template_sheets(wb: Any, fiscal_year: int | None = None, sample: bool = 
                 fmt = _number_format(sheet, name, setting)
                 if fmt:
                     cell.number_format = fmt
+                if fmt == "yyyy-mm":  # a date and a typed '2027-04' line up alike
+                    cell.alignment = Alignment(horizontal="left")
         last = get_column_letter(len(header))
         table = Table(displayName=f"{sheet}Table", ref=f"A1:{last}{n + 1}")
         table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
         ws.add_table(table)
         ws.freeze_panes = "B2" if sheet in ("Allocation", "Staffing") else "A2"
+        # printed, a table is one page wide (landscape) with its header on every page
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_title_rows = "1:1"
         for c, name in enumerate(header, start=1):
             ws.column_dimensions[get_column_letter(c)].width = _width(name, rows, c - 1)
-            key = DROPDOWNS.get((sheet, name))
-            column = f"{get_column_letter(c)}2:{get_column_letter(c)}{n + 1}"
-            if (sheet, name) in OPEN_DROPDOWNS and key is not None:
-                dv = DataValidation(type="list", formula1=lists[key], allow_blank=True,
-                                    showErrorMessage=False, showInputMessage=True,
-                                    promptTitle=name, prompt=OPEN_DROPDOWNS[(sheet, name)])
-            elif key:
-                dv = DataValidation(type="list", formula1=lists[key], allow_blank=True,
-                                    showErrorMessage=True, errorTitle=name,
-                                    error=f"Choose a {name.lower()} from the list.")
-            elif sheet == "Rates" and name == "Monthly cost":  # the reader wants > 0
-                dv = DataValidation(type="decimal", operator="greaterThan", formula1="0",
-                                    allow_blank=True, showErrorMessage=True, errorTitle=name,
-                                    error=f"{name} must be a number > 0.")
-            elif _number_format(sheet, name) in ("#,##0", "0.0#", "0.0%"):
-                dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
-                                    allow_blank=True, showErrorMessage=True, errorTitle=name,
-                                    error=f"{name} must be a number ≥ 0.")
-            else:
-                continue
-            ws.add_data_validation(dv)
-            dv.add(column)
+            dv = _validation(sheet, name, lists)
+            if dv is not None:
+                ws.add_data_validation(dv)
+                dv.add(f"{get_column_letter(c)}2:{get_column_letter(c)}{n + 1}")
         if sheet == "Allocation":
             ws.cell(1, len(header) + 2, "Shares per role add up to 100 %; leave a whole row "
                     "blank to split that role pro rata.").alignment = Alignment(wrap_text=False)
     return added
+
+
+def _validation(sheet: str, name: str, lists: dict[str, str]) -> Any:
+    """The data validation of a column's input cells (an openpyxl DataValidation), matching
+    what the reader accepts; None for a column that takes any text."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    key = DROPDOWNS.get((sheet, name))
+    prompt = PROMPTS.get((sheet, name))
+
+    def check(kind: str, operator: str | None, low: str, high: str | None = None,
+              error: str = "") -> Any:
+        return DataValidation(type=kind, operator=operator, formula1=low, formula2=high,
+                              allow_blank=True, showErrorMessage=True, errorTitle=name,
+                              error=error, showInputMessage=prompt is not None,
+                              promptTitle=name if prompt else None, prompt=prompt)
+
+    if (sheet, name) in OPEN_DROPDOWNS and key is not None:
+        return DataValidation(type="list", formula1=lists[key], allow_blank=True,
+                              showErrorMessage=False, showInputMessage=True,
+                              promptTitle=name, prompt=OPEN_DROPDOWNS[(sheet, name)])
+    if key:
+        return DataValidation(type="list", formula1=lists[key], allow_blank=True,
+                              showErrorMessage=True, errorTitle=name,
+                              error=f"Choose a {name.lower()} from the list.")
+    if name == "Currency":
+        blank = "" if sheet == "FX" else "; blank = the plan's currency"
+        return check("textLength", "equal", "3", error="A three-letter ISO 4217 code such as "
+                     f"USD or EUR{blank}.")
+    if sheet == "Rates" and name == "Monthly cost" or sheet == "FX" and name == "Rate":
+        return check("decimal", "greaterThan", "0", error=f"{name} must be a number > 0.")
+    if sheet == "FX" and name == "Fiscal year":
+        return check("whole", "between", "1900", "2200", error="A fiscal year such as 2028.")
+    if sheet == "Escalation" and name == "Annual rate":  # the reader also refuses -100 %
+        return check("decimal", "between", "-1", "1", error="A yearly rate from -100 % to "
+                     "100 %, e.g. 3 %.")
+    if _number_format(sheet, name) in ("#,##0", "0.0#", "0.0%"):
+        return check("decimal", "greaterThanOrEqual", "0", error=f"{name} must be a number ≥ 0.")
+    if prompt is not None:
+        return DataValidation(allow_blank=True, showInputMessage=True, promptTitle=name,
+                              prompt=prompt)
+    return None
 
 
 def _width(name: str, rows: list[list[Any]], c: int) -> float:
@@ -259,11 +355,20 @@ START_TEXT: list[tuple[str, str]] = [
     ("p", "1. Settings: at least fiscal_year. 2. Roles with their level. 3. Rates: the fully "
           "loaded monthly cost of one FTE per role and sourcing. 4. Allocation: each role's "
           "shares of the eight activities. 5. Staffing: FTE per system, role, sourcing and "
-          "quarter. Systems, Costs, Billing, Contracts, Profile and Scenarios are optional."),
+          "quarter. Systems, Costs, Billing, Contracts, Profile, Scenarios, Escalation, FX and "
+          "Actuals are optional."),
     ("p", "Systems: list your systems once; the System drop-downs offer them and omplan then "
           "reports any other spelling as an error, so a typo cannot create a new system."),
     ("p", "Scenarios change the Baseline: sourcing, vendor, fte_factor or rate_factor for a role "
-          "(or *) on a system (or *), row by row."),
+          "(or *) on a system (or *), row by row; From sets the quarter a row starts in."),
+    ("", ""),
+    ("h", "Several years, currencies and actuals"),
+    ("p", "horizon_years (Settings) plans several fiscal years: the Q1–Q4 cells of Staffing and "
+          "Costs repeat every year; to change one quarter, add a column headed e.g. FY2028 Q3."),
+    ("p", "Escalation: a yearly rate per sourcing (or vendor) and for other costs. Rates and "
+          "Costs take a Currency (blank = the plan's); FX gives the rate of each currency."),
+    ("p", "Actuals: the cost booked per month, system and activity, compared with the "
+          "budget_scenario (Settings)."),
     ("", ""),
     ("h", "How to run"),
     ("p", "omplan run <this file> --out report.xlsx    (or press the Run button in the .xlsm)"),
