@@ -443,7 +443,8 @@ def test_empty_template_refuses_and_sample_template_writes_back(tmp_path):
 
     original = sample.read_bytes()
     wb = openpyxl.load_workbook(sample)
-    assert sum(len(ws.tables) for ws in wb.worksheets) == 11  # an Excel Table per input
+    # an Excel Table per input sheet: the 11 of a one-year plan, Escalation, FX and Actuals
+    assert sum(len(ws.tables) for ws in wb.worksheets) == 14
     assert sum(len(ws.data_validations.dataValidation) for ws in wb.worksheets) > 10
     write_back(sample)
     # every part of the template (tables, drop-downs, ...) is kept byte for byte
