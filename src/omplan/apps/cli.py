@@ -136,8 +136,8 @@ def _print_business_case(console: Any, summary: dict[str, Any]) -> None:
 
 def _fit_table(console: Any, title: str, heads: list[str], rows: list[list[str]],
                left: tuple[int, ...] = (0,)) -> Any:
-    """A borderless table of text ``rows``: one line per row when the console is wide
-    enough, else headers wrap at spaces; figures are never cut."""
+    """Print ``title``; return a borderless table for text ``rows``: one line per row when
+    the console is wide enough, else headers wrap at spaces; figures are never cut."""
     from rich.table import Table
     from rich.text import Text
 
@@ -145,8 +145,8 @@ def _fit_table(console: Any, title: str, heads: list[str], rows: list[list[str]]
     narrow = [max([len(r[i]) for r in rows] + [len(w) for w in head.split()])
               for i, head in enumerate(heads)]
     widths = natural if sum(natural) + 2 * (len(heads) - 1) <= console.width else narrow
-    table = Table(title=Text(title), title_justify="left", box=None, pad_edge=False,
-                  title_style="", header_style="bold underline")
+    console.print(Text(title))  # as wide as the console, not as the table
+    table = Table(box=None, pad_edge=False, header_style="bold underline")
     for i, head in enumerate(heads):
         table.add_column(head, justify="left" if i in left else "right", width=widths[i])
     return table
@@ -181,11 +181,11 @@ def _print_actuals(console: Any, summary: dict[str, Any]) -> None:
              _fmt_money(y["forecast"]), _fmt_money(y["variance_at_completion"], signed=True)]
             for y in actuals["years"]]
     heads = ["Year", "Plan", "Actual to date", "Forecast", "Variance at completion"]
+    console.print()
     table = _fit_table(console, "Forecast: actual to date + the plan of the months to come",
                        heads, rows)
     for r in rows:
         table.add_row(*r)
-    console.print()
     console.print(table)
 
 

@@ -379,7 +379,14 @@ def _check(frame: pd.DataFrame, row_ids: np.ndarray, source: _Source, context: A
     formulas without a value): their rows are left out and not reported twice."""
     n = len(frame)
     st = context.settings
-    special = special or {}
+    special = dict(special or {})
+    for name in frame.columns:  # error values as a live book hands them over: '#N/A'
+        errors = frame[name].isin(EXCEL_ERRORS).to_numpy()
+        for i in np.flatnonzero(errors):
+            value = frame[name].iat[i]
+            problems.add(int(row_ids[i]), name, "error-value",
+                         f"{name} {error_value_fragment(value)}")
+        special[name] = special[name] | errors if name in special else errors
     ok = np.ones(n, dtype=bool)
     for mask in special.values():
         ok &= ~mask
@@ -404,7 +411,7 @@ def _check(frame: pd.DataFrame, row_ids: np.ndarray, source: _Source, context: A
     bad = (why != "") & ~blank
     report(bad, "Month", "bad-month", lambda i: (
         f"Month must be a date or text YYYY-MM (e.g. 2027-04), got "
-        f"{describe(month_raw.iat[i])}{why[i]}"))
+        f"{describe(month_raw.iat[i])}{why[i][1:]}"))
     first, years, start = st.fiscal_year, st.horizon_years, st.fy_start_month
     index = (year - first) * 12 + (month - start)
     outside = (why == "") & ((index < 0) | (index >= 12 * years))
@@ -435,7 +442,9 @@ def _check(frame: pd.DataFrame, row_ids: np.ndarray, source: _Source, context: A
     report(blank_amount, "Amount", "missing-value", lambda i: (
         "Amount is required (enter 0 for a month without spend, or delete the row)"))
     bad = np.isnan(amount) & ~blank_amount
-    report(bad, "Amount", "not-a-number", lambda i: _amount_message(amount_raw.iat[i]))
+    report(bad, "Amount", "not-a-number", lambda i: (
+        f"Amount must be a number, got {describe(amount_raw.iat[i])}"
+        f"{number_hint(amount_raw.iat[i])}"))
     huge = np.abs(np.nan_to_num(amount)) > MAX_AMOUNT
     report(huge, "Amount", "out-of-range", lambda i: (
         f"Amount must be at most {MAX_AMOUNT:,.0f} either way, got {amount[i]:g}: check the "
@@ -539,7 +548,7 @@ def _text(series: pd.Series | None) -> np.ndarray:
 
 def _parse_month(value: Any) -> tuple[int, int, str]:
     """(year, month, '') for a date or YYYY-MM[-DD] text; (0, 0, why) otherwise, where ``why``
-    is 'blank' or a hint to append to the message ('' when there is none to give)."""
+    is 'blank', or '!' and a hint to append to the message (maybe none)."""
     if isinstance(value, _dt.datetime | _dt.date):
         return value.year, value.month, ""
     if is_blank(value) or (isinstance(value, float) and math.isnan(value)):
@@ -550,19 +559,17 @@ def _parse_month(value: Any) -> tuple[int, int, str]:
         if match:
             y, m = int(match.group(1)), int(match.group(2))
             if not 1 <= m <= 12:
-                return 0, 0, f" (there is no month {m})"
+                return 0, 0, f"! (there is no month {m})"
             if match.group(3):
                 try:
                     _dt.date(y, m, int(match.group(3)))
                 except ValueError:
-                    return 0, 0, f" (there is no day {int(match.group(3))} in {y}-{m:02d})"
+                    return 0, 0, f"! (there is no day {int(match.group(3))} in {y}-{m:02d})"
             return y, m, ""
-        if text.upper() in EXCEL_ERRORS:
-            return 0, 0, f": the cell {error_value_fragment(text.upper())}"
-        return 0, 0, " "  # no particular hint
+        return 0, 0, "!"
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return 0, 0, " (a number: format the cell as a date)"
-    return 0, 0, " "
+        return 0, 0, "! (a number: format the cell as a date)"
+    return 0, 0, "!"
 
 
 def _amounts(series: pd.Series, text_only: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -609,12 +616,6 @@ def _amount_text(text: str) -> float:
     if not math.isfinite(number):
         return math.nan
     return -number if negative else number
-
-
-def _amount_message(value: Any) -> str:
-    if isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS:
-        return f"Amount {error_value_fragment(value.strip().upper())}"
-    return f"Amount must be a number, got {describe(value)}{number_hint(value)}"
 
 
 def use_actuals_file(plan: Plan, path: str | os.PathLike[str], read_sheets: SheetReader
