@@ -18,7 +18,7 @@ import io
 import math
 import os
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -189,18 +189,21 @@ def read_actuals_csv(path: str | os.PathLike[str], context: ActualsContext
         return [], [Finding("error", "file-unreadable", f"the actuals file {source.name} "
                             f"could not be read: {exc.strerror or exc}")]
     sep = _delimiter(text)
-    try:
-        table = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str,
+    try:  # every value as the text it is (object arrays of str: fast to hash and convert)
+        table = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=object,
                             keep_default_na=False, na_filter=False, skip_blank_lines=False,
                             quotechar='"', engine="c")
     except pd.errors.EmptyDataError:
         table = pd.DataFrame()
     except pd.errors.ParserError:
         return [], _ragged_lines(text, sep, source.name)
-    # line number of each row: 1 + its index, plus the line breaks inside earlier quoted values
+    # line number of each row: 1 + its index, plus the line breaks inside earlier quoted
+    # values (counted only when the file has more lines than rows)
     lines = np.arange(1, len(table) + 1, dtype=np.int64)
-    if '"' in text and len(table):
-        breaks = sum(table[c].str.count("\n").to_numpy() for c in table.columns)
+    physical = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if len(table) and physical > len(table):
+        breaks = sum(np.fromiter((v.count("\n") for v in table[c].to_numpy()), np.int64,
+                                 len(table)) for c in table.columns)
         lines += np.concatenate(([0], np.cumsum(breaks)[:-1]))
     header = _csv_header(table, lines, source.name)
     if isinstance(header, Finding):
@@ -208,13 +211,8 @@ def read_actuals_csv(path: str | os.PathLike[str], context: ActualsContext
     r, cols = header
     body = table.iloc[r + 1:]
     frame = pd.DataFrame({name: body[c].to_numpy() for name, c in cols.items()})
-    empty = np.ones(len(frame), dtype=bool)
-    for name in frame.columns:
-        empty &= frame[name].str.strip().eq("").to_numpy()
-    frame = frame[~empty].reset_index(drop=True)
-    row_ids = lines[r + 1:][~empty]
     problems = _Problems(source)
-    found, warnings = _check(frame, row_ids, source, context, problems, text_only=True)
+    found, warnings = _check(frame, lines[r + 1:], source, context, problems, text_only=True)
     return found, [*problems.findings(), *warnings]
 
 
@@ -315,7 +313,11 @@ def _decode(data: bytes) -> str:
 
 def _delimiter(text: str) -> str:
     """Comma, semicolon or tab: whichever the first non-empty line uses most."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    first, start = "", 0
+    while start < len(text) and not first.strip():
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        first, start = text[start:end], end + 1
     return max((",", ";", "\t"), key=first.count)
 
 
@@ -377,9 +379,15 @@ def _check(frame: pd.DataFrame, row_ids: np.ndarray, source: _Source, context: A
     """Parse and check every column at once: every bad cell reported, the valid rows as
     lines, plus warnings. ``special`` marks cells per column already reported (error values,
     formulas without a value): their rows are left out and not reported twice."""
+    special = dict(special or {})
+    empty = _empty_rows(frame, special)
+    if empty.any():  # rows with nothing in any column are skipped, like a sheet's
+        keep_rows = ~empty
+        frame = frame[keep_rows].reset_index(drop=True)
+        row_ids = row_ids[keep_rows]
+        special = {name: mask[keep_rows] for name, mask in special.items()}
     n = len(frame)
     st = context.settings
-    special = dict(special or {})
     for name in frame.columns:  # error values as a live book hands them over: '#N/A'
         errors = frame[name].isin(EXCEL_ERRORS).to_numpy()
         for i in np.flatnonzero(errors):
@@ -425,15 +433,14 @@ def _check(frame: pd.DataFrame, row_ids: np.ndarray, source: _Source, context: A
     report(system == "", "System", "missing-value", lambda i: "System is required")
     activity_raw = raw["Activity"]
     assert activity_raw is not None
-    activity = _text(activity_raw)
-    report(activity == "", "Activity", "missing-value", lambda i: "Activity is required")
-    activity, _, _ = _per_distinct(pd.Series(activity, dtype=object),
+    activity_text = _text(activity_raw)
+    report(activity_text == "", "Activity", "missing-value", lambda i: "Activity is required")
+    activity, _, _ = _per_distinct(pd.Series(activity_text, dtype=object),
                                    lambda v: (ACTIVITY_ALIASES.get(norm_enum(v), ""), 0, 0),
                                    ("", 0, 0))
-    unknown = (activity == "") & (_text(activity_raw) != "")
+    unknown = (activity == "") & (activity_text != "")
     report(unknown, "Activity", "unknown-value", lambda i: (
         f"Activity must be one of {', '.join(ACTIVITIES)}, got {describe(activity_raw.iat[i])}"))
-    item = _text(raw["Item"]) if raw["Item"] is not None else np.full(n, "", dtype=object)
 
     # Amount: a finite number, credits negative
     amount_raw = raw["Amount"]
@@ -477,15 +484,54 @@ def _check(frame: pd.DataFrame, row_ids: np.ndarray, source: _Source, context: A
             f"({currency[i]}, {fiscal_year[i]}, {st.currency} per 1 {currency[i]}) to the "
             "FX sheet, or one with a blank Fiscal year for every year"))
 
+    # rows with the same keys add up: one line per (month, system, activity, currency), at
+    # its first row, in the order of first rows (a line costs far more than an array cell)
     keep = np.flatnonzero(ok)
+    key = np.zeros(len(keep), dtype=np.int64)
+    for column in (index[keep], system[keep], activity[keep], currency[keep]):
+        codes, uniques = pd.factorize(column)
+        key = key * max(len(uniques), 1) + codes
+    found = np.unique(key, return_index=True, return_inverse=True)
+    first_of, group = np.asarray(found[1]), np.asarray(found[2]).ravel()
+    sums = np.bincount(group, weights=amount[keep], minlength=len(first_of))
+    rows_in = np.bincount(group, minlength=len(first_of))
+    order = np.argsort(first_of, kind="stable")
+    line_rows = keep[first_of[order]]
+    item_raw = raw["Item"]
+    items = np.full(len(line_rows), "", dtype=object)
+    if item_raw is not None:  # for reference only: kept where a line is a single row
+        single = rows_in[order] == 1
+        items[single] = _text(item_raw.iloc[line_rows[single]].reset_index(drop=True))
     if source.grid is not None:
-        locations: Iterable[str] = (source.cell(int(row_ids[i]), "System") for i in keep)
+        locations = [source.cell(int(row_ids[i]), "System") for i in line_rows]
     else:
-        locations = (f"{source.name} line " + pd.Series(row_ids[keep]).astype(str)).tolist()
-    lines = list(map(ActualLine, index[keep].tolist(), system[keep].tolist(),
-                     activity[keep].tolist(), amount[keep].tolist(), currency[keep].tolist(),
-                     item[keep].tolist(), locations))
+        locations = [f"{source.name} line {i}" for i in row_ids[line_rows].tolist()]
+    lines = list(map(ActualLine, index[line_rows].tolist(), system[line_rows].tolist(),
+                     activity[line_rows].tolist(), sums[order].tolist(),
+                     currency[line_rows].tolist(), items.tolist(), locations))
     return lines, _unplanned(lines, source, context.systems)
+
+
+def _empty_rows(frame: pd.DataFrame, special: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Rows whose every cell is blank (and none holds an error): the first column decides
+    for most rows at once, the others are looked at only where it is blank."""
+    n = len(frame)
+    if not n:
+        return np.zeros(0, dtype=bool)
+    names = list(frame.columns)
+    codes, uniques = pd.factorize(frame[names[0]], use_na_sentinel=True)
+    blank_unique = np.array([is_blank(u) for u in uniques] + [True], dtype=bool)
+    empty = blank_unique[codes]
+    for name in names[1:]:
+        rows_left = np.flatnonzero(empty)
+        if not len(rows_left):
+            break
+        values = frame[name].to_numpy(dtype=object)[rows_left]
+        empty[rows_left] = [is_blank(v) or (isinstance(v, float) and math.isnan(v))
+                            for v in values]
+    for mask in special.values():
+        empty &= ~mask
+    return empty
 
 
 def _unplanned(lines: list[ActualLine], source: _Source,
@@ -574,32 +620,32 @@ def _parse_month(value: Any) -> tuple[int, int, str]:
 
 def _amounts(series: pd.Series, text_only: bool) -> tuple[np.ndarray, np.ndarray]:
     """(amount, blank): finite numbers, NaN where the cell is blank or not a number. Text is
-    parsed at once; thousands separators (1,234.50) and accounting negatives ((1,234.50)) are
-    read too."""
+    converted at once; what that cannot read is tried again one by one, for thousands
+    separators (1,234.50) and accounting negatives ((1,234.50))."""
     n = len(series)
+    values = series.to_numpy(dtype=object)
     amount = np.full(n, np.nan)
+    blank = np.zeros(n, dtype=bool)
     if text_only:
-        texts = series
         is_text = np.ones(n, dtype=bool)
     else:
-        is_text = series.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=n)
         for i in np.flatnonzero(~is_text):
-            number = as_float(series.iat[i])
+            value = values[i]
+            blank[i] = value is None or (isinstance(value, float) and math.isnan(value))
+            number = as_float(value)
             if number is not None:
                 amount[i] = number
-        texts = series[is_text].astype(str)
-    stripped = texts.str.strip()
-    blank_text = stripped.eq("").to_numpy()
-    numbers = pd.to_numeric(stripped, errors="coerce").to_numpy(dtype=float, copy=True)
-    retry = ~np.isfinite(numbers) & ~blank_text
-    for j in np.flatnonzero(retry):
-        numbers[j] = _amount_text(stripped.iat[j])
-    numbers[~np.isfinite(numbers)] = np.nan
+    texts = values[is_text]
+    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").to_numpy(
+        dtype=float, copy=True)
+    text_blank = np.zeros(len(texts), dtype=bool)
+    for j in np.flatnonzero(~np.isfinite(numbers)):
+        stripped = texts[j].strip()
+        text_blank[j] = not stripped
+        numbers[j] = _amount_text(stripped) if stripped else math.nan
     amount[is_text] = numbers
-    blank = np.zeros(n, dtype=bool)
-    blank[is_text] = blank_text
-    if not text_only:
-        blank[~is_text] = series[~is_text].isna().to_numpy()
+    blank[is_text] = text_blank
     return amount, blank
 
 
