@@ -284,8 +284,7 @@ def test_a_non_baseline_budget_scenario():
                        header=["Scenario", "Role", "System", "Change", "Value"])
     plan, findings = tiny_with(["2027-01", "ERP", "Monitoring", 10000],
                                ["2027-01", "CRM", "Monitoring", 10],
-                               settings=(("budget_scenario", " offshore DEV"),), sheets=sheets)
-    assert plan.settings.budget_scenario == "Offshore dev"  # the scenario's own spelling
+                               settings=(("budget_scenario", "Offshore dev"),), sheets=sheets)
     summary = summary_of(plan, findings)
     actuals = summary["actuals"]
     assert actuals["budget_scenario"] == "Offshore dev"
@@ -305,14 +304,15 @@ def test_a_non_baseline_budget_scenario():
     assert unplanned == {"Baseline": [], "Offshore dev": ["actuals-unplanned"]}
 
 
-def test_budget_scenario_must_name_a_scenario():
-    data = tiny_plan()
-    data["Settings"].append(["budget_scenario", "Offshore"])
-    plan, findings = parse(data)
-    assert plan is None
-    assert errors_of(findings) == [
-        ("Settings!B5", "unknown-scenario",
-         "budget_scenario 'Offshore' is not a scenario of the plan (scenarios: Baseline)")]
+def test_a_budget_scenario_that_is_not_one_gives_an_error_not_figures():
+    plan, findings = tiny_with(["2027-01", "ERP", "Monitoring", 1])
+    # the reader reports such a setting at its cell; a plan built otherwise gets it here
+    plan = replace(plan, settings=replace(plan.settings, budget_scenario="Offshore"))
+    summary = summary_of(plan, findings)
+    assert summary["scenarios"] == [] and summary["actuals"] is None
+    assert summary["errors"] == [{"severity": "error", "code": "bad-actuals", "location": "",
+                                  "message": "budget_scenario 'Offshore' is not a scenario of "
+                                             "the plan (known: Baseline)"}]
 
 
 def test_no_actual_rows_means_null_and_no_plan_figure_changes():

@@ -207,10 +207,14 @@ def actuals_ledger(plan: Plan, ledger: pd.DataFrame | None = None) -> pd.DataFra
 
 def actuals_figures(plan: Plan, ledger: pd.DataFrame) -> ActualsFigures | None:
     """Plan vs actual of the budget scenario's ``ledger`` rows and the plan's actual rows;
-    None when there are none."""
+    None when there are none. Raises ValueError when the budget scenario is not one of the
+    plan's or a foreign amount has no FX rate (the readers report both at their cells)."""
     if not plan.actuals:
         return None
     st = plan.settings
+    if st.budget_scenario not in plan.scenario_names:  # the reader reports it at its cell
+        raise ValueError(f"budget_scenario '{st.budget_scenario}' is not a scenario of the "
+                         f"plan (known: {', '.join(plan.scenario_names)})")
     horizon = plan.horizon
     n_q = len(horizon)
     actual = actuals_ledger(plan, ledger)

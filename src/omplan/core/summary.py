@@ -252,8 +252,8 @@ def plan_figures(plan: Plan | None, findings: list[Finding],
                                                     if f.severity != "error"])
     try:
         actuals = actuals_figures(plan, evaluation.ledger)
-    except ValueError as problem:  # a foreign currency without a rate (readers report it first)
-        return replace(figures, errors=[Finding("error", "missing-fx", str(problem))])
+    except ValueError as problem:  # no such budget scenario, or no FX rate (readers check)
+        return replace(figures, errors=[Finding("error", "bad-actuals", str(problem))])
     if actuals is not None:
         by_scenario.setdefault(st.budget_scenario, []).extend(actuals.findings)
     horizon = horizon_figures(evaluation)

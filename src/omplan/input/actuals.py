@@ -30,12 +30,10 @@ from omplan.core.actuals import ACTUALS_CODES
 from omplan.core.findings import FileProblem, Finding
 from omplan.core.model import (
     ACTIVITIES,
-    BASELINE,
     ActualLine,
     CostLine,
     FxRate,
     Plan,
-    ScenarioChange,
     Settings,
     StaffingLine,
 )
@@ -57,9 +55,8 @@ from omplan.input.tables import (
 )
 
 __all__ = [
-    "ACTUALS_CODES", "ACTUALS_SHEET", "ActualsContext", "check_budget_scenario",
-    "parse_actuals", "read_actuals_csv", "read_actuals_file", "read_plan_actuals",
-    "use_actuals_file",
+    "ACTUALS_CODES", "ACTUALS_SHEET", "ActualsContext", "parse_actuals", "read_actuals_csv",
+    "read_actuals_file", "read_plan_actuals", "use_actuals_file",
 ]
 
 ACTUALS_SHEET = "Actuals"
@@ -249,56 +246,19 @@ def read_actuals_file(path: str | os.PathLike[str], context: ActualsContext,
     return lines, [*findings, *more]
 
 
-def read_plan_actuals(grids: Mapping[str, SheetGrid], settings: Settings,
+def read_plan_actuals(grid: SheetGrid | None, settings: Settings | None,
                       fx: Sequence[FxRate], staffing: Sequence[StaffingLine] | None,
-                      costs: Sequence[CostLine], changes: Sequence[ScenarioChange],
-                      out: Collector) -> tuple[Settings, list[ActualLine]]:
-    """The plan reader's step for actual spend: check ``budget_scenario`` names a scenario,
-    then read the Actuals sheet if there is one (``grids`` by name matched like headers)."""
-    by_name = {norm_header(name): grid for name, grid in grids.items()}
-    scenarios = list(dict.fromkeys([BASELINE, *(c.scenario for c in changes)]))
-    if not any(f.severity == "error" and f.location.casefold().startswith("scenarios!")
-               for f in out.findings):  # a bad Scenarios row may be the scenario named
-        settings = check_budget_scenario(settings, scenarios, by_name.get("settings"), out)
-    grid = by_name.get(norm_header(ACTUALS_SHEET))
-    if grid is None:
-        return settings, []
+                      costs: Sequence[CostLine], out: Collector) -> list[ActualLine]:
+    """The plan reader's step for the Actuals sheet (none without the sheet, or without
+    settings to check its months against); findings go to ``out``."""
+    if grid is None or settings is None:
+        return []
     systems = None
     if staffing is not None:
         systems = frozenset({x.system for x in staffing} | {c.system for c in costs})
     lines, findings = parse_actuals(grid, ActualsContext(settings, tuple(fx), systems))
     out.findings.extend(findings)
-    return settings, lines
-
-
-def check_budget_scenario(settings: Settings, scenarios: Sequence[str],
-                          settings_grid: SheetGrid | None, out: Collector) -> Settings:
-    """``budget_scenario`` must name a scenario (matched ignoring case and spaces): the
-    settings with the scenario's own spelling, or as given with a located error."""
-    wanted = settings.budget_scenario
-    match = next((s for s in scenarios if norm_header(s) == norm_header(wanted)), None)
-    if match is not None:
-        return replace(settings, budget_scenario=match)
-    close = difflib.get_close_matches(wanted, list(scenarios), n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    out.error("unknown-scenario", f"budget_scenario '{wanted}' is not a scenario of the plan "
-              f"(scenarios: {', '.join(scenarios)}){hint}", _setting_cell(settings_grid,
-                                                                         "budget_scenario"))
-    return settings
-
-
-def _setting_cell(grid: SheetGrid | None, key: str) -> str:
-    """The Value cell of a Settings row (the sheet name when it cannot be found)."""
-    if grid is None:
-        return "Settings"
-    table = find_table(grid, ("Setting", "Value"), (), Collector())
-    if table is not None:
-        for r in range(table.header_r + 1, len(grid.rows)):
-            name = grid.value(r, table.cols["Setting"])
-            if not is_blank(name) and re.sub(r"[\s\-]+", "_", str(name).strip()).casefold() \
-                    == key:
-                return grid.ref(r, table.cols["Value"])
-    return grid.name
+    return lines
 
 
 # --------------------------------------------------------------------------- CSV helpers

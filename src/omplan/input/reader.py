@@ -30,7 +30,6 @@ from omplan.core.model import (
     PROFILE_FACTORS,
     QUARTERS,
     SOURCINGS,
-    ActualLine,
     Allocation,
     Contract,
     CostLine,
@@ -133,10 +132,8 @@ def parse_plan(
     profile = read_profile(sheets.get("Profile"), out)
     changes = _read_scenarios(sheets.get("Scenarios"), known_roles, staffing, out, names)
     names.warn_near_duplicates(out)
-    actuals: list[ActualLine] = []
-    if settings is not None:  # spend against the budget: the Actuals sheet (input/actuals.py)
-        settings, actuals = read_plan_actuals(by_name, settings, [], staffing, costs, changes,
-                                              out)
+    # spend against the budget: the Actuals sheet, read by input/actuals.py
+    actuals = read_plan_actuals(by_name.get("actuals"), settings, [], staffing, costs, out)
 
     if has_errors(out.findings) or settings is None or roles is None or rates is None \
             or allocation is None or staffing is None:
