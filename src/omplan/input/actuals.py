@@ -632,6 +632,7 @@ def use_actuals_file(plan: Plan, path: str | os.PathLike[str], read_sheets: Shee
     if plan.actuals:
         source = plan.actuals[0].location.rsplit("!", 1)[0]
         findings.append(Finding("info", "actuals-replaced", (
-            f"the plan's own {source} sheet ({len(plan.actuals):,} rows) is not used: the "
-            f"actual spend comes from {Path(path).name}"), source))
+            f"the plan's own {source} sheet ({len(plan.actuals):,} "
+            f"line{'s' if len(plan.actuals) != 1 else ''}) is not used: the actual spend "
+            f"comes from {Path(path).name}"), source))
     return replace(plan, actuals=lines), findings
