@@ -541,8 +541,9 @@ def test_a_workbook_given_with_actuals_replaces_the_plans_sheet(tmp_path):
     no_sheet = write_openpyxl({"Ledger": [HEAD]}, tmp_path / "other.xlsx")
     _, findings = use_actuals_file(plan, no_sheet, read_grids)
     assert errors_of(findings) == [("other.xlsx", "missing-sheet",
-                                    "the actuals file other.xlsx has no 'Actuals' sheet "
-                                    "(it has: none)")]
+                                    "the actuals file other.xlsx has no 'Actuals' sheet: "
+                                    "name the sheet that holds the spend 'Actuals' (or save "
+                                    "it as .csv)")]
 
 
 # --------------------------------------------------------------------------- the command

@@ -6,7 +6,8 @@ Columns ``Month``, ``System``, ``Activity``, ``Amount`` and optionally ``Currenc
 A general-ledger export can hold a hundred thousand rows, so every column is parsed at once
 (pandas; one parse per distinct month, system or activity text) and messages are written only
 for the bad cells. Every bad cell is reported in one pass; a problem repeated on many rows is
-reported for the first :data:`DETAILED_PER_PROBLEM` of them and then counted.
+reported for the first :data:`DETAILED_PER_PROBLEM` of them and then counted. Rows with the
+same month, system, activity and currency add up to one line, located at the first of them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from omplan.core.actuals import ACTUALS_CODES
-from omplan.core.findings import FileProblem, Finding
+from omplan.core.findings import FileProblem, Finding, quote_sheet
 from omplan.core.model import (
     ACTIVITIES,
     ActualLine,
@@ -115,7 +116,7 @@ class _Source:
     @property
     def where(self) -> str:
         """The source as a whole: the sheet or the file (where quarter findings point)."""
-        return self.grid.name if self.grid is not None else self.name
+        return quote_sheet(self.grid.name) if self.grid is not None else self.name
 
 
 @dataclass
@@ -239,8 +240,8 @@ def read_actuals_file(path: str | os.PathLike[str], context: ActualsContext,
     grid = next((g for name, g in grids.items() if norm_header(name) == "actuals"), None)
     if grid is None:
         return [], [Finding("error", "missing-sheet", f"the actuals file {p.name} has no "
-                            f"'{ACTUALS_SHEET}' sheet (it has: {', '.join(grids) or 'none'})",
-                            p.name)]
+                            f"'{ACTUALS_SHEET}' sheet: name the sheet that holds the spend "
+                            f"'{ACTUALS_SHEET}' (or save it as .csv)", p.name)]
     grid = replace(grid, name=f"[{p.name}]{grid.name}")
     lines, more = parse_actuals(grid, context)
     return lines, [*findings, *more]
