@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "workbooks" / "sample_plan.xlsx"
 
 TOP_KEYS = {"plan", "currency", "fiscal_year", "band", "target_operation_share", "horizon",
-            "discount_rate", "recommended", "errors", "scenarios"}
+            "discount_rate", "recommended", "errors", "scenarios", "actuals"}
 SCENARIO_KEYS = {"name", "total", "operation", "maintenance", "operation_share", "band_status",
                  "components", "by_sourcing", "by_activity", "billing", "quarters", "findings",
                  "npv_cost", "years", "business_case", "not_recommended"}

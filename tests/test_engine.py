@@ -296,7 +296,8 @@ def test_json_follows_spec_section_6():
     _, summary = run(tiny_plan())
     assert list(summary) == ["plan", "currency", "fiscal_year", "band",
                              "target_operation_share", "horizon", "discount_rate",
-                             "recommended", "errors", "scenarios"]
+                             "recommended", "errors", "scenarios", "actuals"]
+    assert summary["actuals"] is None  # no actual spend in the plan
     assert summary["horizon"] == {"first_fiscal_year": 2027, "years": 1}
     assert summary["discount_rate"] == 0.08
     base = summary["scenarios"][0]

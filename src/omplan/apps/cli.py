@@ -92,6 +92,7 @@ def print_summary(summary: dict[str, Any], findings: list[dict[str, str]]) -> No
         table.add_row(Text(r[0]), *r[1:5], Text(r[5], style=styles.get(r[5], "")), r[6])
     console.print(table)
     _print_business_case(console, summary)
+    _print_actuals(console, summary)
     print_findings(findings)
 
 
@@ -131,6 +132,61 @@ def _print_business_case(console: Any, summary: dict[str, Any]) -> None:
             if best else Text("No scenario is recommended: none is within "
                                                 "the band every year with the PMO in-house"))
     console.print(line)
+
+
+def _fit_table(console: Any, title: str, heads: list[str], rows: list[list[str]],
+               left: tuple[int, ...] = (0,)) -> Any:
+    """Print ``title``; return a borderless table for text ``rows``: one line per row when
+    the console is wide enough, else headers wrap at spaces; figures are never cut."""
+    from rich.table import Table
+    from rich.text import Text
+
+    natural = [max([len(r[i]) for r in rows] + [len(head)]) for i, head in enumerate(heads)]
+    narrow = [max([len(r[i]) for r in rows] + [len(w) for w in head.split()])
+              for i, head in enumerate(heads)]
+    widths = natural if sum(natural) + 2 * (len(heads) - 1) <= console.width else narrow
+    console.print(Text(title))  # as wide as the console, not as the table
+    table = Table(box=None, pad_edge=False, header_style="bold underline")
+    for i, head in enumerate(heads):
+        table.add_column(head, justify="left" if i in left else "right", width=widths[i])
+    return table
+
+
+def _print_actuals(console: Any, summary: dict[str, Any]) -> None:
+    """Plan vs actual of the budget scenario by quarter, and each year's forecast, in 80
+    columns (nothing without actual spend)."""
+    from rich.text import Text
+
+    actuals = summary.get("actuals")
+    if not actuals:
+        return
+    pct = ("–" if q["variance_pct"] is None else f"{q['variance_pct']:+.1%}"
+           for q in actuals["quarters"])
+    rows = [[f"FY{q['fiscal_year']} {q['quarter']}{'' if q['complete'] else '*'}",
+             _fmt_money(q["plan"]), _fmt_money(q["actual"]),
+             _fmt_money(q["variance"], signed=True), p,
+             _fmt_share(q["operation_share_actual"]), q["band_status_actual"]]
+            for q, p in zip(actuals["quarters"], pct, strict=True)]
+    console.print()
+    partial = any(not q["complete"] for q in actuals["quarters"])
+    title = (f"Plan vs actual to {actuals['through']}, budget {actuals['budget_scenario']} "
+             f"(+ over budget{'; * quarter so far' if partial else ''})")
+    heads = ["Quarter", "Plan", "Actual", "Variance", "Var. %", "Op. share", "Band status"]
+    table = _fit_table(console, title, heads, rows, left=(0, 6))
+    styles = {"within": "green", "operation-heavy": "red", "maintenance-heavy": "red"}
+    for r in rows:
+        table.add_row(*r[:6], Text(r[6], style=styles.get(r[6], "")))
+    console.print(table)
+    rows = [[f"FY{y['fiscal_year']}", _fmt_money(y["plan"]), _fmt_money(y["actual_to_date"]),
+             _fmt_money(y["forecast"]), _fmt_money(y["variance_at_completion"], signed=True)]
+            for y in actuals["years"]]
+    heads = ["Year", "Plan", "Actual to date", "Forecast", "Variance at completion"]
+    console.print()
+    table = _fit_table(console, "Forecast: actual to date + the plan of the months to come",
+                       heads, rows)
+    for r in rows:
+        table.add_row(*r)
+    console.print(table)
 
 
 def group_findings(findings: list[dict[str, str]]) -> list[dict[str, Any]]:
@@ -211,7 +267,7 @@ def _write_json(summary: dict[str, Any], path: Path) -> str | None:
 
 
 def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None = None,
-                writeback: bool = False) -> int:
+                writeback: bool = False, actuals_path: Path | None = None) -> int:
     """``omplan run``: the files are written first, then the summary is printed (a closed
     stdout costs the printing, never the files)."""
     from omplan.files.run import run_plan
@@ -219,7 +275,11 @@ def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None =
     if json_path is not None and (problem := _check_json_path(json_path, plan_path)):
         _err(problem)
         return EXIT_INPUT
-    run = run_plan(plan_path)
+    if json_path is not None and actuals_path is not None \
+            and json_path.absolute() == actuals_path.absolute():
+        _err(f"omplan: --json {json_path} would overwrite the --actuals file; nothing was run")
+        return EXIT_INPUT
+    run = run_plan(plan_path, actuals_path)
     summary = run.summary()
     status = EXIT_OK
     done: list[str] = []
@@ -329,9 +389,13 @@ def cli() -> None:
 @click.option("--writeback", is_flag=True,
               help="Write the report sheets into PLAN itself (only omplan's own sheets are "
                    "replaced; PLAN.bak keeps the previous version).")
-def run(plan: Path, json_path: Path | None, out_path: Path | None, writeback: bool) -> None:
+@click.option("--actuals", "actuals_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Compare actual spend from this file with the budget (.csv, or an .xlsx/"
+                   ".xlsm with an Actuals sheet; used instead of PLAN's own Actuals sheet).")
+def run(plan: Path, json_path: Path | None, out_path: Path | None, writeback: bool,
+        actuals_path: Path | None) -> None:
     """Check a plan workbook, compute every scenario and print the split."""
-    sys.exit(_guard(run_command, plan, json_path, out_path, writeback))
+    sys.exit(_guard(run_command, plan, json_path, out_path, writeback, actuals_path))
 
 
 @cli.command(short_help="Run the shipped sample plan and write its report workbook.")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from omplan.core.actuals import ACTUALS_CODES, ActualsFigures, actuals_figures
 from omplan.core.business import (
     BusinessCase,
     Candidate,
@@ -140,6 +141,8 @@ class PlanFigures:
     horizon_years: int | None = None
     discount_rate: float | None = None
     recommended: str | None = None
+    #: plan vs actual of the budget scenario; None without actual rows
+    actuals: ActualsFigures | None = None
 
     @property
     def baseline(self) -> ScenarioFigures:
@@ -153,7 +156,8 @@ class PlanFigures:
                 "horizon": {"first_fiscal_year": self.fiscal_year, "years": self.horizon_years},
                 "discount_rate": self.discount_rate, "recommended": self.recommended,
                 "errors": [f.as_dict() for f in self.errors],
-                "scenarios": [s.to_json() for s in self.scenarios]}
+                "scenarios": [s.to_json() for s in self.scenarios],
+                "actuals": self.actuals.to_json() if self.actuals is not None else None}
 
 
 def scenario_quarters(evaluation: Evaluation, scenario: str) -> list[PeriodFigures]:
@@ -246,6 +250,12 @@ def plan_figures(plan: Plan | None, findings: list[Finding],
         return figures
     by_scenario = input_findings_by_scenario(plan, [f for f in findings
                                                     if f.severity != "error"])
+    try:
+        actuals = actuals_figures(plan, evaluation.ledger)
+    except ValueError as problem:  # no such budget scenario, or no FX rate (readers check)
+        return replace(figures, errors=[Finding("error", "bad-actuals", str(problem))])
+    if actuals is not None:
+        by_scenario.setdefault(st.budget_scenario, []).extend(actuals.findings)
     horizon = horizon_figures(evaluation)
     scenarios = [scenario_figures(evaluation, name, by_scenario.get(name), horizon)
                  for name in evaluation.scenarios]
@@ -255,13 +265,14 @@ def plan_figures(plan: Plan | None, findings: list[Finding],
                   for s in scenarios]
     best, reasons = recommend(candidates, st.currency)
     figures.scenarios.extend(replace(s, not_recommended=reasons.get(s.name)) for s in scenarios)
-    return replace(figures, recommended=best)
+    return replace(figures, recommended=best, actuals=actuals)
 
 
 def input_findings_by_scenario(plan: Plan, findings: list[Finding]) -> dict[str, list[Finding]]:
     """Input warnings by the scenario they concern: one on a Scenarios row goes with that
     row's scenario; the rest belong to the plan as entered, reported with the Baseline."""
     row_scenario: dict[int, str] = {}
+    budget = plan.settings.budget_scenario  # findings about actual spend go with the budget
     for change in plan.scenario_changes:
         row = _row_of(change.location)
         if row is not None:
@@ -271,6 +282,8 @@ def input_findings_by_scenario(plan: Plan, findings: list[Finding]) -> dict[str,
         name = plan.scenario_names[0]
         if f.location.casefold().startswith("scenarios!"):
             name = row_scenario.get(_row_of(f.location) or 0, name)
+        elif f.code in ACTUALS_CODES and budget in plan.scenario_names:
+            name = budget
         out.setdefault(name, []).append(f)
     return out
 

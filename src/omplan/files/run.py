@@ -12,7 +12,8 @@ from omplan.core.findings import Finding
 from omplan.core.ledger import Evaluation
 from omplan.core.model import Plan
 from omplan.core.summary import summary_json
-from omplan.input.reader import load_plan
+from omplan.input.actuals import use_actuals_file
+from omplan.input.reader import load_plan, read_grids
 
 
 @dataclass
@@ -23,6 +24,8 @@ class PlanRun:
     plan: Plan | None
     findings: list[Finding] = field(default_factory=list)
     evaluation: Evaluation | None = None
+    #: the file the actual spend came from (``--actuals``), None for the plan's own sheet
+    actuals_file: Path | None = None
 
     @property
     def errors(self) -> list[Finding]:
@@ -38,11 +41,16 @@ class PlanRun:
         return summary_json(self.plan, self.findings, self.evaluation, self.source.name)
 
 
-def run_plan(path: str | os.PathLike[str]) -> PlanRun:
-    """Read, check and evaluate a plan workbook; never raises for bad input."""
+def run_plan(path: str | os.PathLike[str],
+             actuals: str | os.PathLike[str] | None = None) -> PlanRun:
+    """Read, check and evaluate a plan workbook, with the actual spend of ``actuals`` (a .csv
+    or a workbook's Actuals sheet) instead of the plan's own; never raises for bad input."""
     source = Path(path)
     plan, findings = load_plan(source)
-    run = PlanRun(source, plan, findings)
+    if plan is not None and actuals is not None:
+        plan, more = use_actuals_file(plan, actuals, read_grids)
+        findings += more
+    run = PlanRun(source, plan, findings, actuals_file=None if actuals is None else Path(actuals))
     if plan is not None and run.ok:
         run.evaluation = evaluate(plan)
     return run

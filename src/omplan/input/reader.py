@@ -11,7 +11,7 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from omplan.core.model import (
 )
 from omplan.core.periods import Horizon
 from omplan.core.settings import SETTING_KEYS, SETTINGS_BY_KEY, SettingSpec, month_number
+from omplan.input.actuals import read_plan_actuals
 from omplan.input.tables import (
     EXCEL_ERRORS,
     Collector,
@@ -159,6 +160,8 @@ def parse_plan(
     if settings is not None and budget is not None:
         settings = replace(settings, budget_scenario=budget)
     names.warn_near_duplicates(out)
+    # spend against the budget: the Actuals sheet, read by input/actuals.py
+    actuals = read_plan_actuals(sheets.get("Actuals"), settings, fx, staffing, costs, out)
 
     if has_errors(out.findings) or settings is None or roles is None or rates is None \
             or allocation is None or staffing is None:
@@ -166,7 +169,8 @@ def parse_plan(
     plan = Plan(
         settings=settings, roles=roles, rates=rates, allocation=allocation, staffing=staffing,
         costs=costs, billing=billing, contracts=contracts, profile=profile,
-        scenario_changes=changes, escalation=escalation, fx=fx, source_name=source_name,
+        scenario_changes=changes, escalation=escalation, fx=fx, actuals=actuals,
+        source_name=source_name,
     )
     return plan, out.findings
 
@@ -1004,8 +1008,9 @@ def grids_from_file(path: str | os.PathLike[str]) -> dict[str, SheetGrid]:
     return read_grids(path)[0]
 
 
-def read_grids(path: str | os.PathLike[str]) -> tuple[dict[str, SheetGrid], list[Finding]]:
-    """The input sheets' values and warnings about cells left out.
+def read_grids(path: str | os.PathLike[str], sheets: Collection[str] | None = None
+               ) -> tuple[dict[str, SheetGrid], list[Finding]]:
+    """The input sheets' values (or those of ``sheets``) and warnings about cells left out.
 
     Only the sheets omplan reads are touched. A sheet whose cells stay within
     ``DENSE_READ_CELLS`` is read by python-calamine as one grid; a larger one (a stray value
@@ -1016,7 +1021,7 @@ def read_grids(path: str | os.PathLike[str]) -> tuple[dict[str, SheetGrid], list
 
     from omplan.input.package import read_sheet_sparse, scan_workbook
 
-    scan = scan_workbook(path)
+    scan = scan_workbook(path) if sheets is None else scan_workbook(path, sheets)
     file_name = Path(path).name
     special: dict[str, dict[tuple[int, int], tuple[str, str] | str]] = {}
     for cell in scan.special_cells:
