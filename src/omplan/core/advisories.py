@@ -1,5 +1,10 @@
 """Advisory findings per scenario (spec §5): one small check function per code, listed in
-:data:`CHECKS` and run in that order by :func:`advise`."""
+:data:`CHECKS` and run in that order by :func:`advise`.
+
+Over a multi-year horizon (spec §7) ``out-of-band`` is checked per fiscal year and the others
+look at every quarter of the horizon. The checks read the stacked lines as *segments*: stretches
+of a line with one sourcing and vendor (a line a timed change moves is several).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ import pandas as pd
 
 from omplan.core.findings import Finding
 from omplan.core.ledger import EngineArrays, Parties, band_status, kind_totals
-from omplan.core.model import QUARTERS, SOURCINGS, Plan
+from omplan.core.model import SOURCINGS, Plan
+from omplan.core.scenarios import Segments
 
 __all__ = ["CHECKS", "Context", "Parties", "advise"]
 
@@ -38,18 +44,61 @@ class Context:
         return self.arrays.plan
 
     @cached_property
+    def segments(self) -> Segments:
+        seg = self.arrays.segments
+        if seg is None:  # arrays built without segments: every line is one
+            sl = self.arrays.lines
+            seg = Segments(np.arange(len(sl.line)), sl.sourcing[:, 0].astype(np.int64),
+                           sl.vendor[:, 0].astype(np.int64), None)
+        return seg
+
+    @cached_property
+    def scenario(self) -> np.ndarray:
+        """Per segment: its scenario."""
+        return self.arrays.lines.scenario[self.segments.index]
+
+    @cached_property
+    def line(self) -> np.ndarray:
+        """Per segment: its Staffing line (index into plan.staffing)."""
+        return self.arrays.lines.line[self.segments.index]
+
+    @cached_property
+    def role(self) -> np.ndarray:
+        return self.arrays.lines.role[self.segments.index]
+
+    @cached_property
+    def vendor(self) -> np.ndarray:
+        """Per segment: its resolved vendor name ('' in-house)."""
+        names = np.array(self.arrays.lines.vendor_names, dtype=object)
+        return names[self.segments.vendor]
+
+    @cached_property
+    def fte(self) -> np.ndarray:
+        """(segments, periods): the FTE in the periods of each segment, 0 elsewhere."""
+        return self.segments.take(self.arrays.lines.fte)
+
+    @cached_property
     def levels(self) -> np.ndarray:
         roles = self.arrays.roles
-        return np.array([self.plan.roles[r].level for r in roles], dtype=object)[
-            self.arrays.lines.role]
+        return np.array([self.plan.roles[r].level for r in roles], dtype=object)[self.role]
 
     @cached_property
     def staffed(self) -> np.ndarray:
-        return np.asarray((self.arrays.lines.fte > 0).any(axis=1))
+        return np.asarray((self.fte > 0).any(axis=1))
 
     @cached_property
     def external(self) -> np.ndarray:
-        return self.arrays.lines.sourcing != 0
+        return self.segments.sourcing != 0
+
+    def since(self, i: int) -> str:
+        """' from FY2028 Q3' for a segment that starts after the horizon's first period (its
+        first staffed one), else ''."""
+        active = self.segments.active
+        if active is None or active[i].all():
+            return ""
+        staffed = np.flatnonzero(self.fte[i] > 0)
+        first = int(staffed[0]) if len(staffed) else int(np.argmax(active[i]))
+        return f" from {self.plan.horizon.periods[first].label}"
 
     @cached_property
     def first_line_of_system(self) -> dict[str, str]:
@@ -63,29 +112,50 @@ Check = Callable[[Context], Iterable[tuple[str, Finding]]]
 
 
 def out_of_band(ctx: Context) -> Iterable[tuple[str, Finding]]:
-    """``out-of-band``: the annual operation share outside the band."""
+    """``out-of-band``: the annual operation share outside the band, once per fiscal year
+    (the message names the year when the plan covers more than one)."""
     st = ctx.plan.settings
-    totals = kind_totals(ctx.ledger, "scenario")
+    band = (f"the reference band is {st.band_low:.0%}–{st.band_high:.0%} for each of operation "
+            "and maintenance")
+    horizon = ctx.plan.horizon
+    if horizon.years == 1:
+        totals = kind_totals(ctx.ledger, "scenario")
+        for name in ctx.arrays.names:
+            row = totals.loc[name]
+            share, status = band_status(row["operation"], row["total"], st.band_low,
+                                        st.band_high)
+            if status in ("operation-heavy", "maintenance-heavy"):
+                yield name, Finding(
+                    "warning", "out-of-band",
+                    f"operation is {share:.1%} of the total ({status}); {band}")
+        return
+    # a year's figures are the sums of its quarters, as in the summary's years
+    per_q = kind_totals(ctx.ledger, ["scenario", "quarter"])
+    labels = horizon.labels
     for name in ctx.arrays.names:
-        row = totals.loc[name]
-        share, status = band_status(row["operation"], row["total"], st.band_low, st.band_high)
-        if status in ("operation-heavy", "maintenance-heavy"):
-            yield name, Finding(
-                "warning", "out-of-band",
-                f"operation is {share:.1%} of the total ({status}); the reference band is "
-                f"{st.band_low:.0%}–{st.band_high:.0%} for each of operation and maintenance")
+        rows = per_q.loc[name]
+        for y, fiscal_year in enumerate(horizon.fiscal_years):
+            quarters = [rows.loc[labels[k]] for k in range(4 * y, 4 * y + 4)]
+            op = float(sum(float(q["operation"]) for q in quarters))
+            mt = float(sum(float(q["maintenance"]) for q in quarters))
+            share, status = band_status(op, op + mt, st.band_low, st.band_high)
+            if status in ("operation-heavy", "maintenance-heavy"):
+                yield name, Finding(
+                    "warning", "out-of-band",
+                    f"in FY{fiscal_year} operation is {share:.1%} of the total ({status}); "
+                    f"{band}")
 
 
 def pmo_outsourced(ctx: Context) -> Iterable[tuple[str, Finding]]:
-    """``pmo-outsourced``: a PMO-level role with external FTE > 0."""
-    sl, names = ctx.arrays.lines, ctx.arrays.names
+    """``pmo-outsourced``: a PMO-level role with external FTE > 0 in some quarter."""
+    names, sourcing = ctx.arrays.names, ctx.segments.sourcing
     for i in np.flatnonzero((ctx.levels == "PMO") & ctx.external & ctx.staffed):
-        line = ctx.plan.staffing[sl.line[i]]
-        yield names[sl.scenario[i]], Finding(
+        line = ctx.plan.staffing[ctx.line[i]]
+        yield names[ctx.scenario[i]], Finding(
             "warning", "pmo-outsourced",
-            f"{line.role} (PMO level) on {line.system} is {SOURCINGS[sl.sourcing[i]]} "
-            f"({sl.vendor[i]}): keep the PMO / service owner in-house, who manages SLAs, quality "
-            "and budget on your side", line.location)
+            f"{line.role} (PMO level) on {line.system} is {SOURCINGS[sourcing[i]]} "
+            f"({ctx.vendor[i]}){ctx.since(int(i))}: keep the PMO / service owner in-house, who "
+            "manages SLAs, quality and budget on your side", line.location)
 
 
 def split_contract(ctx: Context) -> Iterable[tuple[str, Finding]]:
@@ -93,7 +163,7 @@ def split_contract(ctx: Context) -> Iterable[tuple[str, Finding]]:
     arrays = ctx.arrays
     names, systems, vendors = arrays.names, arrays.systems, arrays.vendors
     p = arrays.parties
-    n_sys, n_q = len(systems), len(QUARTERS)
+    n_sys, n_q = len(systems), arrays.n_periods
     ledger = ctx.ledger
     coordination = ledger[ledger["component"] == "coordination"].groupby(
         ["scenario", "system"], observed=True)["amount"].sum().to_dict()
@@ -119,7 +189,7 @@ def split_contract(ctx: Context) -> Iterable[tuple[str, Finding]]:
         yield names[k], Finding(
             "warning", "split-contract",
             f"{systems[s]}: operation by {', '.join(sorted(op_of[ks]))} and maintenance by "
-            f"{', '.join(sorted(mt_of[ks]))} in {', '.join(QUARTERS[x] for x in quarters)}: "
+            f"{', '.join(sorted(mt_of[ks]))} in {_periods(ctx.plan, quarters)}: "
             "incidents risk becoming a hot potato between the parties; coordination costs "
             f"{_money(ctx.plan, cost)}", ctx.first_line_of_system.get(systems[s], ""))
 
@@ -127,14 +197,14 @@ def split_contract(ctx: Context) -> Iterable[tuple[str, Finding]]:
 def sla_undefined(ctx: Context) -> Iterable[tuple[str, Finding]]:
     """``sla-undefined``: vendor work (non-pro-rata labour > 0) without the matching SLA."""
     arrays, plan = ctx.arrays, ctx.plan
-    sl, names, vendors, p = arrays.lines, arrays.names, arrays.vendors, arrays.parties
+    names, vendors, p = arrays.names, arrays.vendors, arrays.parties
     work = pd.DataFrame({"k": p.scenario, "v": p.vendor, "op": p.op_labour > 0,
                          "mt": p.mt_labour > 0})
     work = work[p.vendor != vendors.index("")].groupby(["k", "v"], sort=True).any()
     ext = np.flatnonzero(ctx.external & ctx.staffed)
-    firsts = pd.DataFrame({"k": sl.scenario[ext], "v": sl.vendor[ext], "i": ext}
+    firsts = pd.DataFrame({"k": ctx.scenario[ext], "v": ctx.vendor[ext], "i": ext}
                           ).drop_duplicates(["k", "v"])
-    first_vendor_line = {(k, v): plan.staffing[sl.line[i]].location
+    first_vendor_line = {(k, v): plan.staffing[ctx.line[i]].location
                          for k, v, i in firsts.itertuples(index=False, name=None)}
     for (k, v), row in work.iterrows():
         vendor = vendors[v]
@@ -156,21 +226,36 @@ def sla_undefined(ctx: Context) -> Iterable[tuple[str, Finding]]:
 def l3_offshore_candidate(ctx: Context) -> Iterable[tuple[str, Finding]]:
     """``l3-offshore-candidate`` (info): L3 in-house FTE > 0, once per scenario and role."""
     arrays = ctx.arrays
-    sl, names, roles = arrays.lines, arrays.names, arrays.roles
+    names, roles = arrays.names, arrays.roles
     n_roles = len(roles)
     inhouse = ~ctx.external
-    group = sl.scenario * n_roles + sl.role
-    peak = np.bincount(group[inhouse], weights=sl.fte[inhouse].max(axis=1),
+    group = ctx.scenario * n_roles + ctx.role
+    peak = np.bincount(group[inhouse], weights=ctx.fte[inhouse].max(axis=1),
                        minlength=len(names) * n_roles)
     l3 = np.flatnonzero((ctx.levels == "L3") & inhouse & ctx.staffed)
     _, first = np.unique(group[l3], return_index=True)
     for i in l3[np.sort(first)]:
-        k, role = int(sl.scenario[i]), roles[sl.role[i]]
+        k, role = int(ctx.scenario[i]), roles[ctx.role[i]]
         yield names[k], Finding(
             "info", "l3-offshore-candidate",
             f"{role} (L3) has in-house staff (up to {float(peak[group[i]]):g} FTE): L3 "
             "maintenance work is the usual candidate for offshore delivery",
-            ctx.plan.staffing[sl.line[i]].location)
+            ctx.plan.staffing[ctx.line[i]].location)
+
+
+def _periods(plan: Plan, ks: list[int]) -> str:
+    """``Q1, Q3`` in a one-year plan; else runs of quarters: ``FY2027 Q3–FY2028 Q2, FY2029 Q1``."""
+    horizon = plan.horizon
+    if horizon.years == 1:
+        return ", ".join(horizon.labels[k] for k in ks)
+    runs: list[list[int]] = []
+    for k in sorted(ks):
+        if runs and k == runs[-1][1] + 1:
+            runs[-1][1] = k
+        else:
+            runs.append([k, k])
+    labels = horizon.labels
+    return ", ".join(labels[a] if a == b else f"{labels[a]}–{labels[b]}" for a, b in runs)
 
 
 #: Every advisory check, in the order their findings are listed for a scenario.

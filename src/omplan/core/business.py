@@ -176,7 +176,7 @@ def line_arrays(evaluation: Evaluation) -> LineArrays:
     (its arrays, recomputed only for an evaluation that does not carry them)."""
     arrays = evaluation.arrays or compute_arrays(evaluation.plan)
     fte = np.asarray(arrays.lines.fte, dtype=float)
-    rate = np.broadcast_to(arrays.line_rate[:, None], fte.shape)
+    rate = np.asarray(arrays.line_rate, dtype=float)  # per period: escalation and FX included
     return LineArrays(len(evaluation.plan.staffing), fte, rate)
 
 

@@ -21,17 +21,16 @@ from omplan.core.model import (
     BASELINE,
     COMPONENTS,
     LEVELS,
-    QUARTERS,
+    OTHER_COSTS,
     SOURCINGS,
     Plan,
     StaffingLine,
 )
-from omplan.core.scenarios import ScenarioLines, apply_scenarios
+from omplan.core.scenarios import ScenarioLines, _per_period, apply_scenarios, segments
 
 __all__ = ["EngineArrays", "advise", "build_ledger", "compute_arrays", "evaluate", "totals"]
 
 N_ACT = len(ACTIVITIES)
-N_Q = len(QUARTERS)
 _OP = np.array([ACTIVITY_KIND[a].value == "operation" for a in ACTIVITIES])
 _KIND_CODE = np.where(_OP, 0, 1).astype(np.int8)  # categories ("operation", "maintenance")
 _N_OP = int(_OP.sum())
@@ -42,8 +41,9 @@ def evaluate(plan: Plan) -> Evaluation:
     """Compute the ledger of every scenario and the advisories of spec §5."""
     arrays = compute_arrays(plan)
     names = arrays.names
+    labels = plan.horizon.labels
     if arrays.errors:
-        return Evaluation(plan, empty_ledger(names), arrays.errors)
+        return Evaluation(plan, empty_ledger(names, labels), arrays.errors)
     ledger = build_ledger(arrays)
     evaluation = Evaluation(plan, ledger, [], arrays=arrays)
     baseline_total = ledger.loc[ledger["scenario"] == BASELINE, "amount"].sum()
@@ -51,16 +51,18 @@ def evaluate(plan: Plan) -> Evaluation:
         evaluation.errors.append(Finding(
             "error", "zero-total", "the Baseline costs nothing: every FTE and cost is 0; enter "
             "the FTE per quarter on the Staffing sheet", "Staffing"))
-        evaluation.ledger = empty_ledger(names)
+        evaluation.ledger = empty_ledger(names, labels)
         return evaluation
     evaluation.scenario_findings = advise(arrays, ledger)
     return evaluation
 
 
 def compute_arrays(plan: Plan) -> EngineArrays:
-    """Spec §3 steps 1–7 on arrays: labour, vendor management, transition per ledger key and
-    quarter, their activity split, and coordination per system-quarter."""
+    """Spec §3 steps 1–7 per period k of the horizon (§7) on arrays: labour, vendor
+    management, transition per ledger key and period, their activity split, and coordination
+    per system-period."""
     st = plan.settings
+    n_k = len(plan.horizon)
     names = plan.scenario_names
     roles = list(plan.roles)
     systems = list(dict.fromkeys([x.system for x in plan.staffing]
@@ -70,8 +72,8 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     sl = apply_scenarios(plan, systems, roles)
     n_roles = len(roles)
     rates = np.full((n_roles, len(SOURCINGS)), np.nan)
-    for (role, sourcing), rate in plan.rates.items():
-        rates[roles.index(role), SOURCINGS.index(sourcing)] = rate.monthly_cost
+    for (role, sourcing), rate_row in plan.rates.items():
+        rates[roles.index(role), SOURCINGS.index(sourcing)] = rate_row.monthly_cost
     shares = np.zeros((n_roles, N_ACT))
     pro_rata = np.zeros(n_roles, dtype=bool)
     for i, role in enumerate(roles):
@@ -82,52 +84,66 @@ def compute_arrays(plan: Plan) -> EngineArrays:
             shares[i] = [alloc.shares.get(a, 0.0) for a in ACTIVITIES]
             shares[i] /= shares[i].sum()  # exact 1 (the reader accepted ±0.001)
 
-    # §3.2 labour, §3.3 vendor management, §3.7 transition — per stacked line
-    rate = rates[sl.role, sl.sourcing] * sl.rate_factor
-    staffed = (sl.fte > 0).any(axis=1)
+    # §3.2 / §7 the effective rate of every stacked line in every period
+    staffed = sl.fte > 0
+    rate = rates[sl.role[:, None], sl.sourcing]
     missing = np.isnan(rate) & staffed
     if missing.any():
         errors += _missing_rate_errors(plan, sl, roles, missing)
-    rate = np.nan_to_num(rate)
-    labour = sl.fte * 3.0 * rate[:, None]
-    external = sl.sourcing != 0
-    vendor_mgmt = st.vendor_overhead * labour * external[:, None]
-    transition = np.zeros_like(labour)
-    moved = np.flatnonzero(sl.transition & staffed)
-    first_q = np.argmax(sl.fte[moved] > 0, axis=1)
-    transition[moved, first_q] = st.transition_months * rate[moved] * sl.fte[moved, first_q]
+    rate *= sl.rate_factor
+    if plan.escalation:
+        growth = _labour_growth(plan, sl.vendor_names)
+        rate *= growth[sl.sourcing, sl.vendor, _year_of_period(n_k)]
+    fx = _rate_fx(plan, roles)
+    if fx is not None:
+        cell_fx = fx[sl.role[:, None], sl.sourcing, _year_of_period(n_k)]
+        errors += _missing_fx_rates(plan, roles, sl, staffed & np.isnan(cell_fx) & ~missing)
+        rate *= cell_fx
+    rate = np.nan_to_num(rate, copy=False)
+    labour = sl.fte * 3.0 * rate
+    vendor_mgmt = st.vendor_overhead * labour * (sl.sourcing != 0)
+    transition = _transition(sl, rate, st.transition_months)
+    costs, cost_errors = _other_costs(plan)
+    errors += cost_errors
 
-    # aggregate lines to the ledger key, then one row per (key, quarter)
-    vendors, vendor_code = _codes(sl.vendor)
+    # lines -> stretches of one (sourcing, vendor) -> ledger keys; one row per (key, period)
+    seg = segments(sl)
+    seg_line = seg.index
+    vendor_code, uniques = pd.factorize(seg.vendor, sort=False)
+    vendors = [sl.vendor_names[u] for u in uniques]
+    if "" not in vendors:
+        vendors.append("")
     n_sys, n_vend = len(systems), len(vendors)
     radices = (len(names), n_sys, n_roles, len(SOURCINGS), n_vend)
-    key = np.ravel_multi_index((sl.scenario, sl.system, sl.role, sl.sourcing, vendor_code),
-                               radices)
+    key = np.ravel_multi_index((sl.scenario[seg_line], sl.system[seg_line], sl.role[seg_line],
+                                seg.sourcing, vendor_code.astype(np.int64)), radices)
     unique_keys, inverse = np.unique(key, return_inverse=True)
-    values = np.hstack([labour, vendor_mgmt, transition])
-    del labour, vendor_mgmt, transition, key
+    values = np.hstack([seg.take(labour), seg.take(vendor_mgmt), seg.take(transition),
+                        seg.take(sl.fte)])
+    del vendor_mgmt, transition, key
     summed = _group_sum(inverse, values, len(unique_keys))
     del values, inverse
     k_keys = np.stack(np.unravel_index(unique_keys, radices), axis=1)
-    k_vals = summed.reshape(-1, 3, N_Q)  # (M, component, quarter)
+    k_vals = summed.reshape(-1, 4, n_k)  # (M, component, period)
     m = len(k_keys)
-    rows = np.repeat(np.arange(m), N_Q)
-    q = np.tile(np.arange(N_Q), m)
-    L, V, T = (k_vals[rows, j, q] for j in range(3))
+    rows = np.repeat(np.arange(m), n_k)
+    q = np.tile(np.arange(n_k), m)
+    L, V, T, F = (k_vals[rows, j, q] for j in range(4))
     keep = (L != 0) | (V != 0) | (T != 0)
-    rows, q, L, V, T = rows[keep], q[keep], L[keep], V[keep], T[keep]
+    rows, q, L, V, T, F = rows[keep], q[keep], L[keep], V[keep], T[keep], F[keep]
     scen, sys_, role, src, vend = (k_keys[rows, j] for j in range(5))
     del summed, k_vals, k_keys, rows, keep
 
-    # §3.4 activity split; pro-rata roles by the non-pro-rata labour mix
-    ssq = (scen * n_sys + sys_) * N_Q + q  # system-quarter id
-    sq = scen * N_Q + q  # plan-quarter id
+    # §3.4 activity split; pro-rata roles by the non-pro-rata labour mix of the system and
+    # period, else of the plan in that period
+    ssq = (scen * n_sys + sys_) * n_k + q  # system-period id
+    sq = scen * n_k + q  # plan-period id
     pro = pro_rata[role]
     split = shares[role]  # pro-rata roles have all-zero shares: filled in below
     direct = L[:, None] * split
-    n_ssq = len(names) * n_sys * N_Q
+    n_ssq = len(names) * n_sys * n_k
     mix_ssq = _group_sum(ssq, direct, n_ssq)
-    mix_sq = _group_sum(sq, direct, len(names) * N_Q)
+    mix_sq = _group_sum(sq, direct, len(names) * n_k)
     del direct
     if pro.any():
         p = np.flatnonzero(pro)
@@ -164,7 +180,128 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     return EngineArrays(
         plan, names, systems, roles, vendors, sl, scen, sys_, q, role, src, vend, L, V, T,
         split, C_act, Parties(ssq, vend, op_lab, mt_lab, scen, sys_, q, split_g), errors,
-        line_rate=rate)
+        line_rate=rate, fte=F, other_costs=costs, segments=seg, n_periods=n_k)
+
+
+def _year_of_period(n_periods: int) -> np.ndarray:
+    """Year index y = k div 4 of every period k."""
+    return np.arange(n_periods) // 4
+
+
+def _labour_growth(plan: Plan, vendor_names: list[str]) -> np.ndarray:
+    """(sourcing, vendor code, year index) -> (1 + e)^y, e the line's escalation rate (§7)."""
+    years = np.arange(plan.horizon.years, dtype=float)
+    growth = np.ones((len(SOURCINGS), len(vendor_names), len(years)))
+    for s, sourcing in enumerate(SOURCINGS):
+        for v, vendor in enumerate(vendor_names):
+            e = plan.escalation_rate(sourcing, vendor if s else "")
+            if e:
+                growth[s, v] = (1.0 + e) ** years
+    return growth
+
+
+def _foreign(plan: Plan, currency: str) -> bool:
+    return bool(currency) and currency != plan.settings.currency
+
+
+def _fx_per_year(plan: Plan, currency: str) -> np.ndarray:
+    """Plan currency per unit of ``currency`` in each fiscal year (NaN: no rate)."""
+    return np.array([np.nan if (r := plan.fx_rate(currency, fy)) is None else r
+                     for fy in plan.horizon.fiscal_years])
+
+
+def _rate_fx(plan: Plan, roles: list[str]) -> np.ndarray | None:
+    """(role, sourcing, year index) -> FX rate of that Rates row's currency; None when every
+    rate is in the plan's currency."""
+    foreign = [(key, r) for key, r in plan.rates.items() if _foreign(plan, r.currency)]
+    if not foreign:
+        return None
+    fx = np.ones((len(roles), len(SOURCINGS), plan.horizon.years))
+    for (role, sourcing), r in foreign:
+        fx[roles.index(role), SOURCINGS.index(sourcing)] = _fx_per_year(plan, r.currency)
+    return fx
+
+
+def _missing_fx_rates(plan: Plan, roles: list[str], sl: ScenarioLines,
+                      needed: np.ndarray) -> list[Finding]:
+    """One ``missing-fx-rate`` per Rates row whose foreign rate is needed (FTE > 0) in years
+    without an FX rate, at the row's Currency cell."""
+    if not needed.any():
+        return []
+    i, k = np.nonzero(needed)
+    n_src, n_years = len(SOURCINGS), plan.horizon.years
+    cells = np.unique((sl.role[i] * n_src + sl.sourcing[i, k]) * n_years + k // 4)
+    years: dict[tuple[str, str], list[int]] = {}
+    for cell in cells.tolist():
+        rs, y = divmod(cell, n_years)
+        r, s = divmod(rs, n_src)
+        years.setdefault((roles[r], SOURCINGS[s]), []).append(plan.horizon.fiscal_years[y])
+    out = []
+    for (role, sourcing), fys in years.items():
+        row = plan.rates[(role, sourcing)]
+        out.append(_fx_finding(row.currency, fys, f"the {sourcing} rate of '{role}'",
+                               row.currency_location or row.location))
+    return out
+
+
+def _fx_finding(currency: str, fiscal_years: list[int], what: str, location: str) -> Finding:
+    names = ", ".join(f"FY{fy}" for fy in fiscal_years)
+    return Finding(
+        "error", "missing-fx-rate",
+        f"{what} is in {currency}, but the FX sheet has no {currency} rate for {names}: add a "
+        f"row (Currency {currency}, Fiscal year, Rate in plan currency per {currency}) for "
+        "each of these years, or one with a blank Fiscal year for every year", location)
+
+
+def _other_costs(plan: Plan) -> tuple[np.ndarray, list[Finding]]:
+    """§3.5 / §7 the Costs rows per period: amount × (1 + e_other)^y × FX of the year."""
+    n_k = len(plan.horizon)
+    if not plan.costs:
+        return np.zeros((0, n_k)), []
+    amounts = _per_period(np.array([c.amounts for c in plan.costs], dtype=float)
+                          .reshape(len(plan.costs), -1), n_k)
+    year = _year_of_period(n_k)
+    e = plan.escalation_rate(OTHER_COSTS)
+    if e:
+        amounts = amounts * ((1.0 + e) ** year.astype(float))
+    errors = []
+    foreign = [i for i, c in enumerate(plan.costs) if _foreign(plan, c.currency)]
+    if foreign:
+        amounts = amounts.copy()
+        for i in foreign:
+            cost = plan.costs[i]
+            fx = _fx_per_year(plan, cost.currency)[year]
+            missing = np.isnan(fx) & (amounts[i] > 0)
+            if missing.any():
+                fys = sorted({plan.horizon.fiscal_years[y] for y in year[missing]})
+                errors.append(_fx_finding(cost.currency, fys, f"the cost '{cost.item}' of "
+                                          f"{cost.system}", cost.currency_location
+                                          or cost.location))
+            amounts[i] *= np.nan_to_num(fx)
+    return amounts, errors
+
+
+def _transition(sl: ScenarioLines, rate: np.ndarray, months: float) -> np.ndarray:
+    """§7 transition per stacked line and period: each change of (sourcing, vendor) costs
+    ``months × rate_j × FTE_j`` once, in the first period j from the change on with FTE > 0
+    and before the line's next change."""
+    transition = np.zeros_like(rate)
+    moved = np.flatnonzero(sl.change.any(axis=1))
+    if not len(moved):
+        return transition
+    n_k = sl.n_periods
+    change = sl.change[moved]
+    fte = sl.fte[moved]
+    staffed = fte > 0
+    # the latest change at or before each period (-1: none yet)
+    last = np.maximum.accumulate(np.where(change, np.arange(n_k), -1), axis=1)
+    # staffed periods before each period: count[:, m] = staffed periods in [0, m)
+    count = np.zeros((len(moved), n_k + 1), dtype=np.int64)
+    np.cumsum(staffed, axis=1, out=count[:, 1:])
+    since = count[:, :-1] - np.take_along_axis(count, np.maximum(last, 0), axis=1)
+    book = staffed & (last >= 0) & (since == 0)
+    transition[moved] = np.where(book, months * rate[moved] * fte, 0.0)
+    return transition
 
 
 def totals(arrays: EngineArrays) -> dict[str, dict[str, float]]:
@@ -176,10 +313,11 @@ def totals(arrays: EngineArrays) -> dict[str, dict[str, float]]:
     for a in range(N_ACT):
         per_act[:, a] = np.bincount(arrays.scenario, weights=weights * arrays.split[:, a],
                                     minlength=n)
-    n_sq = len(arrays.systems) * N_Q
+    n_sq = len(arrays.systems) * arrays.n_periods
     per_act += arrays.coordination.reshape(n, n_sq, N_ACT).sum(axis=1)
-    for cost in arrays.plan.costs:  # §3.5 other costs, the same in every scenario
-        per_act[:, ACTIVITIES.index(cost.activity)] += float(sum(cost.amounts))
+    # §3.5 other costs, the same in every scenario
+    for cost, amounts in zip(arrays.plan.costs, arrays.other_costs.tolist(), strict=True):
+        per_act[:, ACTIVITIES.index(cost.activity)] += float(sum(amounts))
     operation = per_act[:, _OP].sum(axis=1)
     maintenance = per_act[:, ~_OP].sum(axis=1)
     return {name: {"operation": float(operation[k]), "maintenance": float(maintenance[k]),
@@ -213,15 +351,16 @@ def _code_dtype(n_categories: int) -> type[np.signedinteger]:
 
 
 def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
-    """The ledger DataFrame (spec §3): one row per key, quarter, activity and component.
+    """The ledger DataFrame (spec §3): one row per key, period, activity and component.
 
     Rows come in component order (labour, vendor management, transition, coordination,
-    other), each in key-quarter-activity order. Every code column is written once, already
-    narrow, into preallocated arrays.
+    other), each in key-period-activity order. Every code column is written once, already
+    narrow, into preallocated arrays. ``quarter`` holds the horizon's period labels; ``fte``
+    is the FTE of labour rows split like their amount (0 on every other row).
     """
     plan, names, systems, roles, vendors = (arrays.plan, arrays.names, arrays.systems,
                                             arrays.roles, arrays.vendors)
-    n_sys = len(systems)
+    n_sys, n_k = len(systems), arrays.n_periods
     split = arrays.split
     # labour rows: every non-zero (row, activity); vendor management and transition can only
     # be non-zero where labour is (V = overhead x L; T needs FTE > 0 at a positive rate)
@@ -239,31 +378,32 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
         else:
             parts_rows.append((r_l[nz], a_l[nz], amount[nz]))
     g, a_c = np.nonzero(arrays.coordination)
-    g_scen, rest = np.divmod(g, n_sys * N_Q)
-    g_sys, g_q = np.divmod(rest, N_Q)
+    g_scen, rest = np.divmod(g, n_sys * n_k)
+    g_sys, g_q = np.divmod(rest, n_k)
     amount_c = arrays.coordination[g, a_c]
+    c_amt = arrays.other_costs
     if plan.costs:  # §3.5 other costs, the same in every scenario
         sys_idx = {s: i for i, s in enumerate(systems)}
         c_sys = np.array([sys_idx[c.system] for c in plan.costs])
         c_act = np.array([ACTIVITIES.index(c.activity) for c in plan.costs])
-        c_amt = np.array([c.amounts for c in plan.costs], dtype=float)
         ci, cq = np.nonzero(c_amt)
     else:
         ci = cq = c_sys = c_act = np.zeros(0, dtype=np.int64)
-        c_amt = np.zeros((0, N_Q))
     n_c = len(ci)
     n_keyed = sum(len(p[0]) for p in parts_rows)
     n = n_keyed + len(g) + n_c * len(names)
 
     level_of_role = np.array([LEVELS.index(plan.roles[r].level) for r in roles] + [len(LEVELS)])
     cats = {
-        "scenario": names, "system": systems, "quarter": list(QUARTERS), "role": [*roles, ""],
+        "scenario": names, "system": systems, "quarter": list(plan.horizon.labels),
+        "role": [*roles, ""],
         "level": [*LEVELS, ""], "sourcing": [*SOURCINGS, ""], "vendor": vendors,
         "activity": list(ACTIVITIES), "kind": ["operation", "maintenance"],
         "component": list(COMPONENTS),
     }
     cols = {c: np.empty(n, dtype=_code_dtype(len(v))) for c, v in cats.items()}
     amount_out = np.empty(n)
+    fte_out = np.zeros(n)
     per_row_keys = {"scenario": arrays.scenario, "system": arrays.system,
                     "quarter": arrays.quarter, "role": arrays.role,
                     "sourcing": arrays.sourcing, "vendor": arrays.vendor}
@@ -281,6 +421,8 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
         np.take(kind_of, a, out=cols["kind"][at:end])
         cols["component"][at:end] = COMPONENTS.index(component)
         amount_out[at:end] = amount
+        if component == "labour":
+            fte_out[at:end] = arrays.fte[r] * split[r, a]
         at = end
     blank_role, blank_src, blank_vendor = len(roles), len(SOURCINGS), vendors.index("")
     blank_level = len(LEVELS)
@@ -304,7 +446,7 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     ordered = {"scenario", "quarter", "activity"}
     data = {c: pd.Categorical.from_codes(cols[c], categories=v, ordered=c in ordered,
                                          validate=False) for c, v in cats.items()}
-    return pd.DataFrame({**data, "amount": amount_out}, copy=False)
+    return pd.DataFrame({**data, "amount": amount_out, "fte": fte_out}, copy=False)
 
 
 def _line_label(line: StaffingLine) -> str:
@@ -313,25 +455,33 @@ def _line_label(line: StaffingLine) -> str:
 
 def _missing_rate_errors(plan: Plan, sl: ScenarioLines, roles: list[str],
                          missing: np.ndarray) -> list[Finding]:
-    """One error per (scenario, role, sourcing) without a rate; Baseline ones the reader gave."""
-    out, seen = [], set()
+    """One error per (scenario, role, sourcing) without a rate, at the Scenarios row that set
+    the sourcing; Baseline ones the reader gave."""
+    out = []
     names = plan.scenario_names
-    for i in np.flatnonzero(missing):
-        k, role, sourcing = int(sl.scenario[i]), roles[sl.role[i]], SOURCINGS[sl.sourcing[i]]
-        if k == 0 or (k, role, sourcing) in seen:
+    i, k = np.nonzero(missing)
+    src = sl.sourcing[i, k].astype(np.int64)
+    key = (sl.scenario[i] * len(roles) + sl.role[i]) * len(SOURCINGS) + src
+    _, first = np.unique(key, return_index=True)
+    for j in np.sort(first).tolist():
+        line_i, period = int(i[j]), int(k[j])
+        s, role, sourcing = int(sl.scenario[line_i]), roles[sl.role[line_i]], SOURCINGS[src[j]]
+        if s == 0:
             continue
-        seen.add((k, role, sourcing))
-        line = plan.staffing[sl.line[i]]
+        line = plan.staffing[sl.line[line_i]]
+        set_at = int(sl.sourcing_set_at[line_i, period])
+        where = plan.scenario_changes[set_at].location if set_at >= 0 else ""
         out.append(Finding(
             "error", "missing-rate",
-            f"scenario '{names[k]}' puts {_line_label(line)} ({line.location}) on {sourcing}, "
-            f"but the Rates sheet has no {sourcing} rate for '{role}'",
-            str(sl.sourcing_set_at[i]) or line.location))
+            f"scenario '{names[s]}' puts {_line_label(line)} ({line.location}) on {sourcing}, "
+            f"but the Rates sheet has no {sourcing} rate for '{role}'", where or line.location))
     return out
 
 
-def _pro_rata_errors(plan, names, roles, scen, role, q) -> list[Finding]:
+def _pro_rata_errors(plan: Plan, names: list[str], roles: list[str], scen: np.ndarray,
+                     role: np.ndarray, q: np.ndarray) -> list[Finding]:
     out, seen = [], set()
+    labels = plan.horizon.labels
     for k, r, qq in zip(scen, role, q, strict=True):
         key = (int(k), int(r), int(qq))
         if key in seen:
@@ -340,7 +490,7 @@ def _pro_rata_errors(plan, names, roles, scen, role, q) -> list[Finding]:
         alloc = plan.allocation[roles[r]]
         out.append(Finding(
             "error", "pro-rata-impossible",
-            f"role '{roles[r]}' is pro rata (no activity shares) but in {QUARTERS[qq]} of "
+            f"role '{roles[r]}' is pro rata (no activity shares) but in {labels[qq]} of "
             f"'{names[k]}' no role with activity shares has labour to split it by: give "
             f"'{roles[r]}' its own shares", alloc.location))
     return out

@@ -1,7 +1,9 @@
 """The ledger: its columns, the engine's result that holds it, and the group-bys every figure uses.
 
-One row per scenario, system, quarter, role, sourcing, vendor, activity, kind and cost component,
-with its amount; every figure omplan reports is a group-by of it.
+One row per scenario, system, period, role, sourcing, vendor, activity, kind and cost component,
+with its amount (and, on labour rows, its FTE); every figure omplan reports is a group-by of it.
+The ``quarter`` column holds the horizon's period labels: ``Q1``..``Q4`` for a one-year plan,
+``FY2027 Q1``... for a longer one; a row's category code is its period index k.
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ import pandas as pd
 
 from omplan.core.findings import Finding
 from omplan.core.model import ACTIVITIES, BASELINE, COMPONENTS, QUARTERS, Plan
-from omplan.core.scenarios import ScenarioLines
+from omplan.core.scenarios import ScenarioLines, Segments
 
-#: Ledger columns; every column but ``amount`` is categorical. Blank role/sourcing/vendor
-#: ('') marks plan-level money: coordination and other (non-labour) costs.
+#: Ledger columns as the Ledger sheet shows them; every column but ``amount`` is categorical.
+#: Blank role/sourcing/vendor ('') marks plan-level money: coordination and other
+#: (non-labour) costs.
 LEDGER_COLUMNS = (
     "scenario", "system", "quarter", "role", "level", "sourcing", "vendor",
     "activity", "kind", "component", "amount",
 )
+#: The ledger DataFrame's columns: the sheet's, then ``fte`` (float): the FTE of a labour row,
+#: split by activity like its amount; 0 on every other row.
+LEDGER_FRAME_COLUMNS = (*LEDGER_COLUMNS, "fte")
 
 
 @dataclass
@@ -45,8 +51,8 @@ class Evaluation:
 
 
 class Parties(NamedTuple):
-    """Per (key, quarter) row: system-quarter id, vendor code, non-pro-rata operation and
-    maintenance labour, scenario, system, quarter; plus the split system-quarter ids."""
+    """Per (key, period) row: system-period id, vendor code, non-pro-rata operation and
+    maintenance labour, scenario, system, period; plus the split system-period ids."""
 
     ssq: np.ndarray
     vendor: np.ndarray
@@ -60,11 +66,11 @@ class Parties(NamedTuple):
 
 @dataclass
 class EngineArrays:
-    """The engine's numbers before any DataFrame: one row per (ledger key, quarter).
+    """The engine's numbers before any DataFrame: one row per (ledger key, period k).
 
     ``split`` holds each row's activity shares, so labour by activity is
-    ``labour[:, None] * split`` (likewise vendor management and transition); coordination is
-    per system-quarter (``scenario * n_systems + system) * 4 + quarter``) and activity.
+    ``labour[:, None] * split`` (likewise vendor management, transition and FTE); coordination
+    is per system-period (``(scenario * n_systems + system) * n_periods + k``) and activity.
     """
 
     plan: Plan
@@ -79,23 +85,34 @@ class EngineArrays:
     role: np.ndarray
     sourcing: np.ndarray
     vendor: np.ndarray
-    labour: np.ndarray  # (K,) per row, before the activity split
-    vendor_management: np.ndarray  # (K,)
-    transition: np.ndarray  # (K,)
-    split: np.ndarray  # (K, 8)
-    coordination: np.ndarray  # (n_scenarios * n_systems * 4, 8)
+    labour: np.ndarray  # (R,) per row, before the activity split
+    vendor_management: np.ndarray  # (R,)
+    transition: np.ndarray  # (R,)
+    split: np.ndarray  # (R, 8)
+    coordination: np.ndarray  # (n_scenarios * n_systems * n_periods, 8)
     parties: Parties
     errors: list[Finding] = field(default_factory=list)
-    #: effective monthly rate of each stacked line (rate × rate factor; 0 where none)
-    line_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: (N, K) effective monthly rate of each stacked line in each period: rate × rate factor ×
+    #: escalation × FX (0 where none)
+    line_rate: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    #: (R,) FTE per row, before the activity split
+    fte: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: (costs, K) every Costs row per period, escalated and in the plan's currency
+    other_costs: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    #: the stacked lines cut where a timed change moves them (one per line without one)
+    segments: Segments | None = None
+    n_periods: int = 4
 
 
-def empty_ledger(scenarios: list[str] | None = None) -> pd.DataFrame:
-    cats = {"scenario": scenarios or [BASELINE], "quarter": list(QUARTERS),
+def empty_ledger(scenarios: list[str] | None = None,
+                 periods: tuple[str, ...] | list[str] = QUARTERS) -> pd.DataFrame:
+    """A ledger without rows (a plan with errors), with the columns and categories of one."""
+    cats = {"scenario": scenarios or [BASELINE], "quarter": list(periods),
             "activity": list(ACTIVITIES), "kind": ["operation", "maintenance"],
             "component": list(COMPONENTS)}
     data = {c: pd.Categorical([], categories=cats.get(c, [""])) for c in LEDGER_COLUMNS[:-1]}
-    return pd.DataFrame({**data, "amount": np.array([], dtype=float)})
+    return pd.DataFrame({**data, "amount": np.array([], dtype=float),
+                         "fte": np.array([], dtype=float)})
 
 
 def band_status(

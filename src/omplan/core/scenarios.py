@@ -1,4 +1,11 @@
-"""Scenarios applied to the Staffing lines (spec §4): every scenario's lines stacked in arrays."""
+"""Scenarios applied to the Staffing lines (spec §4, timed by ``From`` as in §7): every
+scenario's lines stacked, each with its state in every period of the horizon.
+
+A line's state in period k (sourcing, Vendor cell, FTE factor, rate factor) is the Baseline line
+with the scenario's matching rows whose ``start`` ≤ k applied in sheet order; its vendor is
+resolved per period. Arrays are (lines, periods), built one scenario row at a time, never one
+line at a time.
+"""
 
 from __future__ import annotations
 
@@ -7,74 +14,176 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from omplan.core.model import QUARTERS, SOURCINGS, Plan
+from omplan.core.model import SOURCINGS, Plan
 
-N_Q = len(QUARTERS)
+#: Vendor code 0 is the in-house "vendor" ''.
+IN_HOUSE_VENDOR = 0
 
 
 @dataclass
 class ScenarioLines:
-    """Staffing lines of every scenario stacked: index ``k * n + i`` is line i in scenario k."""
+    """Staffing lines of every scenario stacked: index ``s * n + i`` is line i in scenario s.
+
+    Per-line keys are (N,); the state is (N, K) over the K periods of the horizon.
+    """
 
     scenario: np.ndarray  # int, index into plan.scenario_names
     line: np.ndarray  # int, index into plan.staffing
     system: np.ndarray  # int, index into systems
     role: np.ndarray  # int, index into roles
-    sourcing: np.ndarray  # int, index into SOURCINGS
-    vendor: np.ndarray  # object: resolved vendor name, '' in-house
-    fte: np.ndarray  # (N, 4)
-    rate_factor: np.ndarray
-    sourcing_set_at: np.ndarray  # object: location of the scenario row that set the sourcing
-    transition: np.ndarray  # bool: sourcing or vendor differs from the Baseline line
+    sourcing: np.ndarray  # (N, K) int8, index into SOURCINGS
+    vendor: np.ndarray  # (N, K) int32, resolved vendor: index into vendor_names
+    vendor_names: list[str]  # the names vendor codes index; 0 is '' (in-house)
+    fte: np.ndarray  # (N, K)
+    rate_factor: np.ndarray  # (N, K)
+    #: (N, K) index into plan.scenario_changes of the row that set the sourcing (-1: none)
+    sourcing_set_at: np.ndarray
+    #: (N, K) the (sourcing, vendor) differs from the previous period's (before period 0:
+    #: the Baseline line's) — a transition (spec §7)
+    change: np.ndarray
+
+    @property
+    def n_periods(self) -> int:
+        return int(self.fte.shape[1])
+
+    def static(self) -> np.ndarray:
+        """(N,) the line keeps one sourcing and vendor over the whole horizon."""
+        return ((self.sourcing == self.sourcing[:, :1]).all(axis=1)
+                & (self.vendor == self.vendor[:, :1]).all(axis=1))
+
+
+@dataclass
+class Segments:
+    """Stretches of the stacked lines with one (sourcing, vendor) each, in line order.
+
+    A line whose sourcing and vendor never change is one segment; a line that a timed change
+    moves is one segment per state it takes, in the order it takes them. ``active`` says in
+    which periods a segment is the line's state (None: every segment is a whole line).
+    """
+
+    index: np.ndarray  # (S,) stacked line of each segment
+    sourcing: np.ndarray  # (S,)
+    vendor: np.ndarray  # (S,) code into ScenarioLines.vendor_names
+    active: np.ndarray | None  # (S, K) bool, or None when S == N and all are whole lines
+
+    def take(self, per_line: np.ndarray) -> np.ndarray:
+        """A (N, K) per-line array as (S, K) per segment, 0 outside each segment's periods."""
+        if self.active is None:
+            return per_line
+        return np.where(self.active, per_line[self.index], 0.0)
 
 
 def apply_scenarios(plan: Plan, systems: list[str], roles: list[str]) -> ScenarioLines:
-    """Spec §4: each scenario's rows applied in sheet order to matching Baseline lines."""
+    """Spec §4 and §7: each scenario's rows applied in sheet order to the matching Baseline
+    lines, each row from its ``start`` period on."""
     lines = plan.staffing
     n = len(lines)
+    n_periods = len(plan.horizon)
+    names = plan.scenario_names
     sys_idx = {s: i for i, s in enumerate(systems)}
     role_idx = {r: i for i, r in enumerate(roles)}
     src_idx = {s: i for i, s in enumerate(SOURCINGS)}
+    vocab: dict[str, int] = {"": IN_HOUSE_VENDOR}
+
+    def code(name: str) -> int:
+        return vocab.setdefault(name, len(vocab))
+
+    default_vendor = np.array([IN_HOUSE_VENDOR, *(code(f"{s} vendor") for s in SOURCINGS[1:])],
+                              dtype=np.int32)
     base_sys = np.array([sys_idx[x.system] for x in lines], dtype=np.int64)
     base_role = np.array([role_idx[x.role] for x in lines], dtype=np.int64)
-    base_src = np.array([src_idx[x.sourcing] for x in lines], dtype=np.int64)
-    base_cell = np.array([x.vendor for x in lines], dtype=object)
-    base_fte = np.array([x.fte for x in lines], dtype=float).reshape(n, N_Q)
-    base_vendor = _resolve(base_src, base_cell)
+    base_src = np.array([src_idx[x.sourcing] for x in lines], dtype=np.int8)
+    base_cell = np.array([code(x.vendor) for x in lines], dtype=np.int32)
+    base_fte = _per_period(np.array([x.fte for x in lines], dtype=float).reshape(n, -1),
+                           n_periods)
+    base_vendor = _resolve(base_src, base_cell, default_vendor)
 
     by_scenario = defaultdict(list)
-    for change in plan.scenario_changes:
-        by_scenario[change.scenario].append(change)
-    parts = []
-    for k, name in enumerate(plan.scenario_names):
-        src, cell, fte = base_src.copy(), base_cell.copy(), base_fte.copy()
-        rf = np.ones(n)
-        set_at = np.full(n, "", dtype=object)
-        for change in by_scenario.get(name, []):
+    for c, change in enumerate(plan.scenario_changes):
+        by_scenario[change.scenario].append((c, change))
+    total = len(names) * n
+    src = np.empty((total, n_periods), dtype=np.int8)
+    vendor = np.empty((total, n_periods), dtype=np.int32)
+    fte = np.empty((total, n_periods))
+    rate_factor = np.ones((total, n_periods))
+    set_at = np.full((total, n_periods), -1, dtype=np.int32)
+    change_mask = np.zeros((total, n_periods), dtype=bool)
+    for s, name in enumerate(names):
+        block = slice(s * n, (s + 1) * n)
+        b_src, b_fte, b_rf, b_set = src[block], fte[block], rate_factor[block], set_at[block]
+        b_src[:] = base_src[:, None]
+        b_fte[:] = base_fte
+        cell = None  # the Vendor cells, (n, K) once a vendor row needs them
+        for c, change in by_scenario.get(name, []):
             mask = np.ones(n, dtype=bool)
             if change.role != "*":
                 mask &= base_role == role_idx[change.role]
             if change.system != "*":
                 mask &= base_sys == sys_idx.get(change.system, -1)
+            k = max(int(change.start), 0)
             if change.change == "sourcing":
-                src[mask] = src_idx[str(change.value)]
-                set_at[mask] = change.location
+                b_src[mask, k:] = src_idx[str(change.value)]
+                b_set[mask, k:] = c
             elif change.change == "vendor":
-                cell[mask] = str(change.value)
+                if cell is None:
+                    cell = np.repeat(base_cell[:, None], n_periods, axis=1)
+                cell[mask, k:] = code(str(change.value))
             elif change.change == "fte_factor":
-                fte[mask] *= float(change.value)
+                b_fte[mask, k:] *= float(change.value)
             else:
-                rf[mask] *= float(change.value)
-        vendor = _resolve(src, cell)
-        moved = (src != base_src) | (vendor != base_vendor) if k else np.zeros(n, dtype=bool)
-        parts.append((np.full(n, k), np.arange(n), base_sys, base_role, src, vendor, fte, rf,
-                      set_at, moved))
-    cols = list(zip(*parts, strict=True))
-    return ScenarioLines(*(np.concatenate(c) for c in cols))
+                b_rf[mask, k:] *= float(change.value)
+        cells = base_cell[:, None] if cell is None else cell
+        vendor[block] = _resolve(b_src, cells, default_vendor)
+        if s:  # §7: a change wherever (sourcing, vendor) differs from the period before
+            b_vendor = vendor[block]
+            chg = change_mask[block]
+            chg[:, 0] = (b_src[:, 0] != base_src) | (b_vendor[:, 0] != base_vendor)
+            chg[:, 1:] = (b_src[:, 1:] != b_src[:, :-1]) | (b_vendor[:, 1:] != b_vendor[:, :-1])
+    return ScenarioLines(
+        scenario=np.repeat(np.arange(len(names)), n), line=np.tile(np.arange(n), len(names)),
+        system=np.tile(base_sys, len(names)), role=np.tile(base_role, len(names)),
+        sourcing=src, vendor=vendor, vendor_names=list(vocab), fte=fte,
+        rate_factor=rate_factor, sourcing_set_at=set_at, change=change_mask)
 
 
-def _resolve(src: np.ndarray, cell: np.ndarray) -> np.ndarray:
-    """Vendor of each line (spec §2): '' in-house, else the cell or '<Sourcing> vendor'."""
-    default = np.array(["", *(f"{s} vendor" for s in SOURCINGS[1:])], dtype=object)[src]
-    blank = cell == ""
-    return np.where(src == 0, "", np.where(blank, default, cell)).astype(object)
+def segments(sl: ScenarioLines) -> Segments:
+    """Split the stacked lines into stretches of one (sourcing, vendor) each (in line order,
+    then period order); lines that never move are one segment each."""
+    static = sl.static()
+    if static.all():
+        return Segments(np.arange(len(static)), sl.sourcing[:, 0].astype(np.int64),
+                        sl.vendor[:, 0].astype(np.int64), None)
+    n_periods = sl.n_periods
+    moving = np.flatnonzero(~static)
+    n_vendor = len(sl.vendor_names)
+    state = sl.sourcing[moving].astype(np.int64) * n_vendor + sl.vendor[moving]  # (D, K)
+    n_states = len(SOURCINGS) * n_vendor
+    pair = np.arange(len(moving))[:, None] * n_states + state  # (line, state) ids
+    _, first = np.unique(pair.ravel(), return_index=True)
+    first.sort()  # flat index = line * K + period: line order, then first period
+    d_line, d_first = np.divmod(first, n_periods)
+    d_state = state[d_line, d_first]
+    active_d = state[d_line] == d_state[:, None]
+    fixed = np.flatnonzero(static)
+    index = np.concatenate([fixed, moving[d_line]])
+    order = np.argsort(index * n_periods + np.concatenate([np.zeros(len(fixed), np.int64),
+                                                           d_first]), kind="stable")
+    src = np.concatenate([sl.sourcing[fixed, 0].astype(np.int64), d_state // n_vendor])
+    vend = np.concatenate([sl.vendor[fixed, 0].astype(np.int64), d_state % n_vendor])
+    active = np.concatenate([np.ones((len(fixed), n_periods), dtype=bool), active_d])
+    return Segments(index[order], src[order], vend[order], active[order])
+
+
+def _per_period(values: np.ndarray, n_periods: int) -> np.ndarray:
+    """(n, K) values per period; four quarterly values repeat in every fiscal year (spec §7)."""
+    if values.shape[1] == n_periods:
+        return values
+    if values.shape[1] == 4 and n_periods % 4 == 0:
+        return np.tile(values, (1, n_periods // 4))
+    raise ValueError(f"expected {n_periods} values per line, got {values.shape[1]}")
+
+
+def _resolve(src: np.ndarray, cell: np.ndarray, default_vendor: np.ndarray) -> np.ndarray:
+    """Vendor code of each line (spec §2): in-house none, else the cell or '<Sourcing> vendor'."""
+    return np.where(src == 0, IN_HOUSE_VENDOR,
+                    np.where(cell == IN_HOUSE_VENDOR, default_vendor[src], cell)).astype(np.int32)

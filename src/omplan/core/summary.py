@@ -175,8 +175,9 @@ def _quarters(led: Any, plan: Plan, fte: Any) -> list[PeriodFigures]:
     st = plan.settings
     quarters = []
     per_q = kind_totals(led, "quarter")
+    labels = plan.horizon.labels
     for period in plan.horizon.periods:
-        row = per_q.loc[period.name]
+        row = per_q.loc[labels[period.index]]
         q_share, q_status = band_status(row["operation"], row["total"], st.band_low, st.band_high)
         quarters.append(PeriodFigures(period.name, float(row["total"]), float(row["operation"]),
                                       float(row["maintenance"]), q_share, q_status,
@@ -203,11 +204,16 @@ def scenario_figures(evaluation: Evaluation, scenario: str,
         "amount"].sum()
     horizon = horizon if horizon is not None else horizon_figures(evaluation)
     quarters = _quarters(led, plan, horizon.fte[scenario])
+    scenario_components = {c: float(components.get(c, 0.0)) for c in components.index}
+    per_q_comp = pivot(led, "quarter", "component") if plan.horizon.years > 1 else None
     years = []
     for y, fiscal_year in enumerate(plan.horizon.fiscal_years):
         in_year = quarters[4 * y: 4 * y + 4]
-        # one fiscal year while the ledger's quarter axis is Q1-Q4 (spec §7 extends it)
-        y_comp = {c: float(components.get(c, 0.0)) for c in components.index}
+        if per_q_comp is None:  # one fiscal year: the scenario's own components
+            y_comp = dict(scenario_components)
+        else:
+            y_comp = {c: float(per_q_comp[c].iloc[4 * y: 4 * y + 4].sum())
+                      for c in per_q_comp.columns}
         op = float(sum(q.operation for q in in_year))
         mt = float(sum(q.maintenance for q in in_year))
         y_share, y_status = band_status(op, op + mt, st.band_low, st.band_high)
@@ -221,7 +227,7 @@ def scenario_figures(evaluation: Evaluation, scenario: str,
         maintenance=float(year["maintenance"]),
         operation_share=share,
         band_status=status,
-        components={c: float(components.get(c, 0.0)) for c in components.index},
+        components=scenario_components,
         by_sourcing={s: float(by_sourcing.get(s, 0.0)) for s in SOURCINGS},
         by_activity={a: float(by_activity.get(a, 0.0)) for a in ACTIVITIES},
         billing=billing_split(plan, external),

@@ -26,6 +26,7 @@ import pandas as pd
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
+from omplan.core.ledger import LEDGER_COLUMNS
 from omplan.report.common import LedgerRows
 from omplan.report.layout import Block, SheetLayout
 
@@ -184,7 +185,7 @@ def _column_values(block: Block) -> list[tuple[np.ndarray | None, list[Any]]]:
     frame = getattr(rows, "_ledger", None) if isinstance(rows, LedgerRows) else None
     out = []
     if frame is not None:
-        for name in frame.columns:
+        for name in LEDGER_COLUMNS:  # the sheet's columns (the frame also has ``fte``)
             series = frame[name]
             if isinstance(series.dtype, pd.CategoricalDtype):
                 cats = [None if c == "" else str(c) for c in series.cat.categories]
