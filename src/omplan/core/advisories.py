@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 from omplan.core.findings import Finding
-from omplan.core.ledger import EngineArrays, Parties, band_status, kind_totals
+from omplan.core.ledger import (
+    EngineArrays,
+    Parties,
+    band_status,
+    is_category,
+    kind_totals,
+    sum_by,
+)
 from omplan.core.model import SOURCINGS, Plan
 from omplan.core.scenarios import Segments
 
@@ -130,14 +137,12 @@ def out_of_band(ctx: Context) -> Iterable[tuple[str, Finding]]:
                     f"operation is {share:.1%} of the total ({status}); {band}")
         return
     # a year's figures are the sums of its quarters, as in the summary's years
-    per_q = kind_totals(ctx.ledger, ["scenario", "quarter"])
-    labels = horizon.labels
-    for name in ctx.arrays.names:
-        rows = per_q.loc[name]
+    per_q = sum_by(ctx.ledger, ["scenario", "quarter", "kind"])  # kind: operation first
+    for s, name in enumerate(ctx.arrays.names):
         for y, fiscal_year in enumerate(horizon.fiscal_years):
-            quarters = [rows.loc[labels[k]] for k in range(4 * y, 4 * y + 4)]
-            op = float(sum(float(q["operation"]) for q in quarters))
-            mt = float(sum(float(q["maintenance"]) for q in quarters))
+            quarters = per_q[s, 4 * y: 4 * y + 4]
+            op = float(sum(float(x) for x in quarters[:, 0]))
+            mt = float(sum(float(x) for x in quarters[:, 1]))
             share, status = band_status(op, op + mt, st.band_low, st.band_high)
             if status in ("operation-heavy", "maintenance-heavy"):
                 yield name, Finding(
@@ -164,32 +169,38 @@ def split_contract(ctx: Context) -> Iterable[tuple[str, Finding]]:
     names, systems, vendors = arrays.names, arrays.systems, arrays.vendors
     p = arrays.parties
     n_sys, n_q = len(systems), arrays.n_periods
+    labels = ctx.plan.horizon.labels
     ledger = ctx.ledger
-    coordination = ledger[ledger["component"] == "coordination"].groupby(
-        ["scenario", "system"], observed=True)["amount"].sum().to_dict()
+    coordination = sum_by(ledger, ["scenario", "system"],
+                          is_category(ledger, "component", "coordination"))
     split = np.unique(np.asarray(p.split_ssq, dtype=np.int64))
     quarters_of: dict[int, list[int]] = defaultdict(list)  # scenario-system id -> quarters
     for ks, qq in zip(*(x.tolist() for x in np.divmod(split, n_q)), strict=True):
         quarters_of[ks].append(qq)
     # one pass over the rows: the distinct (system, party, op?, mt?) of the split quarters
-    rows = np.flatnonzero(np.isin(p.ssq, split) & ((p.op_labour > 0) | (p.mt_labour > 0)))
-    seen_parties = pd.DataFrame({"ks": p.ssq[rows] // n_q, "v": p.vendor[rows],
-                                 "op": p.op_labour[rows] > 0, "mt": p.mt_labour[rows] > 0}
-                                ).drop_duplicates()
+    in_split = np.zeros(len(names) * n_sys * n_q, dtype=bool)
+    in_split[split] = True
+    op, mt = p.op_labour > 0, p.mt_labour > 0
+    rows = np.flatnonzero(in_split[p.ssq] & (op | mt))
+    n_vend = len(vendors)
+    seen = np.unique(((p.ssq[rows] // n_q) * n_vend + p.vendor[rows]) * 4
+                     + op[rows] * 2 + mt[rows])
     op_of: dict[int, set[str]] = defaultdict(set)
     mt_of: dict[int, set[str]] = defaultdict(set)
-    for ks, v, is_op, is_mt in seen_parties.itertuples(index=False, name=None):
-        if is_op:
+    for code in seen.tolist():
+        kv, flags = divmod(code, 4)
+        ks, v = divmod(kv, n_vend)
+        if flags & 2:
             op_of[ks].add(_party(vendors[v]))
-        if is_mt:
+        if flags & 1:
             mt_of[ks].add(_party(vendors[v]))
     for ks, quarters in quarters_of.items():
         k, s = divmod(ks, n_sys)
-        cost = float(coordination.get((names[k], systems[s]), 0.0))
+        cost = float(coordination[k, s])
         yield names[k], Finding(
             "warning", "split-contract",
             f"{systems[s]}: operation by {', '.join(sorted(op_of[ks]))} and maintenance by "
-            f"{', '.join(sorted(mt_of[ks]))} in {_periods(ctx.plan, quarters)}: "
+            f"{', '.join(sorted(mt_of[ks]))} in {_periods(labels, quarters)}: "
             "incidents risk becoming a hot potato between the parties; coordination costs "
             f"{_money(ctx.plan, cost)}", ctx.first_line_of_system.get(systems[s], ""))
 
@@ -243,18 +254,16 @@ def l3_offshore_candidate(ctx: Context) -> Iterable[tuple[str, Finding]]:
             ctx.plan.staffing[ctx.line[i]].location)
 
 
-def _periods(plan: Plan, ks: list[int]) -> str:
+def _periods(labels: tuple[str, ...], ks: list[int]) -> str:
     """``Q1, Q3`` in a one-year plan; else runs of quarters: ``FY2027 Q3–FY2028 Q2, FY2029 Q1``."""
-    horizon = plan.horizon
-    if horizon.years == 1:
-        return ", ".join(horizon.labels[k] for k in ks)
+    if len(labels) == 4:
+        return ", ".join(labels[k] for k in ks)
     runs: list[list[int]] = []
     for k in sorted(ks):
         if runs and k == runs[-1][1] + 1:
             runs[-1][1] = k
         else:
             runs.append([k, k])
-    labels = horizon.labels
     return ", ".join(labels[a] if a == b else f"{labels[a]}–{labels[b]}" for a, b in runs)
 
 

@@ -117,22 +117,21 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     radices = (len(names), n_sys, n_roles, len(SOURCINGS), n_vend)
     key = np.ravel_multi_index((sl.scenario[seg_line], sl.system[seg_line], sl.role[seg_line],
                                 seg.sourcing, vendor_code.astype(np.int64)), radices)
-    unique_keys, inverse = np.unique(key, return_inverse=True)
-    values = np.hstack([seg.take(labour), seg.take(vendor_mgmt), seg.take(transition),
-                        seg.take(sl.fte)])
-    del vendor_mgmt, transition, key
-    summed = _group_sum(inverse, values, len(unique_keys))
-    del values, inverse
+    # group the segments by key: sorted (stably), each key's rows are added in line order
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    unique_keys = sorted_key[starts]
+    del key, sorted_key
+    L, V, T, F = (np.add.reduceat(seg.take(x, order), starts, axis=0).ravel()
+                  for x in (labour, vendor_mgmt, transition, sl.fte))  # (key, period) order
+    del vendor_mgmt, transition, order, starts
     k_keys = np.stack(np.unravel_index(unique_keys, radices), axis=1)
-    k_vals = summed.reshape(-1, 4, n_k)  # (M, component, period)
-    m = len(k_keys)
-    rows = np.repeat(np.arange(m), n_k)
-    q = np.tile(np.arange(n_k), m)
-    L, V, T, F = (k_vals[rows, j, q] for j in range(4))
-    keep = (L != 0) | (V != 0) | (T != 0)
-    rows, q, L, V, T, F = rows[keep], q[keep], L[keep], V[keep], T[keep], F[keep]
+    keep = np.flatnonzero((L != 0) | (V != 0) | (T != 0))
+    rows, q = np.divmod(keep, n_k)
+    L, V, T, F = L[keep], V[keep], T[keep], F[keep]
     scen, sys_, role, src, vend = (k_keys[rows, j] for j in range(5))
-    del summed, k_vals, k_keys, rows, keep
+    del k_keys, rows, keep
 
     # §3.4 activity split; pro-rata roles by the non-pro-rata labour mix of the system and
     # period, else of the plan in that period
@@ -140,11 +139,15 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     sq = scen * n_k + q  # plan-period id
     pro = pro_rata[role]
     split = shares[role]  # pro-rata roles have all-zero shares: filled in below
-    direct = L[:, None] * split
     n_ssq = len(names) * n_sys * n_k
-    mix_ssq = _group_sum(ssq, direct, n_ssq)
-    mix_sq = _group_sum(sq, direct, len(names) * n_k)
-    del direct
+    # the labour mix of non-pro-rata roles per system-period and per plan-period, one activity
+    # at a time (no (rows, activities) temporaries)
+    mix_ssq = np.empty((n_ssq, N_ACT))
+    mix_sq = np.empty((len(names) * n_k, N_ACT))
+    for a in range(N_ACT):
+        weights = L * split[:, a]
+        mix_ssq[:, a] = np.bincount(ssq, weights=weights, minlength=n_ssq)
+        mix_sq[:, a] = np.bincount(sq, weights=weights, minlength=len(mix_sq))
     if pro.any():
         p = np.flatnonzero(pro)
         mix = mix_ssq[ssq[p]]
@@ -157,22 +160,20 @@ def compute_arrays(plan: Plan) -> EngineArrays:
                                        role[p][impossible], q[p][impossible])
         split[p] = np.divide(mix, total[:, None], out=np.zeros_like(mix), where=total[:, None] > 0)
     del mix_ssq, mix_sq
-    L_act = L[:, None] * split
 
-    # §3.6 coordination: parties from non-pro-rata labour by kind
-    op_lab = np.where(pro, 0.0, L_act[:, :_N_OP].sum(axis=1))  # operation activities first
-    mt_lab = np.where(pro, 0.0, L_act[:, _N_OP:].sum(axis=1))
-    parties = pd.DataFrame({"g": ssq, "party": vend, "op": op_lab > 0, "mt": mt_lab > 0})
-    per_party = parties.groupby(["g", "party"], sort=False)[["op", "mt"]].any()
-    per_g = per_party.assign(diff=per_party["op"] != per_party["mt"]).groupby(level=0).any()
-    split_g = per_g.index[per_g["op"] & per_g["mt"] & per_g["diff"]].to_numpy()
+    # §3.6 coordination: parties from non-pro-rata labour by kind (only > 0 matters)
+    op_share = shares[:, :_N_OP].sum(axis=1)  # operation activities come first
+    op_lab = np.where(pro, 0.0, L * op_share[role])
+    mt_lab = np.where(pro, 0.0, L * (shares[:, _N_OP:].sum(axis=1))[role])
+    split_g = _split_contracts(ssq, vend, op_lab > 0, mt_lab > 0, n_ssq, n_vend)
     is_split = np.zeros(n_ssq, dtype=bool)
     is_split[split_g] = True
     ext_lv = np.bincount(ssq, weights=(L + V) * (src != 0), minlength=n_ssq)
     coord = st.coordination_overhead * ext_lv * is_split
-    L_act += V[:, None] * split  # L + V by activity
-    mix_lv = _group_sum(ssq, L_act, n_ssq)
-    del L_act
+    mix_lv = np.empty((n_ssq, N_ACT))  # L + V by activity
+    for a in range(N_ACT):
+        share = split[:, a]
+        mix_lv[:, a] = np.bincount(ssq, weights=L * share + V * share, minlength=n_ssq)
     lv_total = mix_lv.sum(axis=1, keepdims=True)
     C_act = coord[:, None] * np.divide(mix_lv, lv_total, out=np.zeros_like(mix_lv),
                                        where=lv_total > 0)
@@ -181,6 +182,27 @@ def compute_arrays(plan: Plan) -> EngineArrays:
         plan, names, systems, roles, vendors, sl, scen, sys_, q, role, src, vend, L, V, T,
         split, C_act, Parties(ssq, vend, op_lab, mt_lab, scen, sys_, q, split_g), errors,
         line_rate=rate, fte=F, other_costs=costs, segments=seg, n_periods=n_k)
+
+
+def _split_contracts(group: np.ndarray, party: np.ndarray, op: np.ndarray, mt: np.ndarray,
+                     n_groups: int, n_parties: int) -> np.ndarray:
+    """§3.6 the system-periods (``group`` ids, ascending) with a split contract: both an
+    operation and a maintenance party, and the two sets differ."""
+    pair = group * n_parties + party
+    if n_groups * n_parties <= 50_000_000:  # a flag per (group, party): bincount, no sort
+        size = n_groups * n_parties
+        op_pair = np.bincount(pair, weights=op, minlength=size).reshape(n_groups, n_parties) > 0
+        mt_pair = np.bincount(pair, weights=mt, minlength=size).reshape(n_groups, n_parties) > 0
+        split = op_pair.any(axis=1) & mt_pair.any(axis=1) & (op_pair != mt_pair).any(axis=1)
+        return np.flatnonzero(split)
+    pairs, inverse = np.unique(pair, return_inverse=True)
+    op_pair = np.bincount(inverse, weights=op, minlength=len(pairs)) > 0
+    mt_pair = np.bincount(inverse, weights=mt, minlength=len(pairs)) > 0
+    groups, g_of = np.unique(pairs // n_parties, return_inverse=True)
+    op_g = np.bincount(g_of, weights=op_pair, minlength=len(groups)) > 0
+    mt_g = np.bincount(g_of, weights=mt_pair, minlength=len(groups)) > 0
+    diff = np.bincount(g_of, weights=op_pair != mt_pair, minlength=len(groups)) > 0
+    return groups[op_g & mt_g & diff]
 
 
 def _year_of_period(n_periods: int) -> np.ndarray:
@@ -333,15 +355,6 @@ def _codes(values: np.ndarray) -> tuple[list[str], np.ndarray]:
     return names, codes.astype(np.int64)
 
 
-def _group_sum(group: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Sum rows of ``values`` (K, A) by ``group`` ids into (size, A)."""
-    columns = np.ascontiguousarray(values.T)  # bincount reads each column in one sweep
-    out = np.empty((values.shape[1], size))
-    for a, column in enumerate(columns):
-        out[a] = np.bincount(group, weights=column, minlength=size)
-    return np.ascontiguousarray(out.T)  # row sums must see rows laid out as before
-
-
 def _code_dtype(n_categories: int) -> type[np.signedinteger]:
     """The narrowest code type pandas itself would choose for ``n_categories``."""
     for dtype in (np.int8, np.int16, np.int32):
@@ -364,19 +377,29 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     split = arrays.split
     # labour rows: every non-zero (row, activity); vendor management and transition can only
     # be non-zero where labour is (V = overhead x L; T needs FTE > 0 at a positive rate)
-    r_l, a_l = np.nonzero(split)
-    amount_l = arrays.labour[r_l] * split[r_l, a_l]
+    flat = np.flatnonzero(split)  # (row, activity) in row order, as np.nonzero would give
+    r_l, a_l = np.divmod(flat, N_ACT)
+    share = split.ravel()[flat]
+    del flat
+    amount_l = arrays.labour[r_l] * share
     nz = amount_l != 0
-    r_l, a_l, amount_l = r_l[nz], a_l[nz], amount_l[nz]
+    if not nz.all():
+        r_l, a_l, share, amount_l = r_l[nz], a_l[nz], share[nz], amount_l[nz]
+    fte_l = arrays.fte[r_l] * share
     parts_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [(r_l, a_l, amount_l)]
     for per_row in (arrays.vendor_management, arrays.transition):
-        amount = per_row[r_l] * split[r_l, a_l]
-        nz = amount != 0
-        if np.any((arrays.labour == 0) & (per_row != 0)):  # pragma: no cover - safety net
+        on = per_row != 0
+        if np.any(on & (arrays.labour == 0)):  # pragma: no cover - safety net
             r, a = np.nonzero(per_row[:, None] * split)
             parts_rows.append((r, a, per_row[r] * split[r, a]))
-        else:
-            parts_rows.append((r_l[nz], a_l[nz], amount[nz]))
+            continue
+        sel = np.flatnonzero(on[r_l])  # the labour rows of rows with this component
+        amount = per_row[r_l[sel]] * share[sel]
+        nz = amount != 0
+        if not nz.all():
+            sel, amount = sel[nz], amount[nz]
+        parts_rows.append((r_l[sel], a_l[sel], amount))
+    del share
     g, a_c = np.nonzero(arrays.coordination)
     g_scen, rest = np.divmod(g, n_sys * n_k)
     g_sys, g_q = np.divmod(rest, n_k)
@@ -422,7 +445,7 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
         cols["component"][at:end] = COMPONENTS.index(component)
         amount_out[at:end] = amount
         if component == "labour":
-            fte_out[at:end] = arrays.fte[r] * split[r, a]
+            fte_out[at:end] = fte_l
         at = end
     blank_role, blank_src, blank_vendor = len(roles), len(SOURCINGS), vendors.index("")
     blank_level = len(LEVELS)

@@ -8,6 +8,7 @@ The ``quarter`` column holds the horizon's period labels: ``Q1``..``Q4`` for a o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -146,6 +147,40 @@ def pivot(ledger: pd.DataFrame, rows: str | list[str], cols: str | None = None,
     if cols is None:
         return grouped
     return grouped.unstack(cols, fill_value=0.0)
+
+
+def sum_by(ledger: pd.DataFrame, keys: Sequence[str],
+           where: np.ndarray | None = None) -> np.ndarray:
+    """Sum of ``amount`` per combination of the categories of ``keys`` (rows matching
+    ``where`` only): an array with one axis per key, in category order, 0 where no row.
+
+    The sums are exactly a pandas group-by's (each group's rows in ledger order, compensated
+    summation), grouped on one integer code so that every figure can come from one pass over
+    the ledger instead of one per scenario.
+    """
+    shape = tuple(len(ledger[k].cat.categories) for k in keys)
+    rows = None if where is None else np.flatnonzero(where)
+    amount = ledger["amount"].to_numpy()
+    if rows is not None:
+        amount = amount[rows]
+    code = np.zeros(len(amount), dtype=np.intp)
+    for k, size in zip(keys, shape, strict=True):
+        codes = ledger[k].cat.codes.to_numpy()
+        code *= size
+        code += codes if rows is None else codes[rows]
+    n = int(np.prod(shape))
+    groups = pd.Categorical.from_codes(code, categories=pd.RangeIndex(n), validate=False)
+    sums = pd.Series(amount, copy=False).groupby(groups, observed=False).sum()
+    return sums.to_numpy(dtype=float).reshape(shape)
+
+
+def is_category(ledger: pd.DataFrame, column: str, value: str) -> np.ndarray:
+    """Rows whose ``column`` is ``value`` (a boolean array; all False if not a category)."""
+    series = ledger[column]
+    categories = list(series.cat.categories)
+    if value not in categories:
+        return np.zeros(len(ledger), dtype=bool)
+    return np.asarray(series.cat.codes.to_numpy() == categories.index(value))
 
 
 def kind_totals(ledger: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:

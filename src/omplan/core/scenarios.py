@@ -66,11 +66,14 @@ class Segments:
     vendor: np.ndarray  # (S,) code into ScenarioLines.vendor_names
     active: np.ndarray | None  # (S, K) bool, or None when S == N and all are whole lines
 
-    def take(self, per_line: np.ndarray) -> np.ndarray:
-        """A (N, K) per-line array as (S, K) per segment, 0 outside each segment's periods."""
+    def take(self, per_line: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+        """A (N, K) per-line array as (S, K) per segment (or per segment ``order[j]``), 0
+        outside each segment's periods."""
         if self.active is None:
-            return per_line
-        return np.where(self.active, per_line[self.index], 0.0)
+            return per_line if order is None else per_line[order]
+        index, active = ((self.index, self.active) if order is None
+                         else (self.index[order], self.active[order]))
+        return np.where(active, per_line[index], 0.0)
 
 
 def apply_scenarios(plan: Plan, systems: list[str], roles: list[str]) -> ScenarioLines:
