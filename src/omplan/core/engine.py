@@ -35,6 +35,7 @@ _OP = np.array([ACTIVITY_KIND[a].value == "operation" for a in ACTIVITIES])
 _KIND_CODE = np.where(_OP, 0, 1).astype(np.int8)  # categories ("operation", "maintenance")
 _N_OP = int(_OP.sum())
 assert _OP[:_N_OP].all() and not _OP[_N_OP:].any()  # ACTIVITIES lists operation ones first
+assert N_ACT == 8  # build_ledger splits flat (row, activity) indices with shifts
 
 
 def evaluate(plan: Plan) -> Evaluation:
@@ -76,8 +77,8 @@ def compute_arrays(plan: Plan) -> EngineArrays:
         rates[roles.index(role), SOURCINGS.index(sourcing)] = rate_row.monthly_cost
     shares = np.zeros((n_roles, N_ACT))
     pro_rata = np.zeros(n_roles, dtype=bool)
-    for i, role in enumerate(roles):
-        alloc = plan.allocation.get(role)
+    for i, role_name in enumerate(roles):
+        alloc = plan.allocation.get(role_name)
         if alloc is None or alloc.shares is None:
             pro_rata[i] = True
         else:
@@ -123,7 +124,7 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
     unique_keys = sorted_key[starts]
     del key, sorted_key
-    L, V, T, F = (np.add.reduceat(seg.take(x, order), starts, axis=0).ravel()
+    L, V, T, F = (_sum_sorted_groups(seg.take(x, order), starts).ravel()
                   for x in (labour, vendor_mgmt, transition, sl.fte))  # (key, period) order
     del vendor_mgmt, transition, order, starts
     k_keys = np.stack(np.unravel_index(unique_keys, radices), axis=1)
@@ -137,6 +138,11 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     # period, else of the plan in that period
     ssq = (scen * n_sys + sys_) * n_k + q  # system-period id
     sq = scen * n_k + q  # plan-period id
+    # the keys themselves as narrow as the ledger's codes (memory over a long horizon)
+    scen, sys_, q, role, src, vend = (
+        x.astype(_code_dtype(size)) for x, size in
+        ((scen, len(names)), (sys_, n_sys), (q, n_k), (role, n_roles + 1),
+         (src, len(SOURCINGS) + 1), (vend, n_vend)))
     pro = pro_rata[role]
     split = shares[role]  # pro-rata roles have all-zero shares: filled in below
     n_ssq = len(names) * n_sys * n_k
@@ -182,6 +188,21 @@ def compute_arrays(plan: Plan) -> EngineArrays:
         plan, names, systems, roles, vendors, sl, scen, sys_, q, role, src, vend, L, V, T,
         split, C_act, Parties(ssq, vend, op_lab, mt_lab, scen, sys_, q, split_g), errors,
         line_rate=rate, fte=F, other_costs=costs, segments=seg, n_periods=n_k)
+
+
+def _sum_sorted_groups(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Row sums of the groups of ``values`` whose rows are sorted by group (group g starts at
+    row ``starts[g]``): each group's rows added one after the other in row order — the same
+    additions as a bincount, rank by rank over all groups at once."""
+    size = np.diff(np.r_[starts, len(values)])
+    out = values[starts]
+    if len(size) and size.max() > 1:
+        by_size = np.argsort(-size, kind="stable")  # the groups with more than r rows first
+        more_than = np.searchsorted(-size[by_size], -np.arange(1, size.max()), side="left")
+        for r, n_groups in enumerate(more_than.tolist(), start=1):
+            g = by_size[:n_groups]
+            out[g] += values[starts[g] + r]
+    return out
 
 
 def _split_contracts(group: np.ndarray, party: np.ndarray, op: np.ndarray, mt: np.ndarray,
@@ -375,31 +396,19 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
                                             arrays.roles, arrays.vendors)
     n_sys, n_k = len(systems), arrays.n_periods
     split = arrays.split
-    # labour rows: every non-zero (row, activity); vendor management and transition can only
-    # be non-zero where labour is (V = overhead x L; T needs FTE > 0 at a positive rate)
+    # labour rows: every non-zero (row, activity); vendor management and transition rows are
+    # those of the rows where they are non-zero
     flat = np.flatnonzero(split)  # (row, activity) in row order, as np.nonzero would give
-    r_l, a_l = np.divmod(flat, N_ACT)
+    r_l, a_l = flat >> 3, (flat & 7).astype(np.int8)  # divmod by N_ACT = 8
     share = split.ravel()[flat]
     del flat
-    amount_l = arrays.labour[r_l] * share
-    nz = amount_l != 0
-    if not nz.all():
-        r_l, a_l, share, amount_l = r_l[nz], a_l[nz], share[nz], amount_l[nz]
-    fte_l = arrays.fte[r_l] * share
-    parts_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [(r_l, a_l, amount_l)]
-    for per_row in (arrays.vendor_management, arrays.transition):
-        on = per_row != 0
-        if np.any(on & (arrays.labour == 0)):  # pragma: no cover - safety net
-            r, a = np.nonzero(per_row[:, None] * split)
-            parts_rows.append((r, a, per_row[r] * split[r, a]))
-            continue
-        sel = np.flatnonzero(on[r_l])  # the labour rows of rows with this component
-        amount = per_row[r_l[sel]] * share[sel]
-        nz = amount != 0
-        if not nz.all():
-            sel, amount = sel[nz], amount[nz]
-        parts_rows.append((r_l[sel], a_l[sel], amount))
-    del share
+    # per component: the labour rows it has (None: all of them); amounts are written straight
+    # into the ledger's column below, and rows whose amount is 0 dropped at the end
+    parts: list[tuple[str, np.ndarray, np.ndarray | None]] = [
+        ("labour", arrays.labour, None)]
+    for component, per_row in (("vendor_management", arrays.vendor_management),
+                               ("transition", arrays.transition)):
+        parts.append((component, per_row, np.flatnonzero((per_row != 0)[r_l])))
     g, a_c = np.nonzero(arrays.coordination)
     g_scen, rest = np.divmod(g, n_sys * n_k)
     g_sys, g_q = np.divmod(rest, n_k)
@@ -413,7 +422,7 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     else:
         ci = cq = c_sys = c_act = np.zeros(0, dtype=np.int64)
     n_c = len(ci)
-    n_keyed = sum(len(p[0]) for p in parts_rows)
+    n_keyed = sum(len(r_l) if sel is None else len(sel) for _, _, sel in parts)
     n = n_keyed + len(g) + n_c * len(names)
 
     level_of_role = np.array([LEVELS.index(plan.roles[r].level) for r in roles] + [len(LEVELS)])
@@ -434,8 +443,8 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     level_narrow = level_of_role.astype(cols["level"].dtype)[arrays.role]
     kind_of = _KIND_CODE.astype(cols["kind"].dtype)
     at = 0
-    for component, (r, a, amount) in zip(("labour", "vendor_management", "transition"),
-                                          parts_rows, strict=True):
+    for component, per_row, sel in parts:
+        r, a, s = (r_l, a_l, share) if sel is None else (r_l[sel], a_l[sel], share[sel])
         end = at + len(r)
         for c, v in narrow.items():
             np.take(v, r, out=cols[c][at:end])
@@ -443,10 +452,12 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
         cols["activity"][at:end] = a
         np.take(kind_of, a, out=cols["kind"][at:end])
         cols["component"][at:end] = COMPONENTS.index(component)
-        amount_out[at:end] = amount
+        np.multiply(per_row[r], s, out=amount_out[at:end])
         if component == "labour":
-            fte_out[at:end] = fte_l
+            np.multiply(arrays.fte[r], s, out=fte_out[at:end])
+        del r, a, s
         at = end
+    del r_l, a_l, share, parts
     blank_role, blank_src, blank_vendor = len(roles), len(SOURCINGS), vendors.index("")
     blank_level = len(LEVELS)
     blocks = [(g_scen, g_sys, g_q, a_c, "coordination", amount_c)]
@@ -466,6 +477,11 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
         cols["component"][at:end] = COMPONENTS.index(component)
         amount_out[at:end] = amount
         at = end
+    zero = amount_out[:n_keyed] == 0  # labour rows of a row without labour (or underflow)
+    if zero.any():
+        keep = np.r_[~zero, np.ones(n - n_keyed, dtype=bool)]
+        cols = {c: v[keep] for c, v in cols.items()}
+        amount_out, fte_out = amount_out[keep], fte_out[keep]
     ordered = {"scenario", "quarter", "activity"}
     data = {c: pd.Categorical.from_codes(cols[c], categories=v, ordered=c in ordered,
                                          validate=False) for c, v in cats.items()}
