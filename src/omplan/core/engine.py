@@ -73,8 +73,8 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     sl = apply_scenarios(plan, systems, roles)
     n_roles = len(roles)
     rates = np.full((n_roles, len(SOURCINGS)), np.nan)
-    for (role, sourcing), rate_row in plan.rates.items():
-        rates[roles.index(role), SOURCINGS.index(sourcing)] = rate_row.monthly_cost
+    for (role_id, sourcing), rate_row in plan.rates.items():
+        rates[roles.index(role_id), SOURCINGS.index(sourcing)] = rate_row.monthly_cost
     shares = np.zeros((n_roles, N_ACT))
     pro_rata = np.zeros(n_roles, dtype=bool)
     for i, role_name in enumerate(roles):
