@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from omplan.core.engine import compute_arrays
-from omplan.core.ledger import Evaluation, kind_totals, pivot
+from omplan.core.ledger import Evaluation, is_category, sum_by
 from omplan.core.model import BASELINE, COMPONENTS
 
 #: A cumulative saving within half a cent of zero counts as zero (payback).
@@ -198,20 +197,22 @@ def horizon_figures(evaluation: Evaluation) -> HorizonFigures:
     rate = plan.settings.discount_rate
     led = evaluation.ledger
     names = evaluation.scenarios
-    per_q = kind_totals(led, ["scenario", "quarter"])["total"].unstack("quarter")
-    trans = pivot(led[led["component"] == "transition"], "scenario", "quarter")
-    comps = pivot(led, "scenario", "component")
+    # the same group-bys of the whole ledger as kind_totals / pivot, on one integer code
+    per_q = sum_by(led, ["scenario", "quarter", "kind"])
+    per_q = per_q[:, :, 0] + per_q[:, :, 1]  # operation + maintenance
+    trans = sum_by(led, ["scenario", "quarter"], is_category(led, "component", "transition"))
+    comps = sum_by(led, ["scenario", "component"])
     lines = line_arrays(evaluation)
-    totals = {n: per_q.loc[n].to_numpy(dtype=float) for n in names}
-    transition = {n: _row(trans, n, per_q.shape[1]) for n in names}
+    totals = {n: per_q[k] for k, n in enumerate(names)}
+    transition = {n: trans[k] for k, n in enumerate(names)}
     fte = {n: lines.of(k)[0].sum(axis=0) for k, n in enumerate(names)}
     npv_cost = {n: npv(totals[n], rate) for n in names}
     base_fte, base_rate = lines.of(0)
-    base_comp = _components(comps, BASELINE)
+    base_comp = _components(comps, 0)
     cases: dict[str, BusinessCase | None] = {BASELINE: None}
     for k, name in enumerate(names[1:], start=1):
         s_fte, s_rate = lines.of(k)
-        scen_comp = _components(comps, name)
+        scen_comp = _components(comps, k)
         volume, _ = labour_bridge(base_fte, base_rate, s_fte, s_rate)
         # the price part closes the labour difference of the ledger, so that the bridge adds
         # up to the difference of totals exactly; it equals the line formula up to rounding
@@ -222,11 +223,5 @@ def horizon_figures(evaluation: Evaluation) -> HorizonFigures:
     return HorizonFigures(totals, transition, fte, npv_cost, cases)
 
 
-def _row(frame: pd.DataFrame, name: str, width: int) -> np.ndarray:
-    if name in frame.index:
-        return frame.loc[name].to_numpy(dtype=float)
-    return np.zeros(width)
-
-
-def _components(frame: pd.DataFrame, name: str) -> dict[str, float]:
-    return {c: float(frame.loc[name, c]) if c in frame.columns else 0.0 for c in COMPONENTS}
+def _components(per_scenario: np.ndarray, k: int) -> dict[str, float]:
+    return {c: float(per_scenario[k, j]) for j, c in enumerate(COMPONENTS)}

@@ -22,8 +22,11 @@ from omplan.core.business import (
     recommend,
 )
 from omplan.core.findings import Finding
-from omplan.core.ledger import Evaluation, band_status, kind_totals, pivot
+from omplan.core.ledger import Evaluation, band_status, kind_totals, pivot, scenario_rows
 from omplan.core.model import ACTIVITIES, FIXED_FEE, SOURCINGS, Plan
+
+#: The ledger columns a scenario's figures are group-bys of.
+_FIGURE_COLUMNS = ("quarter", "sourcing", "activity", "kind", "component", "amount")
 
 
 def billing_split(plan: Plan, external_by_activity: Mapping[str, float]) -> dict[str, float]:
@@ -163,11 +166,10 @@ class PlanFigures:
 def scenario_quarters(evaluation: Evaluation, scenario: str) -> list[PeriodFigures]:
     """The ``quarters`` of :func:`scenario_figures` alone (the quarterly budgets need only
     these): the same group-bys, without the rest of the scenario's figures."""
-    plan = evaluation.plan
-    led = evaluation.ledger
     k = evaluation.scenarios.index(scenario)
     fte = line_arrays(evaluation).of(k)[0].sum(axis=0)
-    return _quarters(led[led["scenario"] == scenario], plan, fte)
+    led = scenario_rows(evaluation).frame(k, ["quarter", "kind", "amount"])
+    return _quarters(led, evaluation.plan, fte)
 
 
 def _quarters(led: Any, plan: Plan, fte: Any) -> list[PeriodFigures]:
@@ -192,8 +194,8 @@ def scenario_figures(evaluation: Evaluation, scenario: str,
     per-quarter figures and business cases of :func:`horizon_figures`, computed if not given)."""
     plan = evaluation.plan
     st = plan.settings
-    led = evaluation.ledger
-    led = led[led["scenario"] == scenario]
+    k = evaluation.scenarios.index(scenario)
+    led = scenario_rows(evaluation).frame(k, _FIGURE_COLUMNS)  # the scenario's ledger rows
     year = kind_totals(led).iloc[0]
     share, status = band_status(year["operation"], year["total"], st.band_low, st.band_high)
     components = pivot(led, "component")
