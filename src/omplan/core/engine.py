@@ -26,7 +26,7 @@ from omplan.core.model import (
     Plan,
     StaffingLine,
 )
-from omplan.core.scenarios import ScenarioLines, _per_period, apply_scenarios, segments
+from omplan.core.scenarios import ScenarioLines, apply_scenarios, per_period, segments
 
 __all__ = ["EngineArrays", "advise", "build_ledger", "compute_arrays", "evaluate", "totals"]
 
@@ -301,8 +301,7 @@ def _other_costs(plan: Plan) -> tuple[np.ndarray, list[Finding]]:
     n_k = len(plan.horizon)
     if not plan.costs:
         return np.zeros((0, n_k)), []
-    amounts = _per_period(np.array([c.amounts for c in plan.costs], dtype=float)
-                          .reshape(len(plan.costs), -1), n_k)
+    amounts = per_period([c.amounts for c in plan.costs], n_k)
     year = _year_of_period(n_k)
     e = plan.escalation_rate(OTHER_COSTS)
     if e:

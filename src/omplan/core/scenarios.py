@@ -97,8 +97,7 @@ def apply_scenarios(plan: Plan, systems: list[str], roles: list[str]) -> Scenari
     base_role = np.array([role_idx[x.role] for x in lines], dtype=np.int64)
     base_src = np.array([src_idx[x.sourcing] for x in lines], dtype=np.int8)
     base_cell = np.array([code(x.vendor) for x in lines], dtype=np.int32)
-    base_fte = _per_period(np.array([x.fte for x in lines], dtype=float).reshape(n, -1),
-                           n_periods)
+    base_fte = per_period([x.fte for x in lines], n_periods)
     base_vendor = _resolve(base_src, base_cell, default_vendor)
 
     by_scenario = defaultdict(list)
@@ -177,13 +176,20 @@ def segments(sl: ScenarioLines) -> Segments:
     return Segments(index[order], src[order], vend[order], active[order])
 
 
-def _per_period(values: np.ndarray, n_periods: int) -> np.ndarray:
-    """(n, K) values per period; four quarterly values repeat in every fiscal year (spec §7)."""
-    if values.shape[1] == n_periods:
-        return values
-    if values.shape[1] == 4 and n_periods % 4 == 0:
-        return np.tile(values, (1, n_periods // 4))
-    raise ValueError(f"expected {n_periods} values per line, got {values.shape[1]}")
+def per_period(rows: list[tuple[float, ...]], n_periods: int) -> np.ndarray:
+    """(rows, K) values per period: a row holds one value per period, or four quarterly
+    values that repeat in every fiscal year of the horizon (spec §7)."""
+    if all(len(r) == n_periods for r in rows):
+        return np.array(rows, dtype=float).reshape(len(rows), n_periods)
+    out = np.empty((len(rows), n_periods))
+    for i, r in enumerate(rows):
+        if len(r) == n_periods:
+            out[i] = r
+        elif len(r) == 4:
+            out[i] = np.tile(np.asarray(r, dtype=float), n_periods // 4)
+        else:
+            raise ValueError(f"expected {n_periods} (or 4) values per row, got {len(r)}")
+    return out
 
 
 def _resolve(src: np.ndarray, cell: np.ndarray, default_vendor: np.ndarray) -> np.ndarray:
