@@ -427,3 +427,16 @@ def test_scenario_rows_without_from_apply_to_every_quarter():
     assert [c.start for c in plan.scenario_changes] == [0]
     _, summary = run(plan)
     assert quarter_totals(summary, "Offshore dev") == pytest.approx([62_790] + [50_790] * 7)
+
+
+def test_the_several_years_example_of_the_model_reference():
+    """docs/model.md, *Several years*: Dev offshore From FY2028 Q3, 3 % on Offshore, three
+    years. FY2028 Q3: Ops 30,000 + Dev 1 × 3 × 6,180 = 18,540 + 10 % = 1,854 + coordination
+    5 % × 20,394 = 1,019.70 + transition 2 × 6,180 = 12,360 → 63,773.70; FY2028 Q4 51,413.70;
+    FY2029: 30,000 + 19,096.20 + 1,909.62 + 1,050.291 = 52,056.111 a quarter."""
+    plan = timed(horizon_plan(3, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"]), 6)
+    plan.escalation = [Escalation("Offshore", "", 0.03)]
+    _, summary = run(plan)
+    assert quarter_totals(summary, "Offshore dev") == pytest.approx(
+        [66_000] * 6 + [63_773.7, 51_413.7] + [52_056.111] * 4, rel=1e-12)
+    assert quarter_totals(summary) == [66_000] * 12
