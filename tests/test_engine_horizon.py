@@ -404,20 +404,25 @@ def test_npv_and_run_rate_over_the_horizon():
 
 
 def test_pmo_outsourced_from_a_quarter_names_it():
-    """A PMO role moved to Outsource From FY2028 Q2 (period 5) is flagged once, naming when."""
+    """A PMO role moved to Outsource From FY2028 Q2 (period 5) is flagged once, naming when;
+    one outsourced From FY2027 Q3 and back From FY2028 Q1 says until when, too."""
     sheets = tiny_plan()
     sheets["Roles"].append(["Owner", "PMO"])
     sheets["Rates"] += [["Owner", "In-house", 15000], ["Owner", "Outsource", 16000]]
     sheets["Allocation"].append(["Owner", None, None, 0.5, None, None, 0.5, None, None])
     sheets["Staffing"].append(["ERP", "Owner", "In-house", None, 0.5, 0.5, 0.5, 0.5])
     plan = timed(horizon_plan(2, ["Owner out", "Owner", "*", "sourcing", "Outsource"],
-                              sheets=sheets), 5)
+                              ["Owner trial", "Owner", "*", "sourcing", "Outsource"],
+                              ["Owner trial", "Owner", "*", "sourcing", "In-house"],
+                              sheets=sheets), 5, 2, 4)
     _, summary = run(plan)
-    pmo = [f["message"] for f in scenario(summary, "Owner out")["findings"]
-           if f["code"] == "pmo-outsourced"]
-    assert len(pmo) == 1
-    assert pmo[0].startswith("Owner (PMO level) on ERP is Outsource (Outsource vendor) from "
-                             "FY2028 Q2: keep")
+    for name, when in (("Owner out", "from FY2028 Q2"),
+                       ("Owner trial", "from FY2027 Q3 until FY2027 Q4")):
+        pmo = [f["message"] for f in scenario(summary, name)["findings"]
+               if f["code"] == "pmo-outsourced"]
+        assert len(pmo) == 1, name
+        assert pmo[0].startswith(
+            f"Owner (PMO level) on ERP is Outsource (Outsource vendor) {when}: keep"), pmo
 
 
 def test_scenario_rows_without_from_apply_to_every_quarter():

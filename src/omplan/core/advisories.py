@@ -98,15 +98,19 @@ class Context:
     def external(self) -> np.ndarray:
         return self.segments.sourcing != 0
 
-    def since(self, i: int) -> str:
-        """' from FY2028 Q3' for a segment that starts after the horizon's first period (its
-        first staffed one), else ''."""
+    def when(self, i: int) -> str:
+        """' from FY2028 Q3' (and/or ' until FY2029 Q2') for a segment that holds only part
+        of the horizon, because a timed Scenarios row moved its line; '' for a whole line."""
         active = self.segments.active
         if active is None or active[i].all():
             return ""
-        staffed = np.flatnonzero(self.fte[i] > 0)
-        first = int(staffed[0]) if len(staffed) else int(np.argmax(active[i]))
-        return f" from {self.plan.horizon.periods[first].label}"
+        periods = np.flatnonzero(active[i])
+        first, last = int(periods[0]), int(periods[-1])
+        labels = self.plan.horizon.labels
+        text = f" from {labels[first]}" if first > 0 else ""
+        if last < len(labels) - 1:
+            text += f" until {labels[last]}"
+        return text
 
     @cached_property
     def first_line_of_system(self) -> dict[str, str]:
@@ -162,7 +166,7 @@ def pmo_outsourced(ctx: Context) -> Iterable[tuple[str, Finding]]:
         yield names[ctx.scenario[i]], Finding(
             "warning", "pmo-outsourced",
             f"{line.role} (PMO level) on {line.system} is {SOURCINGS[sourcing[i]]} "
-            f"({ctx.vendor[i]}){ctx.since(int(i))}: keep the PMO / service owner in-house, who "
+            f"({ctx.vendor[i]}){ctx.when(int(i))}: keep the PMO / service owner in-house, who "
             "manages SLAs, quality and budget on your side", line.location)
 
 

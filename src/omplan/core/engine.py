@@ -47,8 +47,8 @@ def evaluate(plan: Plan) -> Evaluation:
         return Evaluation(plan, empty_ledger(names, labels), arrays.errors)
     ledger = build_ledger(arrays)
     evaluation = Evaluation(plan, ledger, [], arrays=arrays)
-    baseline_total = ledger.loc[ledger["scenario"] == BASELINE, "amount"].sum()
-    if baseline_total == 0:
+    baseline = ledger["scenario"].cat.codes.to_numpy() == names.index(BASELINE)
+    if not ledger["amount"].to_numpy()[baseline].any():  # every amount is ≥ 0
         evaluation.errors.append(Finding(
             "error", "zero-total", "the Baseline costs nothing: every FTE and cost is 0; enter "
             "the FTE per quarter on the Staffing sheet", "Staffing"))
