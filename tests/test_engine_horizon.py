@@ -26,7 +26,7 @@ SCEN_HEAD = ["Scenario", "Role", "System", "Change", "Value"]
 LABELS_2Y = [f"FY{y} Q{q}" for y in (2027, 2028) for q in (1, 2, 3, 4)]
 
 
-def horizon_plan(years: int, *scenario_rows: list, sheets=None, **settings) -> Plan:
+def plan_over(years: int, *scenario_rows: list, sheets=None, **settings) -> Plan:
     """The tiny plan (or ``sheets``) over ``years`` fiscal years from FY2027."""
     sheets = sheets or tiny_plan()
     if scenario_rows:
@@ -75,7 +75,7 @@ def ledger_by_quarter(evaluation: Evaluation, **where: str) -> list[float]:
 def test_ledger_periods_are_labelled_by_fiscal_year_and_carry_fte():
     """Two years: periods FY2027 Q1 … FY2028 Q4. Dev's 1 FTE is split 50/50, so its labour
     rows carry 0.5 FTE each; Ops' row 1 FTE; per quarter 2 FTE in all, 0 on other rows."""
-    evaluation, summary = run(horizon_plan(2))
+    evaluation, summary = run(plan_over(2))
     led = evaluation.ledger
     assert list(led["quarter"].cat.categories) == LABELS_2Y
     assert list(led.columns[-2:]) == ["amount", "fte"]
@@ -93,14 +93,14 @@ def test_ledger_periods_are_labelled_by_fiscal_year_and_carry_fte():
 
 
 def test_one_year_keeps_q1_to_q4():
-    evaluation, _ = run(horizon_plan(1))
+    evaluation, _ = run(plan_over(1))
     assert list(evaluation.ledger["quarter"].cat.categories) == ["Q1", "Q2", "Q3", "Q4"]
 
 
 def test_staffing_values_per_period_over_the_horizon():
     """A Staffing line may hold one FTE per period (8 values for two years): Dev has 2 FTE in
     FY2028, so its labour is 2 × 3 × 12,000 = 72,000 a quarter there."""
-    plan = horizon_plan(2)
+    plan = plan_over(2)
     dev = plan.staffing[1]
     plan.staffing[1] = replace(dev, fte=(1, 1, 1, 1, 2, 2, 2, 2))
     evaluation, summary = run(plan)
@@ -120,7 +120,7 @@ def test_escalation_by_sourcing_vendor_and_other_costs():
     sheets["Staffing"][2][2] = "Offshore"
     sheets = with_rows(sheets, "Costs", ["ERP", "Tool", "Monitoring", 1000, 1000, 1000, 1000],
                        header=["System", "Item", "Activity", "Q1", "Q2", "Q3", "Q4"])
-    plan = horizon_plan(3, sheets=sheets)
+    plan = plan_over(3, sheets=sheets)
     plan.escalation = [Escalation("Offshore", "", 0.03), Escalation(OTHER_COSTS, "", 0.02)]
     evaluation, summary = run(plan)
     dev = ledger_by_quarter(evaluation, role="Dev", component="labour")
@@ -144,7 +144,7 @@ def test_a_vendors_own_escalation_row_wins_over_the_sourcing_row():
     Ops labour in FY2028: 1 × 3 × 12,000 × 1.05 = 37,800 (not 37,080)."""
     sheets = tiny_plan()
     sheets["Staffing"][1][2:4] = ["Outsource", "Acme"]
-    plan = horizon_plan(2, sheets=sheets)
+    plan = plan_over(2, sheets=sheets)
     plan.escalation = [Escalation("Outsource", "", 0.03), Escalation("Outsource", "Acme", 0.05)]
     evaluation, _ = run(plan)
     assert ledger_by_quarter(evaluation, role="Ops", component="labour") == pytest.approx(
@@ -158,7 +158,7 @@ def test_fx_per_fiscal_year_with_an_all_years_fallback():
     With 3 % Offshore escalation, FX applies after it: FY2028 1,545,000 × 0.011 = 16,995."""
     sheets = tiny_plan()
     sheets["Staffing"][2][2] = "Offshore"
-    plan = horizon_plan(3, sheets=sheets)
+    plan = plan_over(3, sheets=sheets)
     offshore_dev_rate(plan, monthly_cost=500_000, currency="INR")
     plan.fx = [FxRate("INR", 2027, 0.012), FxRate("INR", None, 0.010),
                FxRate("INR", 2028, 0.011)]
@@ -177,7 +177,7 @@ def test_costs_in_a_foreign_currency_convert_per_year():
     1,100 then 1,200 a quarter in the plan's currency (USD here)."""
     sheets = tiny_plan()
     sheets["Settings"][3][1] = "USD"
-    plan = horizon_plan(2, sheets=sheets)
+    plan = plan_over(2, sheets=sheets)
     plan.costs = [CostLine("ERP", "Licence", "Perfective", (1000,) * 4, "Costs!A2", "EUR",
                            "Costs!H2")]
     plan.fx = [FxRate("EUR", 2027, 1.10), FxRate("EUR", 2028, 1.20)]
@@ -191,7 +191,7 @@ def test_missing_fx_rate_is_an_error_at_the_rates_currency_cell():
     (1 FTE) in FY2028 and FY2029 — one error, at the Currency cell of that Rates row."""
     sheets = tiny_plan()
     sheets["Staffing"][2][2] = "Offshore"
-    plan = horizon_plan(3, sheets=sheets)
+    plan = plan_over(3, sheets=sheets)
     offshore_dev_rate(plan, monthly_cost=500_000, currency="INR")
     plan.fx = [FxRate("INR", 2027, 0.012)]
     evaluation = evaluate(plan)
@@ -207,7 +207,7 @@ def test_fx_rate_needed_only_where_there_is_staff_or_cost():
     """The INR rate of Dev Offshore is not needed while nobody is offshore; a scenario that
     moves Dev offshore from FY2028 Q1 needs it in FY2028 only (two years): one error. A Costs
     row in GBP with nothing in FY2028 needs no FY2028 rate (the plan's currency is EUR)."""
-    plan = timed(horizon_plan(2, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"]), 4)
+    plan = timed(plan_over(2, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"]), 4)
     offshore_dev_rate(plan, monthly_cost=500_000, currency="INR")
     plan.costs = [CostLine("ERP", "Licence", "Perfective", (500,) * 4 + (0,) * 4, "Costs!A2",
                            "GBP", "Costs!H2")]
@@ -225,7 +225,7 @@ def test_fx_rate_needed_only_where_there_is_staff_or_cost():
 def test_missing_fx_rate_of_a_cost_is_located_at_its_currency_cell():
     """A GBP licence in a EUR plan without any GBP rate: one error for both years, at the
     Costs row's Currency cell; a cost in EUR (the plan's own currency) needs none."""
-    plan = horizon_plan(2)
+    plan = plan_over(2)
     plan.costs = [CostLine("ERP", "Licence", "Perfective", (1000,) * 4, "Costs!A2", "GBP",
                            "Costs!H2"),
                   CostLine("ERP", "Tool", "Monitoring", (100,) * 4, "Costs!A3", "EUR",
@@ -239,7 +239,7 @@ def test_a_change_from_fy2_q3_with_its_transition_booked_there():
     """Dev goes offshore From FY2028 Q3 (period 6 of 12). Before: 66,000 a quarter. In FY2028
     Q3: Ops 30,000 + Dev 18,000 + vendor management 1,800 + coordination 5 % × 19,800 = 990
     + transition 2 months × 6,000 × 1 FTE = 12,000 → 62,790; after: 50,790."""
-    plan = timed(horizon_plan(3, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"]), 6)
+    plan = timed(plan_over(3, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"]), 6)
     evaluation, summary = run(plan)
     assert quarter_totals(summary, "Offshore dev") == pytest.approx(
         [66_000] * 6 + [62_790] + [50_790] * 5)
@@ -259,7 +259,7 @@ def test_a_change_back_costs_a_second_transition():
     """Dev offshore From FY2027 Q3 (period 2), back in-house From FY2029 Q1 (period 8).
     Period 2: 50,790 + transition 2 × 6,000 × 1 = 12,000 → 62,790; periods 3–7: 50,790;
     period 8: 66,000 + transition back 2 × 12,000 × 1 = 24,000 → 90,000; then 66,000."""
-    plan = timed(horizon_plan(3, ["Round trip", "Dev", "*", "sourcing", "Offshore"],
+    plan = timed(plan_over(3, ["Round trip", "Dev", "*", "sourcing", "Offshore"],
                               ["Round trip", "Dev", "*", "sourcing", "In-house"]), 2, 8)
     evaluation, summary = run(plan)
     assert quarter_totals(summary, "Round trip") == pytest.approx(
@@ -274,7 +274,7 @@ def test_transition_waits_for_the_first_staffed_quarter_before_the_next_change()
     2 months × 6,000 × 2 FTE = 24,000. A second scenario moves it offshore From period 2 and
     back From period 3, before anyone was staffed offshore: no transition for the first
     change; the change back is booked in period 4 at the in-house rate: 2 × 12,000 × 2."""
-    plan = horizon_plan(2, ["Later", "Dev", "*", "sourcing", "Offshore"],
+    plan = plan_over(2, ["Later", "Dev", "*", "sourcing", "Offshore"],
                         ["Back", "Dev", "*", "sourcing", "Offshore"],
                         ["Back", "Dev", "*", "sourcing", "In-house"])
     plan = timed(plan, 2, 2, 3)
@@ -290,7 +290,7 @@ def test_payback_at_an_exact_quarter():
     5.07 × 6,000 = 30,420. Quarterly savings against 66,000: 66,000 − (50,790 + 30,420) =
     −15,210 in FY2027 Q1, then +15,210. Cumulative: −15,210, 0 (to within half a cent), …:
     payback when it reaches 0, in FY2027 Q2 — 6 months."""
-    plan = horizon_plan(2, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"],
+    plan = plan_over(2, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"],
                         transition_months=5.07)
     _, summary = run(plan)
     case = scenario(summary, "Offshore dev")["business_case"]
@@ -308,7 +308,7 @@ def test_bridge_uses_escalated_rates_and_adds_up_to_the_difference():
     fte part 0; vendor management 4 × 10 % × 18,540 = 7,416; coordination 4 × 5 % ×
     (18,540 + 1,854) = 4,078.80; transition 2 × 6,180 × 1 = 12,360; other 0.
     Sum −45,985.20 = scenario − Baseline: 4 × (51,413.70 − 66,000) + 12,360."""
-    plan = timed(horizon_plan(2, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"]), 4)
+    plan = timed(plan_over(2, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"]), 4)
     plan.escalation = [Escalation("Offshore", "", 0.03)]
     _, summary = run(plan)
     base, off = scenario(summary), scenario(summary, "Offshore dev")
@@ -323,7 +323,7 @@ def test_bridge_uses_escalated_rates_and_adds_up_to_the_difference():
 def test_bridge_fte_part_where_a_line_is_cut():
     """fte_factor 0.5 on Dev From FY2028 Q1, two years: fte part over FY2028 =
     4 × (0.5 − 1) × 3 × 12,000 = −72,000; no rate part; the bridge is the whole difference."""
-    plan = timed(horizon_plan(2, ["Half dev", "Dev", "*", "fte_factor", 0.5]), 4)
+    plan = timed(plan_over(2, ["Half dev", "Dev", "*", "fte_factor", 0.5]), 4)
     _, summary = run(plan)
     half = scenario(summary, "Half dev")
     assert half["business_case"]["bridge"]["fte"] == pytest.approx(-72_000)
@@ -345,7 +345,7 @@ def test_out_of_band_once_per_fiscal_year_naming_the_year():
     """Dev cut to 20 % From FY2028 Q1, three years: FY2027 stays at 45.5 %; FY2028 and FY2029
     have operation 30,000 of 30,000 + 7,200 = 80.6 % a quarter — out of band in each, so two
     findings naming their year, and the scenario is not recommended."""
-    plan = timed(horizon_plan(3, ["Cut dev", "Dev", "*", "fte_factor", 0.2],
+    plan = timed(plan_over(3, ["Cut dev", "Dev", "*", "fte_factor", 0.2],
                               sheets=_balanced_plan()), 4)
     _, summary = run(plan)
     cut = scenario(summary, "Cut dev")
@@ -362,7 +362,7 @@ def test_out_of_band_once_per_fiscal_year_naming_the_year():
 
 def test_one_year_out_of_band_message_is_unchanged():
     """The tiny plan: operation 192,000 of 264,000 = 72.7 %, as the one-year message says."""
-    _, summary = run(horizon_plan(1))
+    _, summary = run(plan_over(1))
     assert [f["message"] for f in scenario(summary)["findings"]
             if f["code"] == "out-of-band"] == [
         "operation is 72.7% of the total (operation-heavy); the reference band is 40%–60% for "
@@ -373,7 +373,7 @@ def test_recommendation_tie_goes_to_the_earlier_scenario():
     """Two identical scenarios (Dev's rate × 0.9, two years: Dev 32,400 a quarter instead of
     36,000) have the same NPV of cost, below Baseline's, and are within the band (30,000 of
     62,400 = 48 %). The earlier one is recommended."""
-    plan = horizon_plan(2, ["Cheaper A", "Dev", "*", "rate_factor", 0.9],
+    plan = plan_over(2, ["Cheaper A", "Dev", "*", "rate_factor", 0.9],
                         ["Cheaper B", "Dev", "*", "rate_factor", 0.9], sheets=_balanced_plan())
     _, summary = run(plan)
     a, b = scenario(summary, "Cheaper A"), scenario(summary, "Cheaper B")
@@ -390,7 +390,7 @@ def test_npv_and_run_rate_over_the_horizon():
     """Dev offshore from the start, two years (no escalation): savings 3,210 in FY2027 Q1,
     15,210 after. npv_cost of Baseline = Σ 66,000 / 1.08^((k+1)/4) over 8 quarters; run rate
     over FY2028 = 4 × 15,210 = 60,840."""
-    plan = horizon_plan(2, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"])
+    plan = plan_over(2, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"])
     _, summary = run(plan)
     base, off = scenario(summary), scenario(summary, "Offshore dev")
     assert base["npv_cost"] == pytest.approx(
@@ -411,7 +411,7 @@ def test_pmo_outsourced_from_a_quarter_names_it():
     sheets["Rates"] += [["Owner", "In-house", 15000], ["Owner", "Outsource", 16000]]
     sheets["Allocation"].append(["Owner", None, None, 0.5, None, None, 0.5, None, None])
     sheets["Staffing"].append(["ERP", "Owner", "In-house", None, 0.5, 0.5, 0.5, 0.5])
-    plan = timed(horizon_plan(2, ["Owner out", "Owner", "*", "sourcing", "Outsource"],
+    plan = timed(plan_over(2, ["Owner out", "Owner", "*", "sourcing", "Outsource"],
                               ["Owner trial", "Owner", "*", "sourcing", "Outsource"],
                               ["Owner trial", "Owner", "*", "sourcing", "In-house"],
                               sheets=sheets), 5, 2, 4)
@@ -428,7 +428,7 @@ def test_pmo_outsourced_from_a_quarter_names_it():
 def test_scenario_rows_without_from_apply_to_every_quarter():
     """Rows without From (start 0) apply to every quarter: Dev offshore costs 50,790 a
     quarter after FY2027 Q1's 62,790 (the transition is paid once)."""
-    plan = horizon_plan(2, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"])
+    plan = plan_over(2, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"])
     assert [c.start for c in plan.scenario_changes] == [0]
     _, summary = run(plan)
     assert quarter_totals(summary, "Offshore dev") == pytest.approx([62_790] + [50_790] * 7)
@@ -439,7 +439,7 @@ def test_the_several_years_example_of_the_model_reference():
     years. FY2028 Q3: Ops 30,000 + Dev 1 × 3 × 6,180 = 18,540 + 10 % = 1,854 + coordination
     5 % × 20,394 = 1,019.70 + transition 2 × 6,180 = 12,360 → 63,773.70; FY2028 Q4 51,413.70;
     FY2029: 30,000 + 19,096.20 + 1,909.62 + 1,050.291 = 52,056.111 a quarter."""
-    plan = timed(horizon_plan(3, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"]), 6)
+    plan = timed(plan_over(3, ["Offshore dev", "Dev", "*", "sourcing", "Offshore"]), 6)
     plan.escalation = [Escalation("Offshore", "", 0.03)]
     _, summary = run(plan)
     assert quarter_totals(summary, "Offshore dev") == pytest.approx(
