@@ -20,7 +20,6 @@ from omplan.core.findings import Finding
 from omplan.core.ledger import (
     EngineArrays,
     Parties,
-    ScenarioRows,
     band_status,
     is_category,
     kind_totals,
@@ -141,15 +140,13 @@ def out_of_band(ctx: Context) -> Iterable[tuple[str, Finding]]:
                     "warning", "out-of-band",
                     f"operation is {share:.1%} of the total ({status}); {band}")
         return
-    # a year's figures are the sums of its quarters, added as the summary's years are
-    rows = ScenarioRows(ctx.ledger)
-    labels = horizon.labels
+    # a year's figures are the sums of its quarters (one pass over the ledger for all)
+    per_q = sum_by(ctx.ledger, ["scenario", "quarter", "kind"])  # kind: operation first
     for s, name in enumerate(ctx.arrays.names):
-        per_q = kind_totals(rows.frame(s, ["quarter", "kind", "amount"]), "quarter")
         for y, fiscal_year in enumerate(horizon.fiscal_years):
-            quarters = [per_q.loc[labels[k]] for k in range(4 * y, 4 * y + 4)]
-            op = float(sum(float(q["operation"]) for q in quarters))
-            mt = float(sum(float(q["maintenance"]) for q in quarters))
+            quarters = per_q[s, 4 * y: 4 * y + 4]
+            op = float(sum(float(x) for x in quarters[:, 0]))
+            mt = float(sum(float(x) for x in quarters[:, 1]))
             share, status = band_status(op, op + mt, st.band_low, st.band_high)
             if status in ("operation-heavy", "maintenance-heavy"):
                 yield name, Finding(

@@ -148,24 +148,26 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     n_ssq = len(names) * n_sys * n_k
     # the labour mix of non-pro-rata roles per system-period and per plan-period, one activity
     # at a time (no (rows, activities) temporaries)
-    mix_ssq = np.empty((n_ssq, N_ACT))
-    mix_sq = np.empty((len(names) * n_k, N_ACT))
-    for a in range(N_ACT):
-        weights = L * split[:, a]
-        mix_ssq[:, a] = np.bincount(ssq, weights=weights, minlength=n_ssq)
-        mix_sq[:, a] = np.bincount(sq, weights=weights, minlength=len(mix_sq))
-    if pro.any():
-        p = np.flatnonzero(pro)
-        mix = mix_ssq[ssq[p]]
+    role_shares = np.ascontiguousarray(shares.T)  # (activity, role): split[:, a] by lookup
+
+    def labour_mix(group: np.ndarray, size: int) -> np.ndarray:
+        mix = np.empty((size, N_ACT))
+        for a in range(N_ACT):
+            mix[:, a] = np.bincount(group, weights=L * role_shares[a][role], minlength=size)
+        return mix
+
+    p = np.flatnonzero(pro)
+    if len(p):
+        mix = labour_mix(ssq, n_ssq)[ssq[p]]
         fallback = mix.sum(axis=1) == 0
-        mix[fallback] = mix_sq[sq[p][fallback]]
+        if fallback.any():  # the plan-wide mix of the period
+            mix[fallback] = labour_mix(sq, len(names) * n_k)[sq[p][fallback]]
         total = mix.sum(axis=1)
         impossible = total == 0
         if impossible.any():
             errors += _pro_rata_errors(plan, names, roles, scen[p][impossible],
                                        role[p][impossible], q[p][impossible])
         split[p] = np.divide(mix, total[:, None], out=np.zeros_like(mix), where=total[:, None] > 0)
-    del mix_ssq, mix_sq
 
     # §3.6 coordination: parties from non-pro-rata labour by kind (only > 0 matters)
     op_share = shares[:, :_N_OP].sum(axis=1)  # operation activities come first
@@ -178,7 +180,8 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     coord = st.coordination_overhead * ext_lv * is_split
     mix_lv = np.empty((n_ssq, N_ACT))  # L + V by activity
     for a in range(N_ACT):
-        share = split[:, a]
+        share = role_shares[a][role]
+        share[p] = split[p, a]  # pro-rata rows: their mix
         mix_lv[:, a] = np.bincount(ssq, weights=L * share + V * share, minlength=n_ssq)
     lv_total = mix_lv.sum(axis=1, keepdims=True)
     C_act = coord[:, None] * np.divide(mix_lv, lv_total, out=np.zeros_like(mix_lv),
