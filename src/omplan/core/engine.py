@@ -1,4 +1,6 @@
-"""Plan -> ledger (spec §3–§5): the one computation every figure is a group-by of.
+"""Plan -> ledger (spec §3–§5, over the horizon of §7): the one computation every figure is a
+group-by of. Every rule works per period k = 0 … 4 × horizon_years − 1 (quarter k mod 4 + 1 of
+fiscal year first + k div 4).
 
 Three steps, each callable on its own: :func:`compute_arrays` (plan -> per-key amounts, every
 scenario's staffing lines stacked on one axis), :func:`build_ledger` (arrays -> the long
@@ -319,9 +321,10 @@ def _other_costs(plan: Plan) -> tuple[np.ndarray, list[Finding]]:
             missing = np.isnan(fx) & (amounts[i] > 0)
             if missing.any():
                 fys = sorted({plan.horizon.fiscal_years[y] for y in year[missing]})
-                errors.append(_fx_finding(cost.currency, fys, f"the cost '{cost.item}' of "
-                                          f"{cost.system}", cost.currency_location
-                                          or cost.location))
+                what = (f"the cost '{cost.item}' of {cost.system}" if cost.item
+                        else f"a cost of {cost.system}")
+                errors.append(_fx_finding(cost.currency, fys, what,
+                                          cost.currency_location or cost.location))
             amounts[i] *= np.nan_to_num(fx)
     return amounts, errors
 
