@@ -140,13 +140,18 @@ def out_of_band(ctx: Context) -> Iterable[tuple[str, Finding]]:
                     "warning", "out-of-band",
                     f"operation is {share:.1%} of the total ({status}); {band}")
         return
-    # a year's figures are the sums of its quarters (one pass over the ledger for all)
-    per_q = sum_by(ctx.ledger, ["scenario", "quarter", "kind"])  # kind: operation first
+    # a year's operation and maintenance, in one pass over the ledger's codes
+    led = ctx.ledger
+    n_years = horizon.years
+    code = led["scenario"].cat.codes.to_numpy().astype(np.intp) * n_years
+    code += led["quarter"].cat.codes.to_numpy() >> 2  # the period's year index (k div 4)
+    code *= 2
+    code += led["kind"].cat.codes.to_numpy()  # operation first
+    per_year = np.bincount(code, weights=led["amount"].to_numpy(),
+                           minlength=len(ctx.arrays.names) * n_years * 2).reshape(-1, n_years, 2)
     for s, name in enumerate(ctx.arrays.names):
         for y, fiscal_year in enumerate(horizon.fiscal_years):
-            quarters = per_q[s, 4 * y: 4 * y + 4]
-            op = float(sum(float(x) for x in quarters[:, 0]))
-            mt = float(sum(float(x) for x in quarters[:, 1]))
+            op, mt = (float(x) for x in per_year[s, y])
             share, status = band_status(op, op + mt, st.band_low, st.band_high)
             if status in ("operation-heavy", "maintenance-heavy"):
                 yield name, Finding(
