@@ -632,3 +632,80 @@ def test_a_task_result_is_a_dataclass_with_the_old_json(tmp_path):
     failed = PlanResult.failure("x.xlsx", "Baseline", "not-run", "stopped")
     assert list(failed.to_json()) == list(data)[:13]  # no run metrics: it never ran
     assert failed.first_error() == "stopped"
+
+
+# --------------------------------------------------------------------------- quarters over years
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("Q2", ("Q2",)), ("q2", ("Q2",)), (" all ", ("all",)), ("ALL", ("all",)),
+    ("FY2028Q2", ("FY2028 Q2",)), ("fy2028 q2", ("FY2028 Q2",)), ("FY2028-Q2", ("FY2028 Q2",)),
+    (["FY2029 Q1", "q3", "FY2028q4", "Q1"], ("Q1", "Q3", "FY2028 Q4", "FY2029 Q1")),
+    (["Q1", "all", "FY2030 Q1"], ("all",)),  # all covers every other choice
+])
+def test_quarter_choices_are_normalised(given, expected):
+    assert parse_quarters(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["Q5", "Q0", "FY28 Q2", "2028 Q2", "FY2028", "quarter 2", ""])
+def test_a_quarter_that_is_none_is_refused(bad):
+    with pytest.raises(BatchError, match=r"quarter must be Q1–Q4 .* FY<year> Q<n>"):
+        parse_quarters(bad)
+
+
+def test_choices_resolve_within_each_plans_horizon():
+    from omplan.apps.batch.tasks import resolve_quarters
+
+    # Q2 is quarter 2 of the plan's first fiscal year; FY2027 Q2 is the same quarter, once
+    assert resolve_quarters(("Q2", "FY2027 Q2"), 2027, 3) == ([(2027, 2)], [])
+    assert resolve_quarters(("FY2028 Q2",), 2027, 3) == ([(2028, 2)], [])
+    # all: 4 × 3 = 12 quarters, in time order
+    picked, outside = resolve_quarters(("all",), 2027, 3)
+    assert picked == [(y, q) for y in (2027, 2028, 2029) for q in (1, 2, 3, 4)]
+    assert outside == []
+    assert resolve_quarters(("Q1", "FY2030 Q1", "FY2026 Q4"), 2027, 3) == (
+        [(2027, 1)], ["FY2030 Q1", "FY2026 Q4"])
+
+
+def test_fy_quarter_of_a_one_year_plan_is_its_quarter(tmp_path):
+    """FY2027 Q2 of a plan for FY2027 is its Q2: the same workbook name and figures."""
+    path = write_openpyxl(bu_plan(2), tmp_path / "bu02.xlsx")
+    outcome = execute_batch([path], quarter="fy2027q2", out=tmp_path / "out", jobs=1)
+    assert outcome.ok and outcome.rollups == ["rollup_FY2027_Q2.xlsx"]
+    summary = run_plan(path).summary()["scenarios"][0]["quarters"][1]
+    q = outcome.results[0].quarters[0]
+    assert (q["fiscal_year"], q["quarter"], q["output"]) == (2027, "Q2", "bu02_FY2027_Q2.xlsx")
+    assert q["total"] == summary["total"]
+    frame = outcome.frame()
+    assert frame[["fiscal_year", "quarter"]].values.tolist() == [[2027, "Q2"]]
+
+
+def test_quarter_outside_a_plans_horizon_fails_that_plan_only(tmp_path):
+    """bu01 covers FY2027 only: FY2028 Q1 is outside it, a located error naming the
+    horizon; bu02 goes on."""
+    paths = write_plans(tmp_path / "plans", n=2)
+    settings = bu_plan(1)["Settings"]
+    row = next(i for i, r in enumerate(settings) if r[0] == "fiscal_year") + 1  # 1-based
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["batch", str(paths[0]), str(paths[1]), "--quarter",
+                                      "FY2028Q1", "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 2, result.output
+    data = report(out)
+    assert [p["status"] for p in data["plans"]] == ["failed", "failed"]
+    error = data["plans"][0]["errors"][0]
+    assert error["code"] == "quarter-outside-horizon"
+    # no horizon_years row: the fiscal_year cell sets the horizon of one year
+    assert error["location"] == f"Settings!B{row}"
+    assert error["message"] == (
+        "--quarter FY2028 Q1 is outside this plan's horizon, FY2027 (fiscal_year 2027, "
+        "horizon_years 1), so no workbook was written for it; choose a quarter within it or "
+        "raise horizon_years")
+    assert f"bu01.xlsx: Settings!B{row}: --quarter FY2028 Q1 is outside" in result.output
+    assert data["rollups"] == [] and not list(out.glob("bu0*_FY*.xlsx"))
+    # the same batch for Q1 and FY2028 Q1: the plan fails as a whole, nothing half-written
+    outcome = execute_batch([paths[0]], quarter=["Q1", "FY2028 Q1"], out=tmp_path / "o2",
+                            jobs=1)
+    assert not outcome.ok and outcome.results[0].outputs == []
+    frame = outcome.frame()
+    assert frame[["fiscal_year", "quarter", "status"]].values.tolist() == [
+        [2027, "Q1", "failed"], [2028, "Q1", "failed"]]

@@ -473,9 +473,10 @@ def new_command(path: Path, sample: bool, force: bool) -> int:
 @cli.command(short_help="Quarterly budgets for many plans, with rollups and a report.")
 @click.argument("plans", nargs=-1, required=True, type=click.Path(path_type=Path),
                 metavar="PLAN_OR_DIR...")
-@click.option("--quarter", required=True, metavar="[Q1|Q2|Q3|Q4|all]",
-              type=click.Choice(["Q1", "Q2", "Q3", "Q4", "all"], case_sensitive=False),
-              help="The fiscal quarter to budget, or all four.")
+@click.option("--quarter", required=True, metavar="QUARTER",
+              help="The quarter to budget: Q1–Q4 of the plan's first fiscal year, "
+                   "FY<year>Q<n> (e.g. FY2028Q2) for a quarter of a later year, or all for "
+                   "every quarter of the plan's horizon.")
 @click.option("--out", "out_dir", required=True,
               type=click.Path(path_type=Path, file_okay=False),
               help="Folder for the workbooks and batch_report.json (created if missing).")
