@@ -65,7 +65,7 @@ def print_summary(summary: dict[str, Any], findings: list[dict[str, str]]) -> No
     cur = summary["currency"]
     band = summary["band"]
     target = summary["target_operation_share"]
-    title = Text(f"{summary['plan']} — FY{summary['fiscal_year']}, amounts in {cur}; band "
+    title = Text(f"{summary['plan']} — {_horizon_text(summary)}, amounts in {cur}; band "
                  f"{band['low']:.0%}–{band['high']:.0%}, target operation share {target:.1%}")
     rows = []
     for s in summary["scenarios"]:
@@ -91,9 +91,53 @@ def print_summary(summary: dict[str, Any], findings: list[dict[str, str]]) -> No
     for r in rows:
         table.add_row(Text(r[0]), *r[1:5], Text(r[5], style=styles.get(r[5], "")), r[6])
     console.print(table)
+    _print_years(console, summary)
     _print_business_case(console, summary)
     _print_actuals(console, summary)
     print_findings(findings)
+
+
+def _years(summary: dict[str, Any]) -> int:
+    return int((summary.get("horizon") or {}).get("years") or 1)
+
+
+def _horizon_text(summary: dict[str, Any]) -> str:
+    """``FY2027`` for one year; ``FY2027–FY2029 (3-year totals)`` for several."""
+    first, years = summary["fiscal_year"], _years(summary)
+    if years == 1:
+        return f"FY{first}"
+    return f"FY{first}–FY{first + years - 1} ({years}-year totals)"
+
+
+def _print_years(console: Any, summary: dict[str, Any]) -> None:
+    """Total per fiscal year and scenario, for a plan over several years (when the years fit
+    the console; they are on the report's Business case sheet and in --json anyway)."""
+    if _years(summary) == 1:
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    scenarios = summary["scenarios"]
+    years = [y["fiscal_year"] for y in scenarios[0].get("years", [])]
+    cells = [[_fmt_money(y["total"]) + ("*" if y["band_status"] not in ("within", "no-cost")
+                                        else " ") for y in s["years"]] for s in scenarios]
+    widths = [max([len(f"FY{year}")] + [len(row[i]) for row in cells])
+              for i, year in enumerate(years)]
+    name_width = max(8, min(max(len(s["name"]) for s in scenarios), 20))
+    if name_width + sum(w + 2 for w in widths) > console.width:
+        console.print(Text("Totals per fiscal year: see the report's Business case sheet or "
+                           "--json (too many years for this width)"))
+        return
+    console.print()
+    table = Table(title=Text("Total per fiscal year (* outside the band)"),
+                  title_justify="left", box=None, pad_edge=False, title_style="",
+                  header_style="bold underline")
+    table.add_column("Scenario", min_width=8, ratio=1)
+    for year, width in zip(years, widths, strict=True):
+        table.add_column(f"FY{year}", justify="right", width=width)
+    for s, row in zip(scenarios, cells, strict=True):
+        table.add_row(Text(s["name"]), *row)
+    console.print(table)
 
 
 def _payback_text(case: dict[str, Any]) -> str:
@@ -114,8 +158,10 @@ def _print_business_case(console: Any, summary: dict[str, Any]) -> None:
     others = [s for s in summary["scenarios"] if s.get("business_case")]
     if others:
         console.print()
-        table = Table(title=Text(f"Against Baseline (NPV at {summary['discount_rate']:.1%} a "
-                                 "year; savings > 0 = cheaper)"), title_justify="left",
+        over = f" over {_years(summary)} years" if _years(summary) > 1 else ""
+        table = Table(title=Text(f"Against Baseline{over} (NPV at "
+                                 f"{summary['discount_rate']:.1%} a year; savings > 0 = "
+                                 "cheaper)"), title_justify="left",
                       box=None, pad_edge=False, title_style="", header_style="bold underline")
         table.add_column("Scenario", min_width=8, ratio=1)
         for head in ("Δ total", "One-off", "NPV of savings"):
