@@ -526,3 +526,34 @@ def test_batch_quarter_beyond_the_horizon_is_a_located_error(batch3, tmp_path):
     before = run_plan_task(str(batch3), "FY2026 Q4", str(tmp_path / "out"))
     assert before.errors[0]["location"] == "Settings!B3"
     assert before.errors[0]["message"].endswith("choose a quarter from that year on")
+
+
+# --------------------------------------------------------------------------- the Run button
+
+
+def test_run_button_writes_a_three_year_report(monkeypatch):
+    """run_in_book on xlwings' remote engine (see test_excel_live.py) with the 3-year plan:
+    the scenario sheets carry the FY quarters and the Summary the per-year figures."""
+    from xlwings_payload import apply_actions, open_book, payload, sheet_values, use_remote_engine
+
+    import omplan.apps.excel as excel
+
+    use_remote_engine(monkeypatch)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    monkeypatch.setattr(excel, "parse_plan", lambda grids, name: (tiny3(), []))
+    book_payload = payload(tiny_plan())
+    book = open_book(book_payload)
+    result = excel.run_in_book(book)
+    assert result.ok, result.message
+    after, _ = apply_actions(book_payload, book.json()["actions"])
+    base = sheet_values(after, "Baseline")
+    header = next(r for (r, c), v in sorted(base.items()) if v == "Activity" and c == 1)
+    assert [base.get((header, c)) for c in range(1, 18)] == ["Activity", *LABELS, *YEARS,
+                                                             "Total"]
+    total = next(r for (r, c), v in sorted(base.items()) if v == "Total" and c == 1)
+    assert base[(total, 17)] == cents(912_000)
+    summary = sheet_values(after, "Summary")
+    years = [(v, summary.get((r, c + 1))) for (r, c), v in summary.items()
+             if c == 2 and v in (2027, 2028, 2029)]
+    assert sorted(years)[:3] == [(2027, cents(264_000)), (2027, cents(264_000)),
+                                 (2028, cents(359_160))]
