@@ -709,3 +709,55 @@ def test_quarter_outside_a_plans_horizon_fails_that_plan_only(tmp_path):
     frame = outcome.frame()
     assert frame[["fiscal_year", "quarter", "status"]].values.tolist() == [
         [2027, "Q1", "failed"], [2028, "Q1", "failed"]]
+
+
+def three_year_plan(i: int) -> dict[str, list[list[Any]]]:
+    """bu_plan(i) over FY2027–FY2029 (horizon_years 3): its Q1–Q4 FTE in every year, but
+    Ops at 3 FTE in FY2028 Q2."""
+    sheets = bu_plan(i)
+    sheets["Settings"].append(["horizon_years", 3])
+    sheets["Staffing"][0].append("FY2028 Q2")
+    sheets["Staffing"][1].append(3)
+    for row in sheets["Staffing"][2:]:
+        row.append(None)
+    return sheets
+
+
+def test_fy_quarters_of_a_three_year_plan_through_the_command(tmp_path):
+    """The real command on a 3-year plan file and a 1-year one: FY2028Q2 is budgeted for the
+    first (its own figures, its own workbook and rollup) and is outside the second."""
+    (tmp_path / "plans").mkdir()
+    three = write_openpyxl(three_year_plan(2), tmp_path / "plans" / "three.xlsx")
+    one = write_openpyxl(bu_plan(2), tmp_path / "plans" / "one.xlsx")
+    out = tmp_path / "out"
+    result = omplan_cmd("batch", three, one, "--quarter", "FY2028Q2", "--out", out, "--jobs",
+                        1)
+    assert result.returncode == 2, result.stdout + result.stderr  # one.xlsx fails
+    data = report(out)
+    assert data["quarters"] == ["FY2028 Q2"]
+    ok, failed = data["plans"]
+    assert ok["outputs"] == ["three_FY2028_Q2.xlsx"] and data["rollups"] == [
+        "rollup_FY2028_Q2.xlsx"]
+    summary = json_summary(three, tmp_path)
+    assert [q["quarter"] for q in summary["scenarios"][0]["quarters"]][4:6] == ["Q1", "Q2"]
+    want = summary["scenarios"][0]["quarters"][5]  # k = 5: FY2028 Q2
+    assert want["fiscal_year"] == 2028
+    got = ok["quarters"][0]
+    assert (got["fiscal_year"], got["quarter"], got["total"]) == (2028, "Q2", want["total"])
+    # bu02's Ops (10,000 a month, all Monitoring): 3 FTE instead of its Q2's 1 + 0.25 × 2 =
+    # 1.5 adds 1.5 × 3 × 10,000 = 45,000 to FY2027 Q2
+    assert got["total"] == pytest.approx(summary["scenarios"][0]["quarters"][1]["total"]
+                                         + 45_000)
+    assert failed["errors"][0]["code"] == "quarter-outside-horizon"
+    assert failed["errors"][0]["location"] == "Settings!B3"  # fiscal_year of a 1-year plan
+    assert "one.xlsx: Settings!B3: --quarter FY2028 Q2 is outside" in result.stderr
+    rollup = openpyxl.load_workbook(out / "rollup_FY2028_Q2.xlsx")["Rollup"]
+    total = next(r for r in rollup.iter_rows(values_only=True) if r[0] == "Total (1 plan)")
+    assert total[3] == pytest.approx(want["total"], rel=FILE_REL)
+    # all: twelve budgets of the 3-year plan, four of the 1-year one
+    result = omplan_cmd("batch", three, one, "--quarter", "all", "--out", tmp_path / "all",
+                        "--jobs", 1)
+    assert result.returncode == 0, result.stderr
+    outputs = [p["outputs"] for p in report(tmp_path / "all")["plans"]]
+    assert outputs == [[f"three_FY{y}_Q{q}.xlsx" for y in (2027, 2028, 2029)
+                        for q in (1, 2, 3, 4)], [f"one_FY2027_Q{q}.xlsx" for q in (1, 2, 3, 4)]]

@@ -258,3 +258,36 @@ print(json.dumps({{"meta": meta, "scripts": scripts,
     want = OM_PAYBACK("Offshore L3", tables["Staffing"], tables["Rates"], tables["Allocation"],
                       tables["Scenarios"])
     assert isinstance(want, int) and out["payback"] == [[want]]
+
+
+def three_year_tables():
+    """The tiny plan over FY2027–FY2029: Ops has 2 FTE in FY2028 (its FY2028 columns), Dev
+    goes offshore from FY2028 Q1 with six transition months (see test_report_horizon.py)."""
+    sheets = tiny_plan()
+    fy2028 = [f"FY2028 Q{q}" for q in (1, 2, 3, 4)]
+    staffing = [[*sheets["Staffing"][0], *fy2028],
+                [*sheets["Staffing"][1], 2, 2, 2, 2],
+                [*sheets["Staffing"][2], None, None, None, None]]
+    scenarios = [[*TINY_SCENARIOS[0], "From"], [*TINY_SCENARIOS[1], "FY2028 Q1"]]
+    settings = [["Setting", "Value"], ["fiscal_year", 2027], ["horizon_years", 3],
+                ["transition_months", 6]]
+    return staffing, sheets["Rates"], sheets["Allocation"], scenarios, settings
+
+
+def test_functions_over_three_years():
+    """Baseline quarters 66,000 (FY2027), 96,000 (FY2028: Ops 2 FTE), 66,000 (FY2029):
+    912,000 in all. Offshore dev: savings -20,790 in FY2028 Q1 (36,000 transition), then
+    +15,210 a quarter: cumulative non-negative from FY2028 Q3, 3 × 7 = 21 months."""
+    staffing, rates, allocation, scenarios, settings = three_year_tables()
+    table = OM_SUMMARY(staffing, rates, allocation, None, None, settings)
+    assert isinstance(table, pd.DataFrame), table
+    labels = [f"FY{y} Q{q}" for y in (2027, 2028, 2029) for q in (1, 2, 3, 4)]
+    assert list(table.columns) == ["Activity", *labels, "FY2027", "FY2028", "FY2029", "Total"]
+    total = table.set_index("Activity").loc["Total"].tolist()
+    assert total == [*[66_000] * 4, *[96_000] * 4, *[66_000] * 4, 264_000, 384_000, 264_000,
+                     912_000]
+    assert OM_PAYBACK("Offshore dev", staffing, rates, allocation, scenarios, None, None,
+                      settings) == 21
+    # operation: Ops + half of Dev: (4 × 48,000 + 4 × 78,000 + 4 × 48,000) / 912,000
+    assert OM_SPLIT(staffing, rates, allocation, None, None, settings) == pytest.approx(
+        (4 * 48 + 4 * 78 + 4 * 48) / 912)
