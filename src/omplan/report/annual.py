@@ -232,7 +232,7 @@ def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: 
         [SeriesSpec("Operation", table.ref("Summary", 0, 2, n - 1, 2), colours["operation"]),
          SeriesSpec("Maintenance", table.ref("Summary", 0, 3, n - 1, 3),
                     colours["maintenance"])],
-        anchor=(chart_row, 1), stacked=True, y_title=currency, y_format="#,##0",
+        anchor=(chart_row, 1), stacked=True, y_title=currency, y_format="#,##0", y_min=0.0,
         end=(chart_row + chart_rows, 7)))
     sheet.charts.append(ChartSpec(
         "share", "Operation share against the band", band.ref("Summary", 0, 0, n - 1, 0),
@@ -414,7 +414,7 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
                     colours["operation"]),
          SeriesSpec("Maintenance", matrix.ref(sheet_name, mt_i, 1, mt_i, n_q),
                     colours["maintenance"])],
-        anchor=anchor, stacked=True, y_title=currency, y_format="#,##0", end=end))
+        anchor=anchor, stacked=True, y_title=currency, y_format="#,##0", y_min=0.0, end=end))
 
     year_cols = ("Operation", "Maintenance", "Total", "Share of total")
     total = sc.total

@@ -178,7 +178,7 @@ def _waterfall(sh: SheetBuilder, base: ScenarioFigures, sc: ScenarioFigures, cur
          SeriesSpec("Total", block.ref(SHEET, 0, 2, n - 1, 2), colours["total"]),
          SeriesSpec("Increase", block.ref(SHEET, 0, 3, n - 1, 3), colours["increase"]),
          SeriesSpec("Decrease", block.ref(SHEET, 0, 4, n - 1, 4), colours["decrease"])],
-        anchor=(chart_row, 1), stacked=True, y_title=currency, y_format="#,##0",
+        anchor=(chart_row, 1), stacked=True, y_title=currency, y_format="#,##0", y_min=0.0,
         end=(chart_row + WATERFALL_ROWS, 10)))
 
 

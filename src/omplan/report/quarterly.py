@@ -306,7 +306,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
         [SeriesSpec("Operation", matrix.ref(name, op_i, 1, op_i, 3), colours["operation"]),
          SeriesSpec("Maintenance", matrix.ref(name, mt_i, 1, mt_i, 3),
                     colours["maintenance"])],
-        anchor=(matrix.row, 7), stacked=True, y_title=ctx.currency, y_format="#,##0",
+        anchor=(matrix.row, 7), stacked=True, y_title=ctx.currency, y_format="#,##0", y_min=0.0,
         end=(matrix.last_row + 1, 14)))
 
     month_cols = [money, money, money, money]
@@ -570,7 +570,7 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
             [SeriesSpec("Operation", table.ref(name, 0, 4, n - 1, 4), colours["operation"]),
              SeriesSpec("Maintenance", table.ref(name, 0, 5, n - 1, 5),
                         colours["maintenance"])],
-            anchor=(chart_row, 1), stacked=True, y_title=currency, y_format="#,##0",
+            anchor=(chart_row, 1), stacked=True, y_title=currency, y_format="#,##0", y_min=0.0,
             end=(chart_row + 20, 9)))
         sh.cursor = chart_row + 22
     failed_rows = [[f.file, f.location, f.message, f.n_errors] for f in failed]
