@@ -574,17 +574,19 @@ def _checks_sheet(summary: PlanFigures) -> SheetBuilder:
 
 SHEET_GUIDE = (
     ("Summary", "Plan facts; one row per scenario: totals, operation share against the band "
-                "and the target, change against Baseline, billing boundary, findings; charts."),
+                "and the target, change against Baseline, billing boundary, findings; for "
+                "several fiscal years, the same per year; charts."),
     ("Business case", "Each scenario against Baseline: ranking by NPV of cost with the verdict "
                       "on each, cumulative savings by quarter, the bridge from Baseline (FTE, "
                       "rates, vendor management, coordination, transition, other) with "
                       "waterfalls, and figures per fiscal year."),
     ("<scenario>", "One sheet per scenario: activity × quarter with operation and maintenance "
-                   "subtotals, by role level, sourcing and system, cost components, billing "
-                   "boundary, findings and a quarterly chart."),
+                   "subtotals, by role level, sourcing and system, cost components, FTE by "
+                   "role level and sourcing, billing boundary, findings and a quarterly "
+                   "chart."),
     ("Ledger", "Every amount of the report, one row per scenario, system, quarter, role, "
-               "sourcing, vendor, activity and component: filter it or pivot it to reproduce "
-               "any figure."),
+               "sourcing, vendor, activity and component, with the FTE of labour rows: filter "
+               "it or pivot it to reproduce any figure."),
     ("Checks", "Every finding with its scenario, severity, code and location (Sheet!A1 of "
                "the plan workbook)."),
     ("About", "This sheet: version, input file and its SHA-256, settings used, generation "
