@@ -129,9 +129,8 @@ def _print_years(console: Any, summary: dict[str, Any]) -> None:
                            "--json (too many years for this width)"))
         return
     console.print()
-    table = Table(title=Text("Total per fiscal year (* outside the band)"),
-                  title_justify="left", box=None, pad_edge=False, title_style="",
-                  header_style="bold underline")
+    console.print(Text("Total per fiscal year (* outside the band that year)"))
+    table = Table(box=None, pad_edge=False, header_style="bold underline")
     table.add_column("Scenario", min_width=8, ratio=1)
     for year, width in zip(years, widths, strict=True):
         table.add_column(f"FY{year}", justify="right", width=width)
@@ -175,8 +174,8 @@ def _print_business_case(console: Any, summary: dict[str, Any]) -> None:
         console.print(table)
     best = summary.get("recommended")
     line = (Text(f"Recommended: {best} (lowest NPV of cost, within the band, PMO in-house)")
-            if best else Text("No scenario is recommended: none is within "
-                                                "the band every year with the PMO in-house"))
+            if best else Text("No scenario is recommended: none is in the band every year "
+                              "with the PMO in-house"))
     console.print(line)
 
 
