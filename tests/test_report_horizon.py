@@ -262,6 +262,13 @@ def test_summary_has_the_per_year_figures_of_the_json(sample3):
             assert row["FTE (mean)"] == cents(year["fte"])
             i += 1
     assert i == len(rows) == 3 * len(summary["scenarios"])
+    # the scenario table above holds the horizon's totals
+    table = sheet.block("scenarios")
+    for row, sc in zip(block_cells(grid, table), summary["scenarios"], strict=True):
+        assert row[:6] == [sc["name"], cents(sc["total"]), cents(sc["operation"]),
+                           cents(sc["maintenance"]),
+                           pytest.approx(sc["operation_share"], abs=1e-12), sc["band_status"]]
+        assert sc["total"] == cents(sum(y["total"] for y in sc["years"]))
     # the recommendation is named (Lean 2027 is operation-heavy every year)
     texts = [t.value for t in sheet.texts]
     assert f"Recommended: {summary['recommended']} " in texts[2]
