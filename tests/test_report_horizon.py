@@ -564,3 +564,25 @@ def test_run_button_writes_a_three_year_report(monkeypatch):
              if c == 2 and v in (2027, 2028, 2029)]
     assert sorted(years)[:3] == [(2027, cents(264_000)), (2027, cents(264_000)),
                                  (2028, cents(359_160))]
+
+
+def test_terminal_puts_ten_years_in_several_tables(capsys, monkeypatch):
+    """Ten fiscal years do not fit 80 columns side by side: the next years follow in another
+    table; every year is there once. Baseline: 66,000 × 4 = 264,000 every year."""
+    from omplan.apps.cli import print_summary
+
+    monkeypatch.setenv("COLUMNS", "80")
+    plan, _ = parse(tiny_plan())
+    assert plan is not None
+    plan = replace(plan, settings=replace(plan.settings, horizon_years=10),
+                   staffing=[replace(line, fte=tuple(line.fte) * 10) for line in plan.staffing])
+    evaluation = evaluate(plan)
+    print_summary(plan_figures(plan, [], evaluation).to_json(), [])
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    heads = [line.split() for line in lines if line.startswith("Scenario") and "FY20" in line]
+    assert len(heads) >= 2
+    years = [y for head in heads for y in head[1:]]
+    assert years == [f"FY{y}" for y in range(2027, 2037)]
+    rows = [line.split() for line in lines if line.startswith("Baseline ")][1:]
+    assert [v for row in rows for v in row[1:]] == ["264,000*"] * 10  # operation-heavy

@@ -110,8 +110,8 @@ def _horizon_text(summary: dict[str, Any]) -> str:
 
 
 def _print_years(console: Any, summary: dict[str, Any]) -> None:
-    """Total per fiscal year and scenario, for a plan over several years (when the years fit
-    the console; they are on the report's Business case sheet and in --json anyway)."""
+    """Total per fiscal year and scenario, for a plan over several years: as many years side
+    by side as the console holds, the next ones in another table below."""
     if _years(summary) == 1:
         return
     from rich.table import Table
@@ -124,19 +124,24 @@ def _print_years(console: Any, summary: dict[str, Any]) -> None:
     widths = [max([len(f"FY{year}")] + [len(row[i]) for row in cells])
               for i, year in enumerate(years)]
     name_width = max(8, min(max(len(s["name"]) for s in scenarios), 20))
-    if name_width + sum(w + 2 for w in widths) > console.width:
-        console.print(Text("Totals per fiscal year: see the report's Business case sheet or "
-                           "--json (too many years for this width)"))
-        return
+    groups: list[list[int]] = [[]]  # year indexes per table
+    used = name_width
+    for i, width in enumerate(widths):
+        if groups[-1] and used + width + 2 > console.width:
+            groups.append([])
+            used = name_width
+        groups[-1].append(i)
+        used += width + 2
     console.print()
     console.print(Text("Total per fiscal year (* outside the band that year)"))
-    table = Table(box=None, pad_edge=False, header_style="bold underline")
-    table.add_column("Scenario", min_width=8, ratio=1)
-    for year, width in zip(years, widths, strict=True):
-        table.add_column(f"FY{year}", justify="right", width=width)
-    for s, row in zip(scenarios, cells, strict=True):
-        table.add_row(Text(s["name"]), *row)
-    console.print(table)
+    for group in groups:
+        table = Table(box=None, pad_edge=False, header_style="bold underline")
+        table.add_column("Scenario", min_width=8, ratio=1)
+        for i in group:
+            table.add_column(f"FY{years[i]}", justify="right", width=widths[i])
+        for sc, row in zip(scenarios, cells, strict=True):
+            table.add_row(Text(sc["name"]), *(row[i] for i in group))
+        console.print(table)
 
 
 def _payback_text(case: dict[str, Any]) -> str:
@@ -158,10 +163,9 @@ def _print_business_case(console: Any, summary: dict[str, Any]) -> None:
     if others:
         console.print()
         over = f" over {_years(summary)} years" if _years(summary) > 1 else ""
-        table = Table(title=Text(f"Against Baseline{over} (NPV at "
-                                 f"{summary['discount_rate']:.1%} a year; savings > 0 = "
-                                 "cheaper)"), title_justify="left",
-                      box=None, pad_edge=False, title_style="", header_style="bold underline")
+        console.print(Text(f"Against Baseline{over} (NPV at {summary['discount_rate']:.1%} a "
+                           "year; savings > 0 = cheaper)"))
+        table = Table(box=None, pad_edge=False, header_style="bold underline")
         table.add_column("Scenario", min_width=8, ratio=1)
         for head in ("Δ total", "One-off", "NPV of savings"):
             table.add_column(head, justify="right")
