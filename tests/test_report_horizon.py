@@ -292,9 +292,10 @@ def test_business_case_by_hand(tiny):
     assert off["Savings vs Baseline"] == cents(912_000 - 826_320)
     assert off["One-off (transition)"] == cents(36_000)
     assert off["Run-rate savings"] == cents(4 * 15_210)  # FY2029 has no transition
-    cumulative = sheet.block("cumulative")
-    assert list(cumulative.header) == ["Scenario", *LABELS]
-    assert cumulative.row_of("Offshore dev")[1:] == [cents(v) for v in (
+    cumulative = sheet.block("cumulative")  # several years: a row per quarter
+    assert list(cumulative.header) == ["Quarter", "Offshore dev"]
+    assert cumulative.column("Quarter") == LABELS
+    assert cumulative.column("Offshore dev") == [cents(v) for v in (
         0, 0, 0, 0, -20_790, -5_580, 9_630, 24_840, 40_050, 55_260, 70_470, 85_680)]
     years = sheet.block("years")
     fy2028 = next(r for r in years.rows if r[0] == "Offshore dev" and r[1] == 2028)
@@ -324,7 +325,11 @@ def test_business_case_equals_the_json(sample3):
         if quarter is not None:
             assert row[9] == f"FY{quarter['fiscal_year']} {quarter['quarter']}"
     assert rows[[r[1] for r in rows].index(summary["recommended"])][10] == "recommended"
-    cumulative = {r[0]: r[1:] for r in block_cells(grid, sheet.block("cumulative"))}
+    block = sheet.block("cumulative")
+    cells = block_cells(grid, block)
+    assert [r[0] for r in cells] == LABELS
+    cumulative = {name: [r[1 + i] for r in cells] for i, name in enumerate(block.header[1:])}
+    assert list(cumulative) == [s["name"] for s in summary["scenarios"][1:]]
     for name, values in cumulative.items():
         base = by_name["Baseline"]["quarters"]
         own = by_name[name]["quarters"]
@@ -349,7 +354,8 @@ def test_business_case_equals_the_json(sample3):
     # one line per scenario over all 12 quarters; a waterfall per scenario
     chart = sheet.chart("cumulative")
     assert [s.title for s in chart.series] == [s["name"] for s in others]
-    assert all(s.values.last_col - s.values.first_col == 11 for s in chart.series)
+    assert all(s.values.last_row - s.values.first_row == 11 for s in chart.series)
+    assert chart.categories.first_row == block.first_row
     assert len([c for c in sheet.charts if c.key.startswith("waterfall_")]) == len(others)
 
 

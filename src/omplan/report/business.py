@@ -87,22 +87,40 @@ def business_sheet(figures: PlanFigures, currency: str) -> SheetBuilder:
     if others:
         quarters = figures.scenarios[0].quarters
         labels = [f"FY{q.fiscal_year} {q.label}" for q in quarters]
-        rows = [[sc.name, *sc.business_case.cumulative_savings] for sc in others
-                if sc.business_case is not None]
-        cumulative = sh.next_block("cumulative", rows, [st.TEXT_STYLE] + [signed] * len(labels),
-                                   header=("Scenario", *labels),
-                                   title="Cumulative savings vs Baseline by quarter")
         n_q = len(labels)
-        chart_row = sh.cursor
-        sheet.charts.append(ChartSpec(
-            "cumulative", "Cumulative savings vs Baseline",
-            cumulative.header_ref(SHEET, 1, n_q),
-            [SeriesSpec(sc.name, cumulative.ref(SHEET, i, 1, i, n_q),
-                        st.SCENARIO_COLOURS[i % len(st.SCENARIO_COLOURS)], line=True)
-             for i, sc in enumerate(others)],
-            anchor=(chart_row, 1), y_title=currency, y_format="#,##0",
-            end=(chart_row + 18, max(9, min(n_q + 2, 14))), labels_low=True))
-        sh.cursor = chart_row + 20
+        title = "Cumulative savings vs Baseline by quarter"
+        colours = [st.SCENARIO_COLOURS[i % len(st.SCENARIO_COLOURS)] for i in range(len(others))]
+        cases = [sc.business_case for sc in others if sc.business_case is not None]
+        if years == 1:  # a row per scenario, the four quarters across
+            rows = [[sc.name, *case.cumulative_savings] for sc, case in zip(others, cases,
+                                                                            strict=True)]
+            cumulative = sh.next_block("cumulative", rows, [st.TEXT_STYLE] + [signed] * n_q,
+                                       header=("Scenario", *labels), title=title)
+            chart_row = sh.cursor
+            sheet.charts.append(ChartSpec(
+                "cumulative", "Cumulative savings vs Baseline",
+                cumulative.header_ref(SHEET, 1, n_q),
+                [SeriesSpec(sc.name, cumulative.ref(SHEET, i, 1, i, n_q), colours[i],
+                            line=True) for i, sc in enumerate(others)],
+                anchor=(chart_row, 1), y_title=currency, y_format="#,##0",
+                end=(chart_row + 18, 9), labels_low=True))
+            sh.cursor = chart_row + 20
+        else:  # several years: a row per quarter (any horizon fits), the chart beside it
+            rows = [[label, *(case.cumulative_savings[k] for case in cases)]
+                    for k, label in enumerate(labels)]
+            cumulative = sh.next_block("cumulative", rows,
+                                       [st.TEXT_STYLE] + [signed] * len(others),
+                                       header=("Quarter", *(sc.name for sc in others)),
+                                       title=title)
+            col = len(others) + 3
+            sheet.charts.append(ChartSpec(
+                "cumulative", "Cumulative savings vs Baseline",
+                cumulative.ref(SHEET, 0, 0, n_q - 1, 0),
+                [SeriesSpec(sc.name, cumulative.ref(SHEET, 0, 1 + i, n_q - 1, 1 + i),
+                            colours[i], line=True) for i, sc in enumerate(others)],
+                anchor=(cumulative.row, col), y_title=currency, y_format="#,##0",
+                end=(cumulative.row + 18, col + 8), labels_low=True))
+            sh.cursor = max(cumulative.last_row, cumulative.row + 18) + 3
 
         base = figures.scenarios[0]
         rows = [[BRIDGE_LABELS[key], *(sc.business_case.bridge[key] for sc in others
@@ -140,9 +158,8 @@ def business_sheet(figures: PlanFigures, currency: str) -> SheetBuilder:
         base = figures.scenarios[0]
         for i, (sc, row) in enumerate(zip(others, waterfall_rows, strict=True)):
             _waterfall(sh, base, sc, currency, i, row)
-    sheet.column_widths[1] = 22.0
-    if years == 1:  # else the verdicts share the quarters' columns of the table below
-        sheet.column_widths.update({len(RANKING_HEADER): 30.0, len(RANKING_HEADER) + 1: 30.0})
+    sheet.column_widths.update({1: 22.0, len(RANKING_HEADER): 30.0,
+                                len(RANKING_HEADER) + 1: 30.0})
     sheet.freeze = (4, 1)
     sheet.print_setup = PrintSetup(title_rows=(1, 3))
     sheet.tab_colour = st.NAVY
