@@ -292,13 +292,6 @@ class _Axis:
         years = [sum(quarters[4 * y: 4 * y + 4]) / 4 for y in range(len(self.fiscal_years))]
         return [*quarters, *(years if self.multi else []), sum(quarters) / len(quarters)]
 
-    def share_row(self, operation: Sequence[float], total: Sequence[float], low: float,
-                  high: float) -> tuple[list[float | None], list[str]]:
-        """Operation share and band status of every time column."""
-        pairs = [band_status(op, tot, low, high) for op, tot in zip(operation, total,
-                                                                      strict=True)]
-        return [p[0] for p in pairs], [p[1] for p in pairs]
-
 
 YEARS_HEADER = ("Scenario", "Fiscal year", "Total", "Operation", "Maintenance",
                 "Operation share", "Band status", "Share vs target", "Δ total vs Baseline",
@@ -350,8 +343,8 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
     sh.text(1, 1, f"{name}: {s.plan_name}", st.TITLE_STYLE)
     share = sc.operation_share
     share_text = "–" if share is None else f"{share:.1%}"
-    years = _years_text(plan)
-    sh.text(2, 1, f"{years} · amounts in {currency} · total "
+    period = _years_text(plan)
+    sh.text(2, 1, f"{period} · amounts in {currency} · total "
                   f"{sc.total:,.0f} {currency} · operation share {share_text} "
                   f"({sc.band_status}; band {low:.0%}–{high:.0%}, target {target:.1%})",
             st.SUBTITLE_STYLE)
@@ -365,24 +358,23 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
     quarters = sc.quarters
     rows: list[list[Any]] = []
     kinds: dict[int, str] = {}
-    kind_values: dict[str, list[float]] = {}
     for kind, acts in (("operation", OPERATION_ACTIVITIES),
                        ("maintenance", MAINTENANCE_ACTIVITIES)):
         for a in acts:
             rows.append([Styled(a, st.LABEL_STYLE),
                          *axis.sums([_f(aq.loc[a, q]) for q in labels], _f(ay.loc[a]))])
         kinds[len(rows)] = "subtotal"
-        kind_values[kind] = axis.sums([getattr(q, kind) for q in quarters],
-                                      getattr(sc, kind))
-        rows.append([kind.capitalize(), *kind_values[kind]])
+        rows.append([kind.capitalize(), *axis.sums([getattr(q, kind) for q in quarters],
+                                                   getattr(sc, kind))])
     kinds[len(rows)] = "total"
     totals = axis.sums([q.total for q in quarters], sc.total)
     rows.append(["Total", *totals])
     share_i = len(rows)
-    shares, statuses = axis.share_row(kind_values["operation"], totals, low, high)
-    # the quarters' and the horizon's shares are the figures' own (the same arithmetic)
-    shares = [*(q.operation_share for q in quarters), *shares[axis.n_quarters:-1], share]
-    statuses = [*(q.band_status for q in quarters), *statuses[axis.n_quarters:-1],
+    # the shares and statuses of the quarters, the years and the horizon: the figures' own
+    years = sc.years if axis.multi else []
+    shares = [*(q.operation_share for q in quarters), *(y.operation_share for y in years),
+              share]
+    statuses = [*(q.band_status for q in quarters), *(y.band_status for y in years),
                 sc.band_status]
     rows.append([Styled("Operation share", st.KEY_STYLE), *(Styled(v, pct) for v in shares)])
     rows.append([Styled("Band status", st.KEY_STYLE),
