@@ -1,7 +1,7 @@
 """Quarterly budget and rollup workbooks as layout data (pure: no files, no openpyxl).
 
-A quarterly budget is one scenario's quarter of a plan, phased over the quarter's three
-calendar months; a rollup puts the quarter figures of many plans (business units) side by
+A quarterly budget is one scenario's quarter of a plan (any quarter of its horizon), phased
+over the quarter's three calendar months; a rollup puts the quarter figures of many plans (business units) side by
 side, per fiscal year and currency. Every figure is a group-by of the engine's ledger
 (``summary.pivot`` / ``kind_totals`` / ``scenario_summary``); the monthly figures are the
 quarter figures split evenly (spec §3 works per quarter: FTE is constant within a quarter).
@@ -104,7 +104,8 @@ def rollup_name(fiscal_year: int, quarter: str, currency: str | None = None) -> 
 
 
 def quarter_figures(evaluation: Evaluation, scenario: str) -> list[PeriodFigures]:
-    """The four quarters of a scenario, exactly as the JSON summary's ``quarters`` (spec §6)."""
+    """Every quarter of a scenario over the horizon, exactly as the JSON summary's
+    ``quarters``."""
     return scenario_quarters(evaluation, scenario)
 
 
