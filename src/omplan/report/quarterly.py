@@ -1,10 +1,11 @@
 """Quarterly budget and rollup workbooks as layout data (pure: no files, no openpyxl).
 
 A quarterly budget is one scenario's quarter of a plan (any quarter of its horizon), phased
-over the quarter's three calendar months; a rollup puts the quarter figures of many plans (business units) side by
-side, per fiscal year and currency. Every figure is a group-by of the engine's ledger
-(``summary.pivot`` / ``kind_totals`` / ``scenario_summary``); the monthly figures are the
-quarter figures split evenly (spec §3 works per quarter: FTE is constant within a quarter).
+over the quarter's three calendar months; a rollup puts the quarter figures of many plans
+(business units) side by side, per fiscal year and currency. Every figure is a group-by of
+the engine's ledger (``summary.pivot`` / ``kind_totals`` / ``scenario_summary``); the monthly
+figures are the quarter figures split evenly (spec §3 works per quarter: FTE is constant
+within a quarter).
 
 Fiscal months: ``fiscal_year`` names the calendar year in which the fiscal year *starts*, so
 with ``fy_start_month`` 4, FY2027 runs Apr 2027 – Mar 2028 and its Q4 is Jan–Mar 2028
