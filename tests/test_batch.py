@@ -632,3 +632,132 @@ def test_a_task_result_is_a_dataclass_with_the_old_json(tmp_path):
     failed = PlanResult.failure("x.xlsx", "Baseline", "not-run", "stopped")
     assert list(failed.to_json()) == list(data)[:13]  # no run metrics: it never ran
     assert failed.first_error() == "stopped"
+
+
+# --------------------------------------------------------------------------- quarters over years
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("Q2", ("Q2",)), ("q2", ("Q2",)), (" all ", ("all",)), ("ALL", ("all",)),
+    ("FY2028Q2", ("FY2028 Q2",)), ("fy2028 q2", ("FY2028 Q2",)), ("FY2028-Q2", ("FY2028 Q2",)),
+    (["FY2029 Q1", "q3", "FY2028q4", "Q1"], ("Q1", "Q3", "FY2028 Q4", "FY2029 Q1")),
+    (["Q1", "all", "FY2030 Q1"], ("all",)),  # all covers every other choice
+])
+def test_quarter_choices_are_normalised(given, expected):
+    assert parse_quarters(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["Q5", "Q0", "FY28 Q2", "2028 Q2", "FY2028", "quarter 2", ""])
+def test_a_quarter_that_is_none_is_refused(bad):
+    with pytest.raises(BatchError, match=r"quarter must be Q1–Q4 .* FY<year> Q<n>"):
+        parse_quarters(bad)
+
+
+def test_choices_resolve_within_each_plans_horizon():
+    from omplan.apps.batch.tasks import resolve_quarters
+
+    # Q2 is quarter 2 of the plan's first fiscal year; FY2027 Q2 is the same quarter, once
+    assert resolve_quarters(("Q2", "FY2027 Q2"), 2027, 3) == ([(2027, 2)], [])
+    assert resolve_quarters(("FY2028 Q2",), 2027, 3) == ([(2028, 2)], [])
+    # all: 4 × 3 = 12 quarters, in time order
+    picked, outside = resolve_quarters(("all",), 2027, 3)
+    assert picked == [(y, q) for y in (2027, 2028, 2029) for q in (1, 2, 3, 4)]
+    assert outside == []
+    assert resolve_quarters(("Q1", "FY2030 Q1", "FY2026 Q4"), 2027, 3) == (
+        [(2027, 1)], ["FY2030 Q1", "FY2026 Q4"])
+
+
+def test_fy_quarter_of_a_one_year_plan_is_its_quarter(tmp_path):
+    """FY2027 Q2 of a plan for FY2027 is its Q2: the same workbook name and figures."""
+    path = write_openpyxl(bu_plan(2), tmp_path / "bu02.xlsx")
+    outcome = execute_batch([path], quarter="fy2027q2", out=tmp_path / "out", jobs=1)
+    assert outcome.ok and outcome.rollups == ["rollup_FY2027_Q2.xlsx"]
+    summary = run_plan(path).summary()["scenarios"][0]["quarters"][1]
+    q = outcome.results[0].quarters[0]
+    assert (q["fiscal_year"], q["quarter"], q["output"]) == (2027, "Q2", "bu02_FY2027_Q2.xlsx")
+    assert q["total"] == summary["total"]
+    frame = outcome.frame()
+    assert frame[["fiscal_year", "quarter"]].values.tolist() == [[2027, "Q2"]]
+
+
+def test_quarter_outside_a_plans_horizon_fails_that_plan_only(tmp_path):
+    """bu01 covers FY2027 only: FY2028 Q1 is outside it, a located error naming the
+    horizon; bu02 goes on."""
+    paths = write_plans(tmp_path / "plans", n=2)
+    settings = bu_plan(1)["Settings"]
+    row = next(i for i, r in enumerate(settings) if r[0] == "fiscal_year") + 1  # 1-based
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["batch", str(paths[0]), str(paths[1]), "--quarter",
+                                      "FY2028Q1", "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 2, result.output
+    data = report(out)
+    assert [p["status"] for p in data["plans"]] == ["failed", "failed"]
+    error = data["plans"][0]["errors"][0]
+    assert error["code"] == "quarter-outside-horizon"
+    # no horizon_years row: the fiscal_year cell sets the horizon of one year
+    assert error["location"] == f"Settings!B{row}"
+    assert error["message"] == (
+        "--quarter FY2028 Q1 is outside this plan's horizon, FY2027 (fiscal_year 2027, "
+        "horizon_years 1), so no workbook was written for it; choose a quarter within it or "
+        "raise horizon_years")
+    assert f"bu01.xlsx: Settings!B{row}: --quarter FY2028 Q1 is outside" in result.output
+    assert data["rollups"] == [] and not list(out.glob("bu0*_FY*.xlsx"))
+    # the same batch for Q1 and FY2028 Q1: the plan fails as a whole, nothing half-written
+    outcome = execute_batch([paths[0]], quarter=["Q1", "FY2028 Q1"], out=tmp_path / "o2",
+                            jobs=1)
+    assert not outcome.ok and outcome.results[0].outputs == []
+    frame = outcome.frame()
+    assert frame[["fiscal_year", "quarter", "status"]].values.tolist() == [
+        [2027, "Q1", "failed"], [2028, "Q1", "failed"]]
+
+
+def three_year_plan(i: int) -> dict[str, list[list[Any]]]:
+    """bu_plan(i) over FY2027–FY2029 (horizon_years 3): its Q1–Q4 FTE in every year, but
+    Ops at 3 FTE in FY2028 Q2."""
+    sheets = bu_plan(i)
+    sheets["Settings"].append(["horizon_years", 3])
+    sheets["Staffing"][0].append("FY2028 Q2")
+    sheets["Staffing"][1].append(3)
+    for row in sheets["Staffing"][2:]:
+        row.append(None)
+    return sheets
+
+
+def test_fy_quarters_of_a_three_year_plan_through_the_command(tmp_path):
+    """The real command on a 3-year plan file and a 1-year one: FY2028Q2 is budgeted for the
+    first (its own figures, its own workbook and rollup) and is outside the second."""
+    (tmp_path / "plans").mkdir()
+    three = write_openpyxl(three_year_plan(2), tmp_path / "plans" / "three.xlsx")
+    one = write_openpyxl(bu_plan(2), tmp_path / "plans" / "one.xlsx")
+    out = tmp_path / "out"
+    result = omplan_cmd("batch", three, one, "--quarter", "FY2028Q2", "--out", out, "--jobs",
+                        1)
+    assert result.returncode == 2, result.stdout + result.stderr  # one.xlsx fails
+    data = report(out)
+    assert data["quarters"] == ["FY2028 Q2"]
+    ok, failed = data["plans"]
+    assert ok["outputs"] == ["three_FY2028_Q2.xlsx"] and data["rollups"] == [
+        "rollup_FY2028_Q2.xlsx"]
+    summary = json_summary(three, tmp_path)
+    assert [q["quarter"] for q in summary["scenarios"][0]["quarters"]][4:6] == ["Q1", "Q2"]
+    want = summary["scenarios"][0]["quarters"][5]  # k = 5: FY2028 Q2
+    assert want["fiscal_year"] == 2028
+    got = ok["quarters"][0]
+    assert (got["fiscal_year"], got["quarter"], got["total"]) == (2028, "Q2", want["total"])
+    # bu02's Ops (10,000 a month, all Monitoring): 3 FTE instead of its Q2's 1 + 0.25 × 2 =
+    # 1.5 adds 1.5 × 3 × 10,000 = 45,000 to FY2027 Q2
+    assert got["total"] == pytest.approx(summary["scenarios"][0]["quarters"][1]["total"]
+                                         + 45_000)
+    assert failed["errors"][0]["code"] == "quarter-outside-horizon"
+    assert failed["errors"][0]["location"] == "Settings!B3"  # fiscal_year of a 1-year plan
+    assert "one.xlsx: Settings!B3: --quarter FY2028 Q2 is outside" in result.stderr
+    rollup = openpyxl.load_workbook(out / "rollup_FY2028_Q2.xlsx")["Rollup"]
+    total = next(r for r in rollup.iter_rows(values_only=True) if r[0] == "Total (1 plan)")
+    assert total[3] == pytest.approx(want["total"], rel=FILE_REL)
+    # all: twelve budgets of the 3-year plan, four of the 1-year one
+    result = omplan_cmd("batch", three, one, "--quarter", "all", "--out", tmp_path / "all",
+                        "--jobs", 1)
+    assert result.returncode == 0, result.stderr
+    outputs = [p["outputs"] for p in report(tmp_path / "all")["plans"]]
+    assert outputs == [[f"three_FY{y}_Q{q}.xlsx" for y in (2027, 2028, 2029)
+                        for q in (1, 2, 3, 4)], [f"one_FY2027_Q{q}.xlsx" for q in (1, 2, 3, 4)]]

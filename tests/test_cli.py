@@ -88,6 +88,32 @@ def test_demo_prints_the_scenario_table(tmp_path):
     assert "Sample plan — FY2027, amounts in USD" in result.stdout
 
 
+def test_run_prints_the_business_case_in_80_columns(tmp_path):
+    """The tables and the recommendation fit 80 columns (findings follow, one per line in a
+    log); against Baseline: Δ total, one-off, NPV of savings and payback, as in the JSON."""
+    out = tmp_path / "s.json"
+    result = omplan_cmd("run", SAMPLE, "--json", out, env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    lines = result.stdout.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith("Recommended: "))
+    assert max(len(line.rstrip()) for line in lines[: end + 1]) <= 80, result.stdout
+    assert lines[end] == ("Recommended: Offshore L3 (lowest NPV of cost, within the band, PMO "
+                          "in-house)") and summary["recommended"] == "Offshore L3"
+    head = next(i for i, line in enumerate(lines) if line.startswith("Against Baseline"))
+    assert lines[head].startswith("Against Baseline (NPV at 8.0% a year")
+    table = {line.split("  ")[0]: line for line in lines[head + 2: end]}
+    for sc in summary["scenarios"][1:]:
+        case = sc["business_case"]
+        row = table[sc["name"]].split()
+        # Δ total is the scenario minus Baseline: minus the savings
+        assert f"{-case['savings']:+,.0f}" in row and f"{case['one_off']:,.0f}" in row
+        assert f"{case['npv_savings']:+,.0f}" in row
+    assert table["Offshore L3"].rstrip().endswith("6 mo (FY2027 Q2)")
+    assert table["Lean 2027"].rstrip().endswith("at once")
+    assert table["Outsource L1/L2"].rstrip().endswith("never")
+
+
 def test_run_sample_writes_the_json_summary(tmp_path):
     out = tmp_path / "out.json"
     result = omplan_cmd("run", "workbooks/sample_plan.xlsx", "--json", out)

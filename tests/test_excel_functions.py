@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from factories import tiny_plan
 
 from omplan.apps.cli import sample_plan_path
 from omplan.apps.excel import (
     DEFAULT_FISCAL_YEAR,
     OM_BAND_STATUS,
+    OM_PAYBACK,
     OM_SPLIT,
     OM_SUMMARY,
     OM_TARGET_SHARE,
@@ -125,6 +127,50 @@ def test_bad_argument_gives_a_located_message(tables):
         "#OMPLAN: expected a table")
 
 
+TINY_SCENARIOS = [["Scenario", "Role", "System", "Change", "Value"],
+                  ["Offshore dev", "Dev", "*", "sourcing", "Offshore"],
+                  ["Double dev", "Dev", "*", "fte_factor", 2]]
+
+
+def test_payback_by_hand():
+    """The tiny plan (Baseline 66,000 a quarter) with 6 transition months. Offshore dev: Dev
+    at 6,000 offshore costs 18,000 + 10 % vendor management 1,800 + coordination 990 a
+    quarter, and once 6 × 6,000 = 36,000 of transition in Q1. Quarter totals 86,790, then
+    50,790: savings -20,790, +15,210, +15,210, +15,210; cumulative -20,790, -5,580, +9,630,
+    +24,840: non-negative from Q3 on, so 3 × 3 = 9 months. Double dev costs 30,000 + 72,000
+    = 102,000 a quarter, more than Baseline every quarter: never (an empty cell)."""
+    sheets = tiny_plan()
+    settings = [["Setting", "Value"], ["fiscal_year", 2027], ["transition_months", 6]]
+    args = (sheets["Staffing"], sheets["Rates"], sheets["Allocation"], TINY_SCENARIOS)
+    assert OM_PAYBACK("Offshore dev", *args, None, sheets["Roles"], settings) == 9
+    assert OM_PAYBACK("double DEV", *args, None, None, settings) is None  # names: any case
+    # two transition months (the default): 62,790 in Q1, savings +3,210 at once: 0 months
+    assert OM_PAYBACK("Offshore dev", *args) == 0
+
+
+def test_payback_is_the_business_case_of_the_sample(tables, sample_run):
+    args = (tables["Staffing"], tables["Rates"], tables["Allocation"], tables["Scenarios"],
+            tables["Costs"], tables["Roles"], tables["Settings"])
+    for s in sample_run.summary()["scenarios"][1:]:
+        assert OM_PAYBACK(s["name"], *args) == s["business_case"]["payback_months"], s["name"]
+    assert OM_PAYBACK("Offshore L3", *args) == 6  # the sample's recommendation
+
+
+def test_payback_of_no_scenario_says_why():
+    sheets = tiny_plan()
+    args = (sheets["Staffing"], sheets["Rates"], sheets["Allocation"], TINY_SCENARIOS)
+    assert OM_PAYBACK("Baseline", *args) == (
+        "#OMPLAN: Baseline is what every scenario is compared with: it has no payback of its "
+        "own")
+    assert OM_PAYBACK("Nearshore", *args) == (
+        "#OMPLAN: there is no scenario 'Nearshore' (the scenarios: Baseline, Offshore dev, "
+        "Double dev)")
+    assert OM_PAYBACK(None, *args).startswith("#OMPLAN: scenario is required")
+    bad = [row[:] for row in TINY_SCENARIOS]
+    bad[2][4] = -1
+    assert OM_PAYBACK("Offshore dev", *args[:3], bad).startswith("#OMPLAN: Scenarios!E3: ")
+
+
 def test_band_status():
     assert OM_BAND_STATUS(60, 40) == "within"
     assert OM_BAND_STATUS(61, 39) == "operation-heavy"
@@ -160,6 +206,9 @@ def test_lite_and_server_pipeline(tmp_path, tables, sample_run):
     clean = [[["" if v is None or (isinstance(v, float) and math.isnan(v)) else v
                for v in row] for row in arg] for arg in args]
     (tmp_path / "args.json").write_text(json.dumps(clean))
+    scenarios = [["" if v is None or (isinstance(v, float) and math.isnan(v)) else v
+                  for v in row] for row in table_rows(tables["Scenarios"])]
+    (tmp_path / "scenarios.json").write_text(json.dumps(scenarios))
     code = f"""
 import asyncio, importlib.util, json, sys
 import xlwings
@@ -175,7 +224,10 @@ def call(name, args):
              "client": "Office.js", "runtime": "1.4", "culture_info_name": "en-US",
              "date_format": "M/d/yyyy"}}
     return asyncio.run(custom_functions_call(data, module))
+scenarios = json.load(open({str(tmp_path / "scenarios.json")!r}))
 print(json.dumps({{"meta": meta, "scripts": scripts,
+                   "payback": call("OM_PAYBACK", [[["Offshore L3"]], *args, scenarios, None,
+                                                  None, None]),
                    "split": call("OM_SPLIT", [*args, None, None, None]),
                    "summary": call("OM_SUMMARY", [*args, None, None, None]),
                    "band": call("OM_BAND_STATUS", [[[60]], [[40]], None, None])}},
@@ -187,7 +239,10 @@ print(json.dumps({{"meta": meta, "scripts": scripts,
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     functions = {f["name"]: f for f in out["meta"]["functions"]}
-    assert {"OM_SUMMARY", "OM_SPLIT", "OM_BAND_STATUS", "OM_TARGET_SHARE"} <= set(functions)
+    assert {"OM_SUMMARY", "OM_SPLIT", "OM_BAND_STATUS", "OM_TARGET_SHARE",
+            "OM_PAYBACK"} <= set(functions)
+    params = {p["name"]: p for p in functions["OM_PAYBACK"]["parameters"]}
+    assert params["settings"].get("optional") and not params["scenarios"].get("optional")
     params = {p["name"]: p for p in functions["OM_SUMMARY"]["parameters"]}
     assert params["roles"].get("optional") and not params["staffing"].get("optional")
     assert "run_scenarios" in json.dumps(out["scripts"])
@@ -199,3 +254,40 @@ print(json.dumps({{"meta": meta, "scripts": scripts,
     assert summary[-3][0] == "Total" and summary[-3][-1] == pytest.approx(
         local.set_index("Activity").loc["Total", "FY"])
     assert out["band"] == [["within"]]
+    # without costs the figures differ from the sample's, so compare with the Python call
+    want = OM_PAYBACK("Offshore L3", tables["Staffing"], tables["Rates"], tables["Allocation"],
+                      tables["Scenarios"])
+    assert isinstance(want, int) and out["payback"] == [[want]]
+
+
+def three_year_tables():
+    """The tiny plan over FY2027–FY2029: Ops has 2 FTE in FY2028 (its FY2028 columns), Dev
+    goes offshore from FY2028 Q1 with six transition months (see test_report_horizon.py)."""
+    sheets = tiny_plan()
+    fy2028 = [f"FY2028 Q{q}" for q in (1, 2, 3, 4)]
+    staffing = [[*sheets["Staffing"][0], *fy2028],
+                [*sheets["Staffing"][1], 2, 2, 2, 2],
+                [*sheets["Staffing"][2], None, None, None, None]]
+    scenarios = [[*TINY_SCENARIOS[0], "From"], [*TINY_SCENARIOS[1], "FY2028 Q1"]]
+    settings = [["Setting", "Value"], ["fiscal_year", 2027], ["horizon_years", 3],
+                ["transition_months", 6]]
+    return staffing, sheets["Rates"], sheets["Allocation"], scenarios, settings
+
+
+def test_functions_over_three_years():
+    """Baseline quarters 66,000 (FY2027), 96,000 (FY2028: Ops 2 FTE), 66,000 (FY2029):
+    912,000 in all. Offshore dev: savings -20,790 in FY2028 Q1 (36,000 transition), then
+    +15,210 a quarter: cumulative non-negative from FY2028 Q3, 3 × 7 = 21 months."""
+    staffing, rates, allocation, scenarios, settings = three_year_tables()
+    table = OM_SUMMARY(staffing, rates, allocation, None, None, settings)
+    assert isinstance(table, pd.DataFrame), table
+    labels = [f"FY{y} Q{q}" for y in (2027, 2028, 2029) for q in (1, 2, 3, 4)]
+    assert list(table.columns) == ["Activity", *labels, "FY2027", "FY2028", "FY2029", "Total"]
+    total = table.set_index("Activity").loc["Total"].tolist()
+    assert total == [*[66_000] * 4, *[96_000] * 4, *[66_000] * 4, 264_000, 384_000, 264_000,
+                     912_000]
+    assert OM_PAYBACK("Offshore dev", staffing, rates, allocation, scenarios, None, None,
+                      settings) == 21
+    # operation: Ops + half of Dev: (4 × 48,000 + 4 × 78,000 + 4 × 48,000) / 912,000
+    assert OM_SPLIT(staffing, rates, allocation, None, None, settings) == pytest.approx(
+        (4 * 48 + 4 * 78 + 4 * 48) / 912)

@@ -210,7 +210,10 @@ def test_ledger_block_is_the_ledger(tiny):
     block = sheet.block("ledger")
     assert block.bulk and tuple(block.header) == LEDGER_HEADER
     assert len(block.rows) == len(evaluation.ledger)
-    assert sum(r[-1] for r in block.rows) == pytest.approx(evaluation.ledger["amount"].sum())
+    assert tuple(block.header[-2:]) == ("Amount", "FTE")
+    assert sum(r[-2] for r in block.rows) == pytest.approx(evaluation.ledger["amount"].sum())
+    # FTE of labour rows: Ops and Dev, 1 FTE each in 4 quarters, in both scenarios: 16
+    assert sum(r[-1] for r in block.rows) == pytest.approx(2 * 4 * 2)
     first = evaluation.ledger.iloc[0]
     assert block.rows[0][:3] == (str(first["scenario"]), str(first["system"]),
                                  str(first["quarter"]))

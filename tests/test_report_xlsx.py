@@ -100,11 +100,12 @@ def write_text_plan(sheets: dict[str, list[list[Any]]], path: Path) -> Path:
 # --------------------------------------------------------------------------- reconciliation
 
 
-def ledger_sum(led: pd.DataFrame, **where: Any) -> float:
+def ledger_sum(led: pd.DataFrame, of: str = "amount", **where: Any) -> float:
+    """Sum of column ``of`` over the ledger rows matching ``where``."""
     for column, value in where.items():
         values = value if isinstance(value, list | tuple | set) else [value]
         led = led[led[column].isin(values)]
-    return float(led["amount"].sum())
+    return float(led[of].sum())
 
 
 def expected_cell(key: str, label: Any, head: str, led: pd.DataFrame, sc: dict, plan,
@@ -166,6 +167,14 @@ def expected_cell(key: str, label: Any, head: str, led: pd.DataFrame, sc: dict, 
         elif label != "External labour":
             where["activity"] = [a for a in ACTIVITIES if plan.billing[a] == label]
         return ledger_sum(led, **where)
+    if key in ("fte_level", "fte_sourcing"):
+        if label != "Total":
+            if key == "fte_level":
+                where["level"] = next(lv for lv in LEVELS if level_label(lv) == label)
+            else:
+                where["sourcing"] = label
+        fte = ledger_sum(led, of="fte", **where)
+        return fte if head in qmap else fte / 4  # FY average: the mean of four quarters
     raise AssertionError(f"unexpected block {key}")
 
 
@@ -290,7 +299,8 @@ def test_numbers_read_back_exactly_as_in_the_json(sample):
 def test_ledger_sheet_reproduces_every_total(sample):
     run, path, _ = sample
     frame = pd.read_excel(path, sheet_name="Ledger", engine="calamine")
-    assert list(frame.columns) == [c.capitalize() for c in omplan.core.ledger.LEDGER_COLUMNS]
+    assert list(frame.columns) == [*(c.capitalize() for c in
+                                     omplan.core.ledger.LEDGER_COLUMNS), "FTE"]
     assert len(frame) == len(run.evaluation.ledger)
     totals = frame.groupby("Scenario", sort=False)["Amount"].sum()
     for sc in run.summary()["scenarios"]:
@@ -333,7 +343,7 @@ def test_workbook_structure(sample):
     assert "Outsource L1-L2" in wb.sheetnames
     ledger = wb["Ledger"]
     table = ledger.tables["Ledger"]
-    assert table.ref == f"A1:K{len(run.evaluation.ledger) + 1}"
+    assert table.ref == f"A1:L{len(run.evaluation.ledger) + 1}"  # L: the FTE column
     assert table.autoFilter is not None
     assert [c.name for c in table.tableColumns] == [c.value for c in ledger[1]]
     assert ledger.freeze_panes == "A2"

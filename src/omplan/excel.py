@@ -6,6 +6,7 @@ custom functions so that workbooks naming ``omplan.excel`` keep working.
 
 from omplan.apps.excel import (  # noqa: F401  (xlwings finds the functions as members)
     OM_BAND_STATUS,
+    OM_PAYBACK,
     OM_SPLIT,
     OM_SUMMARY,
     OM_TARGET_SHARE,

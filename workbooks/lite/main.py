@@ -4,8 +4,8 @@ its requirements.txt tab).
 - The script ``run_scenarios`` (Lite's task pane: Run) checks the plan sheets of the open
   workbook and writes the report sheets (Summary, one sheet per scenario, Ledger, Checks,
   About), exactly as the Run scenarios button of the desktop .xlsm does.
-- The custom functions OM_SUMMARY, OM_SPLIT, OM_BAND_STATUS and OM_TARGET_SHARE are
-  registered from here: Lite registers the functions it finds in this module, and importing
+- The custom functions OM_SUMMARY, OM_SPLIT, OM_PAYBACK, OM_BAND_STATUS and
+  OM_TARGET_SHARE are registered from here: Lite registers the functions it finds in this module, and importing
   them from omplan.excel makes them members of it.
 """
 
@@ -14,6 +14,7 @@ from xlwings import script
 
 from omplan.excel import (  # noqa: F401  (registered as Excel custom functions)
     OM_BAND_STATUS,
+    OM_PAYBACK,
     OM_SPLIT,
     OM_SUMMARY,
     OM_TARGET_SHARE,

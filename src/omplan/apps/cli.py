@@ -65,7 +65,7 @@ def print_summary(summary: dict[str, Any], findings: list[dict[str, str]]) -> No
     cur = summary["currency"]
     band = summary["band"]
     target = summary["target_operation_share"]
-    title = Text(f"{summary['plan']} — FY{summary['fiscal_year']}, amounts in {cur}; band "
+    title = Text(f"{summary['plan']} — {_horizon_text(summary)}, amounts in {cur}; band "
                  f"{band['low']:.0%}–{band['high']:.0%}, target operation share {target:.1%}")
     rows = []
     for s in summary["scenarios"]:
@@ -91,9 +91,57 @@ def print_summary(summary: dict[str, Any], findings: list[dict[str, str]]) -> No
     for r in rows:
         table.add_row(Text(r[0]), *r[1:5], Text(r[5], style=styles.get(r[5], "")), r[6])
     console.print(table)
+    _print_years(console, summary)
     _print_business_case(console, summary)
     _print_actuals(console, summary)
     print_findings(findings)
+
+
+def _years(summary: dict[str, Any]) -> int:
+    return int((summary.get("horizon") or {}).get("years") or 1)
+
+
+def _horizon_text(summary: dict[str, Any]) -> str:
+    """``FY2027`` for one year; ``FY2027–FY2029 (3-year totals)`` for several."""
+    first, years = summary["fiscal_year"], _years(summary)
+    if years == 1:
+        return f"FY{first}"
+    return f"FY{first}–FY{first + years - 1} ({years}-year totals)"
+
+
+def _print_years(console: Any, summary: dict[str, Any]) -> None:
+    """Total per fiscal year and scenario, for a plan over several years: as many years side
+    by side as the console holds, the next ones in another table below."""
+    if _years(summary) == 1:
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    scenarios = summary["scenarios"]
+    years = [y["fiscal_year"] for y in scenarios[0].get("years", [])]
+    cells = [[_fmt_money(y["total"]) + ("*" if y["band_status"] not in ("within", "no-cost")
+                                        else " ") for y in s["years"]] for s in scenarios]
+    widths = [max([len(f"FY{year}")] + [len(row[i]) for row in cells])
+              for i, year in enumerate(years)]
+    name_width = max(8, min(max(len(s["name"]) for s in scenarios), 20))
+    groups: list[list[int]] = [[]]  # year indexes per table
+    used = name_width
+    for i, width in enumerate(widths):
+        if groups[-1] and used + width + 2 > console.width:
+            groups.append([])
+            used = name_width
+        groups[-1].append(i)
+        used += width + 2
+    console.print()
+    console.print(Text("Total per fiscal year (* outside the band that year)"))
+    for group in groups:
+        table = Table(box=None, pad_edge=False, header_style="bold underline")
+        table.add_column("Scenario", min_width=8, ratio=1)
+        for i in group:
+            table.add_column(f"FY{years[i]}", justify="right", width=widths[i])
+        for sc, row in zip(scenarios, cells, strict=True):
+            table.add_row(Text(sc["name"]), *(row[i] for i in group))
+        console.print(table)
 
 
 def _payback_text(case: dict[str, Any]) -> str:
@@ -114,9 +162,10 @@ def _print_business_case(console: Any, summary: dict[str, Any]) -> None:
     others = [s for s in summary["scenarios"] if s.get("business_case")]
     if others:
         console.print()
-        table = Table(title=Text(f"Against Baseline (NPV at {summary['discount_rate']:.1%} a "
-                                 "year; savings > 0 = cheaper)"), title_justify="left",
-                      box=None, pad_edge=False, title_style="", header_style="bold underline")
+        over = f" over {_years(summary)} years" if _years(summary) > 1 else ""
+        console.print(Text(f"Against Baseline{over} (NPV at {summary['discount_rate']:.1%} a "
+                           "year; savings > 0 = cheaper)"))
+        table = Table(box=None, pad_edge=False, header_style="bold underline")
         table.add_column("Scenario", min_width=8, ratio=1)
         for head in ("Δ total", "One-off", "NPV of savings"):
             table.add_column(head, justify="right")
@@ -129,8 +178,8 @@ def _print_business_case(console: Any, summary: dict[str, Any]) -> None:
         console.print(table)
     best = summary.get("recommended")
     line = (Text(f"Recommended: {best} (lowest NPV of cost, within the band, PMO in-house)")
-            if best else Text("No scenario is recommended: none is within "
-                                                "the band every year with the PMO in-house"))
+            if best else Text("No scenario is recommended: none is in the band every year "
+                              "with the PMO in-house"))
     console.print(line)
 
 
@@ -473,9 +522,10 @@ def new_command(path: Path, sample: bool, force: bool) -> int:
 @cli.command(short_help="Quarterly budgets for many plans, with rollups and a report.")
 @click.argument("plans", nargs=-1, required=True, type=click.Path(path_type=Path),
                 metavar="PLAN_OR_DIR...")
-@click.option("--quarter", required=True, metavar="[Q1|Q2|Q3|Q4|all]",
-              type=click.Choice(["Q1", "Q2", "Q3", "Q4", "all"], case_sensitive=False),
-              help="The fiscal quarter to budget, or all four.")
+@click.option("--quarter", required=True, metavar="QUARTER",
+              help="The quarter to budget: Q1–Q4 of the plan's first fiscal year, "
+                   "FY<year>Q<n> (e.g. FY2028Q2) for a quarter of a later year, or all for "
+                   "every quarter of the plan's horizon.")
 @click.option("--out", "out_dir", required=True,
               type=click.Path(path_type=Path, file_okay=False),
               help="Folder for the workbooks and batch_report.json (created if missing).")

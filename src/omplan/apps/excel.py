@@ -462,9 +462,10 @@ def _settings_grid(settings: Any) -> SheetGrid:
     return SheetGrid("Settings", rows)
 
 
-def _evaluate_args(staffing, rates, allocation, costs, roles, settings):
+def _evaluate_args(staffing, rates, allocation, costs, roles, settings, scenarios=None):
     """Parse the arguments like plan sheets (locations relative to each argument's range)
-    and evaluate the Baseline; raises _ArgumentError with the first problem."""
+    and evaluate the Baseline (and the scenarios, when given); raises _ArgumentError with
+    the first problem."""
     from omplan.core.engine import evaluate
 
     grids = {"Staffing": SheetGrid("Staffing", table_rows(staffing)),
@@ -473,6 +474,8 @@ def _evaluate_args(staffing, rates, allocation, costs, roles, settings):
              "Settings": _settings_grid(settings)}
     if costs is not None:
         grids["Costs"] = SheetGrid("Costs", table_rows(costs))
+    if scenarios is not None:
+        grids["Scenarios"] = SheetGrid("Scenarios", table_rows(scenarios))
     grids["Roles"] = (SheetGrid("Roles", table_rows(roles)) if roles is not None
                       else _roles_from(grids))
     plan, findings = parse_plan(grids, "custom function")
@@ -572,6 +575,31 @@ def _split(staffing, rates, allocation, costs, roles, settings):
     return scenario_summary(evaluation, "Baseline")["operation_share"]
 
 
+def _payback(scenario, staffing, rates, allocation, scenarios, costs, roles, settings):
+    from omplan.core.business import BusinessCase
+    from omplan.core.summary import plan_figures
+
+    name = "" if scenario is None else str(_clean(scenario)).strip()
+    if not name:
+        raise _ArgumentError("scenario is required: the name of a scenario of the Scenarios "
+                             "table")
+    evaluation, findings = _evaluate_args(staffing, rates, allocation, costs, roles, settings,
+                                          scenarios)
+    names = evaluation.scenarios
+    match = next((n for n in names if n.casefold() == name.casefold()), None)
+    if match is None:
+        raise _ArgumentError(f"there is no scenario '{name}' (the scenarios: "
+                             f"{', '.join(names)})")
+    if match == names[0]:
+        raise _ArgumentError(f"{match} is what every scenario is compared with: it has no "
+                             "payback of its own")
+    figures = plan_figures(evaluation.plan, findings, evaluation)
+    case: BusinessCase | None = next(s.business_case for s in figures.scenarios
+                                     if s.name == match)
+    assert case is not None
+    return case.payback_months  # None (an empty cell) when it never pays back
+
+
 _TABLE = {"convert": pd.DataFrame, "index": False, "header": True}
 
 
@@ -627,8 +655,27 @@ def OM_SPLIT(staffing, rates, allocation, costs=None, roles=None, settings=None)
     return _guard(_split, staffing, rates, allocation, costs, roles, settings)
 
 
+@xw.func
+@xw.arg("scenario", doc="Name of a scenario of the Scenarios table (not Baseline)")
+@xw.arg("staffing", doc="Staffing table with its header row", **_TABLE)
+@xw.arg("rates", doc="Rates table with its header row", **_TABLE)
+@xw.arg("allocation", doc="Allocation table with its header row", **_TABLE)
+@xw.arg("scenarios", doc="Scenarios table with its header row (Scenario, Role, System, "
+        "Change, Value, optional From)", **_TABLE)
+@xw.arg("costs", doc="Optional Costs table", **_TABLE)
+@xw.arg("roles", doc="Optional Roles table; default: every role at L2", **_TABLE)
+@xw.arg("settings", doc="Optional Settings table (horizon_years, discount_rate, ...)",
+        **_TABLE)
+def OM_PAYBACK(scenario, staffing, rates, allocation, scenarios, costs=None, roles=None,
+               settings=None):
+    """Months until the scenario's cumulative savings against Baseline stay at or above zero:
+    0 when it never costs more, empty when it has not paid back by the end of the horizon."""
+    return _guard(_payback, scenario, staffing, rates, allocation, scenarios, costs, roles,
+                  settings)
+
+
 __all__ = [
-    "LIVE_LEDGER_ROWS", "LiveRun", "OM_BAND_STATUS", "OM_SPLIT", "OM_SUMMARY",
+    "LIVE_LEDGER_ROWS", "LiveRun", "OM_BAND_STATUS", "OM_PAYBACK", "OM_SPLIT", "OM_SUMMARY",
     "OM_TARGET_SHARE", "Ownership", "grids_from_book", "is_owned", "main", "mark_owned",
     "ownership", "run_in_book", "table_rows",
 ]

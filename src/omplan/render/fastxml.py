@@ -26,7 +26,6 @@ import pandas as pd
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
-from omplan.core.ledger import LEDGER_COLUMNS
 from omplan.report.common import LedgerRows
 from omplan.report.layout import Block, SheetLayout
 
@@ -185,7 +184,8 @@ def _column_values(block: Block) -> list[tuple[np.ndarray | None, list[Any]]]:
     frame = getattr(rows, "_ledger", None) if isinstance(rows, LedgerRows) else None
     out = []
     if frame is not None:
-        for name in LEDGER_COLUMNS:  # the sheet's columns (the frame also has ``fte``)
+        assert isinstance(rows, LedgerRows)
+        for name in rows.names:  # the sheet's columns, in its order
             series = frame[name]
             if isinstance(series.dtype, pd.CategoricalDtype):
                 cats = [None if c == "" else str(c) for c in series.cat.categories]

@@ -264,10 +264,15 @@ def _set_up(ws: Any, sheet: SheetLayout) -> None:
     ws.page_setup.orientation = "landscape" if setup.landscape else "portrait"
     if setup.fit_width:
         ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToWidth = setup.pages_wide
         ws.page_setup.fitToHeight = 0
+        if setup.pages_wide > 1:  # a wide table reads across, then down
+            ws.page_setup.pageOrder = "overThenDown"
     if setup.title_rows:
         ws.print_title_rows = f"{setup.title_rows[0]}:{setup.title_rows[1]}"
+    if setup.title_cols:
+        ws.print_title_cols = (f"{get_column_letter(setup.title_cols[0])}:"
+                               f"{get_column_letter(setup.title_cols[1])}")
     if setup.area is not None:
         ws.print_area = setup.area.a1
     ws.page_margins.left = ws.page_margins.right = 0.4  # inches; top/bottom Excel's 0.75
@@ -459,6 +464,8 @@ def build_chart(spec: ChartSpec) -> BarChart:
         bar.y_axis.scaling.max = spec.y_max
     bar.x_axis.delete = False
     bar.y_axis.delete = False
+    if spec.labels_low:  # negative values: the labels stay below the plot, not across it
+        bar.x_axis.tickLblPos = "low"
     categories = _reference(spec.categories)
     line = None
     for s in spec.series:

@@ -6,6 +6,7 @@ so the report, the JSON and the Ledger sheet agree.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,6 @@ from omplan.core.model import (
     MAINTENANCE_FACTORS,
     OPERATION_ACTIVITIES,
     OPERATION_FACTORS,
-    QUARTERS,
     SEPARATE_ESTIMATE,
     SOURCINGS,
     level_label,
@@ -121,14 +121,28 @@ class _Facts:
         external = labour[labour["sourcing"].isin(list(EXTERNAL_SOURCINGS))]
         self.external_quarter = pivot(external, ["scenario", "activity"], "quarter")
         self.external_year = pivot(external, ["scenario", "activity"])
+        # FTE of labour rows (0 on every other row), by level and sourcing per quarter
+        self.fte_level = _fte(led, "level")
+        self.fte_sourcing = _fte(led, "sourcing")
+
+
+def _fte(ledger: pd.DataFrame, by: str) -> pd.Series:
+    """Sum of the ledger's ``fte`` by scenario, ``by`` and quarter (every category kept)."""
+    return ledger.groupby(["scenario", by, "quarter"], observed=False)["fte"].sum()
 
 
 def _plan_facts(plan, currency: str, source: SourceInfo) -> list[list[Any]]:
     s = plan.settings
     applied = [f for f in (*OPERATION_FACTORS, *MAINTENANCE_FACTORS) if plan.profile.get(f)]
+    horizon = plan.horizon
+    years: list[list[Any]] = [["Fiscal year", s.fiscal_year]]
+    if horizon.years > 1:  # a longer horizon: which years, and how money is discounted
+        years = [["Fiscal years", f"{horizon.first_fiscal_year}–{horizon.fiscal_years[-1]} "
+                                  f"({horizon.years} years)"],
+                 ["Discount rate", Styled(s.discount_rate, st.PERCENT_LEFT_STYLE)]]
     rows: list[list[Any]] = [
         ["Plan", s.plan_name],
-        ["Fiscal year", s.fiscal_year],
+        *years,
         ["Fiscal year starts", MONTH_NAMES[s.fy_start_month - 1]],
         ["Currency", currency],
         ["Band low", Styled(s.band_low, st.PERCENT_LEFT_STYLE)],
@@ -154,7 +168,8 @@ def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: 
     target = plan.target_operation_share()
     sh = SheetBuilder("Summary", cursor=4)
     sh.text(1, 1, f"IT operation vs maintenance budget: {s.plan_name}", st.TITLE_STYLE)
-    sh.text(2, 1, f"Fiscal year {s.fiscal_year} · amounts in {currency} · reference band "
+    totals = "" if plan.horizon.years == 1 else ", totals over the horizon"
+    sh.text(2, 1, f"{_years_text(plan)} · amounts in {currency}{totals} · reference band "
                   f"{s.band_low:.0%}–{s.band_high:.0%} operation share · target "
                   f"{target:.1%}", st.SUBTITLE_STYLE)
     best = summary.recommended
@@ -199,6 +214,8 @@ def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: 
             st.NOTE_STYLE)
 
     chart_row = table.last_row + 3
+    if plan.horizon.years > 1:
+        chart_row = _summary_years(sh, summary, s, target, table.last_row + 3) + 2
     chart_rows = 20
     data_row = chart_row + chart_rows + 1
     data = [[sc.name, sc.operation_share, s.band_low, s.band_high, target]
@@ -215,7 +232,7 @@ def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: 
         [SeriesSpec("Operation", table.ref("Summary", 0, 2, n - 1, 2), colours["operation"]),
          SeriesSpec("Maintenance", table.ref("Summary", 0, 3, n - 1, 3),
                     colours["maintenance"])],
-        anchor=(chart_row, 1), stacked=True, y_title=currency, y_format="#,##0",
+        anchor=(chart_row, 1), stacked=True, y_title=currency, y_format="#,##0", y_min=0.0,
         end=(chart_row + chart_rows, 7)))
     sheet.charts.append(ChartSpec(
         "share", "Operation share against the band", band.ref("Summary", 0, 0, n - 1, 0),
@@ -236,6 +253,83 @@ def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: 
     return sh
 
 
+class _Axis:
+    """The time columns of a scenario sheet's tables: one per quarter of the horizon (headed
+    ``Q1 (Jan–Mar)`` for one year, as before; ``FY2027 Q1`` … , the ledger's labels, for
+    several), then, for several years, one total per fiscal year, then the total."""
+
+    def __init__(self, plan) -> None:
+        horizon = plan.horizon
+        self.labels: tuple[str, ...] = horizon.labels  # the ledger's quarter categories
+        self.fiscal_years = horizon.fiscal_years
+        self.multi = horizon.years > 1
+        if self.multi:
+            self.quarter_headers = list(self.labels)
+            self.total_headers = [*(f"FY{y}" for y in self.fiscal_years), "Total"]
+            self.mean_headers = [*(f"FY{y} average" for y in self.fiscal_years), "Average"]
+        else:
+            self.quarter_headers = quarter_labels(plan.settings.fy_start_month)
+            self.total_headers = ["FY"]
+            self.mean_headers = ["FY average"]
+
+    @property
+    def n_quarters(self) -> int:
+        return len(self.labels)
+
+    @property
+    def width(self) -> int:
+        """Time columns: quarters, then the totals."""
+        return self.n_quarters + len(self.total_headers)
+
+    def sums(self, quarters: Sequence[float], total: float) -> list[float]:
+        """A row's quarters, then its year totals (several years) and ``total``."""
+        years = [sum(quarters[4 * y: 4 * y + 4]) for y in range(len(self.fiscal_years))]
+        return [*quarters, *(years if self.multi else []), total]
+
+    def means(self, quarters: Sequence[float]) -> list[float]:
+        """FTE of a row: its quarters, then each year's mean (several years) and the mean over
+        the horizon."""
+        years = [sum(quarters[4 * y: 4 * y + 4]) / 4 for y in range(len(self.fiscal_years))]
+        return [*quarters, *(years if self.multi else []), sum(quarters) / len(quarters)]
+
+
+YEARS_HEADER = ("Scenario", "Fiscal year", "Total", "Operation", "Maintenance",
+                "Operation share", "Band status", "Share vs target", "Δ total vs Baseline",
+                "Δ % vs Baseline", "FTE (mean)")
+
+
+def _summary_years(sh: SheetBuilder, summary: PlanFigures, s: Any, target: float,
+                   row: int) -> int:
+    """The Summary's per-year table (a horizon of several years): every scenario's fiscal
+    years with total, share, band status and change against Baseline; returns its last row."""
+    base = summary.baseline
+    rows: list[list[Any]] = []
+    for sc in summary.scenarios:
+        for y, year in enumerate(sc.years):
+            base_total = base.years[y].total
+            delta = year.total - base_total
+            rows.append([sc.name if y == 0 else "", Styled(year.fiscal_year, st.YEAR_STYLE),
+                         year.total, year.operation, year.maintenance, year.operation_share,
+                         year.band_status, st.points_vs(year.operation_share, target), delta,
+                         delta / base_total if base_total else None, year.fte])
+    money, pct = st.MONEY, st.PERCENT_STYLE
+    sh.cursor = row
+    block = sh.next_block(
+        "years", rows,
+        [st.TEXT_STYLE, st.YEAR_STYLE, money, money, money, pct, st.CENTER_STYLE,
+         st.SIGNED_POINTS_STYLE, st.SIGNED_MONEY, st.SIGNED_PERCENT_STYLE, st.FTE_STYLE],
+        header=YEARS_HEADER, title="Per fiscal year (the recommendation needs the band in "
+                                   "every year)", gap=1)
+    n = len(rows)
+    sh.layout.conditional_formats += [
+        ConditionalFormat(block.ref("Summary", 0, 5, n - 1, 5), "out of band",
+                          outside=(s.band_low, s.band_high)),
+        ConditionalFormat(block.ref("Summary", 0, 6, n - 1, 6), "out of band",
+                          equals=("operation-heavy", "maintenance-heavy")),
+    ]
+    return block.last_row
+
+
 def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
                     summary: PlanFigures) -> SheetBuilder:
     s = plan.settings
@@ -243,17 +337,20 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
     currency = s.currency
     low, high = s.band_low, s.band_high
     target = plan.target_operation_share()
-    qlabels = quarter_labels(s.fy_start_month)
+    axis = _Axis(plan)
+    labels = axis.labels
     sh = SheetBuilder(sheet_name, cursor=4)
     sh.text(1, 1, f"{name}: {s.plan_name}", st.TITLE_STYLE)
     share = sc.operation_share
     share_text = "–" if share is None else f"{share:.1%}"
-    sh.text(2, 1, f"Fiscal year {s.fiscal_year} · amounts in {currency} · total "
+    period = _years_text(plan)
+    sh.text(2, 1, f"{period} · amounts in {currency} · total "
                   f"{sc.total:,.0f} {currency} · operation share {share_text} "
                   f"({sc.band_status}; band {low:.0%}–{high:.0%}, target {target:.1%})",
             st.SUBTITLE_STYLE)
     money, pct = st.MONEY, st.PERCENT_STYLE
-    q_money = [money] * 5
+    q_money = [money] * axis.width
+    time_headers = (*axis.quarter_headers, *axis.total_headers)
 
     # activity x quarter with kind subtotals, total, share and band status
     aq = facts.activity_quarter.loc[name]
@@ -264,40 +361,52 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
     for kind, acts in (("operation", OPERATION_ACTIVITIES),
                        ("maintenance", MAINTENANCE_ACTIVITIES)):
         for a in acts:
-            rows.append([Styled(a, st.LABEL_STYLE), *(_f(aq.loc[a, q]) for q in QUARTERS),
-                         _f(ay.loc[a])])
+            rows.append([Styled(a, st.LABEL_STYLE),
+                         *axis.sums([_f(aq.loc[a, q]) for q in labels], _f(ay.loc[a]))])
         kinds[len(rows)] = "subtotal"
-        rows.append([kind.capitalize(), *(getattr(q, kind) for q in quarters),
-                     getattr(sc, kind)])
+        rows.append([kind.capitalize(), *axis.sums([getattr(q, kind) for q in quarters],
+                                                   getattr(sc, kind))])
     kinds[len(rows)] = "total"
-    rows.append(["Total", *(q.total for q in quarters), sc.total])
+    totals = axis.sums([q.total for q in quarters], sc.total)
+    rows.append(["Total", *totals])
     share_i = len(rows)
-    rows.append([Styled("Operation share", st.KEY_STYLE),
-                 *(Styled(v, pct) for v in (*(q.operation_share for q in quarters), share))])
+    # the shares and statuses of the quarters, the years and the horizon: the figures' own
+    years = sc.years if axis.multi else []
+    shares = [*(q.operation_share for q in quarters), *(y.operation_share for y in years),
+              share]
+    statuses = [*(q.band_status for q in quarters), *(y.band_status for y in years),
+                sc.band_status]
+    rows.append([Styled("Operation share", st.KEY_STYLE), *(Styled(v, pct) for v in shares)])
     rows.append([Styled("Band status", st.KEY_STYLE),
-                 *(Styled(v, st.CENTER_STYLE)
-                   for v in (*(q.band_status for q in quarters), sc.band_status))])
+                 *(Styled(v, st.CENTER_STYLE) for v in statuses)])
     matrix = sh.next_block("activity_quarter", rows, [st.TEXT_STYLE, *q_money],
-                           header=("Activity", *qlabels, "FY"),
+                           header=("Activity", *time_headers),
                            title="Cost by activity and quarter", row_kinds=kinds)
     sheet = sh.layout
+    last = axis.width
     sheet.conditional_formats += [
-        ConditionalFormat(matrix.ref(sheet_name, share_i, 1, share_i, 5), "out of band",
+        ConditionalFormat(matrix.ref(sheet_name, share_i, 1, share_i, last), "out of band",
                           outside=(low, high)),
-        ConditionalFormat(matrix.ref(sheet_name, share_i + 1, 1, share_i + 1, 5),
+        ConditionalFormat(matrix.ref(sheet_name, share_i + 1, 1, share_i + 1, last),
                           "out of band", equals=("operation-heavy", "maintenance-heavy")),
     ]
     op_i, mt_i = len(OPERATION_ACTIVITIES), len(ACTIVITIES) + 1
     colours = st.SERIES_COLOURS
+    n_q = axis.n_quarters
+    if axis.multi:  # a wide table: the chart goes below it, as wide as the quarters
+        # columns B-I: on the first printed page, clear of column A (repeated on each page)
+        anchor, end = (matrix.last_row + 2, 2), (matrix.last_row + 20, 10)
+        sh.cursor = end[0] + 2
+    else:
+        anchor, end = (matrix.row, 9), (matrix.last_row + 1, 17)
     sheet.charts.append(ChartSpec(
         "quarters", "Operation vs maintenance by quarter",
-        matrix.header_ref(sheet_name, 1, 4),
-        [SeriesSpec("Operation", matrix.ref(sheet_name, op_i, 1, op_i, 4),
+        matrix.header_ref(sheet_name, 1, n_q),
+        [SeriesSpec("Operation", matrix.ref(sheet_name, op_i, 1, op_i, n_q),
                     colours["operation"]),
-         SeriesSpec("Maintenance", matrix.ref(sheet_name, mt_i, 1, mt_i, 4),
+         SeriesSpec("Maintenance", matrix.ref(sheet_name, mt_i, 1, mt_i, n_q),
                     colours["maintenance"])],
-        anchor=(matrix.row, 9), stacked=True, y_title=currency, y_format="#,##0",
-        end=(matrix.last_row + 1, 17)))
+        anchor=anchor, stacked=True, y_title=currency, y_format="#,##0", y_min=0.0, end=end))
 
     year_cols = ("Operation", "Maintenance", "Total", "Share of total")
     total = sc.total
@@ -314,28 +423,30 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
                         *([extra[k]] if extra is not None else [])])
         return out
 
+    span = "" if not axis.multi else " over the horizon"
     # by role level (plan-level money has no role: its own row so the block adds up)
     keys = [*LEVELS, ""]
-    labels = [*(level_label(lv) for lv in LEVELS), NO_ROLE]
+    level_labels = [*(level_label(lv) for lv in LEVELS), NO_ROLE]
     guidance = [*(LEVEL_GUIDANCE[lv] for lv in LEVELS), ""]
-    rows = kind_rows(facts.level, keys, labels, guidance)
+    rows = kind_rows(facts.level, keys, level_labels, guidance)
     rows.append(["Total", sc.operation, sc.maintenance, total, 1.0, ""])
     sh.next_block("by_level", rows, [st.TEXT_STYLE, money, money, money, pct, st.LABEL_STYLE],
                   header=("Role level", *year_cols, "Sourcing guidance"),
-                  title="Cost by role level", row_kinds={len(rows) - 1: "total"})
+                  title=f"Cost by role level{span}", row_kinds={len(rows) - 1: "total"},
+                  overflow=axis.multi)  # several years: column F is a quarter's too
 
     # by sourcing; 'of which labour' is the JSON's by_sourcing
     keys = [*SOURCINGS, ""]
-    labels = [*SOURCINGS, NO_SOURCING]
+    sourcing_labels = [*SOURCINGS, NO_SOURCING]
     labour = facts.sourcing_labour
     of_labour = [sc.by_sourcing.get(k, 0.0) if k else _f(labour.get((name, ""), 0.0))
                  for k in keys]
-    rows = kind_rows(facts.sourcing, keys, labels, of_labour)
+    rows = kind_rows(facts.sourcing, keys, sourcing_labels, of_labour)
     rows.append(["Total", sc.operation, sc.maintenance, total, 1.0,
                  sc.components["labour"]])
     sh.next_block("by_sourcing", rows, [st.TEXT_STYLE, money, money, money, pct, money],
                   header=("Sourcing", *year_cols, "of which labour"),
-                  title="Cost by sourcing", row_kinds={len(rows) - 1: "total"})
+                  title=f"Cost by sourcing{span}", row_kinds={len(rows) - 1: "total"})
 
     # by system, with each system's own operation share against the band
     rows = []
@@ -349,7 +460,7 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
         "by_system", rows, [st.TEXT_STYLE, money, money, money, pct, st.CENTER_STYLE],
         header=("System", "Operation", "Maintenance", "Total", "Operation share",
                 "Band status"),
-        title="Cost by system", row_kinds={len(rows) - 1: "total"})
+        title=f"Cost by system{span}", row_kinds={len(rows) - 1: "total"})
     if n_sys:
         sheet.conditional_formats += [
             ConditionalFormat(systems.ref(sheet_name, 0, 4, n_sys - 1, 4), "out of band",
@@ -357,34 +468,53 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
             ConditionalFormat(systems.ref(sheet_name, 0, 5, n_sys - 1, 5), "out of band",
                               equals=("operation-heavy", "maintenance-heavy"))]
 
-    # cost components by quarter (the JSON's components in the FY column)
+    # cost components by quarter (the JSON's components in the last column)
     cq = facts.component_quarter.loc[name]
-    rows = [[COMPONENT_LABELS[c], *(_f(cq.loc[c, q]) for q in QUARTERS),
-             sc.components[c]] for c in COMPONENTS]
-    rows.append(["Total", *(q.total for q in quarters), total])
+    rows = [[COMPONENT_LABELS[c], *axis.sums([_f(cq.loc[c, q]) for q in labels],
+                                             sc.components[c])] for c in COMPONENTS]
+    rows.append(["Total", *totals])
     sh.next_block("components", rows, [st.TEXT_STYLE, *q_money],
-                  header=("Cost component", *qlabels, "FY"), title="Cost components",
+                  header=("Cost component", *time_headers), title="Cost components",
                   row_kinds={len(rows) - 1: "total"})
+
+    # staffing: FTE by role level and by sourcing, per quarter (the ledger's fte column)
+    fte_styles = [st.TEXT_STYLE, *([st.FTE_STYLE] * axis.width)]
+    fte_headers = (*axis.quarter_headers, *axis.mean_headers)
+    for key, frame, row_keys, row_labels, title in (
+            ("fte_level", facts.fte_level, LEVELS, [level_label(lv) for lv in LEVELS],
+             "FTE by role level"),
+            ("fte_sourcing", facts.fte_sourcing, SOURCINGS, list(SOURCINGS),
+             "FTE by sourcing")):
+        fte_q = [[_f(frame.get((name, k, q), 0.0)) for q in labels] for k in row_keys]
+        rows = [[label, *axis.means(values)] for label, values in zip(row_labels, fte_q,
+                                                                       strict=True)]
+        sums = [sum(column) for column in zip(*fte_q, strict=True)]
+        rows.append(["Total", *axis.means(sums)])
+        sh.next_block(key, rows, fte_styles, header=(title.split(" by ")[1].capitalize(),
+                                                     *fte_headers),
+                      title=f"{title} (full-time equivalents; a year is the mean of its "
+                            "quarters)", row_kinds={len(rows) - 1: "total"})
 
     # billing boundary over external labour (spec §3.9)
     eq = facts.external_quarter.loc[name]
     ey = facts.external_year.loc[name]
     rows = []
     for a in ACTIVITIES:
-        rows.append([a, *(_f(eq.loc[a, q]) for q in QUARTERS), _f(ey.loc[a]),
+        rows.append([a, *axis.sums([_f(eq.loc[a, q]) for q in labels], _f(ey.loc[a])),
                      plan.billing[a]])
     sub_kinds: dict[int, str] = {}
-    splits = [billing_split(plan, eq[q]) for q in QUARTERS]
+    splits = [billing_split(plan, eq[q]) for q in labels]
     for basis, key in ((FIXED_FEE, "fixed_fee"), (SEPARATE_ESTIMATE, "separate_estimate")):
         per_q = [split[key] for split in splits]
         sub_kinds[len(rows)] = "subtotal"
-        rows.append([basis, *per_q, sc.billing[key], ""])
-    per_q = [_f(eq[q].sum()) for q in QUARTERS]
+        rows.append([basis, *axis.sums(per_q, sc.billing[key]), ""])
+    per_q = [_f(eq[q].sum()) for q in labels]
     sub_kinds[len(rows)] = "total"
-    rows.append(["External labour", *per_q,
-                 sc.billing["fixed_fee"] + sc.billing["separate_estimate"], ""])
+    rows.append(["External labour",
+                 *axis.sums(per_q, sc.billing["fixed_fee"] + sc.billing["separate_estimate"]),
+                 ""])
     sh.next_block("billing", rows, [st.LABEL_STYLE, *q_money, st.LABEL_STYLE],
-                  header=("Activity", *qlabels, "FY", "Billing basis"),
+                  header=("Activity", *time_headers, "Billing basis"),
                   title="Billing boundary: external labour by basis", row_kinds=sub_kinds)
 
     # the scenario's findings, messages wrapped over four columns
@@ -395,14 +525,34 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
                                              st.WRAP_STYLE],
                           header=("Code", "Severity", "Location", "Message"),
                           title="Findings", span=4, gap=0)
-    sheet.column_widths.update({1: 30.0, 2: 15.0, 3: 15.0, 4: 15.0, 5: 15.0, 6: 15.0,
-                                7: 20.0, 8: 2.0})
     sh.wrap_rows(block, 3)
     sheet.freeze = (4, 2)
-    sheet.print_setup = PrintSetup(title_rows=(1, 2),
-                                   area=Ref(sheet_name, 1, 1, block.last_row, 17))
+    if axis.multi:
+        widths = {1: 30.0, **{c: 14.0 for c in range(2, axis.width + 2)},
+                  axis.width + 2: 20.0}
+        last_col = max(axis.width + 2, end[1] - 1)
+        # a landscape page shows about 140 characters of columns at full size; column A is
+        # repeated on each page, and money columns are about 15.5 characters wide
+        chars = 15.5 * axis.width + widths[axis.width + 2]
+        sheet.print_setup = PrintSetup(
+            title_rows=(1, 2), area=Ref(sheet_name, 1, 1, block.last_row, last_col),
+            pages_wide=max(1, math.ceil(chars / 140)), title_cols=(1, 1))
+    else:
+        widths = {1: 30.0, 2: 15.0, 3: 15.0, 4: 15.0, 5: 15.0, 6: 15.0, 7: 20.0, 8: 2.0}
+        sheet.print_setup = PrintSetup(title_rows=(1, 2),
+                                       area=Ref(sheet_name, 1, 1, block.last_row, 17))
+    sheet.column_widths.update(widths)
     sheet.tab_colour = st.BLUE
     return sh
+
+
+def _years_text(plan) -> str:
+    """``Fiscal year 2027``, or ``Fiscal years 2027–2029 (3 years)`` for a longer horizon."""
+    horizon = plan.horizon
+    if horizon.years == 1:
+        return f"Fiscal year {horizon.first_fiscal_year}"
+    last = horizon.fiscal_years[-1]
+    return f"Fiscal years {horizon.first_fiscal_year}–{last} ({horizon.years} years)"
 
 
 def _ledger_sheet(evaluation: Evaluation) -> SheetBuilder:
@@ -416,17 +566,19 @@ def _checks_sheet(summary: PlanFigures) -> SheetBuilder:
 
 SHEET_GUIDE = (
     ("Summary", "Plan facts; one row per scenario: totals, operation share against the band "
-                "and the target, change against Baseline, billing boundary, findings; charts."),
+                "and the target, change against Baseline, billing boundary, findings; for "
+                "several fiscal years, the same per year; charts."),
     ("Business case", "Each scenario against Baseline: ranking by NPV of cost with the verdict "
                       "on each, cumulative savings by quarter, the bridge from Baseline (FTE, "
                       "rates, vendor management, coordination, transition, other) with "
                       "waterfalls, and figures per fiscal year."),
     ("<scenario>", "One sheet per scenario: activity × quarter with operation and maintenance "
-                   "subtotals, by role level, sourcing and system, cost components, billing "
-                   "boundary, findings and a quarterly chart."),
+                   "subtotals, by role level, sourcing and system, cost components, FTE by "
+                   "role level and sourcing, billing boundary, findings and a quarterly "
+                   "chart."),
     ("Ledger", "Every amount of the report, one row per scenario, system, quarter, role, "
-               "sourcing, vendor, activity and component: filter it or pivot it to reproduce "
-               "any figure."),
+               "sourcing, vendor, activity and component, with the FTE of labour rows: filter "
+               "it or pivot it to reproduce any figure."),
     ("Checks", "Every finding with its scenario, severity, code and location (Sheet!A1 of "
                "the plan workbook)."),
     ("About", "This sheet: version, input file and its SHA-256, settings used, generation "

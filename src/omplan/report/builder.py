@@ -26,6 +26,8 @@ def _display_len(value: Any, style: str, currency: str) -> int:
             return len(f"{abs(value):.1%}") + sign
         if "points" in style:
             return len(f"{abs(value):.1f} pp") + sign
+        if "fte" in style:
+            return len(f"{abs(value):,.2f}") + sign
         if "datetime" in style:
             return 19
         return len(f"{value:,.0f}") if abs(value) >= 1000 else len(str(value))

@@ -72,8 +72,9 @@ def business_sheet(figures: PlanFigures, currency: str) -> SheetBuilder:
     ranking = sh.next_block(
         "ranking", rows,
         [st.CENTER_STYLE, st.TEXT_STYLE, money, money, signed, signed, money, signed,
-         st.INTEGER_STYLE, st.TEXT_STYLE, st.TEXT_STYLE],
-        header=RANKING_HEADER, title="Ranking by NPV of cost", overflow=True)
+         st.INTEGER_STYLE, st.CENTER_STYLE, st.WRAP_STYLE],
+        header=RANKING_HEADER, title="Ranking by NPV of cost", span=2)  # verdicts wrap
+    sh.wrap_rows(ranking, len(RANKING_HEADER) - 1)
     sh.text(ranking.last_row + 1, 1,
             "Savings are Baseline minus the scenario (positive = cheaper). One-off is the "
             "transition cost; run-rate savings are the last fiscal year's savings without it. "
@@ -82,25 +83,44 @@ def business_sheet(figures: PlanFigures, currency: str) -> SheetBuilder:
 
     others = [sc for sc in figures.scenarios if sc.business_case is not None]
     sheet = sh.layout
+    waterfall_rows: list[int] = []
     if others:
         quarters = figures.scenarios[0].quarters
         labels = [f"FY{q.fiscal_year} {q.label}" for q in quarters]
-        rows = [[sc.name, *sc.business_case.cumulative_savings] for sc in others
-                if sc.business_case is not None]
-        cumulative = sh.next_block("cumulative", rows, [st.TEXT_STYLE] + [signed] * len(labels),
-                                   header=("Scenario", *labels),
-                                   title="Cumulative savings vs Baseline by quarter")
         n_q = len(labels)
-        chart_row = sh.cursor
-        sheet.charts.append(ChartSpec(
-            "cumulative", "Cumulative savings vs Baseline",
-            cumulative.header_ref(SHEET, 1, n_q),
-            [SeriesSpec(sc.name, cumulative.ref(SHEET, i, 1, i, n_q),
-                        st.SCENARIO_COLOURS[i % len(st.SCENARIO_COLOURS)], line=True)
-             for i, sc in enumerate(others)],
-            anchor=(chart_row, 1), y_title=currency, y_format="#,##0",
-            end=(chart_row + 18, 9)))
-        sh.cursor = chart_row + 20
+        title = "Cumulative savings vs Baseline by quarter"
+        colours = [st.SCENARIO_COLOURS[i % len(st.SCENARIO_COLOURS)] for i in range(len(others))]
+        cases = [sc.business_case for sc in others if sc.business_case is not None]
+        if years == 1:  # a row per scenario, the four quarters across
+            rows = [[sc.name, *case.cumulative_savings] for sc, case in zip(others, cases,
+                                                                            strict=True)]
+            cumulative = sh.next_block("cumulative", rows, [st.TEXT_STYLE] + [signed] * n_q,
+                                       header=("Scenario", *labels), title=title)
+            chart_row = sh.cursor
+            sheet.charts.append(ChartSpec(
+                "cumulative", "Cumulative savings vs Baseline",
+                cumulative.header_ref(SHEET, 1, n_q),
+                [SeriesSpec(sc.name, cumulative.ref(SHEET, i, 1, i, n_q), colours[i],
+                            line=True) for i, sc in enumerate(others)],
+                anchor=(chart_row, 1), y_title=currency, y_format="#,##0",
+                end=(chart_row + 18, 9), labels_low=True))
+            sh.cursor = chart_row + 20
+        else:  # several years: a row per quarter (any horizon fits), the chart beside it
+            rows = [[label, *(case.cumulative_savings[k] for case in cases)]
+                    for k, label in enumerate(labels)]
+            cumulative = sh.next_block("cumulative", rows,
+                                       [st.TEXT_STYLE] + [signed] * len(others),
+                                       header=("Quarter", *(sc.name for sc in others)),
+                                       title=title)
+            col = len(others) + 3
+            sheet.charts.append(ChartSpec(
+                "cumulative", "Cumulative savings vs Baseline",
+                cumulative.ref(SHEET, 0, 0, n_q - 1, 0),
+                [SeriesSpec(sc.name, cumulative.ref(SHEET, 0, 1 + i, n_q - 1, 1 + i),
+                            colours[i], line=True) for i, sc in enumerate(others)],
+                anchor=(cumulative.row, col), y_title=currency, y_format="#,##0",
+                end=(cumulative.row + 18, col + 8), labels_low=True))
+            sh.cursor = max(cumulative.last_row, cumulative.row + 18) + 3
 
         base = figures.scenarios[0]
         rows = [[BRIDGE_LABELS[key], *(sc.business_case.bridge[key] for sc in others
@@ -117,8 +137,9 @@ def business_sheet(figures: PlanFigures, currency: str) -> SheetBuilder:
                 "same FTE at other rates (sourcing, vendor, rate factors). The rows add up to "
                 "the change in total.", st.NOTE_STYLE)
         sh.cursor = bridge.last_row + 4
-        for i, sc in enumerate(others):
-            _waterfall(sh, base, sc, currency, i)
+        for _ in others:  # the waterfalls, one under the other; their data goes at the end
+            waterfall_rows.append(sh.cursor)
+            sh.cursor += WATERFALL_ROWS + 2
 
     rows = []
     for sc in figures.scenarios:
@@ -128,21 +149,31 @@ def business_sheet(figures: PlanFigures, currency: str) -> SheetBuilder:
                          y.maintenance, y.operation_share, y.band_status, y.fte])
     sh.next_block("years", rows,
                   [st.TEXT_STYLE, st.YEAR_STYLE, money, signed, money, money,
-                   st.PERCENT_STYLE, st.CENTER_STYLE, st.INTEGER_STYLE],
+                   st.PERCENT_STYLE, st.CENTER_STYLE, st.FTE_STYLE],
                   header=("Scenario", "Fiscal year", "Total", "Savings vs Baseline",
                           "Operation", "Maintenance", "Operation share", "Band status",
                           "FTE (mean)"),
                   title="Per fiscal year")
-    sheet.column_widths.update({1: 22.0, 11: 60.0})
+    if others:
+        base = figures.scenarios[0]
+        for i, (sc, row) in enumerate(zip(others, waterfall_rows, strict=True)):
+            _waterfall(sh, base, sc, currency, i, row)
+    sheet.column_widths.update({1: 22.0, len(RANKING_HEADER): 30.0,
+                                len(RANKING_HEADER) + 1: 30.0})
     sheet.freeze = (4, 1)
     sheet.print_setup = PrintSetup(title_rows=(1, 3))
     sheet.tab_colour = st.NAVY
     return sh
 
 
+#: Rows a waterfall chart covers.
+WATERFALL_ROWS = 16
+
+
 def _waterfall(sh: SheetBuilder, base: ScenarioFigures, sc: ScenarioFigures, currency: str,
-               i: int) -> None:
-    """A waterfall from Baseline to ``sc`` as stacked columns on an invisible base."""
+               i: int, chart_row: int) -> None:
+    """A waterfall from Baseline to ``sc`` as stacked columns on an invisible base: its data
+    at the cursor (the end of the sheet), its chart at ``chart_row``."""
     assert sc.business_case is not None
     steps = [(BRIDGE_LABELS[k], sc.business_case.bridge[k]) for k in BRIDGE_KEYS]
     rows: list[list[Any]] = [["Baseline", 0.0, base.total, 0.0, 0.0]]
@@ -155,7 +186,7 @@ def _waterfall(sh: SheetBuilder, base: ScenarioFigures, sc: ScenarioFigures, cur
     block = sh.next_block(f"waterfall_{i}", rows,
                           [st.LABEL_STYLE, st.MONEY, st.MONEY, st.MONEY, st.MONEY],
                           header=("Step", "Base", "Total", "Increase", "Decrease"),
-                          title=f"Waterfall data: Baseline to {sc.name}", col=12, gap=1)
+                          title=f"Chart data: waterfall from Baseline to {sc.name}", gap=1)
     n = len(rows)
     colours = st.SERIES_COLOURS
     sh.layout.charts.append(ChartSpec(
@@ -164,9 +195,8 @@ def _waterfall(sh: SheetBuilder, base: ScenarioFigures, sc: ScenarioFigures, cur
          SeriesSpec("Total", block.ref(SHEET, 0, 2, n - 1, 2), colours["total"]),
          SeriesSpec("Increase", block.ref(SHEET, 0, 3, n - 1, 3), colours["increase"]),
          SeriesSpec("Decrease", block.ref(SHEET, 0, 4, n - 1, 4), colours["decrease"])],
-        anchor=(block.row, 1), stacked=True, y_title=currency, y_format="#,##0",
-        end=(block.row + 16, 11)))
-    sh.cursor = max(sh.cursor, block.row + 18)
+        anchor=(chart_row, 1), stacked=True, y_title=currency, y_format="#,##0", y_min=0.0,
+        end=(chart_row + WATERFALL_ROWS, 10)))
 
 
 __all__ = ["BRIDGE_LABELS", "RANKING_HEADER", "SHEET", "business_sheet", "verdict"]

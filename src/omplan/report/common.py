@@ -11,26 +11,31 @@ import numpy as np
 import pandas as pd
 
 from omplan.core.findings import Finding
-from omplan.core.ledger import LEDGER_COLUMNS
+from omplan.core.ledger import LEDGER_FRAME_COLUMNS
 from omplan.core.settings import SETTINGS_BY_KEY
 from omplan.core.settings import settings_rows as schema_rows
 from omplan.report import styles as st
 from omplan.report.builder import SheetBuilder, _display_len
 from omplan.report.layout import Block, PrintSetup, Ref, SourceInfo, Styled, TableSpec
 
+#: The Ledger sheet's columns: the ledger's keys, its amount, then the FTE of labour rows.
+LEDGER_COLUMNS = LEDGER_FRAME_COLUMNS
+
 
 class LedgerRows(Sequence[tuple[Any, ...]]):
-    """The ledger as rows of plain Python values (blank keys as None), built lazily."""
+    """The ledger as rows of plain Python values (blank keys as None), built lazily, in the
+    order of :data:`LEDGER_COLUMNS` (``names``)."""
 
     def __init__(self, ledger: pd.DataFrame) -> None:
         self._ledger = ledger
+        self.names: tuple[str, ...] = LEDGER_COLUMNS
 
     @cached_property
     def columns(self) -> list[list[Any]]:
         out = []
-        for name in LEDGER_COLUMNS:
+        for name in self.names:
             series = self._ledger[name]
-            if name == "amount":
+            if not isinstance(series.dtype, pd.CategoricalDtype):  # amount, fte
                 out.append(series.to_numpy(dtype=float).tolist())
                 continue
             cats = [None if c == "" else str(c) for c in series.cat.categories]
@@ -50,14 +55,17 @@ class LedgerRows(Sequence[tuple[Any, ...]]):
         return zip(*self.columns, strict=True)
 
 
-LEDGER_HEADER = tuple(c.capitalize() for c in LEDGER_COLUMNS)
+#: Ledger headers as the sheet shows them (``FTE``, not ``Fte``).
+LEDGER_HEADER = tuple("FTE" if c == "fte" else c.capitalize() for c in LEDGER_COLUMNS)
+#: Number columns of the ledger and their styles; every other column is text.
+_LEDGER_NUMBER_STYLES = {"amount": st.MONEY, "fte": st.FTE_STYLE}
 
 
 def ledger_sheet(ledger: pd.DataFrame, currency: str) -> SheetBuilder:
     """The Ledger sheet: ``ledger``'s rows as an Excel Table, streamed as a bulk block."""
     rows = LedgerRows(ledger)
-    block = Block("ledger", 1, 1, rows, [st.PLAIN_STYLE] * (len(LEDGER_COLUMNS) - 1)
-                  + [st.MONEY], header=LEDGER_HEADER, bulk=True)
+    styles = [_LEDGER_NUMBER_STYLES.get(c, st.PLAIN_STYLE) for c in LEDGER_COLUMNS]
+    block = Block("ledger", 1, 1, rows, styles, header=LEDGER_HEADER, bulk=True)
     sh = SheetBuilder("Ledger")
     sheet = sh.layout
     sheet.blocks.append(block)
@@ -70,6 +78,9 @@ def ledger_sheet(ledger: pd.DataFrame, currency: str) -> SheetBuilder:
         if name == "amount":
             top = float(ledger["amount"].abs().max()) if len(ledger) else 0.0
             widths[j] = max(14.0, _display_len(top, "money", currency) + 4)
+            continue
+        if not isinstance(ledger[name].dtype, pd.CategoricalDtype):
+            widths[j] = 10.0  # FTE: 12.35
             continue
         longest = max((len(str(c)) for c in ledger[name].cat.categories), default=0)
         widths[j] = min(max(float(longest) + 4, len(name) + 6.0), 50.0)

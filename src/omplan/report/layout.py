@@ -213,6 +213,8 @@ class ChartSpec:
     #: (row, col) of the cell just past the bottom-right corner: the chart then stretches
     #: over the cells from ``anchor`` to ``end`` (width_cm/height_cm are only estimates)
     end: tuple[int, int] | None = None
+    #: category labels at the bottom of the plot, not at zero (values below zero)
+    labels_low: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,10 +239,17 @@ class ConditionalFormat:
 
 @dataclass(frozen=True, slots=True)
 class PrintSetup:
+    """How a sheet prints: orientation, scaled to ``pages_wide`` pages across (when
+    ``fit_width``), rows and columns repeated on every page, the printed area."""
+
     landscape: bool = True
     fit_width: bool = True
     title_rows: tuple[int, int] | None = None
     area: Ref | None = None
+    #: pages across the printed width (a table over many quarters needs more than one)
+    pages_wide: int = 1
+    #: columns repeated on every page (the row labels of a wide table)
+    title_cols: tuple[int, int] | None = None
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """Quarterly budget and rollup workbooks as layout data (pure: no files, no openpyxl).
 
-A quarterly budget is one scenario's quarter of a plan, phased over the quarter's three
-calendar months; a rollup puts the quarter figures of many plans (business units) side by
-side, per fiscal year and currency. Every figure is a group-by of the engine's ledger
-(``summary.pivot`` / ``kind_totals`` / ``scenario_summary``); the monthly figures are the
-quarter figures split evenly (spec §3 works per quarter: FTE is constant within a quarter).
+A quarterly budget is one scenario's quarter of a plan (any quarter of its horizon), phased
+over the quarter's three calendar months; a rollup puts the quarter figures of many plans
+(business units) side by side, per fiscal year and currency. Every figure is a group-by of
+the engine's ledger (``summary.pivot`` / ``kind_totals`` / ``scenario_summary``); the monthly
+figures are the quarter figures split evenly (spec §3 works per quarter: FTE is constant
+within a quarter).
 
 Fiscal months: ``fiscal_year`` names the calendar year in which the fiscal year *starts*, so
 with ``fy_start_month`` 4, FY2027 runs Apr 2027 – Mar 2028 and its Q4 is Jan–Mar 2028
@@ -37,6 +38,7 @@ from omplan.core.model import (
     level_label,
 )
 from omplan.core.periods import (
+    Period,
     fiscal_months,
     fiscal_year_span,
     month_label,
@@ -103,7 +105,8 @@ def rollup_name(fiscal_year: int, quarter: str, currency: str | None = None) -> 
 
 
 def quarter_figures(evaluation: Evaluation, scenario: str) -> list[PeriodFigures]:
-    """The four quarters of a scenario, exactly as the JSON summary's ``quarters`` (spec §6)."""
+    """Every quarter of a scenario over the horizon, exactly as the JSON summary's
+    ``quarters``."""
     return scenario_quarters(evaluation, scenario)
 
 
@@ -158,32 +161,61 @@ class QuarterContext:
         return f"{self.quarter} FY{self.fiscal_year}"
 
 
-def build_quarter_layout(evaluation: Evaluation, scenario: str, quarter: str, *,
+def period_of(plan: Plan, quarter: int | str) -> Period:
+    """The period a quarterly budget is of: an index k into the plan's horizon, ``Q2``
+    (quarter 2 of the first fiscal year) or ``FY2028 Q2``; ValueError outside the horizon."""
+    horizon = plan.horizon
+    if isinstance(quarter, int):
+        if not 0 <= quarter < len(horizon):
+            raise ValueError(f"quarter index {quarter} is outside the plan's horizon")
+        return horizon.periods[quarter]
+    text = quarter.strip().upper()
+    year = horizon.first_fiscal_year
+    if text.startswith("FY"):
+        head, _, text = text[2:].partition(" ")
+        year = int(head) if head.isdigit() else -1
+    if text not in QUARTERS:
+        raise ValueError(f"{quarter!r} is not a quarter (Q1..Q4 or FY<year> Q<n>)")
+    period = horizon.period_of(year, QUARTERS.index(text) + 1)
+    if period is None:
+        raise ValueError(f"{quarter!r} is outside the plan's horizon")
+    return period
+
+
+def build_quarter_layout(evaluation: Evaluation, scenario: str, quarter: int | str, *,
                          input_findings: Sequence[Finding] = (),
                          source: SourceInfo | None = None,
                          generated: datetime | None = None, version: str = "",
                          generated_note: str = "",
                          quarters: Sequence[PeriodFigures] | None = None) -> ReportLayout:
-    """The quarterly budget workbook of ``scenario`` and ``quarter``: Budget, Ledger, Checks,
-    About. ``quarters`` are the scenario's quarter figures (computed when not given)."""
+    """The quarterly budget workbook of ``scenario`` and ``quarter`` (see :func:`period_of`):
+    Budget, Ledger, Checks, About. ``quarters`` are the scenario's quarter figures over the
+    horizon (computed when not given)."""
     if not evaluation.ok:
         raise ValueError("the plan has errors: there are no figures to report")
     plan = evaluation.plan
     if scenario not in plan.scenario_names:
         raise ValueError(f"the plan has no scenario {scenario!r}")
+    period = period_of(plan, quarter)
     s = plan.settings
-    ctx = QuarterContext(s.plan_name, scenario, quarter, s.fiscal_year, s.fy_start_month,
-                         s.currency, s.band_low, s.band_high, plan.target_operation_share())
+    ctx = QuarterContext(s.plan_name, scenario, period.name, period.fiscal_year,
+                         s.fy_start_month, s.currency, s.band_low, s.band_high,
+                         plan.target_operation_share())
     quarters = list(quarters) if quarters is not None else quarter_figures(evaluation, scenario)
     generated = generated or datetime(1980, 1, 1)
     source = source or SourceInfo(plan.source_name)
     led = evaluation.ledger
     led_s = led[led["scenario"] == scenario]
-    led_q = led_s[led_s["quarter"] == quarter]
+    labels = plan.horizon.labels
+    year = period.year_index
+    # the fiscal year of the quarter (the whole horizon when it is one year: same rows)
+    led_y = led_s[led_s["quarter"].isin(labels[4 * year: 4 * year + 4])]
+    led_q = led_s[led_s["quarter"] == labels[period.index]]
     findings = [f for f in input_findings if f.severity != "error"]
     findings += evaluation.scenario_findings.get(scenario, [])
+    in_year = quarters[4 * year: 4 * year + 4]
     sheets = [
-        _budget_sheet(plan, ctx, led_s, led_q, quarters).finish(ctx.currency, {1: 30.0}),
+        _budget_sheet(plan, ctx, led_y, led_q, in_year).finish(ctx.currency, {1: 30.0}),
         ledger_sheet(led_q, ctx.currency).layout,
         checks_sheet(findings, wrap=False).finish(ctx.currency, {4: 90.0}),
         _about_sheet(plan, ctx, source, generated, version, generated_note).finish(
@@ -196,6 +228,8 @@ def build_quarter_layout(evaluation: Evaluation, scenario: str, quarter: str, *,
 
 def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: pd.DataFrame,
                   quarters: Sequence[PeriodFigures]) -> SheetBuilder:
+    """The Budget sheet; ``led_s`` holds the scenario's rows of the quarter's fiscal year and
+    ``quarters`` that year's four quarters."""
     name = "Budget"
     sh = SheetBuilder(name, cursor=4)
     months = ctx.months
@@ -274,7 +308,7 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
         [SeriesSpec("Operation", matrix.ref(name, op_i, 1, op_i, 3), colours["operation"]),
          SeriesSpec("Maintenance", matrix.ref(name, mt_i, 1, mt_i, 3),
                     colours["maintenance"])],
-        anchor=(matrix.row, 7), stacked=True, y_title=ctx.currency, y_format="#,##0",
+        anchor=(matrix.row, 7), stacked=True, y_title=ctx.currency, y_format="#,##0", y_min=0.0,
         end=(matrix.last_row + 1, 14)))
 
     month_cols = [money, money, money, money]
@@ -357,9 +391,9 @@ def _budget_sheet(plan: Plan, ctx: QuarterContext, led_s: pd.DataFrame, led_q: p
 
     # year to date: Q1..Qn of the scenario, then the full year for reference
     rows = []
-    for q in quarters[: qi + 1]:
-        q_months = quarter_month_labels(ctx.fiscal_year, ctx.fy_start_month, q.label)
-        rows.append([q.label, f"{q_months[0]} – {q_months[2]}", q.total, q.operation,
+    for name_q, q in zip(QUARTERS, quarters[: qi + 1], strict=False):
+        q_months = quarter_month_labels(ctx.fiscal_year, ctx.fy_start_month, name_q)
+        rows.append([name_q, f"{q_months[0]} – {q_months[2]}", q.total, q.operation,
                      q.maintenance, q.operation_share, q.band_status, low, high, ctx.target])
     n_q = len(rows)
     ytd = [sum(getattr(q, k) for q in quarters[: qi + 1])
@@ -538,7 +572,7 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
             [SeriesSpec("Operation", table.ref(name, 0, 4, n - 1, 4), colours["operation"]),
              SeriesSpec("Maintenance", table.ref(name, 0, 5, n - 1, 5),
                         colours["maintenance"])],
-            anchor=(chart_row, 1), stacked=True, y_title=currency, y_format="#,##0",
+            anchor=(chart_row, 1), stacked=True, y_title=currency, y_format="#,##0", y_min=0.0,
             end=(chart_row + 20, 9)))
         sh.cursor = chart_row + 22
     failed_rows = [[f.file, f.location, f.message, f.n_errors] for f in failed]

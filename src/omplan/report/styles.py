@@ -80,6 +80,7 @@ PERCENT = "0.0%"
 SIGNED_PERCENT = "+0.0%;-0.0%;0.0%"
 SIGNED_POINTS = '+0.0" pp";-0.0" pp";0.0" pp"'  # percentage points (values × 100)
 INTEGER = "#,##0"
+FTE = "#,##0.00"  # full-time equivalents: 2.5, 0.25
 YEAR = "0"
 DATETIME = "yyyy-mm-dd hh:mm:ss"
 TEXT = "@"
@@ -89,6 +90,7 @@ def report_styles(currency: str) -> dict[str, CellStyle]:
     """Every named style of the report, keyed by name; money formats show ``currency``."""
     money = money_format(currency)
     signed = money_format(currency, signed=True)
+    # body cells sit at the top of their row, level with a wrapped text beside them
     base = [
         CellStyle("omplan title", bold=True, size=16.0, colour=NAVY),
         CellStyle("omplan subtitle", italic=True, colour=GREY_TEXT),
@@ -102,13 +104,14 @@ def report_styles(currency: str) -> dict[str, CellStyle]:
         CellStyle("omplan label", align="left", vertical="top", indent=1),
         CellStyle("omplan wrap", wrap=True, vertical="top"),
         CellStyle("omplan center", align="center", vertical="top"),
-        CellStyle("omplan money", number_format=money),
-        CellStyle("omplan signed money", number_format=signed),
-        CellStyle("omplan percent", number_format=PERCENT),
+        CellStyle("omplan money", number_format=money, vertical="top"),
+        CellStyle("omplan signed money", number_format=signed, vertical="top"),
+        CellStyle("omplan percent", number_format=PERCENT, vertical="top"),
         CellStyle("omplan percent left", number_format=PERCENT, align="left", vertical="top"),
-        CellStyle("omplan signed percent", number_format=SIGNED_PERCENT),
-        CellStyle("omplan signed points", number_format=SIGNED_POINTS),
-        CellStyle("omplan integer", number_format=INTEGER),
+        CellStyle("omplan signed percent", number_format=SIGNED_PERCENT, vertical="top"),
+        CellStyle("omplan signed points", number_format=SIGNED_POINTS, vertical="top"),
+        CellStyle("omplan integer", number_format=INTEGER, vertical="top"),
+        CellStyle("omplan fte", number_format=FTE, vertical="top"),
         CellStyle("omplan year", number_format=YEAR, align="left"),
         CellStyle("omplan value", align="left", vertical="top"),
         CellStyle("omplan datetime", number_format=DATETIME, align="left"),
@@ -117,7 +120,8 @@ def report_styles(currency: str) -> dict[str, CellStyle]:
     styles = {s.name: s for s in base}
     # subtotal and total variants of the body styles (rows, not columns, carry these)
     for body in ("omplan text", "omplan money", "omplan percent", "omplan center",
-                 "omplan signed money", "omplan signed percent", "omplan integer"):
+                 "omplan signed money", "omplan signed percent", "omplan integer",
+                 "omplan fte"):
         st = styles[body]
         sub = replace(st, name=body + " subtotal", bold=True, fill=SUBTOTAL_FILL,
                       border_top="thin")
@@ -147,6 +151,7 @@ LABEL_STYLE = "omplan label"
 WRAP_STYLE = "omplan wrap"
 CENTER_STYLE = "omplan center"
 INTEGER_STYLE = "omplan integer"
+FTE_STYLE = "omplan fte"
 YEAR_STYLE = "omplan year"
 VALUE_STYLE = "omplan value"  # a fact's value, text or number, read left to right
 DATETIME_STYLE = "omplan datetime"
@@ -160,7 +165,7 @@ HEADER_RIGHT_STYLE = "omplan header right"
 
 #: Styles whose header should be right-aligned (numbers read right-aligned).
 NUMERIC_STYLES = frozenset({MONEY, SIGNED_MONEY, PERCENT_STYLE, SIGNED_PERCENT_STYLE,
-                            SIGNED_POINTS_STYLE, INTEGER_STYLE})
+                            SIGNED_POINTS_STYLE, INTEGER_STYLE, FTE_STYLE})
 
 
 def points_vs(share: float | None, target: float) -> float | None:

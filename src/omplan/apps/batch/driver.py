@@ -92,17 +92,21 @@ class BatchOutcome:
         return sum(len(r.outputs) for r in self.results)
 
     def frame(self) -> pd.DataFrame:
-        """One row per plan × quarter (see :data:`FRAME_COLUMNS`)."""
+        """One row per plan × quarter budgeted (see :data:`FRAME_COLUMNS`); a failed plan has
+        a row per ``--quarter`` choice, without figures."""
         import pandas as pd
 
         rows = []
         for r in self.results:
-            by_quarter = {q["quarter"]: q for q in r.quarters}
-            for quarter in self.quarters:
-                q = by_quarter.get(quarter, {}) if r.ok else {}
+            if r.ok:
+                picked = [(q.get("fiscal_year", r.fiscal_year), q["quarter"], q)
+                          for q in r.quarters]
+            else:  # no figures: one row per choice, as far as the plan tells its year
+                picked = [(*_choice(c, r.fiscal_year), {}) for c in self.quarters]
+            for fiscal_year, quarter, q in picked:
                 rows.append({
                     "plan": r.plan, "path": r.path, "status": r.status,
-                    "fiscal_year": r.fiscal_year, "currency": r.currency,
+                    "fiscal_year": fiscal_year, "currency": r.currency,
                     "quarter": quarter, "total": q.get("total"),
                     "operation": q.get("operation"), "maintenance": q.get("maintenance"),
                     "operation_share": q.get("operation_share"),
@@ -114,6 +118,14 @@ class BatchOutcome:
             frame[column] = frame[column].astype(float)
         frame["fiscal_year"] = frame["fiscal_year"].astype("Int64")
         return frame
+
+
+def _choice(choice: str, fiscal_year: int | None) -> tuple[int | None, str]:
+    """(fiscal year, quarter) of a ``--quarter`` choice for a plan starting in
+    ``fiscal_year``: ``FY2028 Q2`` -> (2028, "Q2"), ``Q2`` -> (fiscal_year, "Q2")."""
+    if choice.startswith("FY"):
+        return int(choice[2:6]), choice[-2:]
+    return fiscal_year, choice
 
 
 def prepare_out_dir(out_dir: Path) -> None:
@@ -215,7 +227,7 @@ def execute_batch(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str
         f"the batch was stopped ({name}) before this plan finished; no workbook was written "
         "for it") for i, r in enumerate(results)]
     if stopped is None:
-        rollups, totals, unwritten = write_rollups(final, quarters, scenario, out_dir, moment,
+        rollups, totals, unwritten = write_rollups(final, scenario, out_dir, moment,
                                                    str(kwargs["generated_note"]))
     else:  # a rollup of part of the plans would look complete: none
         rollups, totals, unwritten = [], [], []

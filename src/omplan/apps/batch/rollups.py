@@ -11,10 +11,11 @@ from typing import Any
 from omplan.apps.batch.tasks import PlanResult
 
 
-def write_rollups(results: Sequence[PlanResult], quarters: Sequence[str], scenario: str,
-                  out_dir: Path, moment: datetime, note: str
+def write_rollups(results: Sequence[PlanResult], scenario: str, out_dir: Path,
+                  moment: datetime, note: str
                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, str]]]:
-    """One rollup per (fiscal year, currency) and quarter, from the task results.
+    """One rollup per fiscal year, quarter and currency that the plans' budgets cover (the
+    fiscal year of the quarter: a plan over several years can be in several).
 
     Returns the rollups written, their totals, and the rollups that could not be written
     (``{"file", "error"}``: a full disk, a folder turned read-only).
@@ -31,13 +32,17 @@ def write_rollups(results: Sequence[PlanResult], quarters: Sequence[str], scenar
     )
 
     ok = [r for r in results if r.ok]
-    groups = sorted({(r.fiscal_year, r.currency) for r in ok})
+    # (fiscal year, currency) -> the quarter names budgeted in it
+    groups: dict[tuple[int, str], set[str]] = {}
+    for r in ok:
+        assert r.currency is not None  # ok plans have one
+        for q in r.quarters:
+            groups.setdefault((_fiscal_year(r, q), r.currency), set()).add(q["quarter"])
     mixed = len({cur for _, cur in groups}) > 1
     written: list[dict[str, Any]] = []
     totals: list[dict[str, Any]] = []
     unwritten: list[dict[str, str]] = []
-    for fiscal_year, currency in groups:
-        members = [r for r in ok if (r.fiscal_year, r.currency) == (fiscal_year, currency)]
+    for fiscal_year, currency in sorted(groups):
         # a failed plan belongs to its own fiscal year and currency when it got that far,
         # else to every rollup: whoever reads one must know the batch is not complete
         failed = [FailedPlan(r.file, r.errors[0]["location"] if r.errors else "",
@@ -45,16 +50,21 @@ def write_rollups(results: Sequence[PlanResult], quarters: Sequence[str], scenar
                   for r in results if not r.ok
                   and ((r.fiscal_year, r.currency) == (fiscal_year, currency)
                        or (r.fiscal_year, r.currency) not in groups)]
-        for quarter in quarters:
+        for quarter in sorted(groups[(fiscal_year, currency)]):
             lines = []
-            for r in members:
-                q = next(x for x in r.quarters if x["quarter"] == quarter)
+            for r in ok:
+                if r.currency != currency:
+                    continue
+                found = [x for x in r.quarters if x["quarter"] == quarter
+                         and _fiscal_year(r, x) == fiscal_year]
+                if not found:
+                    continue
+                q = found[0]
                 assert r.band is not None and r.target is not None
                 lines.append(RollupLine(
                     r.plan, r.file, q["months"], q["total"], q["operation"],
                     q["maintenance"], q["operation_share"], q["band_status"],
                     r.band["low"], r.band["high"], r.target, q["output"]))
-            assert fiscal_year is not None and currency is not None  # ok plans have both
             name = rollup_name(fiscal_year, quarter, currency if mixed else None)
             layout = build_rollup_layout(lines, failed, fiscal_year=fiscal_year,
                                          currency=currency, quarter=quarter,
@@ -74,6 +84,13 @@ def write_rollups(results: Sequence[PlanResult], quarters: Sequence[str], scenar
                            "quarter": quarter, "plans": len(lines),
                            "plans_failed": len(failed), **sums, "rollup": name})
     return written, totals, unwritten
+
+
+def _fiscal_year(result: PlanResult, quarter: dict[str, Any]) -> int:
+    """The fiscal year of one of a plan's budgeted quarters."""
+    year = quarter.get("fiscal_year") or result.fiscal_year
+    assert year is not None
+    return int(year)
 
 
 def batch_report(results: Sequence[PlanResult], quarters: Sequence[str], scenario: str,
@@ -96,7 +113,8 @@ def batch_report(results: Sequence[PlanResult], quarters: Sequence[str], scenari
             "plan": r.plan, "path": r.path, "file": r.file, "status": r.status,
             "fiscal_year": r.fiscal_year, "currency": r.currency,
             "outputs": list(r.outputs), "errors": list(r.errors),
-            "quarters": [{k: q[k] for k in ("quarter", "months", "total", "operation",
+            "quarters": [{k: q[k] for k in ("fiscal_year", "quarter", "months", "total",
+                                            "operation",
                                             "maintenance", "operation_share", "band_status",
                                             "output")} for q in r.quarters],
         })

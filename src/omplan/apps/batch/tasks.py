@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -30,21 +31,66 @@ class BatchError(OmplanError, ValueError):
     """A batch that cannot start: no plans, a bad option, Dask missing or unreachable."""
 
 
+#: ``Q2``, ``FY2028 Q2``, ``fy2028q2``, ``FY2028-Q2``: a quarter of the first fiscal year or of
+#: a named one.
+_QUARTER = re.compile(r"(?:FY\s*[-_]?\s*(?P<year>\d{4})\s*[-_]?\s*)?Q(?P<q>[1-4])", re.IGNORECASE)
+ALL = "all"
+QUARTER_HELP = "Q1–Q4 (of the first fiscal year), FY<year> Q<n> (e.g. FY2028 Q2) or all"
+
+
+def _quarter_key(label: str) -> tuple[int, int, int]:
+    """Sort order of normalised labels: all, then Q1..Q4, then FY quarters by year."""
+    if label == ALL:
+        return (0, 0, 0)
+    match = _QUARTER.fullmatch(label)
+    assert match is not None
+    year = match["year"]
+    return (1 if year is None else 2, int(year or 0), int(match["q"]))
+
+
 def parse_quarters(quarter: str | Sequence[str]) -> tuple[str, ...]:
-    """``"Q2"`` -> ("Q2",); ``"all"`` -> Q1..Q4; a list of quarters in fiscal order."""
+    """The ``--quarter`` choices, normalised and in order: ``"q2"`` -> ("Q2",) (Q2 of each
+    plan's first fiscal year); ``"FY2028Q2"`` -> ("FY2028 Q2",); ``"all"`` -> ("all",) (every
+    quarter of each plan's horizon). Raises :class:`BatchError` for anything else."""
     items = [quarter] if isinstance(quarter, str) else list(quarter)
     out: set[str] = set()
     for item in items:
-        text = str(item).strip().upper()
-        if text == "ALL":
-            out.update(QUARTER_NAMES)
-        elif text in QUARTER_NAMES:
-            out.add(text)
+        text = str(item).strip()
+        match = _QUARTER.fullmatch(text)
+        if text.casefold() == ALL:
+            out.add(ALL)
+        elif match is None:
+            raise BatchError(f"quarter must be {QUARTER_HELP}, got {item!r}")
+        elif match["year"] is None:
+            out.add(f"Q{match['q']}")
         else:
-            raise BatchError(f"quarter must be Q1, Q2, Q3, Q4 or all, got {item!r}")
+            out.add(f"FY{match['year']} Q{match['q']}")
     if not out:
-        raise BatchError("no quarter given: use Q1, Q2, Q3, Q4 or all")
-    return tuple(q for q in QUARTER_NAMES if q in out)
+        raise BatchError(f"no quarter given: use {QUARTER_HELP}")
+    if ALL in out:
+        return (ALL,)
+    return tuple(sorted(out, key=_quarter_key))
+
+
+def resolve_quarters(choices: Sequence[str], first_fiscal_year: int, years: int
+                     ) -> tuple[list[tuple[int, int]], list[str]]:
+    """The (fiscal year, quarter 1–4) pairs ``choices`` select in a horizon of ``years``
+    fiscal years from ``first_fiscal_year``, in time order and once each, and the choices
+    that fall outside it."""
+    picked: set[tuple[int, int]] = set()
+    outside: list[str] = []
+    for choice in choices:
+        if choice == ALL:
+            picked.update((first_fiscal_year + y, q) for y in range(years) for q in range(1, 5))
+            continue
+        match = _QUARTER.fullmatch(choice)
+        assert match is not None, choice
+        year = int(match["year"]) if match["year"] else first_fiscal_year
+        if first_fiscal_year <= year < first_fiscal_year + years:
+            picked.add((year, int(match["q"])))
+        else:
+            outside.append(choice)
+    return sorted(picked), outside
 
 
 def finding(code: str, message: str, location: str = "") -> dict[str, str]:
@@ -179,6 +225,12 @@ def _run_task(result: PlanResult, path: str, quarters: tuple[str, ...], out: Pat
             f"{names}); add it to the Scenarios sheet or run the batch with another "
             "--scenario", "Scenarios")]
         return
+    horizon = plan.horizon
+    picked, outside = resolve_quarters(quarters, horizon.first_fiscal_year, horizon.years)
+    if outside:
+        result.errors = [_outside_horizon(path, choice, horizon.first_fiscal_year,
+                                          horizon.years) for choice in outside]
+        return
     figures = quarter_figures(run.evaluation, scenario)
     source = SourceInfo(Path(path).name, file_sha256(path))
     moment = datetime.fromisoformat(generated) if generated else source_date()
@@ -190,13 +242,16 @@ def _run_task(result: PlanResult, path: str, quarters: tuple[str, ...], out: Pat
         result.errors.append(finding(
             "write-failed", f"the folder {out} could not be created: {exc.strerror or exc}"))
         return
-    for quarter in quarters:
-        name = output_name(stem, s.fiscal_year, quarter)
+    for fiscal_year, n in picked:
+        quarter = QUARTER_NAMES[n - 1]
+        period = horizon.period_of(fiscal_year, n)
+        assert period is not None
+        name = output_name(stem, fiscal_year, quarter)
         try:
             layout = build_quarter_layout(
-                run.evaluation, scenario, quarter, input_findings=run.findings, source=source,
-                generated=moment, version=__version__, generated_note=generated_note,
-                quarters=figures)
+                run.evaluation, scenario, period.index, input_findings=run.findings,
+                source=source, generated=moment, version=__version__,
+                generated_note=generated_note, quarters=figures)
             buffer = io.BytesIO()
             render_workbook(layout, buffer)
             atomic_write_bytes(out / name, buffer.getvalue())
@@ -209,7 +264,47 @@ def _run_task(result: PlanResult, path: str, quarters: tuple[str, ...], out: Pat
                 f"{exc.strerror or exc}"))
             return
         result.outputs.append(name)
-        months = quarter_month_labels(s.fiscal_year, s.fy_start_month, quarter)
-        result.quarters.append({**figures[QUARTER_NAMES.index(quarter)].to_json(),
-                                "months": months, "output": name})
+        months = quarter_month_labels(fiscal_year, s.fy_start_month, quarter)
+        result.quarters.append({**figures[period.index].to_json(), "months": months,
+                                "output": name})
     result.status = "ok"
+
+
+def _outside_horizon(path: str, choice: str, first: int, years: int) -> dict[str, str]:
+    """The error of a ``--quarter`` the plan does not cover, at the Settings cell that sets
+    the horizon's end (or its start, for a quarter before it)."""
+    last = first + years - 1
+    span = f"FY{first}" if years == 1 else f"FY{first}–FY{last}"
+    label = choice if choice.startswith("FY") else f"FY{first} {choice}"
+    before = int(label[2:6]) < first
+    key = "fiscal_year" if before else "horizon_years"
+    location = _setting_cell(path, key) or _setting_cell(path, "fiscal_year") or "Settings"
+    fix = ("choose a quarter from that year on" if before else
+           "choose a quarter within it or raise horizon_years")
+    return finding("quarter-outside-horizon",
+                   f"--quarter {label} is outside this plan's horizon, {span} (fiscal_year "
+                   f"{first}, horizon_years {years}), so no workbook was written for it; "
+                   f"{fix}", location)
+
+
+def _setting_cell(path: str, key: str) -> str:
+    """``Settings!B4``: the Value cell of setting ``key`` in the plan file ('' if none)."""
+    from omplan.input.reader import grids_from_file
+    from omplan.input.tables import Collector, find_table, norm_header, rows
+
+    try:
+        grids = grids_from_file(path)
+    except Exception:
+        return ""
+    grid = next((g for name, g in grids.items() if norm_header(name) == "settings"), None)
+    if grid is None:
+        return ""
+    out = Collector()
+    table = find_table(grid, ("Setting", "Value"), (), out)
+    if table is None:
+        return ""
+    for row in rows(table, out):
+        name = re.sub(r"[\s\-]+", "_", str(row.raw("Setting") or "").strip()).casefold()
+        if name == key:
+            return row.ref("Value")
+    return ""
