@@ -622,15 +622,17 @@ def test_a_task_result_is_a_dataclass_with_the_old_json(tmp_path):
     assert isinstance(result, PlanResult) and result.ok
     data = result.to_json()
     assert list(data) == ["path", "file", "plan", "status", "scenario", "fiscal_year",
-                          "currency", "fy_start_month", "band", "target", "quarters",
-                          "outputs", "errors", "seconds", "cpu_seconds", "peak_rss_mb", "pid"]
+                          "currency", "fy_start_month", "band", "target", "actuals",
+                          "quarters", "outputs", "errors", "seconds", "cpu_seconds",
+                          "peak_rss_mb", "pid"]
+    assert data["actuals"] is None and data["quarters"][0]["actuals"] is None  # none here
     assert (data["plan"], data["status"], data["outputs"]) == (
         "BU 01", "ok", ["bu01_FY2027_Q2.xlsx"])
     assert data["quarters"][0]["quarter"] == "Q2" and data["pid"] == os.getpid()
     assert json.loads(json.dumps(data, allow_nan=False)) == data
     assert pickle.loads(pickle.dumps(result)) == result
     failed = PlanResult.failure("x.xlsx", "Baseline", "not-run", "stopped")
-    assert list(failed.to_json()) == list(data)[:13]  # no run metrics: it never ran
+    assert list(failed.to_json()) == list(data)[:14]  # no run metrics: it never ran
     assert failed.first_error() == "stopped"
 
 

@@ -37,6 +37,7 @@ from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.styles.named_styles import NamedStyleList
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.indexed_list import IndexedList
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
@@ -51,6 +52,7 @@ from omplan.report.layout import (
     ConditionalFormat,
     ReportLayout,
     SheetLayout,
+    Validation,
     check_limits,
 )
 
@@ -521,6 +523,24 @@ def _conditional(ws: Any, cf: ConditionalFormat, layout: ReportLayout) -> None:
                                                   dxf=dxf, stopIfTrue=False))
 
 
+def _validation(ws: Any, spec: Validation) -> None:
+    """A drop-down list (an in-cell arrow) or a date-only rule on input cells."""
+    if spec.choices:
+        listed = ",".join(c.replace('"', "'") for c in spec.choices)
+        dv = DataValidation(type="list", formula1=f'"{listed}"', allow_blank=True,
+                            showErrorMessage=True, errorTitle="Not in the list",
+                            error="Pick a value from the drop-down list.")
+    else:
+        dv = DataValidation(type="date", operator="greaterThan", formula1="1",
+                            allow_blank=True, showErrorMessage=True, errorTitle="Not a date",
+                            error="Enter a date, e.g. 2027-07-15.")
+    if spec.prompt:
+        dv.showInputMessage = True
+        dv.prompt = spec.prompt[:255]
+    dv.add(spec.ref.a1)
+    ws.data_validations.append(dv)
+
+
 def _table(ws: Any, spec) -> None:
     table = Table(displayName=spec.name, ref=spec.ref.a1)
     table.tableStyleInfo = TableStyleInfo(name=spec.style, showRowStripes=True)
@@ -538,6 +558,8 @@ def render_sheet(wb: Workbook, sheet: SheetLayout, layout: ReportLayout,
         ws.merged_cells.add(merge)
     for cf in sheet.conditional_formats:
         _conditional(ws, cf, layout)
+    for rule in sheet.validations:
+        _validation(ws, rule)
     with warnings.catch_warnings():  # openpyxl warns in write-only mode; we add the columns
         warnings.filterwarnings("ignore", "In write-only mode you must add table columns")
         for spec in sheet.tables:

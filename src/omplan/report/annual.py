@@ -34,6 +34,7 @@ from omplan.core.model import (
 from omplan.core.periods import MONTH_NAMES, quarter_labels
 from omplan.core.summary import PlanFigures, ScenarioFigures, billing_split, plan_figures
 from omplan.report import styles as st
+from omplan.report.actuals import actuals_sheet
 from omplan.report.builder import SheetBuilder
 from omplan.report.business import business_sheet
 from omplan.report.common import (
@@ -91,6 +92,9 @@ def build_report_layout(evaluation: Evaluation, *, input_findings: Sequence[Find
 
     builders = [_summary_sheet(plan, summary, names, currency, source),
                 business_sheet(summary, currency)]
+    actuals = actuals_sheet(evaluation)  # Plan vs actual: only when the plan has actuals
+    if actuals is not None:
+        builders.append(actuals)
     for scenario in summary.scenarios:
         builders.append(_scenario_sheet(plan, scenario, names[scenario.name], facts,
                                         summary))

@@ -30,6 +30,8 @@ def _display_len(value: Any, style: str, currency: str) -> int:
             return len(f"{abs(value):,.2f}") + sign
         if "datetime" in style:
             return 19
+        if "integer" in style or "amount" in style:  # whole units, float noise unseen
+            return len(f"{abs(value):,.0f}") + sign
         return len(f"{value:,.0f}") if abs(value) >= 1000 else len(str(value))
     if isinstance(value, datetime):
         return 19

@@ -24,7 +24,8 @@ EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLS = 16_384
 SHEET_NAME_MAX = 31
 #: Sheet names the report uses itself (and Excel's reserved "History"), compared ignoring case.
-RESERVED_SHEETS = ("Summary", "Business case", "Ledger", "Checks", "About", "History")
+RESERVED_SHEETS = ("Summary", "Business case", "Plan vs actual", "Ledger", "Checks", "About",
+                   "History")
 _FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 
@@ -238,6 +239,16 @@ class ConditionalFormat:
 
 
 @dataclass(frozen=True, slots=True)
+class Validation:
+    """A rule on input cells: a drop-down of ``choices``, or (``date``) a date only."""
+
+    ref: Ref
+    choices: tuple[str, ...] = ()
+    date: bool = False
+    prompt: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PrintSetup:
     """How a sheet prints: orientation, scaled to ``pages_wide`` pages across (when
     ``fit_width``), rows and columns repeated on every page, the printed area."""
@@ -262,6 +273,7 @@ class SheetLayout:
     charts: list[ChartSpec] = field(default_factory=list)
     tables: list[TableSpec] = field(default_factory=list)
     conditional_formats: list[ConditionalFormat] = field(default_factory=list)
+    validations: list[Validation] = field(default_factory=list)
     freeze: tuple[int, int] | None = None  # top-left cell of the scrolling pane
     column_widths: dict[int, float] = field(default_factory=dict)
     row_heights: dict[int, float] = field(default_factory=dict)
@@ -403,6 +415,7 @@ def rename_sheets(layout: ReportLayout, sheets: Mapping[str, str],
                     for t in sheet.tables],
             conditional_formats=[replace(cf, ref=keep(cf.ref))
                                  for cf in sheet.conditional_formats],
+            validations=[replace(v, ref=keep(v.ref)) for v in sheet.validations],
             print_setup=replace(sheet.print_setup, area=keep_area(sheet.print_setup.area))))
     scenario_sheets = {k: sheets.get(v, v) for k, v in layout.scenario_sheets.items()}
     return replace(layout, sheets=out, scenario_sheets=scenario_sheets)

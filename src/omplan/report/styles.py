@@ -21,6 +21,7 @@ SUBTOTAL_FILL = "F2F2F2"
 TOTAL_FILL = "D9E1F2"
 GREY_TEXT = "595959"
 BAD_TEXT, BAD_FILL = "9C0006", "FFC7CE"  # Excel's "light red fill with dark red text"
+INPUT_FILL = "FFF2CC"  # cells a person fills in (notes, sign-off): one input look
 
 #: Chart series colours by meaning, used by every chart of the report.
 SERIES_COLOURS: dict[str, str] = {
@@ -79,6 +80,9 @@ def money_format(currency: str, signed: bool = False) -> str:
 PERCENT = "0.0%"
 SIGNED_PERCENT = "+0.0%;-0.0%;0.0%"
 SIGNED_POINTS = '+0.0" pp";-0.0" pp";0.0" pp"'  # percentage points (values × 100)
+SIGNED_AMOUNT = "+#,##0;-#,##0;0"  # money without its code, where a header names it
+SIGNED_FTE = "+#,##0.00;-#,##0.00;0.00"
+DATE = "yyyy-mm-dd"
 INTEGER = "#,##0"
 FTE = "#,##0.00"  # full-time equivalents: 2.5, 0.25
 YEAR = "0"
@@ -100,6 +104,8 @@ def report_styles(currency: str) -> dict[str, CellStyle]:
                   vertical="center", border_bottom="thin"),
         CellStyle("omplan header right", bold=True, colour="FFFFFF", fill=HEADER_FILL,
                   wrap=True, vertical="center", align="right", border_bottom="thin"),
+        CellStyle("omplan header center", bold=True, colour="FFFFFF", fill=HEADER_FILL,
+                  vertical="center", align="center"),
         CellStyle("omplan text", vertical="top"),
         CellStyle("omplan label", align="left", vertical="top", indent=1),
         CellStyle("omplan wrap", wrap=True, vertical="top"),
@@ -112,6 +118,12 @@ def report_styles(currency: str) -> dict[str, CellStyle]:
         CellStyle("omplan signed points", number_format=SIGNED_POINTS, vertical="top"),
         CellStyle("omplan integer", number_format=INTEGER, vertical="top"),
         CellStyle("omplan fte", number_format=FTE, vertical="top"),
+        CellStyle("omplan signed amount", number_format=SIGNED_AMOUNT, vertical="top"),
+        CellStyle("omplan signed fte", number_format=SIGNED_FTE, vertical="top"),
+        CellStyle("omplan input", fill=INPUT_FILL, wrap=True, vertical="top",
+                  border_top="thin", border_bottom="thin"),
+        CellStyle("omplan input date", number_format=DATE, fill=INPUT_FILL, align="left",
+                  vertical="top", border_top="thin", border_bottom="thin"),
         CellStyle("omplan year", number_format=YEAR, align="left"),
         CellStyle("omplan value", align="left", vertical="top"),
         CellStyle("omplan datetime", number_format=DATETIME, align="left"),
@@ -121,7 +133,7 @@ def report_styles(currency: str) -> dict[str, CellStyle]:
     # subtotal and total variants of the body styles (rows, not columns, carry these)
     for body in ("omplan text", "omplan money", "omplan percent", "omplan center",
                  "omplan signed money", "omplan signed percent", "omplan integer",
-                 "omplan fte"):
+                 "omplan fte", "omplan signed amount", "omplan signed fte"):
         st = styles[body]
         sub = replace(st, name=body + " subtotal", bold=True, fill=SUBTOTAL_FILL,
                       border_top="thin")
@@ -152,6 +164,11 @@ WRAP_STYLE = "omplan wrap"
 CENTER_STYLE = "omplan center"
 INTEGER_STYLE = "omplan integer"
 FTE_STYLE = "omplan fte"
+AMOUNT_STYLE = INTEGER_STYLE  # money in a table whose title names the currency
+SIGNED_AMOUNT_STYLE = "omplan signed amount"
+SIGNED_FTE_STYLE = "omplan signed fte"
+INPUT_STYLE = "omplan input"  # a cell for a person to fill in (notes, sign-off)
+INPUT_DATE_STYLE = "omplan input date"
 YEAR_STYLE = "omplan year"
 VALUE_STYLE = "omplan value"  # a fact's value, text or number, read left to right
 DATETIME_STYLE = "omplan datetime"
@@ -162,10 +179,12 @@ SECTION_STYLE = "omplan section"
 NOTE_STYLE = "omplan note"
 HEADER_STYLE = "omplan header"
 HEADER_RIGHT_STYLE = "omplan header right"
+HEADER_CENTER_STYLE = "omplan header center"  # a label over a group of columns
 
 #: Styles whose header should be right-aligned (numbers read right-aligned).
 NUMERIC_STYLES = frozenset({MONEY, SIGNED_MONEY, PERCENT_STYLE, SIGNED_PERCENT_STYLE,
-                            SIGNED_POINTS_STYLE, INTEGER_STYLE, FTE_STYLE})
+                            SIGNED_POINTS_STYLE, INTEGER_STYLE, FTE_STYLE, SIGNED_AMOUNT_STYLE,
+                            SIGNED_FTE_STYLE})
 
 
 def points_vs(share: float | None, target: float) -> float | None:
@@ -175,7 +194,7 @@ def points_vs(share: float | None, target: float) -> float | None:
 
 def row_variant(style: str, variant: str | None) -> str:
     """The subtotal/total variant of a body style (labels use the text variant)."""
-    if not variant:
+    if not variant or style in (INPUT_STYLE, INPUT_DATE_STYLE):
         return style
     if style in (LABEL_STYLE, KEY_STYLE, WRAP_STYLE, YEAR_STYLE, DATETIME_STYLE, VALUE_STYLE):
         style = TEXT_STYLE

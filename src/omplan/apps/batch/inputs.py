@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from omplan.apps.batch.tasks import PLAN_SUFFIXES, REPORT_NAME
+from omplan.apps.batch.tasks import ACTUALS_INFIX, PLAN_SUFFIXES, REPORT_NAME
 
 #: Files a batch writes: never taken for plans when a folder is expanded.
 _OUTPUT_NAME = re.compile(r"(.+_FY-?\d+_Q[1-4]|rollup_FY-?\d+_Q[1-4](_[A-Za-z0-9]+)?)\.xlsx",
@@ -29,8 +29,9 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]],
     """Plan files from files and folders, in the given order (a folder's plans by name).
 
     A folder contributes its .xlsx/.xlsm files (not sub-folders), leaving out Excel lock files
-    (``~$…``), hidden files and files a batch writes. A path given twice counts once. A path
-    that does not exist is kept: its task reports it as a failed plan.
+    (``~$…``), hidden files, files a batch writes and plans' actuals files
+    (``<stem>.actuals.xlsx``). A path given twice counts once. A path that does not exist is
+    kept: its task reports it as a failed plan.
     """
     out: list[Path] = []
     seen: set[str] = set()
@@ -49,7 +50,8 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]],
         found = sorted(
             (p for p in path.iterdir()
              if p.suffix.lower() in PLAN_SUFFIXES and p.is_file()
-             and not p.name.startswith(("~$", ".")) and not is_output_name(p.name)),
+             and not p.name.startswith(("~$", ".")) and not is_output_name(p.name)
+             and not p.stem.casefold().endswith(ACTUALS_INFIX)),  # a plan's actuals file
             key=lambda p: (p.name.casefold(), p.name))
         if not found and warn is not None:
             warn(f"{path}: no plan workbooks (.xlsx, .xlsm) in this folder")

@@ -64,7 +64,7 @@ def write_rollups(results: Sequence[PlanResult], scenario: str, out_dir: Path,
                 lines.append(RollupLine(
                     r.plan, r.file, q["months"], q["total"], q["operation"],
                     q["maintenance"], q["operation_share"], q["band_status"],
-                    r.band["low"], r.band["high"], r.target, q["output"]))
+                    r.band["low"], r.band["high"], r.target, q["output"], q.get("actuals")))
             name = rollup_name(fiscal_year, quarter, currency if mixed else None)
             layout = build_rollup_layout(lines, failed, fiscal_year=fiscal_year,
                                          currency=currency, quarter=quarter,
@@ -116,7 +116,8 @@ def batch_report(results: Sequence[PlanResult], quarters: Sequence[str], scenari
             "quarters": [{k: q[k] for k in ("fiscal_year", "quarter", "months", "total",
                                             "operation",
                                             "maintenance", "operation_share", "band_status",
-                                            "output")} for q in r.quarters],
+                                            "output", "actuals")} for q in r.quarters],
+            "actuals": r.actuals,
         })
     n_failed = sum(1 for r in results if not r.ok)
     status = "stopped" if stopped else "ok" if not n_failed and not rollups_failed else "failed"

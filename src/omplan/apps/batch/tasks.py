@@ -24,6 +24,9 @@ BASELINE = "Baseline"
 QUARTER_NAMES = ("Q1", "Q2", "Q3", "Q4")
 REPORT_NAME = "batch_report.json"
 PLAN_SUFFIXES = (".xlsx", ".xlsm")
+#: ``<plan stem>.actuals.xlsx`` (or .xlsm, .csv) beside a plan: its actual spend.
+ACTUALS_INFIX = ".actuals"
+ACTUALS_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 DASK_HINT = "pip install 'omplan[dask]'"
 
 
@@ -113,6 +116,8 @@ class PlanResult:
     fy_start_month: int | None = None
     band: dict[str, float] | None = None
     target: float | None = None
+    #: where the plan's actual spend came from and how far it goes (None: no actuals)
+    actuals: dict[str, Any] | None = None
     quarters: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
@@ -198,15 +203,24 @@ def _run_task(result: PlanResult, path: str, quarters: tuple[str, ...], out: Pat
     from omplan.files.run import run_plan
     from omplan.files.xlsxio import atomic_write_bytes, source_date
     from omplan.render.xlsx import render_workbook
+    from omplan.report.actuals import scenario_actuals
     from omplan.report.layout import ReportTooLarge, SourceInfo
     from omplan.report.quarterly import (
         build_quarter_layout,
         output_name,
+        quarter_actuals,
         quarter_figures,
         quarter_month_labels,
     )
 
-    run = run_plan(path)
+    files = actuals_files(path)
+    if len(files) > 1:
+        names = " and ".join(p.name for p in files)
+        result.errors = [finding(
+            "actuals-ambiguous", f"{names} are both beside the plan: omplan does not know "
+            "which holds the actual spend; keep one of them", files[1].name)]
+        return
+    run = run_plan(path, files[0] if files else None)
     plan = run.plan
     if plan is not None:
         s = plan.settings
@@ -232,6 +246,9 @@ def _run_task(result: PlanResult, path: str, quarters: tuple[str, ...], out: Pat
                                           horizon.years) for choice in outside]
         return
     figures = quarter_figures(run.evaluation, scenario)
+    actuals = scenario_actuals(run.evaluation, scenario)
+    if actuals is not None:
+        result.actuals = {"source": actuals.figures.source, "through": actuals.figures.through}
     source = SourceInfo(Path(path).name, file_sha256(path))
     moment = datetime.fromisoformat(generated) if generated else source_date()
     stem = Path(path).stem
@@ -251,7 +268,7 @@ def _run_task(result: PlanResult, path: str, quarters: tuple[str, ...], out: Pat
             layout = build_quarter_layout(
                 run.evaluation, scenario, period.index, input_findings=run.findings,
                 source=source, generated=moment, version=__version__,
-                generated_note=generated_note, quarters=figures)
+                generated_note=generated_note, quarters=figures, actuals=actuals)
             buffer = io.BytesIO()
             render_workbook(layout, buffer)
             atomic_write_bytes(out / name, buffer.getvalue())
@@ -266,8 +283,23 @@ def _run_task(result: PlanResult, path: str, quarters: tuple[str, ...], out: Pat
         result.outputs.append(name)
         months = quarter_month_labels(fiscal_year, s.fy_start_month, quarter)
         result.quarters.append({**figures[period.index].to_json(), "months": months,
-                                "output": name})
+                                "output": name,
+                                "actuals": quarter_actuals(actuals, figures, period)})
     result.status = "ok"
+
+
+def actuals_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The actuals files beside a plan: ``<stem>.actuals.xlsx``, ``.xlsm`` or ``.csv`` (names
+    compared ignoring case), in that order; more than one is ambiguous."""
+    plan = Path(path)
+    wanted = {f"{plan.stem}{ACTUALS_INFIX}{suffix}".casefold(): i
+              for i, suffix in enumerate(ACTUALS_SUFFIXES)}
+    try:
+        found = [p for p in plan.parent.iterdir()
+                 if p.name.casefold() in wanted and p.is_file()]
+    except OSError:  # the folder cannot be listed: the plan's own read reports it
+        return []
+    return sorted(found, key=lambda p: (wanted[p.name.casefold()], p.name))
 
 
 def _outside_horizon(path: str, choice: str, first: int, years: int) -> dict[str, str]:
