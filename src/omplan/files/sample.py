@@ -36,7 +36,7 @@ from omplan.core.model import (
 )
 from omplan.files.xlsxio import save_workbook
 
-__all__ = ["SAMPLE_PLAN", "build_sample_plan", "write_plan_workbook"]
+__all__ = ["SAMPLE_PLAN", "SAMPLE_PLAN_ONE_YEAR", "build_sample_plan", "write_plan_workbook"]
 
 # --- roles -------------------------------------------------------------------------------
 
@@ -74,7 +74,7 @@ PORTAL = "Customer portal"
 HR = "HR & payroll"
 DWH = "Data warehouse"
 
-SAMPLE_PLAN: dict[str, list[list[Any]]] = {
+SAMPLE_PLAN_ONE_YEAR: dict[str, list[list[Any]]] = {
     "Settings": [
         ["Setting", "Value"],
         ["plan_name", "Sample plan"],
@@ -223,6 +223,70 @@ SAMPLE_PLAN: dict[str, list[list[Any]]] = {
     ],
 }
 
+# --- the three-year sample ----------------------------------------------------------------
+#
+# SAMPLE_PLAN_ONE_YEAR is the sample as it was before plans spanned several years (one fiscal
+# year, every rate in USD); regression tests keep its figures. The shipped SAMPLE_PLAN below is
+# the same organisation over three fiscal years (see docs/rates.md for every source):
+# - Offshore rates are quoted in INR: the USD offshore rate × 82.5708 INR per USD, rounded to
+#   the nearest 100 rupees; the FX sheet converts INR back at 1 / 82.5708 USD per INR
+#   (Federal Reserve G.5A, 2023 annual average, released 1 Feb 2024).
+# - Escalation: In-house and Outsource 3.7 % a year (BLS Employment Cost Index, wages and
+#   salaries of private industry workers, 12 months to December 2024); Offshore 6.8 % (Aon
+#   Salary Increase and Turnover Survey 2025-26 India, technology consulting and services,
+#   projected 2026); other costs 2.9 % (BLS CPI-U, 12 months to December 2024).
+# - One-off projects (the portal's UX work, the warehouse's cloud migration) are entered in
+#   FY2027 columns only, so they do not repeat in FY2028 and FY2029.
+# - "Outsource L1/L2" starts in Q3 of FY2027 (From), mid-year.
+
+INR_PER_USD_2023 = 82.5708  # Federal Reserve G.5A, released 1 Feb 2024: 2023 average
+USD_PER_INR = 1 / INR_PER_USD_2023
+WAGE_GROWTH_US = 0.037  # BLS ECI, wages and salaries, private industry, Dec 2023 - Dec 2024
+WAGE_GROWTH_INDIA_IT = 0.068  # Aon India 2025-26, technology consulting & services, 2026
+PRICE_GROWTH_US = 0.029  # BLS CPI-U, all items, Dec 2023 - Dec 2024
+
+#: offshore monthly cost per FTE in INR (USD offshore rate x 82.5708, to the nearest 100)
+_OFFSHORE_INR = {SERVICE_DESK: 269900, OPS_ENGINEER: 404900, DBA_INFRA: 404900,
+                 APP_MAINTENANCE: 591600, SENIOR_DEVELOPER: 591600}
+_FY_ONE_OFF = ("FY2027 Q2", "FY2027 Q3", "FY2027 Q4")
+#: costs that happen once, in FY2027 only: item -> amounts of FY2027 Q2, Q3, Q4
+_ONE_OFF_COSTS = {"Accessibility and UX improvements (agency)": (None, 25000, 25000),
+                  "Cloud migration (adaptive work)": (30000, 45000, 15000)}
+_MID_YEAR_SCENARIO = "Outsource L1/L2"
+
+
+def _three_year_plan(one_year: dict[str, list[list[Any]]]) -> dict[str, list[list[Any]]]:
+    plan = {name: [list(row) for row in rows] for name, rows in one_year.items()}
+    plan["Settings"] += [["horizon_years", 3], ["discount_rate", 0.08]]
+    rates = [["Role", "Sourcing", "Monthly cost", "Currency"]]
+    for role, sourcing, cost in plan["Rates"][1:]:
+        if sourcing == OFFSHORE:
+            rates.append([role, sourcing, _OFFSHORE_INR[role], "INR"])
+        else:
+            rates.append([role, sourcing, cost, "USD"])
+    plan["Rates"] = rates
+    costs = [[*plan["Costs"][0], *_FY_ONE_OFF]]
+    for row in plan["Costs"][1:]:
+        once = _ONE_OFF_COSTS.get(row[1])
+        costs.append([*row[:3], None, None, None, None, *once] if once
+                     else [*row, None, None, None])
+    plan["Costs"] = costs
+    plan["Scenarios"] = [[*plan["Scenarios"][0], "From"]] + [
+        [*row, "Q3" if row[0] == _MID_YEAR_SCENARIO else None]
+        for row in plan["Scenarios"][1:]]
+    plan["Escalation"] = [
+        ["Applies to", "Vendor", "Annual rate"],
+        [IN_HOUSE, None, WAGE_GROWTH_US],
+        [OUTSOURCE, None, WAGE_GROWTH_US],
+        [OFFSHORE, None, WAGE_GROWTH_INDIA_IT],
+        ["Other costs", None, PRICE_GROWTH_US],
+    ]
+    plan["FX"] = [["Currency", "Fiscal year", "Rate"], ["INR", None, USD_PER_INR]]
+    return plan
+
+
+SAMPLE_PLAN: dict[str, list[list[Any]]] = _three_year_plan(SAMPLE_PLAN_ONE_YEAR)
+
 # --- the writer --------------------------------------------------------------------------
 
 FIXED_TIMESTAMP = dt.datetime(2026, 1, 1, 0, 0, 0)
@@ -233,8 +297,10 @@ INTEGER_FORMAT = "0"
 PERCENT_FORMAT = "0%"
 PERCENT_1DP_FORMAT = "0.0%"
 
-_FRACTION_SETTINGS = {"band_low", "band_high", "vendor_overhead", "coordination_overhead"}
-_INTEGER_SETTINGS = {"fiscal_year", "fy_start_month"}
+_FRACTION_SETTINGS = {"band_low", "band_high", "vendor_overhead", "coordination_overhead",
+                      "discount_rate", "variance_threshold"}
+_INTEGER_SETTINGS = {"fiscal_year", "fy_start_month", "horizon_years"}
+FX_FORMAT = "0.000000"
 _QUARTER_KEYS = {q.lower() for q in QUARTERS}
 _ACTIVITY_KEYS = {a.lower() for a in ACTIVITIES}
 _MIN_WIDTH, _MAX_WIDTH = 8, 48
@@ -258,8 +324,14 @@ def _column_format(sheet: str, header: str) -> str | None:
     """The number format of a whole table column, or None (General / per cell)."""
     if sheet == "rates" and header == "monthly cost":
         return MONEY_FORMAT
-    if sheet == "costs" and header in _QUARTER_KEYS:
+    if sheet == "costs" and (header in _QUARTER_KEYS or header.startswith("fy")):
         return MONEY_FORMAT
+    if sheet == "actuals" and header == "amount":
+        return MONEY_FORMAT
+    if sheet == "fx" and header == "rate":
+        return FX_FORMAT
+    if sheet == "escalation" and header == "annual rate":
+        return PERCENT_1DP_FORMAT
     if sheet == "staffing" and header in _QUARTER_KEYS:
         return FTE_FORMAT
     return None
