@@ -255,6 +255,42 @@ _ONE_OFF_COSTS = {"Accessibility and UX improvements (agency)": (None, 25000, 25
 _MID_YEAR_SCENARIO = "Outsource L1/L2"
 
 
+# Two quarters of actual spend (FY2027 Q1-Q2 = Apr-Sep 2027), as a general-ledger export would
+# give them: one row per system, activity and month. Each is the Baseline's monthly plan (below,
+# rounded to whole dollars) times a month factor: Q1 runs 2-3 % under plan, Q2 5-7 % over it
+# (beyond the 5 % variance threshold, so the quarter is flagged over budget), with a small
+# per-activity spread. Two rows more: an SLA service credit from Acme (a negative amount) and
+# an emergency fix on a retired system the plan does not budget (warned, and counted).
+_MONTHLY_PLAN: dict[str, tuple[int, ...]] = {  # Monitoring ... Perfective, per month
+    ORDER: (26407, 28179, 18535, 10482, 11974, 9510, 11974, 11974),
+    PORTAL: (8532, 9921, 6782, 3399, 9511, 7547, 5929, 7720),
+    HR: (5254, 6632, 4927, 1395, 6061, 4230, 2399, 4230),
+    DWH: (5059, 5486, 8023, 5791, 9405, 10500, 5124, 7265),
+}
+#: the warehouse's cloud migration adds 10,000 a month of Adaptive work in Q2 (Jul-Sep)
+_Q2_EXTRA = {(DWH, _AD): 10000}
+_MONTH_FACTORS = (0.98, 0.97, 0.98, 1.05, 1.06, 1.07)  # Apr ... Sep 2027
+_SPREAD = (0.0, 0.01, -0.01, 0.02, -0.02)
+
+
+def _sample_actuals() -> list[list[Any]]:
+    rows: list[list[Any]] = [["Month", "System", "Activity", "Amount", "Currency", "Item"]]
+    for m, factor in enumerate(_MONTH_FACTORS):
+        month = dt.date(2027, 4 + m, 1)
+        for s, (system, plan) in enumerate(_MONTHLY_PLAN.items()):
+            for a, (activity, amount) in enumerate(zip(ACTIVITIES, plan, strict=True)):
+                if m >= 3:
+                    amount += _Q2_EXTRA.get((system, activity), 0)
+                spread = _SPREAD[(3 * s + a + m) % len(_SPREAD)]
+                rows.append([month, system, activity, round(amount * (factor + spread)), "USD",
+                             None])
+    rows.append([dt.date(2027, 8, 1), HR, _IR, -2400, "USD",
+                 "Service credit from Acme: SLA breach in July"])
+    rows.append([dt.date(2027, 8, 1), "Legacy CRM", _CO, 18500, "USD",
+                 "Emergency fix on the retired CRM (not in the plan)"])
+    return rows
+
+
 def _three_year_plan(one_year: dict[str, list[list[Any]]]) -> dict[str, list[list[Any]]]:
     plan = {name: [list(row) for row in rows] for name, rows in one_year.items()}
     plan["Settings"] += [["horizon_years", 3], ["discount_rate", 0.08]]
@@ -282,6 +318,7 @@ def _three_year_plan(one_year: dict[str, list[list[Any]]]) -> dict[str, list[lis
         ["Other costs", None, PRICE_GROWTH_US],
     ]
     plan["FX"] = [["Currency", "Fiscal year", "Rate"], ["INR", None, USD_PER_INR]]
+    plan["Actuals"] = _sample_actuals()
     return plan
 
 
@@ -301,6 +338,7 @@ _FRACTION_SETTINGS = {"band_low", "band_high", "vendor_overhead", "coordination_
                       "discount_rate", "variance_threshold"}
 _INTEGER_SETTINGS = {"fiscal_year", "fy_start_month", "horizon_years"}
 FX_FORMAT = "0.000000"
+MONTH_FORMAT = "mmm yyyy"
 _QUARTER_KEYS = {q.lower() for q in QUARTERS}
 _ACTIVITY_KEYS = {a.lower() for a in ACTIVITIES}
 _MIN_WIDTH, _MAX_WIDTH = 8, 48
@@ -328,6 +366,8 @@ def _column_format(sheet: str, header: str) -> str | None:
         return MONEY_FORMAT
     if sheet == "actuals" and header == "amount":
         return MONEY_FORMAT
+    if sheet == "actuals" and header == "month":
+        return MONTH_FORMAT
     if sheet == "fx" and header == "rate":
         return FX_FORMAT
     if sheet == "escalation" and header == "annual rate":
