@@ -41,6 +41,8 @@ class Evaluation:
     scenario_findings: dict[str, list[Finding]] = field(default_factory=dict)
     #: the engine's arrays behind the ledger (line FTE and rates for the business case)
     arrays: EngineArrays | None = None
+    #: plan figures already computed from this evaluation (core.summary.plan_figures)
+    figures_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     #: the :class:`ScenarioRows` of the ledger, once built (see :func:`scenario_rows`)
     rows_cache: list[ScenarioRows] = field(default_factory=list, repr=False, compare=False)
 

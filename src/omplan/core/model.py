@@ -270,11 +270,12 @@ class Plan:
 
     def escalation_rate(self, applies_to: str, vendor: str = "") -> float:
         """The annual rate for (sourcing or 'Other costs', resolved vendor): the vendor's own
-        row, else the row with a blank Vendor, else 0."""
+        row (names matched ignoring case, as on the Contracts sheet), else the row with a blank
+        Vendor, else 0."""
         general = 0.0
         for row in self.escalation:
             if row.applies_to == applies_to:
-                if row.vendor and row.vendor == vendor:
+                if row.vendor and row.vendor.casefold() == vendor.casefold():
                     return row.annual_rate
                 if not row.vendor:
                     general = row.annual_rate

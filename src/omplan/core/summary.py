@@ -243,7 +243,22 @@ def scenario_figures(evaluation: Evaluation, scenario: str,
 
 def plan_figures(plan: Plan | None, findings: list[Finding],
                  evaluation: Evaluation | None = None, source_name: str = "") -> PlanFigures:
-    """The figures of a run; with errors, ``errors`` lists them and there are no scenarios."""
+    """The figures of a run; with errors, ``errors`` lists them and there are no scenarios.
+
+    Computed once per evaluation and findings: the JSON, the terminal and the report of one
+    run share them (the evaluation keeps them)."""
+    key = tuple(findings)  # source_name only names a plan that could not be read
+    if evaluation is not None and plan is evaluation.plan:
+        cached = evaluation.figures_cache.get(key)
+        if cached is None:
+            cached = evaluation.figures_cache[key] = _plan_figures(plan, findings, evaluation,
+                                                                   source_name)
+        return cached
+    return _plan_figures(plan, findings, evaluation, source_name)
+
+
+def _plan_figures(plan: Plan | None, findings: list[Finding], evaluation: Evaluation | None,
+                  source_name: str) -> PlanFigures:
     errors = [f for f in findings if f.severity == "error"]
     if evaluation is not None:
         errors += evaluation.errors

@@ -166,11 +166,24 @@ SUMMARY_HEADER = (
 )
 
 
+def _forecast_text(summary: PlanFigures, currency: str) -> str:
+    """``Forecast FY2027: 3,856,522 USD (+48,850 vs the Baseline budget; actuals through
+    2027-09, see Plan vs actual)``; '' without actuals."""
+    actuals = summary.actuals
+    if actuals is None:
+        return ""
+    year = next((y for y in actuals.years if y.actual_to_date != 0), actuals.years[0])
+    return (f"Forecast FY{year.fiscal_year}: {year.forecast:,.0f} {currency} "
+            f"({year.variance_at_completion:+,.0f} vs the {actuals.budget_scenario} budget of "
+            f"{year.plan:,.0f}; actuals through {actuals.through}, see Plan vs actual)")
+
+
 def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: str,
                    source: SourceInfo) -> SheetBuilder:
     s = plan.settings
     target = plan.target_operation_share()
-    sh = SheetBuilder("Summary", cursor=4)
+    forecast = _forecast_text(summary, currency)
+    sh = SheetBuilder("Summary", cursor=5 if forecast else 4)
     sh.text(1, 1, f"IT operation vs maintenance budget: {s.plan_name}", st.TITLE_STYLE)
     totals = "" if plan.horizon.years == 1 else ", totals over the horizon"
     sh.text(2, 1, f"{_years_text(plan)} · amounts in {currency}{totals} · reference band "
@@ -180,6 +193,8 @@ def _summary_sheet(plan, summary: PlanFigures, names: dict[str, str], currency: 
     sh.text(3, 1, f"Recommended: {best} (lowest NPV of cost within the band, PMO in-house; "
                   "see Business case)" if best else "No scenario is recommended: see "
                   "Business case", st.NOTE_STYLE)
+    if forecast:
+        sh.text(4, 1, forecast, st.NOTE_STYLE)
     facts = _plan_facts(plan, currency, source)
     sh.next_block("plan", facts, [st.KEY_STYLE, st.VALUE_STYLE], title="Plan", gap=1,
                   overflow=True)
@@ -580,6 +595,9 @@ SHEET_GUIDE = (
                    "subtotals, by role level, sourcing and system, cost components, FTE by "
                    "role level and sourcing, billing boundary, findings and a quarterly "
                    "chart."),
+    ("Plan vs actual", "Only when the plan has actuals: the budget scenario against actual "
+                       "spend by month, quarter, activity and system, the operation share of "
+                       "actual spend against the band, and each fiscal year's forecast."),
     ("Ledger", "Every amount of the report, one row per scenario, system, quarter, role, "
                "sourcing, vendor, activity and component, with the FTE of labour rows: filter "
                "it or pivot it to reproduce any figure."),
