@@ -10,6 +10,7 @@ from omplan.apps.excel import (  # noqa: F401  (xlwings finds the functions as m
     OM_SPLIT,
     OM_SUMMARY,
     OM_TARGET_SHARE,
+    OM_VARIANCE,
     main,
     run_in_book,
 )

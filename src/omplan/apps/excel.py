@@ -462,7 +462,8 @@ def _settings_grid(settings: Any) -> SheetGrid:
     return SheetGrid("Settings", rows)
 
 
-def _evaluate_args(staffing, rates, allocation, costs, roles, settings, scenarios=None):
+def _evaluate_args(staffing, rates, allocation, costs, roles, settings, scenarios=None,
+                   actuals=None, fx=None, escalation=None):
     """Parse the arguments like plan sheets (locations relative to each argument's range)
     and evaluate the Baseline (and the scenarios, when given); raises _ArgumentError with
     the first problem."""
@@ -476,6 +477,12 @@ def _evaluate_args(staffing, rates, allocation, costs, roles, settings, scenario
         grids["Costs"] = SheetGrid("Costs", table_rows(costs))
     if scenarios is not None:
         grids["Scenarios"] = SheetGrid("Scenarios", table_rows(scenarios))
+    if actuals is not None:
+        grids["Actuals"] = SheetGrid("Actuals", table_rows(actuals))
+    if fx is not None:
+        grids["FX"] = SheetGrid("FX", table_rows(fx))
+    if escalation is not None:
+        grids["Escalation"] = SheetGrid("Escalation", table_rows(escalation))
     grids["Roles"] = (SheetGrid("Roles", table_rows(roles)) if roles is not None
                       else _roles_from(grids))
     plan, findings = parse_plan(grids, "custom function")
@@ -564,18 +571,21 @@ def baseline_table(evaluation, findings) -> pd.DataFrame:
     return pd.DataFrame([list(row) for row in block.rows], columns=list(block.header or ()))
 
 
-def _summary(staffing, rates, allocation, costs, roles, settings):
-    return baseline_table(*_evaluate_args(staffing, rates, allocation, costs, roles, settings))
+def _summary(staffing, rates, allocation, costs, roles, settings, fx, escalation):
+    return baseline_table(*_evaluate_args(staffing, rates, allocation, costs, roles, settings,
+                                          fx=fx, escalation=escalation))
 
 
-def _split(staffing, rates, allocation, costs, roles, settings):
+def _split(staffing, rates, allocation, costs, roles, settings, fx, escalation):
     from omplan.core.summary import scenario_summary
 
-    evaluation, _ = _evaluate_args(staffing, rates, allocation, costs, roles, settings)
+    evaluation, _ = _evaluate_args(staffing, rates, allocation, costs, roles, settings,
+                                   fx=fx, escalation=escalation)
     return scenario_summary(evaluation, "Baseline")["operation_share"]
 
 
-def _payback(scenario, staffing, rates, allocation, scenarios, costs, roles, settings):
+def _payback(scenario, staffing, rates, allocation, scenarios, costs, roles, settings, fx,
+             escalation):
     from omplan.core.business import BusinessCase
     from omplan.core.summary import plan_figures
 
@@ -584,7 +594,7 @@ def _payback(scenario, staffing, rates, allocation, scenarios, costs, roles, set
         raise _ArgumentError("scenario is required: the name of a scenario of the Scenarios "
                              "table")
     evaluation, findings = _evaluate_args(staffing, rates, allocation, costs, roles, settings,
-                                          scenarios)
+                                          scenarios, fx=fx, escalation=escalation)
     names = evaluation.scenarios
     match = next((n for n in names if n.casefold() == name.casefold()), None)
     if match is None:
@@ -598,6 +608,34 @@ def _payback(scenario, staffing, rates, allocation, scenarios, costs, roles, set
                                      if s.name == match)
     assert case is not None
     return case.payback_months  # None (an empty cell) when it never pays back
+
+
+def _variance(quarter, actuals, staffing, rates, allocation, costs, roles, settings,
+              scenarios, fx, escalation):
+    from omplan.core.actuals import actuals_figures
+    from omplan.input.tables import parse_period
+
+    text = "" if quarter is None else str(_clean(quarter)).strip()
+    period = parse_period(text)
+    if period is None:
+        raise _ArgumentError(f"quarter must be Q1-Q4 or FY<year> Q<n> (e.g. FY2028 Q2), got "
+                             f"{text!r}")
+    evaluation, _ = _evaluate_args(staffing, rates, allocation, costs, roles, settings,
+                                   scenarios, actuals, fx, escalation)
+    plan = evaluation.plan
+    try:
+        figures = actuals_figures(plan, evaluation.ledger)
+    except ValueError as problem:
+        raise _ArgumentError(str(problem)) from None
+    if figures is None:
+        raise _ArgumentError("the actuals table has no rows")
+    year = plan.settings.fiscal_year if period[0] is None else period[0]
+    found = next((q for q in figures.quarters
+                  if q.fiscal_year == year and q.quarter == f"Q{period[1]}"), None)
+    if found is None:
+        raise _ArgumentError(f"FY{year} Q{period[1]} has no actual spend yet: the actuals run "
+                             f"through {figures.through}")
+    return found.variance
 
 
 _TABLE = {"convert": pd.DataFrame, "index": False, "header": True}
@@ -635,12 +673,17 @@ def OM_TARGET_SHARE(profile_table, low=None, high=None):
 @xw.arg("roles", doc="Optional Roles table (Role, Level); default: every role at L2",
         **_TABLE)
 @xw.arg("settings", doc="Optional Settings table (Setting, Value)", **_TABLE)
+@xw.arg("fx", doc="Optional FX table (Currency, Fiscal year, Rate) for rates or costs in "
+        "other currencies", **_TABLE)
+@xw.arg("escalation", doc="Optional Escalation table (Applies to, Vendor, Annual rate)",
+        **_TABLE)
 @xw.ret(index=False, header=True)
 def OM_SUMMARY(staffing, rates, allocation, costs=None, roles=None,
-               settings=None):
+               settings=None, fx=None, escalation=None):
     """The Baseline cost by activity and quarter (with operation and maintenance subtotals,
     total, operation share and band status), as on the report's Baseline sheet."""
-    return _guard(_summary, staffing, rates, allocation, costs, roles, settings)
+    return _guard(_summary, staffing, rates, allocation, costs, roles, settings, fx,
+                  escalation)
 
 
 @xw.func
@@ -650,9 +693,14 @@ def OM_SUMMARY(staffing, rates, allocation, costs=None, roles=None,
 @xw.arg("costs", doc="Optional Costs table", **_TABLE)
 @xw.arg("roles", doc="Optional Roles table; default: every role at L2", **_TABLE)
 @xw.arg("settings", doc="Optional Settings table", **_TABLE)
-def OM_SPLIT(staffing, rates, allocation, costs=None, roles=None, settings=None):
+@xw.arg("fx", doc="Optional FX table (Currency, Fiscal year, Rate) for rates or costs in "
+        "other currencies", **_TABLE)
+@xw.arg("escalation", doc="Optional Escalation table (Applies to, Vendor, Annual rate)",
+        **_TABLE)
+def OM_SPLIT(staffing, rates, allocation, costs=None, roles=None, settings=None, fx=None,
+             escalation=None):
     """The Baseline's annual operation share (operation / total)."""
-    return _guard(_split, staffing, rates, allocation, costs, roles, settings)
+    return _guard(_split, staffing, rates, allocation, costs, roles, settings, fx, escalation)
 
 
 @xw.func
@@ -666,16 +714,46 @@ def OM_SPLIT(staffing, rates, allocation, costs=None, roles=None, settings=None)
 @xw.arg("roles", doc="Optional Roles table; default: every role at L2", **_TABLE)
 @xw.arg("settings", doc="Optional Settings table (horizon_years, discount_rate, ...)",
         **_TABLE)
+@xw.arg("fx", doc="Optional FX table (Currency, Fiscal year, Rate) for rates or costs in "
+        "other currencies", **_TABLE)
+@xw.arg("escalation", doc="Optional Escalation table (Applies to, Vendor, Annual rate)",
+        **_TABLE)
 def OM_PAYBACK(scenario, staffing, rates, allocation, scenarios, costs=None, roles=None,
-               settings=None):
+               settings=None, fx=None, escalation=None):
     """Months until the scenario's cumulative savings against Baseline stay at or above zero:
     0 when it never costs more, empty when it has not paid back by the end of the horizon."""
     return _guard(_payback, scenario, staffing, rates, allocation, scenarios, costs, roles,
-                  settings)
+                  settings, fx, escalation)
+
+
+@xw.func
+@xw.arg("quarter", doc="Q1-Q4 (of the first fiscal year) or FY<year> Q<n>, e.g. FY2027 Q2")
+@xw.arg("actuals", doc="Actuals table with its header row (Month, System, Activity, Amount, "
+        "optional Currency and Item)", **_TABLE)
+@xw.arg("staffing", doc="Staffing table with its header row", **_TABLE)
+@xw.arg("rates", doc="Rates table with its header row", **_TABLE)
+@xw.arg("allocation", doc="Allocation table with its header row", **_TABLE)
+@xw.arg("costs", doc="Optional Costs table", **_TABLE)
+@xw.arg("roles", doc="Optional Roles table; default: every role at L2", **_TABLE)
+@xw.arg("settings", doc="Optional Settings table (fiscal_year, fy_start_month, "
+        "budget_scenario, ...)", **_TABLE)
+@xw.arg("scenarios", doc="Optional Scenarios table (needed when budget_scenario is not "
+        "Baseline)", **_TABLE)
+@xw.arg("fx", doc="Optional FX table (Currency, Fiscal year, Rate) for rates or costs in "
+        "other currencies", **_TABLE)
+@xw.arg("escalation", doc="Optional Escalation table (Applies to, Vendor, Annual rate)",
+        **_TABLE)
+def OM_VARIANCE(quarter, actuals, staffing, rates, allocation, costs=None, roles=None,
+                settings=None, scenarios=None, fx=None, escalation=None):
+    """Actual minus plan of a quarter (positive = over budget), over the months of it that
+    have actual spend, against the budget scenario (Baseline unless Settings says otherwise)."""
+    return _guard(_variance, quarter, actuals, staffing, rates, allocation, costs, roles,
+                  settings, scenarios, fx, escalation)
 
 
 __all__ = [
     "LIVE_LEDGER_ROWS", "LiveRun", "OM_BAND_STATUS", "OM_PAYBACK", "OM_SPLIT", "OM_SUMMARY",
+    "OM_VARIANCE",
     "OM_TARGET_SHARE", "Ownership", "grids_from_book", "is_owned", "main", "mark_owned",
     "ownership", "run_in_book", "table_rows",
 ]
