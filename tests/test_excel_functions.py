@@ -31,11 +31,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def tables():
-    """Each sample sheet as the DataFrame xlwings' converter gives (header row = columns)."""
+def tables(one_year_sample):
+    """Each sheet of the one-year sample as the DataFrame xlwings' converter gives (header
+    row = columns). The functions take no FX or Escalation table, so they cannot price the
+    shipped three-year sample, whose offshore rates are in INR (see
+    test_functions_name_the_fx_rate_the_shipped_sample_needs); the one-year sample is all
+    in USD."""
     from python_calamine import CalamineWorkbook
 
-    book = CalamineWorkbook.from_path(str(sample_plan_path()))
+    book = CalamineWorkbook.from_path(str(one_year_sample))
     out = {}
     for name in book.sheet_names:
         rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
@@ -45,8 +49,8 @@ def tables():
 
 
 @pytest.fixture(scope="module")
-def sample_run():
-    return run_plan(sample_plan_path())
+def sample_run(one_year_sample):
+    return run_plan(one_year_sample)
 
 
 def baseline_block(run):
@@ -104,6 +108,21 @@ def test_settings_omitted_uses_defaults(tables, sample_run):
     with_year = OM_SPLIT(tables["Staffing"], tables["Rates"], tables["Allocation"], None, None,
                          [["Setting", "Value"], ["fiscal_year", DEFAULT_FISCAL_YEAR]])
     assert with_year == share
+
+
+def test_functions_name_the_fx_rate_the_shipped_sample_needs():
+    """The shipped sample quotes its offshore rates in INR. The functions take no FX table,
+    so they refuse those rates at their Currency cell instead of counting rupees as
+    dollars: the Baseline's offshore Senior developer line (Rates row 16, column D)."""
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(sample_plan_path()))
+    shipped = {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+               for name in ("Staffing", "Rates", "Allocation", "Costs", "Roles", "Settings")}
+    assert shipped["Rates"][15][:4] == ["Senior developer", "Offshore", 591600, "INR"]
+    got = OM_SPLIT(*shipped.values())
+    assert isinstance(got, str) and got.startswith(
+        "#OMPLAN: Rates!D16: the Offshore rate of 'Senior developer' is in INR"), got
 
 
 def test_plain_lists_work_like_dataframes(tables):

@@ -39,8 +39,9 @@ from omplan.render.live import _grid, needs_quote, rectangles
 from omplan.report.common import LedgerRows
 
 INPUTS = {*REQUIRED_SHEETS, *OPTIONAL_SHEETS}
-REPORT = ["Summary", "Business case", "Baseline", "Outsource L1-L2", "Offshore L3",
-          "Integrated vendor", "Lean 2027", "Ledger", "Checks", "About"]
+#: the shipped sample's report: it has actuals, so Plan vs actual follows the Business case
+REPORT = ["Summary", "Business case", "Plan vs actual", "Baseline", "Outsource L1-L2",
+          "Offshore L3", "Integrated vendor", "Lean 2027", "Ledger", "Checks", "About"]
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +93,10 @@ def test_report_sheets_hold_the_engine_figures(sample_payload, sample_run):
     assert result.written == REPORT
     want = sample_run.summary()
     assert result.summary == want  # the same JSON as `omplan run --json`
+    # the one warning the sample is meant to give: actual spend on a system it does not plan
+    assert [(f.code, f.location) for f in result.findings] == [
+        ("actuals-unplanned", "Actuals!B195")]
+    assert "'Legacy CRM'" in result.findings[0].message
     by_name = first_rows(after, "Summary")
     for sc in want["scenarios"]:
         r = by_name[sc["name"]]
@@ -100,11 +105,16 @@ def test_report_sheets_hold_the_engine_figures(sample_payload, sample_run):
             sc["band_status"]]
     base = want["scenarios"][0]
     base_rows = first_rows(after, "Baseline")
+    # FY2027-FY2029: twelve quarters (B-M), three fiscal years (N-P), the total (Q)
+    assert [cell(after, "Baseline", f"{c}{base_rows['Activity']}") for c in "BMNPQ"] == [
+        "FY2027 Q1", "FY2029 Q4", "FY2027", "FY2029", "Total"]
     for activity, amount in base["by_activity"].items():
-        assert cell(after, "Baseline", f"F{base_rows[activity]}") == pytest.approx(amount,
+        assert cell(after, "Baseline", f"Q{base_rows[activity]}") == pytest.approx(amount,
                                                                                   rel=1e-12)
-    assert [cell(after, "Baseline", f"{c}{base_rows['Total']}") for c in "BCDE"] == [
+    assert [cell(after, "Baseline", f"{c}{base_rows['Total']}") for c in "BCDEFGHIJKLM"] == [
         q["total"] for q in base["quarters"]]
+    assert [cell(after, "Baseline", f"{c}{base_rows['Total']}") for c in "NOP"] == [
+        pytest.approx(y["total"], rel=1e-12) for y in base["years"]]
 
 
 def first_rows(book, sheet):
@@ -156,9 +166,10 @@ def test_number_formats_and_looks_follow_the_styles(sample_payload):
     position = names(after).index("Summary")
     money = [a for a in actions if a["func"] == "setNumberFormat"
              and a["sheet_position"] == position and a["args"] == ['#,##0 "USD"']]
-    # the Total column of the scenario rows (B17:B21) is money
-    assert any(a["start_column"] == 1 and a["start_row"] <= 16 and
-               a["start_row"] + a["row_count"] >= 21 for a in money)
+    # the Total column of the scenario rows (B18:B22: a plan of several years lists its
+    # discount rate among the plan's facts above, one row more than a one-year plan) is money
+    assert any(a["start_column"] == 1 and a["start_row"] <= 17 and
+               a["start_row"] + a["row_count"] >= 22 for a in money)
     bold = [a for a in actions if a["func"] == "setFontProperty" and a["args"][0] == "bold"]
     assert bold
     assert any(a["func"] == "rangeMerge" for a in actions)  # wrapped messages (Checks, ...)

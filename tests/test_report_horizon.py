@@ -1,9 +1,9 @@
 """Reports of a plan over three fiscal years: scenario sheets, Summary, Business case, Ledger,
 FTE tables, the terminal table, OM_PAYBACK and the batch's FY quarters.
 
-Plans are built directly (``horizon_years`` 3 via ``dataclasses.replace`` on a parsed plan,
-12 FTE values per Staffing line), so these tests do not depend on how a workbook spells a
-multi-year plan.
+The tiny plan is built directly (``horizon_years`` 3 via ``dataclasses.replace`` on a parsed
+plan, 12 FTE values per Staffing line), so these tests do not depend on how a workbook spells
+a multi-year plan; the sample plan spans FY2027–FY2029 itself.
 
 ``tiny3()`` by hand (FY2027–FY2029, Dev offshore from FY2028 Q1, six transition months):
 
@@ -86,11 +86,16 @@ def tiny():
 
 @pytest.fixture(scope="module")
 def sample3(tmp_path_factory):
-    """The sample plan over three years (FTE up 10 % a year, Offshore L3 from FY2028 Q1),
-    its report written and read back, and its JSON."""
+    """The shipped sample plan (FY2027–FY2029: escalation, INR offshore rates, Outsource
+    L1/L2 from Q3, two quarters of actuals) with FTE up 10 % a year and Offshore L3 from
+    FY2028 Q1, its report written and read back, and its JSON."""
     plan, findings = load_plan(sample_plan_path())
     assert plan is not None
-    plan3 = three_years(plan, start={"Offshore L3": 4})
+    assert plan.settings.horizon_years == 3  # the sample spans three years itself
+    assert all(len(line.fte) == 12 for line in plan.staffing)
+    plan3 = replace(plan, scenario_changes=[
+        replace(c, start=4) if c.scenario == "Offshore L3" else c
+        for c in plan.scenario_changes])
     plan3 = replace(plan3, staffing=[
         replace(line, fte=tuple(f * (1 + 0.1 * (k // 4)) for k, f in enumerate(line.fte)))
         for line in plan3.staffing])

@@ -44,19 +44,31 @@ def approx(value: float) -> Any:
     return pytest.approx(value, rel=REL, abs=1e-6)
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The sample plan's report, written with SOURCE_DATE_EPOCH, and its layout."""
+def _report(source: Path, out: Path):
+    """The report of the plan at ``source``, written with SOURCE_DATE_EPOCH, and its layout."""
     mp = pytest.MonkeyPatch()
     mp.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
     try:
-        run = run_plan(SAMPLE)
-        path = tmp_path_factory.mktemp("report") / "sample_report.xlsx"
+        run = run_plan(source)
+        path = out / "sample_report.xlsx"
         write_run_report(run, path)
-        lay = report_layout(run.evaluation, input_findings=run.findings, source_path=SAMPLE)
+        lay = report_layout(run.evaluation, input_findings=run.findings, source_path=source)
     finally:
         mp.undo()
     return run, path, lay
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The shipped sample plan's report (FY2027-FY2029, with actuals) and its layout."""
+    return _report(SAMPLE, tmp_path_factory.mktemp("report"))
+
+
+@pytest.fixture(scope="module")
+def sample_one_year(tmp_path_factory, one_year_sample):
+    """The one-year sample's report: one fiscal year, so each scenario sheet has the columns
+    Q1-Q4 and FY, which the cell-by-cell reconciliations below address."""
+    return _report(one_year_sample, tmp_path_factory.mktemp("report_one_year"))
 
 
 _VALUES: dict[Path, dict[str, dict[tuple[int, int], Any]]] = {}
@@ -178,8 +190,8 @@ def expected_cell(key: str, label: Any, head: str, led: pd.DataFrame, sc: dict, 
     raise AssertionError(f"unexpected block {key}")
 
 
-def test_scenario_sheets_reconcile_with_ledger_and_json(sample):
-    run, path, lay = sample
+def test_scenario_sheets_reconcile_with_ledger_and_json(sample_one_year):
+    run, path, lay = sample_one_year
     values = cell_values(path)
     summary = run.summary()
     plan = run.evaluation.plan
@@ -271,9 +283,9 @@ def test_summary_sheet_reconciles_with_ledger_and_json(sample):
     assert facts["Plan"] == summary["plan"] and facts["Currency"] == summary["currency"]
 
 
-def test_numbers_read_back_exactly_as_in_the_json(sample):
+def test_numbers_read_back_exactly_as_in_the_json(sample_one_year):
     """All digits are written: what a reader gets is the JSON's float, not a neighbour."""
-    run, path, lay = sample
+    run, path, lay = sample_one_year
     book = CalamineWorkbook.from_path(path)
     summary = run.summary()
     grid = book.get_sheet_by_name("Summary").to_python(skip_empty_area=False)
@@ -337,7 +349,8 @@ def test_workbook_structure(sample):
     run, path, lay = sample
     wb = openpyxl.load_workbook(path)
     names = [s["name"] for s in run.summary()["scenarios"]]
-    assert wb.sheetnames == ["Summary", "Business case",
+    # the sample has an Actuals sheet: Plan vs actual follows the Business case
+    assert wb.sheetnames == ["Summary", "Business case", "Plan vs actual",
                              *[lay.scenario_sheets[n] for n in names], "Ledger",
                              "Checks", "About"]
     assert "Outsource L1-L2" in wb.sheetnames
@@ -367,8 +380,8 @@ def test_workbook_structure(sample):
     with zipfile.ZipFile(path) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
         # Summary 2, one per scenario sheet, Business case: cumulative + a waterfall per
-        # scenario other than Baseline
-        assert len(charts) == 2 + len(names) + 1 + (len(names) - 1)
+        # scenario other than Baseline, Plan vs actual: plan and actual by month
+        assert len(charts) == 2 + len(names) + 1 + (len(names) - 1) + 1
         chart_xml = b"".join(z.read(n) for n in charts).decode()
         assert "'Outsource L1-L2'!$B$" in chart_xml
         assert '<grouping val="stacked"/>' in chart_xml

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 from omplan.core.model import (
@@ -67,13 +68,37 @@ def default_settings(fiscal_year: int) -> list[list[Any]]:
              spec.help] for spec in SETTINGS]
 
 
+def template_headers(sample: bool = False) -> dict[str, list[str]]:
+    """Each input sheet's header row: HEADERS, and for the sample the columns it has beyond
+    them, after them (the FY2027 Q2-Q4 columns of its one-off projects on Costs), so that
+    the sample template holds the whole sample."""
+    if not sample:
+        return HEADERS
+    from omplan.files.sample import SAMPLE_PLAN
+
+    out: dict[str, list[str]] = {}
+    for sheet, header in HEADERS.items():
+        known = {norm(h) for h in header}
+        extra = [str(h) for h in SAMPLE_PLAN.get(sheet, [[]])[0] if norm(h) not in known]
+        out[sheet] = [*header, *extra]
+    return out
+
+
+def is_quarter_column(header: str) -> bool:
+    """Q1-Q4, or one quarter of one fiscal year such as FY2028 Q3 (Staffing and Costs)."""
+    return header in QUARTERS or _FY_QUARTER.fullmatch(header) is not None
+
+
+_FY_QUARTER = re.compile(r"FY\d{4} Q[1-4]")
+
+
 def template_data(fiscal_year: int, sample: bool = False) -> dict[str, list[list[Any]]]:
     """Rows (without headers) per input sheet: the defaults, or the sample plan."""
     if sample:
         from omplan.files.sample import SAMPLE_PLAN
 
         data: dict[str, list[list[Any]]] = {}
-        for sheet, header in HEADERS.items():
+        for sheet, header in template_headers(sample).items():
             rows = SAMPLE_PLAN.get(sheet, [[]])
             positions = [norm(h) for h in rows[0]]
             data[sheet] = [[row[positions.index(norm(h))] if norm(h) in positions
@@ -179,7 +204,8 @@ MAX_WIDTH = 70
 
 
 def _number_format(sheet: str, header: str, setting: str | None = None) -> str | None:
-    if sheet == "Rates" and header == "Monthly cost" or sheet == "Costs" and header in QUARTERS:
+    if sheet == "Rates" and header == "Monthly cost" or sheet == "Costs" and \
+            is_quarter_column(header):
         return "#,##0"
     if sheet == "Actuals" and header == "Amount":
         return "#,##0.00;-#,##0.00"
@@ -191,7 +217,7 @@ def _number_format(sheet: str, header: str, setting: str | None = None) -> str |
         return "0.0000"
     if sheet == "FX" and header == "Fiscal year":
         return "0"
-    if sheet == "Staffing" and header in QUARTERS:
+    if sheet == "Staffing" and is_quarter_column(header):
         return "0.0#"
     if sheet == "Allocation" and header in ACTIVITIES:
         return "0.0%"
@@ -233,7 +259,7 @@ def add_template_sheets(wb: Any, fiscal_year: int | None = None, sample: bool = 
     input_fill = PatternFill("solid", fgColor=INPUT_FILL)
     input_font = Font(color=INPUT_FONT)
     lists = _lists(template_horizon(data, year))
-    for sheet, header in HEADERS.items():
+    for sheet, header in template_headers(sample).items():
         ws = wb.create_sheet(sheet)
         added.append(ws)
         rows = data[sheet]
@@ -325,7 +351,7 @@ def _validation(sheet: str, name: str, lists: dict[str, str]) -> Any:
 
 def _width(name: str, rows: list[list[Any]], c: int) -> float:
     """A column width that fits the header and the longest entry (capped at MAX_WIDTH)."""
-    if name in QUARTERS or name in ACTIVITIES:
+    if is_quarter_column(name) or name in ACTIVITIES:
         return max(14, len(name) + 4)
     longest = max((len(str(row[c])) for row in rows if c < len(row) and row[c] is not None),
                   default=0)
