@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-
 from factories import tiny_plan
+
 from omplan.apps.excel import OM_VARIANCE
 from omplan.files.run import run_plan
 from omplan.files.sample import SAMPLE_PLAN, build_sample_plan
@@ -48,3 +48,24 @@ def test_variance_of_the_sample_is_the_jsons(tmp_path):
     for q in quarters:
         assert OM_VARIANCE(f"FY{q['fiscal_year']} {q['quarter']}", *args) == q["variance"]
     assert OM_VARIANCE("Q2", *args) > 0.05 * quarters[1]["plan"]  # the over-budget quarter
+
+
+def test_payback_and_split_of_the_shipped_sample_with_its_fx_and_escalation(tmp_path):
+    """With the FX and Escalation tables as arguments, the functions price the shipped sample
+    (INR offshore rates, escalation) exactly as the JSON does."""
+    from omplan.apps.excel import OM_PAYBACK, OM_SPLIT
+
+    def table(name: str) -> pd.DataFrame:
+        rows = SAMPLE_PLAN[name]
+        return pd.DataFrame(rows[1:], columns=rows[0])
+
+    st, ra, al, sc, co, ro, se, fx, es = (table(n) for n in (
+        "Staffing", "Rates", "Allocation", "Scenarios", "Costs", "Roles", "Settings", "FX",
+        "Escalation"))
+    summary = run_plan(build_sample_plan(tmp_path / "sample.xlsx")).summary()
+    for s in summary["scenarios"][1:]:
+        assert OM_PAYBACK(s["name"], st, ra, al, sc, co, ro, se, fx, es) == \
+            s["business_case"]["payback_months"], s["name"]
+    assert OM_SPLIT(st, ra, al, co, ro, se, fx, es) == summary["scenarios"][0]["operation_share"]
+    # without the FX table the INR rates are refused at their cell, never priced as USD
+    assert OM_SPLIT(st, ra, al, co, ro, se).startswith("#OMPLAN: Rates!D")
