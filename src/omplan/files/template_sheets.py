@@ -27,6 +27,7 @@ from omplan.core.model import (
 )
 from omplan.core.periods import Horizon
 from omplan.core.settings import SETTINGS, SETTINGS_BY_KEY
+from omplan.input.tables import period_header
 
 #: The one input-cell convention (FAST standard style): light yellow fill, dark blue text.
 INPUT_FILL = "FFF2CC"
@@ -67,13 +68,36 @@ def default_settings(fiscal_year: int) -> list[list[Any]]:
              spec.help] for spec in SETTINGS]
 
 
+def template_headers(sample: bool = False) -> dict[str, list[str]]:
+    """The columns of each input sheet: HEADERS, then, in the sample, the ``FY<year> Q<n>``
+    columns its Staffing and Costs fill (the one-off projects of one year), so that the
+    template keeps them."""
+    if not sample:
+        return HEADERS
+    from omplan.files.sample import SAMPLE_PLAN
+
+    headers = dict(HEADERS)
+    for sheet in ("Staffing", "Costs"):
+        given = [norm(h) for h in headers[sheet]]
+        headers[sheet] = [*headers[sheet], *(
+            h for h in SAMPLE_PLAN.get(sheet, [[]])[0]
+            if period_header(h) is not None and norm(h) not in given)]
+    return headers
+
+
+def _is_quarter(header: str) -> bool:
+    """Q1-Q4, or one quarter of one year (``FY2028 Q3``)."""
+    return header in QUARTERS or period_header(header) is not None
+
+
 def template_data(fiscal_year: int, sample: bool = False) -> dict[str, list[list[Any]]]:
-    """Rows (without headers) per input sheet: the defaults, or the sample plan."""
+    """Rows (without headers) per input sheet: the defaults, or the sample plan (in the
+    columns of :func:`template_headers`)."""
     if sample:
         from omplan.files.sample import SAMPLE_PLAN
 
         data: dict[str, list[list[Any]]] = {}
-        for sheet, header in HEADERS.items():
+        for sheet, header in template_headers(sample).items():
             rows = SAMPLE_PLAN.get(sheet, [[]])
             positions = [norm(h) for h in rows[0]]
             data[sheet] = [[row[positions.index(norm(h))] if norm(h) in positions
@@ -179,7 +203,7 @@ MAX_WIDTH = 70
 
 
 def _number_format(sheet: str, header: str, setting: str | None = None) -> str | None:
-    if sheet == "Rates" and header == "Monthly cost" or sheet == "Costs" and header in QUARTERS:
+    if sheet == "Rates" and header == "Monthly cost" or sheet == "Costs" and _is_quarter(header):
         return "#,##0"
     if sheet == "Actuals" and header == "Amount":
         return "#,##0.00;-#,##0.00"
@@ -191,7 +215,7 @@ def _number_format(sheet: str, header: str, setting: str | None = None) -> str |
         return "0.0000"
     if sheet == "FX" and header == "Fiscal year":
         return "0"
-    if sheet == "Staffing" and header in QUARTERS:
+    if sheet == "Staffing" and _is_quarter(header):
         return "0.0#"
     if sheet == "Allocation" and header in ACTIVITIES:
         return "0.0%"
@@ -233,7 +257,7 @@ def add_template_sheets(wb: Any, fiscal_year: int | None = None, sample: bool = 
     input_fill = PatternFill("solid", fgColor=INPUT_FILL)
     input_font = Font(color=INPUT_FONT)
     lists = _lists(template_horizon(data, year))
-    for sheet, header in HEADERS.items():
+    for sheet, header in template_headers(sample).items():
         ws = wb.create_sheet(sheet)
         added.append(ws)
         rows = data[sheet]
@@ -325,7 +349,7 @@ def _validation(sheet: str, name: str, lists: dict[str, str]) -> Any:
 
 def _width(name: str, rows: list[list[Any]], c: int) -> float:
     """A column width that fits the header and the longest entry (capped at MAX_WIDTH)."""
-    if name in QUARTERS or name in ACTIVITIES:
+    if _is_quarter(name) or name in ACTIVITIES:
         return max(14, len(name) + 4)
     longest = max((len(str(row[c])) for row in rows if c < len(row) and row[c] is not None),
                   default=0)
