@@ -294,7 +294,7 @@ def _sample_actuals() -> list[list[Any]]:
 def _three_year_plan(one_year: dict[str, list[list[Any]]]) -> dict[str, list[list[Any]]]:
     plan = {name: [list(row) for row in rows] for name, rows in one_year.items()}
     plan["Settings"] += [["horizon_years", 3], ["discount_rate", 0.08]]
-    rates = [["Role", "Sourcing", "Monthly cost", "Currency"]]
+    rates: list[list[Any]] = [["Role", "Sourcing", "Monthly cost", "Currency"]]
     for role, sourcing, cost in plan["Rates"][1:]:
         if sourcing == OFFSHORE:
             rates.append([role, sourcing, _OFFSHORE_INR[role], "INR"])
