@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,9 @@ def write_xlsxwriter(sheets: dict[str, list[list[Any]]], path: Path) -> Path:
 
     wb = xlsxwriter.Workbook(str(path))
     pct = wb.add_format({"num_format": "0%"})
+    # a date needs a date format: without one XlsxWriter stores a bare serial number (46478),
+    # which reads back as a number, not a date
+    date = wb.add_format({"num_format": "yyyy-mm-dd"})
     for name, rows in sheets.items():
         ws = wb.add_worksheet(name)
         for r, row in enumerate(rows):
@@ -79,6 +83,8 @@ def write_xlsxwriter(sheets: dict[str, list[list[Any]]], path: Path) -> Path:
                 if value is None:
                     continue
                 fmt = pct if isinstance(value, float) and 0 < value < 1 else None
+                if isinstance(value, dt.date):
+                    fmt = date
                 ws.write(r, c, value, fmt)
     wb.close()
     return path

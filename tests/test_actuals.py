@@ -427,10 +427,20 @@ def test_everything_reconciles_on_the_sample_plan():
     baseline = summary_json(plan, findings, evaluation)["scenarios"][0]
     assert [q.complete for q in figures.quarters] == [True, True, True]
     for q, budget in zip(figures.quarters, baseline["quarters"], strict=False):
+        assert (q.fiscal_year, q.quarter) == (budget["fiscal_year"], budget["quarter"])
         assert q.plan == pytest.approx(budget["total"], rel=1e-12)
-    (year,) = figures.years
-    assert year.plan == pytest.approx(baseline["total"])
-    assert year.forecast == pytest.approx(total + baseline["quarters"][3]["total"])
+    # the sample covers FY2027-FY2029: every actual falls in FY2027, whose forecast is the
+    # actuals plus the plan of its Q4; the later years are forecast at their plan
+    first, *later = figures.years
+    assert [y.fiscal_year for y in figures.years] == [y["fiscal_year"] for y in baseline["years"]]
+    assert len(later) == 2
+    assert first.plan == pytest.approx(baseline["years"][0]["total"])
+    assert first.actual_to_date == pytest.approx(total)
+    assert first.forecast == pytest.approx(total + baseline["quarters"][3]["total"])
+    for year, budget in zip(later, baseline["years"][1:], strict=True):
+        assert year.actual_to_date == 0
+        assert year.forecast == year.plan == pytest.approx(budget["total"])
+    assert sum(y.plan for y in figures.years) == pytest.approx(baseline["total"])
 
 
 # --------------------------------------------------------------------------- CSV and files

@@ -85,7 +85,8 @@ def test_demo_prints_the_scenario_table(tmp_path):
     for column in ("Scenario", "Total", "Operation", "Maintenance", "Op. share",
                    "Band status", "Share vs target"):
         assert column in result.stdout
-    assert "Sample plan — FY2027, amounts in USD" in result.stdout
+    # the shipped sample covers three fiscal years: the table gives their totals
+    assert "Sample plan — FY2027–FY2029 (3-year totals), amounts in USD" in result.stdout
 
 
 def test_run_prints_the_business_case_in_80_columns(tmp_path):
@@ -98,10 +99,18 @@ def test_run_prints_the_business_case_in_80_columns(tmp_path):
     lines = result.stdout.splitlines()
     end = next(i for i, line in enumerate(lines) if line.startswith("Recommended: "))
     assert max(len(line.rstrip()) for line in lines[: end + 1]) <= 80, result.stdout
-    assert lines[end] == ("Recommended: Offshore L3 (lowest NPV of cost, within the band, PMO "
-                          "in-house)") and summary["recommended"] == "Offshore L3"
+    # Offshore L3 has the lowest NPV of cost, but once FY2027's one-off projects (maintenance)
+    # and its transition are over it is operation-heavy in FY2028 and FY2029, so the sample
+    # recommends Baseline; Integrated vendor outsources the PMO, the other two cost more.
+    assert lines[end] == ("Recommended: Baseline (lowest NPV of cost, within the band, PMO "
+                          "in-house)") and summary["recommended"] == "Baseline"
+    verdicts = {sc["name"]: sc["not_recommended"] for sc in summary["scenarios"]}
+    assert verdicts["Offshore L3"] == "out of band in FY2028, FY2029"
+    assert verdicts["Integrated vendor"] == "PMO outsourced (keep it in-house)"
+    npv = {sc["name"]: sc["npv_cost"] for sc in summary["scenarios"]}
+    assert npv["Offshore L3"] < npv["Baseline"]
     head = next(i for i, line in enumerate(lines) if line.startswith("Against Baseline"))
-    assert lines[head].startswith("Against Baseline (NPV at 8.0% a year")
+    assert lines[head].startswith("Against Baseline over 3 years (NPV at 8.0% a year")
     table = {line.split("  ")[0]: line for line in lines[head + 2: end]}
     for sc in summary["scenarios"][1:]:
         case = sc["business_case"]
@@ -126,6 +135,10 @@ def test_run_sample_writes_the_json_summary(tmp_path):
     assert (summary["plan"], summary["currency"], summary["fiscal_year"]) == (
         "Sample plan", "USD", 2027)
     assert summary["band"] == {"low": 0.4, "high": 0.6}
+    assert summary["horizon"] == {"first_fiscal_year": 2027, "years": 3}
+    # two quarters of actual spend against the Baseline budget: Apr-Sep 2027
+    assert (summary["actuals"]["budget_scenario"], summary["actuals"]["through"]) == (
+        "Baseline", "2027-09")
     scenarios = summary["scenarios"]
     assert len(scenarios) == 5
     assert scenarios[0]["name"] == "Baseline"
@@ -136,7 +149,10 @@ def test_run_sample_writes_the_json_summary(tmp_path):
         assert set(s["by_sourcing"]) == set(SOURCINGS)
         assert set(s["by_activity"]) == set(ACTIVITIES)
         assert set(s["billing"]) == {"fixed_fee", "separate_estimate"}
-        assert [q["quarter"] for q in s["quarters"]] == list(QUARTERS)
+        assert [(q["fiscal_year"], q["quarter"]) for q in s["quarters"]] == [
+            (fy, q) for fy in (2027, 2028, 2029) for q in QUARTERS]
+        assert [y["fiscal_year"] for y in s["years"]] == [2027, 2028, 2029]
+        assert sum(y["total"] for y in s["years"]) == pytest.approx(s["total"])
         for f in s["findings"]:
             assert set(f) == {"severity", "code", "message", "location"}
     assert not (tmp_path / "out.json.tmp").exists()

@@ -295,14 +295,14 @@ def test_a_generated_one_year_plan_gives_the_v1_figures_exactly():
     _same_v1_values(_golden("generated_500x6_seed7_v1.json"), json.loads(json.dumps(summary)))
 
 
-def test_the_one_year_sample_gives_the_v1_figures_exactly():
-    """The golden file was written from today's one-year workbooks/sample_plan.xlsx. If that
-    workbook changes (another year, new sheets), build this plan instead from a frozen copy
-    of today's data (omplan.files.sample.SAMPLE_PLAN as of commit ca066a6, one year, no
-    Escalation, FX, Currency or From) rather than regenerating the golden file."""
+def test_the_one_year_sample_gives_the_v1_figures_exactly(one_year_sample):
+    """The golden file was written from the one-year workbooks/sample_plan.xlsx, before the
+    shipped sample spanned three years. The plan is built from the frozen copy of that data,
+    omplan.files.sample.SAMPLE_PLAN_ONE_YEAR (equal to SAMPLE_PLAN as of commit ca066a6: one
+    year, no Escalation, FX, Currency or From), rather than regenerating the golden file."""
     from omplan.files.run import run_plan
 
-    run = run_plan(ROOT / "workbooks" / "sample_plan.xlsx")
+    run = run_plan(one_year_sample)
     assert run.ok and run.plan is not None and run.plan.settings.horizon_years == 1
     assert not run.plan.escalation and not run.plan.fx
     _same_v1_values(_golden("sample_plan_v1.json"), json.loads(json.dumps(run.summary())))

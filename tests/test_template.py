@@ -13,6 +13,7 @@ from typing import Any
 import openpyxl
 import pytest
 from factories import ACTS
+from openpyxl.utils import range_boundaries
 
 from omplan.apps.cli import sample_plan_path
 from omplan.core.periods import Horizon
@@ -43,6 +44,16 @@ def test_sample_template_gives_the_sample_figures(sample):
     got, want = run_plan(sample).summary(), run_plan(sample_plan_path()).summary()
     assert got == want
     assert got["scenarios"][0]["total"] > 0
+    # the three-year sample's own inputs made it into the template: FY2027 one-off columns
+    # on Costs, rupee rates, escalation, FX, the From of a mid-year scenario, the actuals
+    assert len(got["scenarios"][0]["years"]) == 3 and got["actuals"]["through"] == "2027-09"
+    wb = openpyxl.load_workbook(sample)
+    costs = [c.value for c in wb["Costs"][1]]
+    assert costs[len(HEADERS["Costs"]):] == ["FY2027 Q2", "FY2027 Q3", "FY2027 Q4"]
+    assert wb["Costs"].cell(2, len(HEADERS["Costs"]) + 1).number_format == "#,##0"
+    assert "INR" in [r[3] for r in wb["Rates"].iter_rows(min_row=2, values_only=True)]
+    assert "Q3" in [r[5] for r in wb["Scenarios"].iter_rows(min_row=2, values_only=True)]
+    assert wb["Actuals"]["A2"].value == dt.datetime(2027, 4, 1)
 
 
 def test_every_input_sheet_is_a_table_with_drop_downs(empty):
@@ -121,15 +132,30 @@ def test_the_sample_template_lists_its_systems_and_reads_clean(sample):
     wb = openpyxl.load_workbook(sample)
     assert [r[0] for r in wb["Systems"].iter_rows(min_row=2, values_only=True) if r[0]] == [
         "Order platform", "Customer portal", "HR & payroll", "Data warehouse"]
-    assert run_plan(sample).findings == []
+    # the one finding is intended: the sample's Actuals book an emergency fix on 'Legacy CRM',
+    # a retired system that is deliberately neither in the plan nor on Systems
+    findings = run_plan(sample).findings
+    assert [(f.severity, f.code, f.location) for f in findings] == [
+        ("warning", "actuals-unplanned", "Actuals!B195")]
+    assert "'Legacy CRM'" in findings[0].message
+
+
+def _shown(cell) -> str:
+    """The text a cell shows: a date as its yyyy-mm format gives it (the Actuals months)."""
+    if isinstance(cell.value, dt.date):
+        assert cell.number_format == "yyyy-mm", cell.coordinate
+        return cell.value.strftime("%Y-%m")
+    return str(cell.value)
 
 
 def test_columns_fit_their_content(sample):
     wb = openpyxl.load_workbook(sample)
     for sheet in HEADERS:
         ws = wb[sheet]
-        for col in ws.iter_cols(max_col=len(HEADERS[sheet])):
-            longest = max(len(str(c.value)) for c in col if c.value is not None)
+        last = range_boundaries(ws.tables[f"{sheet}Table"].ref)[2]
+        assert last >= len(HEADERS[sheet])
+        for col in ws.iter_cols(max_col=last):  # the sample's FY2027 columns of Costs too
+            longest = max((len(_shown(c)) for c in col if c.value is not None), default=0)
             width = ws.column_dimensions[col[0].column_letter].width
             assert width >= min(longest + 1, 60), (sheet, col[0].column_letter, longest, width)
 

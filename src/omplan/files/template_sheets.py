@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from typing import Any
 
 from omplan.core.model import (
@@ -28,6 +27,7 @@ from omplan.core.model import (
 )
 from omplan.core.periods import Horizon
 from omplan.core.settings import SETTINGS, SETTINGS_BY_KEY
+from omplan.input.tables import period_header
 
 #: The one input-cell convention (FAST standard style): light yellow fill, dark blue text.
 INPUT_FILL = "FFF2CC"
@@ -69,31 +69,30 @@ def default_settings(fiscal_year: int) -> list[list[Any]]:
 
 
 def template_headers(sample: bool = False) -> dict[str, list[str]]:
-    """Each input sheet's header row: HEADERS, and for the sample the columns it has beyond
-    them, after them (the FY2027 Q2-Q4 columns of its one-off projects on Costs), so that
-    the sample template holds the whole sample."""
+    """The columns of each input sheet: HEADERS, then, in the sample, the ``FY<year> Q<n>``
+    columns its Staffing and Costs fill (the one-off projects of one year), so that the
+    template keeps them."""
     if not sample:
         return HEADERS
     from omplan.files.sample import SAMPLE_PLAN
 
-    out: dict[str, list[str]] = {}
-    for sheet, header in HEADERS.items():
-        known = {norm(h) for h in header}
-        extra = [str(h) for h in SAMPLE_PLAN.get(sheet, [[]])[0] if norm(h) not in known]
-        out[sheet] = [*header, *extra]
-    return out
+    headers = dict(HEADERS)
+    for sheet in ("Staffing", "Costs"):
+        given = [norm(h) for h in headers[sheet]]
+        headers[sheet] = [*headers[sheet], *(
+            h for h in SAMPLE_PLAN.get(sheet, [[]])[0]
+            if period_header(h) is not None and norm(h) not in given)]
+    return headers
 
 
-def is_quarter_column(header: str) -> bool:
-    """Q1-Q4, or one quarter of one fiscal year such as FY2028 Q3 (Staffing and Costs)."""
-    return header in QUARTERS or _FY_QUARTER.fullmatch(header) is not None
-
-
-_FY_QUARTER = re.compile(r"FY\d{4} Q[1-4]")
+def _is_quarter(header: str) -> bool:
+    """Q1-Q4, or one quarter of one year (``FY2028 Q3``)."""
+    return header in QUARTERS or period_header(header) is not None
 
 
 def template_data(fiscal_year: int, sample: bool = False) -> dict[str, list[list[Any]]]:
-    """Rows (without headers) per input sheet: the defaults, or the sample plan."""
+    """Rows (without headers) per input sheet: the defaults, or the sample plan (in the
+    columns of :func:`template_headers`)."""
     if sample:
         from omplan.files.sample import SAMPLE_PLAN
 
@@ -204,8 +203,7 @@ MAX_WIDTH = 70
 
 
 def _number_format(sheet: str, header: str, setting: str | None = None) -> str | None:
-    if sheet == "Rates" and header == "Monthly cost" or sheet == "Costs" and \
-            is_quarter_column(header):
+    if sheet == "Rates" and header == "Monthly cost" or sheet == "Costs" and _is_quarter(header):
         return "#,##0"
     if sheet == "Actuals" and header == "Amount":
         return "#,##0.00;-#,##0.00"
@@ -217,7 +215,7 @@ def _number_format(sheet: str, header: str, setting: str | None = None) -> str |
         return "0.0000"
     if sheet == "FX" and header == "Fiscal year":
         return "0"
-    if sheet == "Staffing" and is_quarter_column(header):
+    if sheet == "Staffing" and _is_quarter(header):
         return "0.0#"
     if sheet == "Allocation" and header in ACTIVITIES:
         return "0.0%"
@@ -351,7 +349,7 @@ def _validation(sheet: str, name: str, lists: dict[str, str]) -> Any:
 
 def _width(name: str, rows: list[list[Any]], c: int) -> float:
     """A column width that fits the header and the longest entry (capped at MAX_WIDTH)."""
-    if is_quarter_column(name) or name in ACTIVITIES:
+    if _is_quarter(name) or name in ACTIVITIES:
         return max(14, len(name) + 4)
     longest = max((len(str(row[c])) for row in rows if c < len(row) and row[c] is not None),
                   default=0)
