@@ -22,7 +22,6 @@ from omplan.core.ledger import (
     Parties,
     band_status,
     is_category,
-    kind_totals,
     sum_by,
 )
 from omplan.core.model import SOURCINGS, Plan
@@ -129,17 +128,6 @@ def out_of_band(ctx: Context) -> Iterable[tuple[str, Finding]]:
     band = (f"the reference band is {st.band_low:.0%}–{st.band_high:.0%} for each of operation "
             "and maintenance")
     horizon = ctx.plan.horizon
-    if horizon.years == 1:
-        totals = kind_totals(ctx.ledger, "scenario")
-        for name in ctx.arrays.names:
-            row = totals.loc[name]
-            share, status = band_status(row["operation"], row["total"], st.band_low,
-                                        st.band_high)
-            if status in ("operation-heavy", "maintenance-heavy"):
-                yield name, Finding(
-                    "warning", "out-of-band",
-                    f"operation is {share:.1%} of the total ({status}); {band}")
-        return
     # a year's operation and maintenance, in one pass over the ledger's codes
     led = ctx.ledger
     n_years = horizon.years
@@ -154,10 +142,10 @@ def out_of_band(ctx: Context) -> Iterable[tuple[str, Finding]]:
             op, mt = (float(x) for x in per_year[s, y])
             share, status = band_status(op, op + mt, st.band_low, st.band_high)
             if status in ("operation-heavy", "maintenance-heavy"):
+                year = f"in FY{fiscal_year} " if n_years > 1 else ""
                 yield name, Finding(
                     "warning", "out-of-band",
-                    f"in FY{fiscal_year} operation is {share:.1%} of the total ({status}); "
-                    f"{band}")
+                    f"{year}operation is {share:.1%} of the total ({status}); {band}")
 
 
 def pmo_outsourced(ctx: Context) -> Iterable[tuple[str, Finding]]:

@@ -120,15 +120,12 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     radices = (len(names), n_sys, n_roles, len(SOURCINGS), n_vend)
     key = np.ravel_multi_index((sl.scenario[seg_line], sl.system[seg_line], sl.role[seg_line],
                                 seg.sourcing, vendor_code.astype(np.int64)), radices)
-    # group the segments by key: sorted (stably), each key's rows are added in line order
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
-    unique_keys = sorted_key[starts]
-    del key, sorted_key
-    L, V, T, F = (_sum_sorted_groups(seg.take(x, order), starts).ravel()
+    # group the segments by key: each key's rows are added in line order (bincount)
+    unique_keys, inverse = np.unique(key, return_inverse=True)
+    del key
+    L, V, T, F = (_group_sums(seg.take(x), inverse, len(unique_keys)).ravel()
                   for x in (labour, vendor_mgmt, transition, sl.fte))  # (key, period) order
-    del vendor_mgmt, transition, order, starts
+    del vendor_mgmt, transition, inverse
     k_keys = np.stack(np.unravel_index(unique_keys, radices), axis=1)
     keep = np.flatnonzero((L != 0) | (V != 0) | (T != 0))
     rows, q = np.divmod(keep, n_k)
@@ -195,19 +192,14 @@ def compute_arrays(plan: Plan) -> EngineArrays:
         line_rate=rate, fte=F, other_costs=costs, segments=seg, n_periods=n_k)
 
 
-def _sum_sorted_groups(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Row sums of the groups of ``values`` whose rows are sorted by group (group g starts at
-    row ``starts[g]``): each group's rows added one after the other in row order — the same
-    additions as a bincount, rank by rank over all groups at once."""
-    size = np.diff(np.r_[starts, len(values)])
-    out = values[starts]
-    if len(size) and size.max() > 1:
-        by_size = np.argsort(-size, kind="stable")  # the groups with more than r rows first
-        more_than = np.searchsorted(-size[by_size], -np.arange(1, size.max()), side="left")
-        for r, n_groups in enumerate(more_than.tolist(), start=1):
-            g = by_size[:n_groups]
-            out[g] += values[starts[g] + r]
-    return out
+def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """(n_groups, K): the rows of ``values`` (S, K) added up by ``group``, each group's rows
+    one after the other in row order (bincount adds in input order, so the sums are the
+    same additions as the one-year engine's), one period column at a time."""
+    out = np.empty((values.shape[1], n_groups))
+    for k, column in enumerate(np.ascontiguousarray(values.T)):
+        out[k] = np.bincount(group, weights=column, minlength=n_groups)
+    return np.ascontiguousarray(out.T)
 
 
 def _split_contracts(group: np.ndarray, party: np.ndarray, op: np.ndarray, mt: np.ndarray,
