@@ -317,3 +317,16 @@ def test_json_follows_spec_section_6():
     assert [q["quarter"] for q in base["quarters"]] == ["Q1", "Q2", "Q3", "Q4"]
     assert math.isclose(sum(base["components"].values()), base["total"])
     assert summary["plan"] == "Tiny" and summary["currency"] == "EUR"
+
+
+def test_a_share_a_rounding_error_off_an_edge_is_on_it():
+    """0.1 + 0.2 + 0.1 of 1.0 is 0.4 in exact arithmetic but 0.4000000000000001 in floats; a
+    share of 0.39999999999999997 is 400 / 1,000 added up in another order: both are on the
+    lower edge, so within. A real difference (0.3999) is not."""
+    from omplan.core.ledger import band_status
+
+    assert band_status(0.1 + 0.2 + 0.1, 1.0, 0.4, 0.6)[1] == "within"
+    assert band_status(0.39999999999999997, 1.0, 0.4, 0.6)[1] == "within"
+    assert band_status(0.6000000000000001, 1.0, 0.4, 0.6)[1] == "within"
+    assert band_status(0.3999, 1.0, 0.4, 0.6)[1] == "maintenance-heavy"
+    assert band_status(0.6001, 1.0, 0.4, 0.6)[1] == "operation-heavy"

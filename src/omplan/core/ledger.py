@@ -127,11 +127,18 @@ def band_status(
     if total == 0:
         return None, "no-cost"
     share = operation / total
-    if share < low:
+    # an edge is inside the band; a share a rounding error off it (400 / 1,000 added up in
+    # another order is 0.39999999999999997) is on the edge too
+    if share < low - BAND_EDGE_TOLERANCE:
         return share, "maintenance-heavy"
-    if share > high:
+    if share > high + BAND_EDGE_TOLERANCE:
         return share, "operation-heavy"
     return share, "within"
+
+
+#: how far (as a fraction) a share may sit outside a band edge from floating-point rounding
+#: alone and still count as on it
+BAND_EDGE_TOLERANCE = 1e-9
 
 
 def pivot(ledger: pd.DataFrame, rows: str | list[str], cols: str | None = None,

@@ -155,6 +155,7 @@ def parse_plan(
     escalation = _read_escalation(sheets.get("Escalation"), out, vendor_cells)
     _warn_unmatched_escalation(escalation, vendor_cells, staffing, changes, out)
     fx = _read_fx(sheets.get("FX"), currency, horizon, out)
+    _warn_inverted_fx(rates, fx, currency, out)
     budget = _check_budget_scenario(read.budget_scenario, read.refs.get("budget_scenario", ""),
                                     scenario_names, out)
     if settings is not None and budget is not None:
@@ -948,6 +949,48 @@ def _read_fx(grid: SheetGrid | None, plan_currency: str | None, horizon: Horizon
             continue
         fx.append(FxRate(code, fiscal_year, rate, row.ref("Rate")))
     return fx
+
+
+#: a foreign rate converted to more than this many times (or less than one over it) the
+#: role's own plan-currency rates is almost surely an FX rate typed the wrong way round
+FX_SANITY_RATIO = 20.0
+
+
+def _warn_inverted_fx(rates: dict[tuple[str, str], Rate] | None, fx: list[FxRate],
+                      plan_currency: str | None, out: Collector) -> None:
+    """Warn once per FX row that turns a foreign Rates row into an amount 20 times above (or
+    below) the same role's plan-currency rates: '82.57' typed for INR where the sheet asks
+    for USD per one INR (0.0121) passes every bound, and multiplies offshore costs by 6,800."""
+    if not rates or not fx or not plan_currency:
+        return
+    warned: set[str] = set()
+    for rate in rates.values():
+        if not rate.currency:
+            continue
+        own = sorted(r.monthly_cost for r in rates.values()
+                     if r.role == rate.role and not r.currency)
+        if not own:
+            continue
+        reference = own[len(own) // 2]
+        for row in fx:
+            if row.currency != rate.currency or row.location in warned:
+                continue
+            converted = rate.monthly_cost * row.rate
+            ratio = converted / reference
+            if 1 / FX_SANITY_RATIO <= ratio <= FX_SANITY_RATIO:
+                continue
+            warned.add(row.location)
+            side = "above" if ratio > 1 else "below"
+            times = ratio if ratio > 1 else 1 / ratio
+            out.warning(
+                "fx-suspicious",
+                f"at {row.rate:g} {plan_currency} for one {row.currency}, the {rate.sourcing} "
+                f"rate of '{rate.role}' ({rate.monthly_cost:,.0f} {row.currency}, "
+                f"{rate.location}) comes to {converted:,.0f} {plan_currency} a month, "
+                f"{times:,.0f} times {side} its {plan_currency} rate of {reference:,.0f}: "
+                f"is the rate the wrong way round? The FX sheet asks for {plan_currency} per "
+                f"one {row.currency} (for {row.rate:g} {row.currency} per {plan_currency}, "
+                f"enter {1 / row.rate:.6g})", row.location)
 
 
 def _read_fiscal_year(row: Row) -> tuple[bool, int | None]:
