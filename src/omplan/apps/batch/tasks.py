@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from omplan.core.errors import OmplanError
+from omplan.input.tables import parse_period
 
 BASELINE = "Baseline"
 QUARTER_NAMES = ("Q1", "Q2", "Q3", "Q4")
@@ -34,9 +35,6 @@ class BatchError(OmplanError, ValueError):
     """A batch that cannot start: no plans, a bad option, Dask missing or unreachable."""
 
 
-#: ``Q2``, ``FY2028 Q2``, ``fy2028q2``, ``FY2028-Q2``: a quarter of the first fiscal year or of
-#: a named one.
-_QUARTER = re.compile(r"(?:FY\s*[-_]?\s*(?P<year>\d{4})\s*[-_]?\s*)?Q(?P<q>[1-4])", re.IGNORECASE)
 ALL = "all"
 QUARTER_HELP = "Q1–Q4 (of the first fiscal year), FY<year> Q<n> (e.g. FY2028 Q2) or all"
 
@@ -45,10 +43,10 @@ def _quarter_key(label: str) -> tuple[int, int, int]:
     """Sort order of normalised labels: all, then Q1..Q4, then FY quarters by year."""
     if label == ALL:
         return (0, 0, 0)
-    match = _QUARTER.fullmatch(label)
-    assert match is not None
-    year = match["year"]
-    return (1 if year is None else 2, int(year or 0), int(match["q"]))
+    period = parse_period(label)
+    assert period is not None
+    year, q = period
+    return (1 if year is None else 2, year or 0, q)
 
 
 def parse_quarters(quarter: str | Sequence[str]) -> tuple[str, ...]:
@@ -59,15 +57,15 @@ def parse_quarters(quarter: str | Sequence[str]) -> tuple[str, ...]:
     out: set[str] = set()
     for item in items:
         text = str(item).strip()
-        match = _QUARTER.fullmatch(text)
+        period = parse_period(text)  # Q2, FY2028 Q2, fy2028q2, FY2028-Q2
         if text.casefold() == ALL:
             out.add(ALL)
-        elif match is None:
+        elif period is None:
             raise BatchError(f"quarter must be {QUARTER_HELP}, got {item!r}")
-        elif match["year"] is None:
-            out.add(f"Q{match['q']}")
+        elif period[0] is None:
+            out.add(f"Q{period[1]}")
         else:
-            out.add(f"FY{match['year']} Q{match['q']}")
+            out.add(f"FY{period[0]} Q{period[1]}")
     if not out:
         raise BatchError(f"no quarter given: use {QUARTER_HELP}")
     if ALL in out:
@@ -86,11 +84,11 @@ def resolve_quarters(choices: Sequence[str], first_fiscal_year: int, years: int
         if choice == ALL:
             picked.update((first_fiscal_year + y, q) for y in range(years) for q in range(1, 5))
             continue
-        match = _QUARTER.fullmatch(choice)
-        assert match is not None, choice
-        year = int(match["year"]) if match["year"] else first_fiscal_year
+        period = parse_period(choice)
+        assert period is not None, choice
+        year = first_fiscal_year if period[0] is None else period[0]
         if first_fiscal_year <= year < first_fiscal_year + years:
-            picked.add((year, int(match["q"])))
+            picked.add((year, period[1]))
         else:
             outside.append(choice)
     return sorted(picked), outside
