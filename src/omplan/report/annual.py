@@ -128,6 +128,16 @@ class _Facts:
         # FTE of labour rows (0 on every other row), by level and sourcing per quarter
         self.fte_level = _fte(led, "level")
         self.fte_sourcing = _fte(led, "sourcing")
+        self._rows: dict[int, dict[Any, Any]] = {}
+
+    def rows(self, frame: pd.DataFrame | pd.Series) -> dict[Any, Any]:
+        """``frame``'s rows as a dict (index -> {column: value}, or value for a Series):
+        hundreds of scalar lookups per sheet cost microseconds here, not ``.loc``'s."""
+        found = self._rows.get(id(frame))
+        if found is None:
+            found = self._rows[id(frame)] = (frame.to_dict() if isinstance(frame, pd.Series)
+                                             else frame.to_dict("index"))
+        return found
 
 
 def _fte(ledger: pd.DataFrame, by: str) -> pd.Series:
@@ -372,8 +382,8 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
     time_headers = (*axis.quarter_headers, *axis.total_headers)
 
     # activity x quarter with kind subtotals, total, share and band status
-    aq = facts.activity_quarter.loc[name]
-    ay = facts.activity_year.loc[name]
+    aq = facts.rows(facts.activity_quarter)
+    ay = facts.rows(facts.activity_year)
     quarters = sc.quarters
     rows: list[list[Any]] = []
     kinds: dict[int, str] = {}
@@ -381,7 +391,7 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
                        ("maintenance", MAINTENANCE_ACTIVITIES)):
         for a in acts:
             rows.append([Styled(a, st.LABEL_STYLE),
-                         *axis.sums([_f(aq.loc[a, q]) for q in labels], _f(ay.loc[a]))])
+                         *axis.sums([_f(aq[name, a][q]) for q in labels], _f(ay[name, a]))])
         kinds[len(rows)] = "subtotal"
         rows.append([kind.capitalize(), *axis.sums([getattr(q, kind) for q in quarters],
                                                    getattr(sc, kind))])
@@ -433,8 +443,9 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
     def kind_rows(frame: pd.DataFrame, keys: Sequence[Any], labels: Sequence[str],
                   extra: Sequence[Any] | None = None) -> list[list[Any]]:
         out = []
+        found = facts.rows(frame)
         for k, (key, label) in enumerate(zip(keys, labels, strict=True)):
-            row = frame.loc[(name, key)] if (name, key) in frame.index else None
+            row = found.get((name, key))
             op = _f(row["operation"]) if row is not None else 0.0
             mt = _f(row["maintenance"]) if row is not None else 0.0
             tot = op + mt if row is None else _f(row["total"])
@@ -488,8 +499,8 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
                               equals=("operation-heavy", "maintenance-heavy"))]
 
     # cost components by quarter (the JSON's components in the last column)
-    cq = facts.component_quarter.loc[name]
-    rows = [[COMPONENT_LABELS[c], *axis.sums([_f(cq.loc[c, q]) for q in labels],
+    cq = facts.rows(facts.component_quarter)
+    rows = [[COMPONENT_LABELS[c], *axis.sums([_f(cq[name, c][q]) for q in labels],
                                              sc.components[c])] for c in COMPONENTS]
     rows.append(["Total", *totals])
     sh.next_block("components", rows, [st.TEXT_STYLE, *q_money],
@@ -516,10 +527,10 @@ def _scenario_sheet(plan, sc: ScenarioFigures, sheet_name: str, facts: _Facts,
 
     # billing boundary over external labour (spec §3.9)
     eq = facts.external_quarter.loc[name]
-    ey = facts.external_year.loc[name]
+    eqd, ey = facts.rows(facts.external_quarter), facts.rows(facts.external_year)
     rows = []
     for a in ACTIVITIES:
-        rows.append([a, *axis.sums([_f(eq.loc[a, q]) for q in labels], _f(ey.loc[a])),
+        rows.append([a, *axis.sums([_f(eqd[name, a][q]) for q in labels], _f(ey[name, a])),
                      plan.billing[a]])
     sub_kinds: dict[int, str] = {}
     splits = [billing_split(plan, eq[q]) for q in labels]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -38,12 +39,44 @@ def _display_len(value: Any, style: str, currency: str) -> int:
     return max((len(line) for line in str(value).splitlines()), default=0)
 
 
+def _column_need(values: Sequence[Any], style: str, currency: str) -> int:
+    """``max(_display_len(v, style, currency) for v in values)``, formatting few values: for
+    these formats the width only grows with ``abs(value)``, so only the largest non-negative
+    and the largest negative number are formatted; one-line text is its length."""
+    numeric = any(k in style for k in ("money", "percent", "points", "fte", "integer",
+                                       "amount"))
+    need = 0
+    top_pos = top_neg = None
+    for v in values:
+        kind = v.__class__
+        if kind is str and "\n" not in v and "\r" not in v:
+            if len(v) > need:
+                need = len(v)
+        elif numeric and (kind is float or kind is int) and math.isfinite(v):
+            if v < 0:
+                if top_neg is None or v < top_neg:
+                    top_neg = v
+            elif top_pos is None or v > top_pos:
+                top_pos = v
+        elif v is not None:
+            need = max(need, _display_len(v, style, currency))
+    for top in (top_pos, top_neg):
+        if top is not None:
+            need = max(need, _display_len(top, style, currency))
+    return need
+
+
 def fit_widths(sheet: SheetLayout, currency: str, minimum: float = 8.0,
                maximum: float = 60.0) -> dict[int, float]:
     """Column widths (in characters) that show every block cell and header word."""
     widths: dict[int, float] = {}
     for b in sheet.blocks:
         rows = b.rows if not b.bulk else b.rows[: min(len(b.rows), 2000)]
+        special = sorted({*b.row_kinds, *(i for i, _ in b.cell_styles)})
+        plain = rows if not special else [row for i, row in enumerate(rows)
+                                          if i not in b.row_kinds
+                                          and not any((i, j) in b.cell_styles
+                                                      for j in range(b.width))]
         for j in range(b.width):
             if (b.span > 1 or b.overflow) and j == b.width - 1:
                 continue  # merged and wrapped, or running over empty cells
@@ -52,10 +85,15 @@ def fit_widths(sheet: SheetLayout, currency: str, minimum: float = 8.0,
                 head = str(b.header[j])
                 words = max((len(w) for w in head.split()), default=0)
                 need = max(words + 2, min(len(head), 12) + 2)
-            for i, row in enumerate(rows):
-                style = b.style_at(i, j)
-                bold = 1 if (i in b.row_kinds or style == st.KEY_STYLE) else 0
-                need = max(need, _display_len(row[j], style, currency) + 1.5 + bold)
+            style = b.styles[j]  # the rows in their column's own style, then the others
+            bold = 1 if style == st.KEY_STYLE else 0
+            need = max(need, _column_need([row[j] for row in plain], style, currency)
+                       + 1.5 + bold)
+            for i in special:
+                if i < len(rows):
+                    style = b.style_at(i, j)
+                    bold = 1 if (i in b.row_kinds or style == st.KEY_STYLE) else 0
+                    need = max(need, _display_len(rows[i][j], style, currency) + 1.5 + bold)
             if b.styles[j] == st.INTEGER_STYLE:
                 need = max(need, 10)  # counts under a header: room for the header's padding
             c = b.col + j
