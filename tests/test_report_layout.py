@@ -281,3 +281,28 @@ def test_layout_imports_no_spreadsheet_library():
             "'xlsxwriter')]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_column_width_from_the_widest_values_equals_every_cell_measured():
+    """fit_widths formats only each style's extreme numbers; that must be the widest cell."""
+    import random
+
+    from omplan.report import styles as stl
+    from omplan.report.builder import _column_need, _display_len
+
+    rng = random.Random(7)
+    styles = [stl.MONEY, stl.PERCENT_STYLE, stl.FTE_STYLE, stl.INTEGER_STYLE, stl.TEXT_STYLE,
+              stl.LABEL_STYLE, f"{stl.MONEY} total", f"{stl.PERCENT_STYLE} subtotal",
+              *(s for s in stl.report_styles("EUR") if "signed" in s or "points" in s)]
+    assert any("signed" in s for s in styles)
+    checked = 0
+    for style in styles:
+        for _ in range(40):
+            values = [rng.choice([
+                rng.uniform(-1e7, 1e7), rng.uniform(-1, 1), rng.randint(-99_999, 99_999),
+                -0.4, 0.5, 999.5, -999.5, 9_999_999.5, None, True, "", "Operation",
+                "two\nlines of text", float("nan"), float("inf")]) for _ in range(12)]
+            want = max((_display_len(v, style, "EUR") for v in values), default=0)
+            assert _column_need(values, style, "EUR") == want, (style, values)
+            checked += 1
+    assert checked == 40 * len(styles)
