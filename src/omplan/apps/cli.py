@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +38,7 @@ def _console(stderr: bool = False) -> Console:
 
 def sample_plan_path() -> Path:
     """The sample plan shipped inside the package."""
-    return Path(str(resources.files("omplan") / "data" / "sample_plan.xlsx"))
+    return Path(__file__).resolve().parents[1] / "data" / "sample_plan.xlsx"
 
 
 def _fmt_money(value: float, signed: bool = False) -> str:
