@@ -150,3 +150,28 @@ def test_libreoffice_opens_the_xlsm(tmp_path):
     out = tmp_path / "omplan.xlsx"
     assert out.is_file(), done.stdout + done.stderr
     assert openpyxl.load_workbook(out).sheetnames == ["Start here", *HEADERS, CONF_SHEET]
+
+
+def test_xlsm_notes_name_every_custom_function_with_examples_that_run():
+    import omplan.excel as udfs
+    from omplan.files.xlsm import CONF_NOTES, START_EXTRA
+
+    names = sorted(n for n in dir(udfs) if n.startswith("OM_"))
+    assert len(names) == 6
+    conf = " ".join(CONF_NOTES)
+    start = " ".join(text for _, text in START_EXTRA)
+    assert all(name in conf for name in names), conf
+    wb = openpyxl.load_workbook(SHIPPED, keep_vba=True)
+    start_sheet = " ".join(str(c.value) for c in wb["Start here"]["A"] if c.value)
+    conf_sheet = " ".join(str(c.value) for c in wb[CONF_SHEET]["A"] if c.value)
+    assert "OM_PAYBACK" in start_sheet and "OM_VARIANCE" in conf_sheet
+    # the examples' scenario and quarter exist in the shipped sample, and its tables too
+    scenario = re.search(r'OM_PAYBACK\("([^"]+)"', start).group(1)
+    quarter = re.search(r'OM_VARIANCE\("([^"]+)"', start).group(1)
+    summary = run_plan(SHIPPED).summary()
+    assert scenario in [s["name"] for s in summary["scenarios"]]
+    assert quarter in [f"FY{q['fiscal_year']} {q['quarter']}"
+                       for q in summary["scenarios"][0]["quarters"]]
+    tables = {t for ws in wb.worksheets for t in ws.tables}
+    for used in re.findall(r"(\w+Table)\[#All\]", start):
+        assert used in tables, used

@@ -45,11 +45,14 @@ CONF_SHEET = "xlwings.conf"
 #: Settings of the xlwings.conf sheet (xlwings reads A1 downwards to the first blank row;
 #: a key present here overrides the add-in's setting, so only what omplan needs is set).
 CONF_SETTINGS: list[tuple[str, str]] = [("UDF Modules", "omplan.excel")]
+#: The custom functions of omplan.excel, as the notes name them.
+UDF_NAMES = ("OM_SUMMARY", "OM_SPLIT", "OM_PAYBACK", "OM_VARIANCE", "OM_BAND_STATUS",
+             "OM_TARGET_SHARE")
 CONF_NOTES = [
     "xlwings reads the settings above from A1 down to the first blank row; a setting listed "
     "here overrides the xlwings add-in's (ribbon) setting of the same name.",
-    "UDF Modules: the custom functions OM_SUMMARY, OM_SPLIT, OM_BAND_STATUS and "
-    "OM_TARGET_SHARE come from omplan.excel (Windows: xlwings ribbon > Import Functions).",
+    f"UDF Modules: the custom functions {', '.join(UDF_NAMES[:-1])} and {UDF_NAMES[-1]} "
+    "come from omplan.excel (Windows: xlwings ribbon > Import Functions).",
     "To use another Python, add a row above the blank row, e.g. Interpreter_Win | "
     r"C:\path\to\venv\Scripts\pythonw.exe   or   Interpreter_Mac | /path/to/venv/bin/python.",
     "The Run scenarios button runs the macro SampleCall, which runs: import <workbook name>; "
@@ -64,7 +67,10 @@ START_EXTRA: list[tuple[str, str]] = [
           "omplan and the xlwings add-in: pip install omplan, then xlwings addin install."),
     ("p", "Custom functions: =OM_SUMMARY(StaffingTable[#All], RatesTable[#All], "
           "AllocationTable[#All]) spills the Baseline table; OM_SPLIT gives its operation "
-          "share."),
+          "share; =OM_PAYBACK(\"Offshore L3\", StaffingTable[#All], RatesTable[#All], "
+          "AllocationTable[#All], ScenariosTable[#All]) a scenario's payback in months; "
+          "=OM_VARIANCE(\"FY2027 Q2\", ActualsTable[#All], StaffingTable[#All], "
+          "RatesTable[#All], AllocationTable[#All]) a quarter's actual minus plan."),
 ]
 #: Where the button sits on 'Start here' (0-based cells and pixel offsets, VML anchor order:
 #: left col, dx, top row, dy, right col, dx, bottom row, dy): rows 2–3 of the wide column A.
