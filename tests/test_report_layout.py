@@ -306,3 +306,44 @@ def test_column_width_from_the_widest_values_equals_every_cell_measured():
             assert _column_need(values, style, "EUR") == want, (style, values)
             checked += 1
     assert checked == 40 * len(styles)
+
+
+def _page_of_rows(sheet, row_pt: float, page_w_in: float, page_h_in: float) -> dict[int, int]:
+    """Row -> printed page, as a printer paginates a sheet fitted to one page wide: manual
+    breaks first, then a new page wherever the next row does not fit."""
+    last_col = max([b.last_col for b in sheet.blocks] + [c.end[1] for c in sheet.charts])
+    width_pt = sum((sheet.column_widths.get(c, 8.43) * 7 + 5) * 0.75
+                   for c in range(1, last_col + 1))
+    scale = min(1.0, (page_w_in - 0.8) * 72 / width_pt)
+    capacity = (page_h_in - 1.5) * 72 / scale
+    titles = sum(sheet.row_heights.get(r, row_pt) for r in range(1, 4))
+    last_row = max(sheet.max_row, *(c.end[0] for c in sheet.charts))
+    page, used, pages = 1, 0.0, {}
+    for row in range(1, last_row + 1):
+        h = sheet.row_heights.get(row, row_pt)
+        if used + h > capacity:
+            page, used = page + 1, titles
+        used += h
+        pages[row] = page
+        if row in sheet.row_breaks:
+            page, used = page + 1, titles
+    return pages
+
+
+@pytest.mark.parametrize("paper", [(11.0, 8.5), (11.69, 8.27)], ids=["letter", "a4"])
+@pytest.mark.parametrize("row_pt", [12.75, 15.0], ids=["libreoffice", "excel"])
+def test_no_chart_is_cut_by_a_page_break(paper, row_pt):
+    from omplan.apps.cli import sample_plan_path
+    from omplan.files.run import run_plan
+
+    evaluation = run_plan(sample_plan_path()).evaluation
+    layout = build_report_layout(evaluation, generated=datetime(2027, 1, 1), version="t")
+    business = next(s for s in layout.sheets if s.name == "Business case")
+    assert len([c for c in business.charts if c.key.startswith("waterfall")]) >= 4
+    assert business.row_breaks  # without them a waterfall straddles two pages
+    for sheet in layout.sheets:
+        if not sheet.charts or sheet.print_setup.pages_wide != 1:
+            continue
+        pages = _page_of_rows(sheet, row_pt, *paper)
+        for chart in sheet.charts:
+            assert pages[chart.anchor[0]] == pages[chart.end[0]], (sheet.name, chart.key)

@@ -39,6 +39,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.writer.excel import ExcelWriter
@@ -281,6 +282,8 @@ def _set_up(ws: Any, sheet: SheetLayout) -> None:
     ws.page_margins.header = ws.page_margins.footer = 0.3
     ws.oddFooter.left.text = "&A"
     ws.oddFooter.right.text = "Page &P of &N"
+    for row in sheet.row_breaks:  # so that no chart is cut in two on paper
+        ws.row_breaks.append(Break(id=row))
 
 
 def _write_rows(ws: Any, sheet: SheetLayout, cells: _CellFactory,

@@ -124,6 +124,51 @@ def _wrapped_height(text: str, width_chars: float, line_points: float = 15.0,
     return line_points * max(lines, 1) + 2.0
 
 
+#: Printed page, landscape, in points: the smaller of Letter and A4 less the report's margins
+#: (0.4 in left and right, 0.75 in top and bottom): 10.2 in wide, 6.77 in high.
+PAGE_WIDTH_PT = 10.2 * 72
+PAGE_HEIGHT_PT = 6.77 * 72
+#: Excel's default row height, and a margin for the difference between programs' metrics
+DEFAULT_ROW_PT = 15.0
+PAGE_SAFETY = 0.9
+
+
+def chart_page_breaks(sheet: SheetLayout) -> list[int]:
+    """Rows after which a new page starts so that no chart is cut by a page break, for a
+    sheet printed one page wide (the scale is estimated from the column widths, on the
+    smaller of Letter and A4, with a margin: a break may come a little early, never late)."""
+    setup = sheet.print_setup
+    charts = sorted((c.anchor[0], c.end[0], c.end[1]) for c in sheet.charts
+                     if c.end is not None)
+    if not charts or not setup.fit_width or setup.pages_wide != 1:
+        return []
+    last_col = max([b.last_col for b in sheet.blocks] + [col for _, _, col in charts])
+    width_pt = sum((sheet.column_widths.get(c, 8.43) * 7 + 5) * 0.75
+                   for c in range(1, last_col + 1))
+    capacity = PAGE_HEIGHT_PT / min(1.0, PAGE_WIDTH_PT / width_pt) * PAGE_SAFETY
+
+    def height(row: int) -> float:
+        return sheet.row_heights.get(row, DEFAULT_ROW_PT)
+
+    titles = 0.0  # rows printed again at the top of every page
+    if setup.title_rows is not None:
+        titles = sum(height(r) for r in range(setup.title_rows[0], setup.title_rows[1] + 1))
+    chart_end = {first: last for first, last, _ in charts}
+    breaks: list[int] = []
+    used, empty = 0.0, True  # points used on this page; nothing of the body on it yet
+    for row in range(1, max(sheet.max_row, *chart_end.values()) + 1):
+        if row in chart_end and not empty:
+            tall = sum(height(r) for r in range(row, chart_end[row] + 1))
+            if used + tall > capacity and titles + tall <= capacity:
+                breaks.append(row - 1)
+                used = titles
+        if used + height(row) > capacity:  # the printer's own break
+            used = titles
+        used += height(row)
+        empty = False
+    return breaks
+
+
 class SheetBuilder:
     """A sheet under construction: blocks are stacked downwards from a cursor row."""
 
@@ -169,6 +214,7 @@ class SheetBuilder:
                 points = sum(sheet.row_heights.get(r, 15.0)
                              for r in range(chart.anchor[0], chart.end[0]))
                 chart.height_cm = round(points / 72 * 2.54, 2)
+        sheet.row_breaks = chart_page_breaks(sheet)
         return sheet
 
     def text(self, row: int, col: int, value: Any, style: str) -> None:

@@ -280,6 +280,8 @@ class SheetLayout:
     print_setup: PrintSetup = field(default_factory=PrintSetup)
     show_gridlines: bool = False
     tab_colour: str | None = None
+    #: manual page breaks: a new printed page starts after each of these rows
+    row_breaks: list[int] = field(default_factory=list)
 
     def block(self, key: str) -> Block:
         for b in self.blocks:
