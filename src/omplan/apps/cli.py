@@ -551,6 +551,8 @@ def batch(plans: tuple[Path, ...], quarter: str, out_dir: Path, scenario: str,
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    # omplan's arrays need no BLAS threads; starting OpenBLAS's pool costs ~50 ms a command
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if not isinstance(sys.stdout, streams.PipeSafe):  # click's own output (--help) too
         sys.stdout = streams.PipeSafe(sys.stdout)  # type: ignore[assignment]
     try:
