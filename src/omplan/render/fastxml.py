@@ -50,7 +50,8 @@ _SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedS
 _SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData>.*?</sheetData>", re.S)
-_SHEET_PR = re.compile(rb"<sheetPr\b[^>]*/>|<sheetPr\b.*?</sheetPr>|<worksheet\b[^>]*>", re.S)
+_SHEET_PR = re.compile(rb"<sheetPr\b[^>]*/>|<sheetPr\b.*?</sheetPr>", re.S)
+_WORKSHEET = re.compile(rb"<worksheet\b[^>]*>")
 _ESCAPES = {"\r": "&#13;"}
 
 
@@ -332,7 +333,7 @@ def _set_dimension(head: bytes, bounds: tuple[int, int, int, int]) -> bytes:
     element = b'<dimension ref="' + ref + b'"/>'
     if b"<dimension " in head:
         return re.sub(rb'<dimension ref="[^"]*"/>', element, head, count=1)
-    found = _SHEET_PR.search(head)
+    found = _SHEET_PR.search(head) or _WORKSHEET.search(head)  # dimension follows sheetPr
     if found is None:  # pragma: no cover - openpyxl always writes the worksheet element
         return head
     return head[:found.end()] + element + head[found.end():]

@@ -312,6 +312,8 @@ def _write_bulk(ws: Any, block: Block, cells: _CellFactory) -> None:
             v = row[j]
             if v.__class__ is str:
                 row[j] = raw(ws, v)
+            elif isinstance(v, float):  # all digits, as in the styled columns
+                row[j] = cells.cell(ws, v, None)
         for j, template in styled:
             v = row[j]
             if v.__class__ is float and math.isfinite(v):
