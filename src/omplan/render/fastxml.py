@@ -241,8 +241,12 @@ class SheetRows:
         covered = [(b.first_row, b.last_row) for b in bulk]
         grid: dict[int, dict[int, tuple[Any, str | None]]] = {}
         for r, c, value, name in layout_grid.cells(layout):
-            if not any(a <= r <= z for a, z in covered):  # the block's rows win, as written
-                grid.setdefault(r, {})[c] = (value, name)
+            if covered and any(a <= r <= z for a, z in covered):
+                continue  # the block's rows win, as written
+            row = grid.get(r)
+            if row is None:
+                row = grid[r] = {}
+            row[c] = (value, name)
         heights = {r: "".join(f' {k}="{v}"' for k, v in dims)
                    for r, dims in ws.row_dimensions.items() if dict(dims)}
         numbers = sorted({*grid, *(r for r in heights if not any(
@@ -262,6 +266,8 @@ class SheetRows:
             extend(b.first_row, b.col, b.last_row, b.col + b.width - 1)
         bulk_at = {b.first_row: b for b in bulk}
 
+        styles, texts, letter = self._styles, self._texts, get_column_letter
+
         def pieces() -> Iterator[str]:
             out: list[str] = []
             for r in numbers:
@@ -277,9 +283,18 @@ class SheetRows:
                 if cells:
                     for c in sorted(cells):
                         value, name = cells[c]
-                        frag = self.fragment(ws, value, name, self.style(name))
+                        style = styles.get(name)
+                        if style is None:
+                            style = self.style(name)
+                        frag: str | None
+                        if value.__class__ is str:  # the common cases first, inline
+                            frag = texts.get((value, style)) or self.text(value, style)
+                        elif value.__class__ is float and value - value == 0.0:
+                            frag = f"{style}><v>{value!r}</v></c>"
+                        else:
+                            frag = self.fragment(ws, value, name, style)
                         if frag is not None:
-                            out.append(f'<c r="{get_column_letter(c)}{r}"{frag}')
+                            out.append(f'<c r="{letter(c)}{r}"{frag}')
                 out.append("</row>")
             if out:
                 yield "".join(out)
@@ -299,16 +314,16 @@ class SheetRows:
         one number per row."""
         out = []
         values_of = _column_values(block)
-        for j, (codes, values) in enumerate(values_of):
+        for j, (codes, values, numbers) in enumerate(values_of):
             name = names[j]
             style = self.style(name)
             after = (f'<c r="{get_column_letter(block.col + j + 1)}' if j + 1 < len(values_of)
                      else "</row>")
-            if codes is None and values and all(v.__class__ is float for v in values):
-                numbers = np.asarray(values, dtype=float)
-                texts = np.array(list(map(repr, numbers.tolist())), dtype=object)
+            if numbers:
+                floats = np.asarray(values, dtype=float)
+                texts = np.array(list(map(repr, floats.tolist())), dtype=object)
                 fragments = f'"{style}><v>' + texts + f"</v></c>{after}"
-                bad = ~np.isfinite(numbers)
+                bad = ~np.isfinite(floats)
                 if bad.any():
                     fragments[bad] = f'"{style}/>{after}'
                 out.append(_Column(None, fragments))
@@ -342,32 +357,32 @@ def _set_dimension(head: bytes, bounds: tuple[int, int, int, int]) -> bytes:
 _PLAIN = frozenset({str, float, type(None)})
 
 
-def _column_values(block: Block) -> list[tuple[np.ndarray | None, list[Any]]]:
+def _column_values(block: Block) -> list[tuple[np.ndarray | None, list[Any], bool]]:
     """Per column: integer codes and the distinct values they index (categories once), or
-    None and one value per row."""
+    None and one value per row; and whether the values are all floats."""
     rows = block.rows
     frame = getattr(rows, "_ledger", None) if isinstance(rows, LedgerRows) else None
-    out: list[tuple[np.ndarray | None, list[Any]]] = []
+    out: list[tuple[np.ndarray | None, list[Any], bool]] = []
     if frame is not None:
         assert isinstance(rows, LedgerRows)
         for name in rows.names:  # the sheet's columns, in its order
             series = frame[name]
             if isinstance(series.dtype, pd.CategoricalDtype):
                 cats = [None if c == "" else str(c) for c in series.cat.categories]
-                out.append((series.cat.codes.to_numpy(), [*cats, None]))  # -1: missing
+                out.append((series.cat.codes.to_numpy(), [*cats, None], False))  # -1: missing
             else:
-                out.append((None, series.to_numpy(dtype=float).tolist()))
+                out.append((None, series.to_numpy(dtype=float).tolist(), True))
         return out
     for j in range(block.width):
         column = [row[j] if j < len(row) else None for row in rows]
         kinds = set(map(type, column))
         if kinds == {float}:
-            out.append((None, column))
+            out.append((None, column, True))
         elif kinds <= _PLAIN:  # no 1 == 1.0 == True to be merged by factorize
             codes, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=True)
-            out.append((codes, [*uniques.tolist(), None]))
+            out.append((codes, [*uniques.tolist(), None], False))
         else:
-            out.append((None, column))
+            out.append((None, column, False))
     return out
 
 
