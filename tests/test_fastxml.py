@@ -1,5 +1,6 @@
-"""The fast Ledger writer (render/fastxml) against openpyxl's per-cell writer: the same cells,
-values, number formats, styles and Excel Tables; every digit of every amount; the same bytes on
+"""The fast cell writer (render/fastxml: every sheet's rows as XML, shared or inline strings)
+against openpyxl's per-cell writer: the same cells, values, number formats, styles, row heights,
+rules, validations, charts and Excel Tables; every digit of every amount; the same bytes on
 every run; LibreOffice opens it."""
 
 from __future__ import annotations
@@ -7,13 +8,16 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
 from factories import parse, tiny_plan
@@ -24,7 +28,9 @@ from omplan.core.engine import evaluate
 from omplan.files.report import report_layout
 from omplan.files.run import run_plan
 from omplan.render.xlsx import render_workbook
+from omplan.report import styles as st
 from omplan.report.annual import build_report_layout
+from omplan.report.layout import Block, Ref, SheetLayout, Text, Validation
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -37,9 +43,9 @@ def _layout(evaluation):
     return build_report_layout(evaluation, generated=WHEN, version="test")
 
 
-def _render(layout, fast: bool) -> bytes:
+def _render(layout, fast: bool, inline: bool = False) -> bytes:
     buffer = io.BytesIO()
-    render_workbook(layout, buffer, fast=fast)
+    render_workbook(layout, buffer, fast=fast, inline_strings=inline)
     return buffer.getvalue()
 
 
@@ -61,16 +67,37 @@ def _style(cell) -> tuple:
             (a.horizontal, a.vertical, a.wrap_text, a.indent))
 
 
+def _rules(ws) -> list:
+    return sorted((str(cf.sqref), r.type, tuple(r.formula), r.dxfId, r.stopIfTrue)
+                  for cf in ws.conditional_formatting for r in cf.rules)
+
+
+def _validations(ws) -> list:
+    return sorted((str(dv.sqref), dv.type, dv.operator, dv.formula1, dv.allow_blank, dv.prompt,
+                   dv.error, dv.errorTitle, dv.showErrorMessage, dv.showInputMessage)
+                  for dv in ws.data_validations.dataValidation)
+
+
+def _dimensions(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: m.group(1) for n in z.namelist() if n.startswith("xl/worksheets/sheet")
+                if (m := re.search(rb'<dimension ref="([^"]+)"', z.read(n)))}
+
+
 def _assert_same_workbook(fast: bytes, slow: bytes) -> int:
-    """Every sheet: cells (value, type, style), merges, widths, freeze, tables. Returns the
-    number of cells compared."""
+    """Every sheet: cells (value, type, style), merges, widths, row heights, freeze, rules,
+    validations, charts, tables; the fast sheets' dimension. Returns the number of cells
+    compared."""
     wf = openpyxl.load_workbook(io.BytesIO(fast))
     ws_ = openpyxl.load_workbook(io.BytesIO(slow))
     assert wf.sheetnames == ws_.sheetnames
+    dimensions = _dimensions(fast)
+    assert len(dimensions) == len(wf.sheetnames)
     compared = 0
-    for name in wf.sheetnames:
+    for number, name in enumerate(wf.sheetnames, start=1):
         a, b = wf[name], ws_[name]
         assert (a.max_row, a.max_column) == (b.max_row, b.max_column), name
+        assert dimensions[f"xl/worksheets/sheet{number}.xml"].decode() == b.calculate_dimension()
         for row_a, row_b in zip(a.iter_rows(), b.iter_rows(), strict=True):
             for ca, cb in zip(row_a, row_b, strict=True):
                 assert (ca.coordinate, ca.value, ca.data_type) == (
@@ -79,6 +106,10 @@ def _assert_same_workbook(fast: bytes, slow: bytes) -> int:
                 compared += 1
         assert sorted(map(str, a.merged_cells.ranges)) == sorted(map(str, b.merged_cells.ranges))
         assert a.freeze_panes == b.freeze_panes
+        heights_a = {r: d.height for r, d in a.row_dimensions.items() if d.height}
+        assert heights_a == {r: d.height for r, d in b.row_dimensions.items() if d.height}, name
+        assert _rules(a) == _rules(b) and _validations(a) == _validations(b), name
+        assert len(a._charts) == len(b._charts), name
         assert {k: v.width for k, v in a.column_dimensions.items()} == {
             k: v.width for k, v in b.column_dimensions.items()}
         tables_a = {t.name: (t.ref, t.tableStyleInfo.name, [c.name for c in t.tableColumns])
@@ -97,6 +128,63 @@ def test_sample_report_is_cell_for_cell_the_per_cell_writers():
         assert "xl/sharedStrings.xml" in z.namelist()  # the fast path did run
     ledger_rows = len(run.evaluation.ledger)
     assert _assert_same_workbook(fast, slow) > ledger_rows * 11
+    # what the comparison covers is there: heights, rules, charts (validations: below)
+    wb = openpyxl.load_workbook(io.BytesIO(slow))
+    for check in (lambda w: any(d.height for d in w.row_dimensions.values()), _rules,
+                  lambda w: w._charts):
+        assert any(check(w) for w in wb.worksheets)
+
+
+def test_writeback_mode_writes_the_same_cells_as_inline_strings():
+    run = run_plan(sample_plan_path())
+    layout = report_layout(run.evaluation, input_findings=run.findings)
+    inline = _render(layout, True, inline=True)
+    with zipfile.ZipFile(io.BytesIO(inline)) as z:
+        assert "xl/sharedStrings.xml" not in z.namelist()
+        ledger = z.read("xl/worksheets/sheet" + str(
+            [s.name for s in layout.sheets].index("Ledger") + 1) + ".xml")
+        assert b't="inlineStr"' in ledger and b't="s"' not in ledger
+    _assert_same_workbook(inline, _render(layout, False))
+
+
+_AWKWARD = ["=1+1", "#N/A", "@SUM(A1)", " padded ", "\tlead", "a\x01b", "R&D <core> \"q\"",
+            "line\r\nbreak", "trail\n", "_x0041_", "", "é ü 中", "x" * 40_000]
+_VALUES = [*_AWKWARD, None, 0.1 + 0.2, -0.0, 1e-300, float("nan"), float("inf"),
+           12345678901234567, 7, True, False, datetime(2027, 3, 4, 5, 6, 7), date(2027, 1, 2),
+           np.float64(2.5), np.int64(3)]
+
+
+def _awkward_layout():
+    """The sample layout plus an extra sheet of awkward values: free texts, a small block and
+    a bulk block of mixed types, styled and not, a row height inside the bulk rows."""
+    run = run_plan(sample_plan_path())
+    layout = report_layout(run.evaluation, input_findings=run.findings)
+    styles = [st.PLAIN_STYLE, st.MONEY, st.SECTION_STYLE]
+    texts = [Text(2 + i, 1 + i % 3, v, styles[i % 3]) for i, v in enumerate(_VALUES)]
+    texts.append(Text(31, 2, None, st.PLAIN_STYLE))
+    rows = [[v, v, v] for v in _VALUES]
+    small = Block("small", 2, 6, rows, [st.PLAIN_STYLE, st.MONEY, st.SECTION_STYLE],
+                  header=["a", "b", "c"])
+    bulk = Block("bulk", 32, 2, rows * 3, [st.PLAIN_STYLE, st.MONEY, st.SECTION_STYLE],
+                 header=["a", "b", "c"], title="Bulk", bulk=True)
+    rules = [Validation(Ref("Awkward", 2, 6, 9, 6), choices=("a", "b"), prompt="Pick"),
+             Validation(Ref("Awkward", 2, 7, 9, 7), date=True)]
+    sheet = SheetLayout("Awkward", blocks=[small, bulk], texts=texts, validations=rules,
+                        row_heights={1: 30.0, 5: 22.5, 60: 18.0})
+    return replace(layout, sheets=[*layout.sheets, sheet])
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_awkward_values_in_every_kind_of_cell_match_the_per_cell_writer(inline):
+    layout = _awkward_layout()
+    fast = _render(layout, True, inline)
+    _assert_same_workbook(fast, _render(layout, False))
+    with zipfile.ZipFile(io.BytesIO(fast)) as z:
+        head = z.read(f"xl/worksheets/sheet{len(layout.sheets)}.xml")[:1000]
+    assert head.index(b"</sheetPr><dimension ") < head.index(b"<sheetViews>")
+    ws = openpyxl.load_workbook(io.BytesIO(fast))["Awkward"]
+    assert [ws.cell(2 + i, 1 + i % 3).value for i in range(3)] == ["=1+1", "#N/A", "@SUM(A1)"]
+    assert ws.row_dimensions[60].height == 18.0 and _validations(ws)
 
 
 def test_generated_plan_and_awkward_text_match_the_per_cell_writer():

@@ -966,8 +966,9 @@ def test_sheets_marked_by_the_excel_button_are_replaced_not_duplicated(tmp_path)
 
 
 def test_fast_ledger_rows_are_the_cells_openpyxl_would_write(tmp_path):
-    """Writeback renders the Ledger's rows as XML text (render_workbook(fast_bulk=True)):
-    the same values, types and formats as openpyxl writes them cell by cell."""
+    """Writeback renders the rows as XML text with inline strings
+    (render_workbook(inline_strings=True)): the same values, types and formats as openpyxl
+    writes them cell by cell."""
     from omplan.files.report import report_layout
     from omplan.render.xlsx import render_workbook
 
@@ -980,7 +981,7 @@ def test_fast_ledger_rows_are_the_cells_openpyxl_would_write(tmp_path):
     books = []
     for fast in (False, True):
         buffer = io.BytesIO()
-        render_workbook(layout, buffer, fast_bulk=fast)
+        render_workbook(layout, buffer, fast=fast, inline_strings=True)
         books.append(openpyxl.load_workbook(buffer))
     slow, fast = books
     for ws in slow.worksheets:

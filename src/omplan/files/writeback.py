@@ -259,7 +259,7 @@ def plan_graft(book: Book, layout: ReportLayout) -> tuple[Graft, dict[str, str],
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        render_workbook(layout, buffer, fast_bulk=True)
+        render_workbook(layout, buffer, inline_strings=True)
     states = {s.title: s.state for s in book.sheets}
     replaced = {owned[s]: titles[s] for s in owned if s in titles}
     new_titles = [s.name for s in layout.sheets]  # renamed already

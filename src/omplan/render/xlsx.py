@@ -1,15 +1,15 @@
-"""Report layout -> .xlsx file with openpyxl (write-only mode, lxml, deterministic zip).
-
-Every sheet is streamed row by row, so the Ledger can be large. Text is always written as a
-literal string cell (never a formula or an error value), whatever it starts with. The zip
-members and document properties carry one fixed time, so equal inputs give equal bytes.
+"""Report layout -> .xlsx file: openpyxl (write-only mode, lxml) writes each sheet's skeleton
+(views, widths, heights, merges, rules, tables, charts, print set-up) and the styles;
+:mod:`omplan.render.fastxml` writes the cells, as XML text. ``fast=False`` has openpyxl write
+every cell too (the reference). Text is always written as a literal string cell (never a
+formula or an error value), whatever it starts with. The zip members and document properties
+carry one fixed time, so equal inputs give equal bytes.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
 import threading
 import warnings
@@ -45,7 +45,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.writer.excel import ExcelWriter
 
 from omplan.render import grid as layout_grid
-from omplan.render.fastxml import BulkSheets
+from omplan.render.fastxml import SheetRows
 from omplan.report import styles as st
 from omplan.report.layout import (
     Block,
@@ -68,11 +68,10 @@ class DeterministicZip(zipfile.ZipFile):
     """A ZipFile whose members all carry ``date_time`` (openpyxl stamps the current time)."""
 
     def __init__(self, file: Any, date_time: tuple[int, int, int, int, int, int],
-                 bulk: _FastBulk | None = None, sheets: BulkSheets | None = None) -> None:
+                 sheets: SheetRows | None = None) -> None:
         super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
         self._date_time = date_time
-        self._bulk = bulk
-        self._sheets = sheets  # sheets whose big blocks render/fastxml completes
+        self._sheets = sheets  # sheets whose rows render/fastxml writes
 
     def _info(self, name: str, size: int = 0) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, date_time=self._date_time)
@@ -96,12 +95,6 @@ class DeterministicZip(zipfile.ZipFile):
 
     def write(self, filename, arcname=None, compress_type=None,  # type: ignore[override]
               compresslevel=None) -> None:
-        if self._bulk is not None and self._bulk.blocks:
-            with open(filename, "rb") as src:
-                data = src.read()
-            if b"omplan-bulk:" in data:  # a worksheet with fast bulk rows to fill in
-                self.writestr(arcname or os.path.basename(filename), self._bulk.fill(data))
-                return
         size = os.path.getsize(filename)
         info = self._info(arcname or os.path.basename(filename), size)
         if self._sheets is not None and self._sheets.handles(info.filename):
@@ -286,8 +279,7 @@ def _set_up(ws: Any, sheet: SheetLayout) -> None:
         ws.row_breaks.append(Break(id=row))
 
 
-def _write_rows(ws: Any, sheet: SheetLayout, cells: _CellFactory,
-                fast: _FastBulk | None = None) -> None:
+def _write_rows(ws: Any, sheet: SheetLayout, cells: _CellFactory) -> None:
     grid = _grid(sheet)
     bulk = [b for b in sheet.blocks if b.bulk]
     last = max([*grid, *(b.last_row for b in bulk)], default=0)
@@ -296,8 +288,7 @@ def _write_rows(ws: Any, sheet: SheetLayout, cells: _CellFactory,
     while r <= last:
         block = bulk_at.get(r)
         if block is not None:
-            if fast is None or not fast.add(ws, block, cells):
-                _write_bulk(ws, block, cells)
+            _write_bulk(ws, block, cells)
             r = max(r, block.last_row + 1)
             continue
         row_cells = grid.get(r)
@@ -324,6 +315,8 @@ def _write_bulk(ws: Any, block: Block, cells: _CellFactory) -> None:
             v = row[j]
             if v.__class__ is str:
                 row[j] = raw(ws, v)
+            elif isinstance(v, float):  # all digits, as in the styled columns
+                row[j] = cells.cell(ws, v, None)
         for j, template in styled:
             v = row[j]
             if v.__class__ is float and math.isfinite(v):
@@ -334,103 +327,6 @@ def _write_bulk(ws: Any, block: Block, cells: _CellFactory) -> None:
             else:
                 row[j] = cells.cell(ws, v, block.styles[j])
         ws.append(lead + row if lead else row)
-
-
-_BULK_MARK = rb"(?:&#57344;|\xee\x80\x80)omplan-bulk:"  # U+E000, escaped or not
-_BULK_TYPES = frozenset({str, float, int, bool, type(None)})
-_ROW = re.compile(rb'<row r="(\d+)"([^>]*?)(/>|>)')
-_MARK_CELL = re.compile(rb'<c r="([A-Z]+)\d+"(?: s="(\d+)")?[^>]*>(?:(?!</c>).)*?'
-                        + _BULK_MARK + rb"(\d+):(\d+)(?:&#57344;|\xee\x80\x80)", re.S)
-
-
-class _FastBulk:
-    """Bulk blocks (the Ledger) written as XML text: openpyxl writes the block's first row as
-    styled marker cells (so every column gets its cell format index) and empty rows for the
-    rest; the worksheet part is then filled in here. Same cells as :func:`_write_bulk`; floats
-    keep all their digits (as :func:`set_number`)."""
-
-    def __init__(self) -> None:
-        self.blocks: list[Block] = []
-
-    def add(self, ws: Any, block: Block, cells: _CellFactory) -> bool:
-        """Write the placeholder rows of ``block``; False when it holds other values."""
-        if not block.rows or any(type(v) not in _BULK_TYPES for row in block.rows
-                                 for v in row):
-            return False
-        key = len(self.blocks)
-        self.blocks.append(block)
-        styles = [None if s == st.PLAIN_STYLE else s for s in block.styles]
-        marks = [cells.cell(ws, f"\ue000omplan-bulk:{key}:{j}\ue000", style)
-                 for j, style in enumerate(styles)]
-        ws.append([None] * (block.col - 1) + marks)
-        for _ in range(len(block.rows) - 1):
-            ws.append([])
-        return True
-
-    def fill(self, xml: bytes) -> bytes:
-        """The worksheet XML with every placeholder block filled in."""
-        while (found := _MARK_CELL.search(xml)) is not None:
-            key = int(found.group(3))
-            block = self.blocks[key]
-            start = xml.rfind(b"<row ", 0, found.start())
-            columns: dict[int, tuple[bytes, bytes]] = {}
-            row_end = xml.index(b"</row>", start)
-            for cell in _MARK_CELL.finditer(xml, start, row_end + 6):
-                s = cell.group(2)
-                columns[int(cell.group(4))] = (cell.group(1),
-                                               b' s="' + s + b'"' if s else b"")
-            # the span of the block's rows: the marker row and the empty rows after it
-            last = str(block.last_row).encode()
-            end = row_end + len(b"</row>")
-            while True:
-                nxt = _ROW.match(xml, end)
-                if nxt is None or int(nxt.group(1)) > block.last_row:
-                    break
-                end = nxt.end() if nxt.group(3) == b"/>" else xml.index(b"</row>", end) + 6
-                if nxt.group(1) == last:
-                    break
-            attrs = {int(m.group(1)): m.group(2) for m in _ROW.finditer(xml, start, end)}
-            xml = xml[:start] + _bulk_rows(block, columns, attrs) + xml[end:]
-        return xml
-
-
-def _bulk_rows(block: Block, columns: dict[int, tuple[bytes, bytes]],
-               attrs: dict[int, bytes]) -> bytes:
-    out = []
-    letters = [(j, columns[j][0].decode(), columns[j][1].decode()) for j in sorted(columns)]
-    for i, values in enumerate(block.rows):
-        r = block.first_row + i
-        row = [f'<row r="{r}"{attrs.get(r, b"").decode()}>']
-        for j, letter, style in letters:
-            v = values[j]
-            kind = v.__class__
-            ref = f'<c r="{letter}{r}"{style}'
-            if kind is float:
-                if math.isfinite(v):
-                    row.append(f"{ref}><v>{v!r}</v></c>")
-                elif style:
-                    row.append(ref + "/>")
-            elif kind is str:
-                row.append(_text_cell(ref, v))
-            elif kind is bool:
-                row.append(f'{ref} t="b"><v>{int(v)}</v></c>')
-            elif kind is int:
-                row.append(f"{ref}><v>{v}</v></c>")
-            elif style:  # None in a styled column: an empty styled cell
-                row.append(ref + "/>")
-        row.append("</row>")
-        out.append("".join(row))
-    return "".join(out).encode("utf-8")
-
-
-def _text_cell(ref: str, text: str) -> str:
-    text = ILLEGAL_CHARACTERS_RE.sub("\N{REPLACEMENT CHARACTER}", text)[:MAX_TEXT]
-    if not text:
-        return ref + "/>"
-    space = ' xml:space="preserve"' if text != text.strip() else ""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
-        "\r", "&#13;")
-    return f'{ref} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
 def _reference(ref) -> Reference:
@@ -554,7 +450,9 @@ def _table(ws: Any, spec) -> None:
 
 
 def render_sheet(wb: Workbook, sheet: SheetLayout, layout: ReportLayout,
-                 cells: _CellFactory, fast: _FastBulk | None = None) -> None:
+                 cells: _CellFactory, rows: bool = True) -> Any:
+    """Add ``sheet`` to ``wb``; its cells too unless not ``rows`` (render/fastxml writes
+    them). Returns the worksheet."""
     ws = wb.create_sheet(sheet.name)
     _set_up(ws, sheet)
     for merge in _merges(sheet):
@@ -569,30 +467,32 @@ def render_sheet(wb: Workbook, sheet: SheetLayout, layout: ReportLayout,
             _table(ws, spec)
     for chart in sheet.charts:
         ws.add_chart(build_chart(chart), _anchor(chart))
-    _write_rows(ws, sheet, cells, fast)
+    if rows:
+        _write_rows(ws, sheet, cells)
+    return ws
 
 
-def render_workbook(layout: ReportLayout, target: str | os.PathLike[str] | IO[bytes],
-                    fast_bulk: bool = False, *, fast: bool = True) -> None:
+def render_workbook(layout: ReportLayout, target: str | os.PathLike[str] | IO[bytes], *,
+                    fast: bool = True, inline_strings: bool = False) -> None:
     """Write ``layout`` as an .xlsx to ``target`` (a path or a binary file object).
 
-    Big blocks (the Ledger) are written by :mod:`omplan.render.fastxml`; ``fast=False``
-    writes every cell with openpyxl (the reference the fast writer is tested against). With
-    ``fast_bulk`` (writeback) the Ledger's rows are written as XML text by ``_FastBulk``,
-    in the form the writeback's graft edits."""
+    openpyxl writes each sheet's skeleton and :mod:`omplan.render.fastxml` its cells, with
+    one shared-strings table, or inline strings with ``inline_strings`` (the writeback, whose
+    graft leaves the user's shared strings alone). ``fast=False`` writes every cell with
+    openpyxl (the reference the fast writer is tested against; inline strings)."""
     check_limits(layout.sheets)
-    bulk = _FastBulk() if fast_bulk else None
     wb = Workbook(write_only=True)
     cells = _CellFactory(wb, layout.styles)
     props = wb.properties
     props.creator = props.lastModifiedBy = layout.creator
     props.title = layout.title
     props.created = props.modified = layout.created
-    sheets = BulkSheets() if (fast and not fast_bulk) else None
+    sheets = SheetRows(wb, cells.templates, inline=inline_strings) if fast else None
     for number, sheet in enumerate(layout.sheets, start=1):
-        render_sheet(wb, sheets.placeholder(sheet, number) if sheets else sheet, layout, cells,
-                     bulk)
-    archive = DeterministicZip(target, zip_date_time(layout.created), bulk, sheets)
+        ws = render_sheet(wb, sheet, layout, cells, rows=sheets is None)
+        if sheets is not None:
+            sheets.add(ws, sheet, number)
+    archive = DeterministicZip(target, zip_date_time(layout.created), sheets)
     try:
         ExcelWriter(wb, archive).save()
     finally:
