@@ -34,7 +34,6 @@ __all__ = ["EngineArrays", "advise", "build_ledger", "compute_arrays", "evaluate
 
 N_ACT = len(ACTIVITIES)
 _OP = np.array([ACTIVITY_KIND[a].value == "operation" for a in ACTIVITIES])
-_KIND_CODE = np.where(_OP, 0, 1).astype(np.int8)  # categories ("operation", "maintenance")
 _N_OP = int(_OP.sum())
 assert _OP[:_N_OP].all() and not _OP[_N_OP:].any()  # ACTIVITIES lists operation ones first
 assert N_ACT == 8  # build_ledger splits flat (row, activity) indices with shifts
@@ -123,9 +122,11 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     # group the segments by key: each key's rows are added in line order (bincount)
     unique_keys, inverse = np.unique(key, return_inverse=True)
     del key
-    L, V, T, F = (_group_sums(seg.take(x), inverse, len(unique_keys)).ravel()
+    pair = _group_sums_index(inverse, n_k)
+    del inverse
+    L, V, T, F = (_group_sums(seg.take(x), pair, len(unique_keys) * n_k)
                   for x in (labour, vendor_mgmt, transition, sl.fte))  # (key, period) order
-    del vendor_mgmt, transition, inverse
+    del vendor_mgmt, transition, pair
     k_keys = np.stack(np.unravel_index(unique_keys, radices), axis=1)
     keep = np.flatnonzero((L != 0) | (V != 0) | (T != 0))
     rows, q = np.divmod(keep, n_k)
@@ -147,12 +148,14 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     n_ssq = len(names) * n_sys * n_k
     # the labour mix of non-pro-rata roles per system-period and per plan-period, one activity
     # at a time (no (rows, activities) temporaries)
-    role_shares = np.ascontiguousarray(shares.T)  # (activity, role): split[:, a] by lookup
+    # until the pro-rata rows are filled in, split[:, a] is each row's role share of a
+    weight = np.empty(len(L))
 
     def labour_mix(group: np.ndarray, size: int) -> np.ndarray:
         mix = np.empty((size, N_ACT))
         for a in range(N_ACT):
-            mix[:, a] = np.bincount(group, weights=L * role_shares[a][role], minlength=size)
+            np.multiply(L, split[:, a], out=weight)
+            mix[:, a] = np.bincount(group, weights=weight, minlength=size)
         return mix
 
     p = np.flatnonzero(pro)
@@ -178,10 +181,14 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     ext_lv = np.bincount(ssq, weights=(L + V) * (src != 0), minlength=n_ssq)
     coord = st.coordination_overhead * ext_lv * is_split
     mix_lv = np.empty((n_ssq, N_ACT))  # L + V by activity
+    v_weight = np.empty(len(L))
     for a in range(N_ACT):
-        share = role_shares[a][role]
-        share[p] = split[p, a]  # pro-rata rows: their mix
-        mix_lv[:, a] = np.bincount(ssq, weights=L * share + V * share, minlength=n_ssq)
+        share = split[:, a]  # role shares; pro-rata rows: their mix
+        np.multiply(L, share, out=weight)
+        np.multiply(V, share, out=v_weight)
+        weight += v_weight
+        mix_lv[:, a] = np.bincount(ssq, weights=weight, minlength=n_ssq)
+    del v_weight
     lv_total = mix_lv.sum(axis=1, keepdims=True)
     C_act = coord[:, None] * np.divide(mix_lv, lv_total, out=np.zeros_like(mix_lv),
                                        where=lv_total > 0)
@@ -192,14 +199,21 @@ def compute_arrays(plan: Plan) -> EngineArrays:
         line_rate=rate, fte=F, other_costs=costs, segments=seg, n_periods=n_k)
 
 
-def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """(n_groups, K): the rows of ``values`` (S, K) added up by ``group``, each group's rows
-    one after the other in row order (bincount adds in input order, so the sums are the
-    same additions as the one-year engine's), one period column at a time."""
-    out = np.empty((values.shape[1], n_groups))
-    for k, column in enumerate(np.ascontiguousarray(values.T)):
-        out[k] = np.bincount(group, weights=column, minlength=n_groups)
-    return np.ascontiguousarray(out.T)
+def _group_sums_index(group: np.ndarray, n_periods: int) -> np.ndarray:
+    """(S * K,) the (group, period) bin ``group * K + k`` of every (row, period) of a
+    (S, K) array, in its row-major order (see :func:`_group_sums`)."""
+    pair = np.multiply(group.astype(np.intp, copy=False)[:, None], n_periods,
+                       dtype=np.intp)
+    pair = pair + np.arange(n_periods, dtype=np.intp)
+    return pair.ravel()
+
+
+def _group_sums(values: np.ndarray, pair: np.ndarray, n_bins: int) -> np.ndarray:
+    """(n_groups * K,) in (group, period) order: the rows of ``values`` (S, K) added up by
+    group, period by period. One bincount over the (row, period) pairs in row-major order:
+    each bin gets its group's rows one after the other in row order (bincount adds in input
+    order), the same additions as one bincount per period column."""
+    return np.bincount(pair, weights=np.ascontiguousarray(values).ravel(), minlength=n_bins)
 
 
 def _split_contracts(group: np.ndarray, party: np.ndarray, op: np.ndarray, mt: np.ndarray,
@@ -396,8 +410,10 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     # labour rows: every non-zero (row, activity); vendor management and transition rows are
     # those of the rows where they are non-zero
     flat = np.flatnonzero(split)  # (row, activity) in row order, as np.nonzero would give
-    r_l, a_l = flat >> 3, (flat & 7).astype(np.int8)  # divmod by N_ACT = 8
     share = split.ravel()[flat]
+    a_l = flat.astype(np.int8)  # the low 3 bits survive the narrowing cast
+    a_l &= 7  # flat mod N_ACT = 8
+    r_l = np.right_shift(flat, 3, out=flat)  # flat div 8, in place
     del flat
     # per component: the labour rows it has (None: all of them); amounts are written straight
     # into the ledger's column below, and rows whose amount is 0 dropped at the end
@@ -438,7 +454,6 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
                     "sourcing": arrays.sourcing, "vendor": arrays.vendor}
     narrow = {c: v.astype(cols[c].dtype) for c, v in per_row_keys.items()}
     level_narrow = level_of_role.astype(cols["level"].dtype)[arrays.role]
-    kind_of = _KIND_CODE.astype(cols["kind"].dtype)
     at = 0
     for component, per_row, sel in parts:
         r, a, s = (r_l, a_l, share) if sel is None else (r_l[sel], a_l[sel], share[sel])
@@ -447,11 +462,15 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
             np.take(v, r, out=cols[c][at:end])
         np.take(level_narrow, r, out=cols["level"][at:end])
         cols["activity"][at:end] = a
-        np.take(kind_of, a, out=cols["kind"][at:end])
+        _kind_of(a, cols["kind"][at:end])
         cols["component"][at:end] = COMPONENTS.index(component)
-        np.multiply(per_row[r], s, out=amount_out[at:end])
+        out = amount_out[at:end]  # per_row[r] * s, without a temporary
+        np.take(per_row, r, out=out)
+        np.multiply(out, s, out=out)
         if component == "labour":
-            np.multiply(arrays.fte[r], s, out=fte_out[at:end])
+            out = fte_out[at:end]
+            np.take(arrays.fte, r, out=out)
+            np.multiply(out, s, out=out)
         del r, a, s
         at = end
     del r_l, a_l, share, parts
@@ -470,7 +489,7 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
         cols["sourcing"][at:end] = blank_src
         cols["vendor"][at:end] = blank_vendor
         cols["activity"][at:end] = b_act
-        np.take(kind_of, b_act, out=cols["kind"][at:end])
+        _kind_of(b_act, cols["kind"][at:end])
         cols["component"][at:end] = COMPONENTS.index(component)
         amount_out[at:end] = amount
         at = end
@@ -483,6 +502,12 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     data = {c: pd.Categorical.from_codes(cols[c], categories=v, ordered=c in ordered,
                                          validate=False) for c, v in cats.items()}
     return pd.DataFrame({**data, "amount": amount_out, "fte": fte_out}, copy=False)
+
+
+def _kind_of(activity: np.ndarray, out: np.ndarray) -> None:
+    """Write the kind code of each activity code into ``out`` (int8): operation activities
+    come first, so maintenance (1) is ``activity >= _N_OP``, a compare instead of a take."""
+    np.greater_equal(activity, _N_OP, out=out.view(np.bool_))
 
 
 def _line_label(line: StaffingLine) -> str:
