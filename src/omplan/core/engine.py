@@ -146,24 +146,23 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     pro = pro_rata[role]
     split = shares[role]  # pro-rata roles have all-zero shares: filled in below
     n_ssq = len(names) * n_sys * n_k
-    # the labour mix of non-pro-rata roles per system-period and per plan-period, one activity
-    # at a time (no (rows, activities) temporaries)
-    # until the pro-rata rows are filled in, split[:, a] is each row's role share of a
-    weight = np.empty(len(L))
-
-    def labour_mix(group: np.ndarray, size: int) -> np.ndarray:
-        mix = np.empty((size, N_ACT))
-        for a in range(N_ACT):
-            np.multiply(L, split[:, a], out=weight)
-            mix[:, a] = np.bincount(group, weights=weight, minlength=size)
-        return mix
+    # a mix by activity per group is one bincount of (row, activity) weights into (group,
+    # activity) bins: each bin adds its rows in row order, as a bincount per activity would
+    act = np.arange(N_ACT, dtype=np.intp)
+    ssq_act = (ssq[:, None] * N_ACT + act).ravel()
+    weight = np.empty_like(split)
+    # the labour mix of non-pro-rata roles per system-period and per plan-period: until the
+    # pro-rata rows are filled in, split holds each row's role shares
+    np.multiply(L[:, None], split, out=weight)
 
     p = np.flatnonzero(pro)
     if len(p):
-        mix = labour_mix(ssq, n_ssq)[ssq[p]]
+        mix = _mix(ssq_act, weight, n_ssq)[ssq[p]]
         fallback = mix.sum(axis=1) == 0
         if fallback.any():  # the plan-wide mix of the period
-            mix[fallback] = labour_mix(sq, len(names) * n_k)[sq[p][fallback]]
+            sq_act = (sq[:, None] * N_ACT + act).ravel()
+            mix[fallback] = _mix(sq_act, weight, len(names) * n_k)[sq[p][fallback]]
+            del sq_act
         total = mix.sum(axis=1)
         impossible = total == 0
         if impossible.any():
@@ -180,15 +179,9 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     is_split[split_g] = True
     ext_lv = np.bincount(ssq, weights=(L + V) * (src != 0), minlength=n_ssq)
     coord = st.coordination_overhead * ext_lv * is_split
-    mix_lv = np.empty((n_ssq, N_ACT))  # L + V by activity
-    v_weight = np.empty(len(L))
-    for a in range(N_ACT):
-        share = split[:, a]  # role shares; pro-rata rows: their mix
-        np.multiply(L, share, out=weight)
-        np.multiply(V, share, out=v_weight)
-        weight += v_weight
-        mix_lv[:, a] = np.bincount(ssq, weights=weight, minlength=n_ssq)
-    del v_weight
+    _lv_weights(L, V, split, weight)  # pro-rata rows: by their mix
+    mix_lv = _mix(ssq_act, weight, n_ssq)  # L + V by activity
+    del weight, ssq_act
     lv_total = mix_lv.sum(axis=1, keepdims=True)
     C_act = coord[:, None] * np.divide(mix_lv, lv_total, out=np.zeros_like(mix_lv),
                                        where=lv_total > 0)
@@ -197,6 +190,27 @@ def compute_arrays(plan: Plan) -> EngineArrays:
         plan, names, systems, roles, vendors, sl, scen, sys_, q, role, src, vend, L, V, T,
         split, C_act, Parties(ssq, vend, op_lab, mt_lab, scen, sys_, q, split_g), errors,
         line_rate=rate, fte=F, other_costs=costs, segments=seg, n_periods=n_k)
+
+
+def _mix(bins: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
+    """(size, activities): the (R, activities) ``weight`` added up into its (group, activity)
+    ``bins`` (flat, row-major like ``weight``)."""
+    return _weighted_bincount(bins, weight.ravel(), size * N_ACT).reshape(size, N_ACT)
+
+
+def _lv_weights(labour: np.ndarray, vendor_mgmt: np.ndarray, split: np.ndarray,
+                out: np.ndarray) -> None:
+    """``out`` (R, activities) = labour × split + vendor management × split, a block of rows
+    at a time (no second (R, activities) temporary)."""
+    block = 1 << 15
+    tmp = np.empty((min(block, len(labour)), N_ACT))
+    for start in range(0, len(labour), block):
+        rows = slice(start, start + block)
+        o = out[rows]
+        t = tmp[:len(o)]
+        np.multiply(labour[rows, None], split[rows], out=o)
+        np.multiply(vendor_mgmt[rows, None], split[rows], out=t)
+        o += t
 
 
 def _group_sums_index(group: np.ndarray, n_periods: int) -> np.ndarray:
@@ -213,7 +227,12 @@ def _group_sums(values: np.ndarray, pair: np.ndarray, n_bins: int) -> np.ndarray
     group, period by period. One bincount over the (row, period) pairs in row-major order:
     each bin gets its group's rows one after the other in row order (bincount adds in input
     order), the same additions as one bincount per period column."""
-    return np.bincount(pair, weights=np.ascontiguousarray(values).ravel(), minlength=n_bins)
+    return _weighted_bincount(pair, np.ascontiguousarray(values).ravel(), n_bins)
+
+
+def _weighted_bincount(bins: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    """np.bincount with weights, always float (bincount of no rows gives integer zeros)."""
+    return np.bincount(bins, weights=weights, minlength=size).astype(float, copy=False)
 
 
 def _split_contracts(group: np.ndarray, party: np.ndarray, op: np.ndarray, mt: np.ndarray,
@@ -455,21 +474,23 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     narrow = {c: v.astype(cols[c].dtype) for c, v in per_row_keys.items()}
     level_narrow = level_of_role.astype(cols["level"].dtype)[arrays.role]
     at = 0
+    # np.take with out= buffers the whole output unless mode is not "raise"; every index is
+    # a row of these arrays, so "clip" never clips
     for component, per_row, sel in parts:
         r, a, s = (r_l, a_l, share) if sel is None else (r_l[sel], a_l[sel], share[sel])
         end = at + len(r)
         for c, v in narrow.items():
-            np.take(v, r, out=cols[c][at:end])
-        np.take(level_narrow, r, out=cols["level"][at:end])
+            np.take(v, r, out=cols[c][at:end], mode="clip")
+        np.take(level_narrow, r, out=cols["level"][at:end], mode="clip")
         cols["activity"][at:end] = a
         _kind_of(a, cols["kind"][at:end])
         cols["component"][at:end] = COMPONENTS.index(component)
         out = amount_out[at:end]  # per_row[r] * s, without a temporary
-        np.take(per_row, r, out=out)
+        np.take(per_row, r, out=out, mode="clip")
         np.multiply(out, s, out=out)
         if component == "labour":
             out = fte_out[at:end]
-            np.take(arrays.fte, r, out=out)
+            np.take(arrays.fte, r, out=out, mode="clip")
             np.multiply(out, s, out=out)
         del r, a, s
         at = end
