@@ -204,27 +204,44 @@ def split_contract(ctx: Context) -> Iterable[tuple[str, Finding]]:
     in_split[split] = True
     op, mt = p.op_labour > 0, p.mt_labour > 0
     rows = np.flatnonzero(in_split[p.ssq] & (op | mt))
-    n_vend = len(vendors)
-    seen = np.unique(((p.ssq[rows] // n_q) * n_vend + p.vendor[rows]) * 4
-                     + op[rows] * 2 + mt[rows])
-    op_of: dict[int, set[str]] = defaultdict(set)
-    mt_of: dict[int, set[str]] = defaultdict(set)
-    for code in seen.tolist():
-        kv, flags = divmod(code, 4)
-        ks, v = divmod(kv, n_vend)
-        if flags & 2:
-            op_of[ks].add(_party(vendors[v]))
-        if flags & 1:
-            mt_of[ks].add(_party(vendors[v]))
+    # each vendor's party as its rank among the sorted distinct party names
+    parties = sorted({_party(v) for v in vendors})
+    rank = np.array([parties.index(_party(v)) for v in vendors], dtype=np.int64)
+    ks_rows = p.ssq[rows] // n_q
+    party = rank[p.vendor[rows]]
+    op_of = _party_lists(ks_rows[op[rows]], party[op[rows]], parties)
+    mt_of = _party_lists(ks_rows[mt[rows]], party[mt[rows]], parties)
     for ks, quarters in quarters_of.items():
         k, s = divmod(ks, n_sys)
         cost = float(coordination[k, s])
         yield names[k], Finding(
             "warning", "split-contract",
-            f"{systems[s]}: operation by {', '.join(sorted(op_of[ks]))} and maintenance by "
-            f"{', '.join(sorted(mt_of[ks]))} in {_periods(labels, quarters)}: "
+            f"{systems[s]}: operation by {op_of.get(ks, '')} and maintenance by "
+            f"{mt_of.get(ks, '')} in {_periods(labels, quarters)}: "
             "incidents risk becoming a hot potato between the parties; coordination costs "
             f"{_money(ctx.plan, cost)}", ctx.first_line_of_system.get(systems[s], ""))
+
+
+def _party_lists(group: np.ndarray, party: np.ndarray, parties: list[str]) -> dict[int, str]:
+    """Per group id: its distinct ``parties`` (rank codes into that sorted list), sorted and
+    joined by ', ' (a group's text is built once per distinct set)."""
+    n = len(parties)
+    pairs = np.unique(group.astype(np.int64) * n + party)  # by group, then party rank
+    if not len(pairs):
+        return {}
+    g, r = np.divmod(pairs, n)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    ends = np.r_[starts[1:], len(pairs)]
+    ranks = r.tolist()
+    text_of: dict[tuple[int, ...], str] = {}
+    out = {}
+    for gg, a, b in zip(g[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
+        key = tuple(ranks[a:b])
+        text = text_of.get(key)
+        if text is None:
+            text = text_of[key] = ", ".join(parties[i] for i in key)
+        out[gg] = text
+    return out
 
 
 def sla_undefined(ctx: Context) -> Iterable[tuple[str, Finding]]:
