@@ -209,8 +209,9 @@ def split_contract(ctx: Context) -> Iterable[tuple[str, Finding]]:
     rank = np.array([parties.index(_party(v)) for v in vendors], dtype=np.int64)
     ks_rows = p.ssq[rows] // n_q
     party = rank[p.vendor[rows]]
-    op_of = _party_lists(ks_rows[op[rows]], party[op[rows]], parties)
-    mt_of = _party_lists(ks_rows[mt[rows]], party[mt[rows]], parties)
+    n_ks = len(names) * n_sys
+    op_of = _party_lists(ks_rows[op[rows]], party[op[rows]], parties, n_ks)
+    mt_of = _party_lists(ks_rows[mt[rows]], party[mt[rows]], parties, n_ks)
     for ks, quarters in quarters_of.items():
         k, s = divmod(ks, n_sys)
         cost = float(coordination[k, s])
@@ -222,11 +223,13 @@ def split_contract(ctx: Context) -> Iterable[tuple[str, Finding]]:
             f"{_money(ctx.plan, cost)}", ctx.first_line_of_system.get(systems[s], ""))
 
 
-def _party_lists(group: np.ndarray, party: np.ndarray, parties: list[str]) -> dict[int, str]:
-    """Per group id: its distinct ``parties`` (rank codes into that sorted list), sorted and
-    joined by ', ' (a group's text is built once per distinct set)."""
+def _party_lists(group: np.ndarray, party: np.ndarray, parties: list[str],
+                 n_groups: int) -> dict[int, str]:
+    """Per group id (< ``n_groups``): its distinct ``parties`` (rank codes into that sorted
+    list), sorted and joined by ', ' (a group's text is built once per distinct set)."""
     n = len(parties)
-    pairs = np.unique(group.astype(np.int64) * n + party)  # by group, then party rank
+    # the distinct (group, party rank) pairs in ascending order
+    pairs = _distinct(group.astype(np.int64) * n + party, n_groups * n)
     if not len(pairs):
         return {}
     g, r = np.divmod(pairs, n)
@@ -242,6 +245,16 @@ def _party_lists(group: np.ndarray, party: np.ndarray, parties: list[str]) -> di
             text = text_of[key] = ", ".join(parties[i] for i in key)
         out[gg] = text
     return out
+
+
+def _distinct(codes: np.ndarray, size: int) -> np.ndarray:
+    """np.unique(codes) for codes in [0, size): a flag per possible code when that table is
+    small (no sort or hash of every code)."""
+    if size > 50_000_000:
+        return np.unique(codes)
+    seen = np.zeros(size, dtype=bool)
+    seen[codes] = True
+    return np.flatnonzero(seen)
 
 
 def sla_undefined(ctx: Context) -> Iterable[tuple[str, Finding]]:
