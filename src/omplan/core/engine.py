@@ -146,23 +146,27 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     pro = pro_rata[role]
     split = shares[role]  # pro-rata roles have all-zero shares: filled in below
     n_ssq = len(names) * n_sys * n_k
-    # a mix by activity per group is one bincount of (row, activity) weights into (group,
-    # activity) bins: each bin adds its rows in row order, as a bincount per activity would
-    act = np.arange(N_ACT, dtype=np.intp)
-    ssq_act = (ssq[:, None] * N_ACT + act).ravel()
-    weight = np.empty_like(split)
-    # the labour mix of non-pro-rata roles per system-period and per plan-period: until the
-    # pro-rata rows are filled in, split holds each row's role shares
-    np.multiply(L[:, None], split, out=weight)
+    # the labour mix of non-pro-rata roles per system-period and per plan-period, one activity
+    # at a time into reused row buffers (no (rows, activities) temporaries); a column of role
+    # shares is a take from the (small) share table by a role index cast to intp once
+    role_shares = np.ascontiguousarray(shares.T)  # (activity, role)
+    role_i = role.astype(np.intp)
+    share, weight = np.empty(len(L)), np.empty(len(L))
+
+    def labour_mix(group: np.ndarray, size: int) -> np.ndarray:
+        mix = np.empty((size, N_ACT))
+        for a in range(N_ACT):
+            np.take(role_shares[a], role_i, out=share, mode="clip")
+            np.multiply(L, share, out=weight)
+            mix[:, a] = _weighted_bincount(group, weight, size)
+        return mix
 
     p = np.flatnonzero(pro)
     if len(p):
-        mix = _mix(ssq_act, weight, n_ssq)[ssq[p]]
+        mix = labour_mix(ssq, n_ssq)[ssq[p]]
         fallback = mix.sum(axis=1) == 0
         if fallback.any():  # the plan-wide mix of the period
-            sq_act = (sq[:, None] * N_ACT + act).ravel()
-            mix[fallback] = _mix(sq_act, weight, len(names) * n_k)[sq[p][fallback]]
-            del sq_act
+            mix[fallback] = labour_mix(sq, len(names) * n_k)[sq[p][fallback]]
         total = mix.sum(axis=1)
         impossible = total == 0
         if impossible.any():
@@ -179,9 +183,16 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     is_split[split_g] = True
     ext_lv = np.bincount(ssq, weights=(L + V) * (src != 0), minlength=n_ssq)
     coord = st.coordination_overhead * ext_lv * is_split
-    _lv_weights(L, V, split, weight)  # pro-rata rows: by their mix
-    mix_lv = _mix(ssq_act, weight, n_ssq)  # L + V by activity
-    del weight, ssq_act
+    mix_lv = np.empty((n_ssq, N_ACT))  # L + V by activity
+    v_weight = np.empty(len(L))
+    for a in range(N_ACT):
+        np.take(role_shares[a], role_i, out=share, mode="clip")
+        share[p] = split[p, a]  # pro-rata rows: their mix
+        np.multiply(L, share, out=weight)
+        np.multiply(V, share, out=v_weight)
+        weight += v_weight
+        mix_lv[:, a] = _weighted_bincount(ssq, weight, n_ssq)
+    del v_weight
     lv_total = mix_lv.sum(axis=1, keepdims=True)
     C_act = coord[:, None] * np.divide(mix_lv, lv_total, out=np.zeros_like(mix_lv),
                                        where=lv_total > 0)
@@ -190,27 +201,6 @@ def compute_arrays(plan: Plan) -> EngineArrays:
         plan, names, systems, roles, vendors, sl, scen, sys_, q, role, src, vend, L, V, T,
         split, C_act, Parties(ssq, vend, op_lab, mt_lab, scen, sys_, q, split_g), errors,
         line_rate=rate, fte=F, other_costs=costs, segments=seg, n_periods=n_k)
-
-
-def _mix(bins: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
-    """(size, activities): the (R, activities) ``weight`` added up into its (group, activity)
-    ``bins`` (flat, row-major like ``weight``)."""
-    return _weighted_bincount(bins, weight.ravel(), size * N_ACT).reshape(size, N_ACT)
-
-
-def _lv_weights(labour: np.ndarray, vendor_mgmt: np.ndarray, split: np.ndarray,
-                out: np.ndarray) -> None:
-    """``out`` (R, activities) = labour × split + vendor management × split, a block of rows
-    at a time (no second (R, activities) temporary)."""
-    block = 1 << 15
-    tmp = np.empty((min(block, len(labour)), N_ACT))
-    for start in range(0, len(labour), block):
-        rows = slice(start, start + block)
-        o = out[rows]
-        t = tmp[:len(o)]
-        np.multiply(labour[rows, None], split[rows], out=o)
-        np.multiply(vendor_mgmt[rows, None], split[rows], out=t)
-        o += t
 
 
 def _group_sums_index(group: np.ndarray, n_periods: int) -> np.ndarray:
