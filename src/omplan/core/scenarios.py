@@ -48,8 +48,19 @@ class ScenarioLines:
 
     def static(self) -> np.ndarray:
         """(N,) the line keeps one sourcing and vendor over the whole horizon."""
-        return ((self.sourcing == self.sourcing[:, :1]).all(axis=1)
-                & (self.vendor == self.vendor[:, :1]).all(axis=1))
+        n_k = self.n_periods
+        if n_k > 8 or n_k < 2:
+            return ((self.sourcing == self.sourcing[:, :1]).all(axis=1)
+                    & (self.vendor == self.vendor[:, :1]).all(axis=1))
+        # a few periods: compare column by column (numpy's reduction over a short inner
+        # axis is several times slower)
+        src, vendor = self.sourcing, self.vendor
+        same = src[:, 1] == src[:, 0]
+        same &= vendor[:, 1] == vendor[:, 0]
+        for k in range(2, n_k):
+            same &= src[:, k] == src[:, 0]
+            same &= vendor[:, k] == vendor[:, 0]
+        return same
 
 
 @dataclass
