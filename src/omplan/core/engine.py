@@ -101,7 +101,8 @@ def compute_arrays(plan: Plan) -> EngineArrays:
         cell_fx = fx[sl.role[:, None], sl.sourcing, _year_of_period(n_k)]
         errors += _missing_fx_rates(plan, roles, sl, staffed & np.isnan(cell_fx) & ~missing)
         rate *= cell_fx
-    rate = np.nan_to_num(rate, copy=False)
+    if not np.isfinite(rate).all():  # NaN where no rate: 0 (nan_to_num costs several passes)
+        rate = np.nan_to_num(rate, copy=False)
     labour = sl.fte * 3.0 * rate
     vendor_mgmt = st.vendor_overhead * labour * (sl.sourcing != 0)
     transition = _transition(sl, rate, st.transition_months)
@@ -127,22 +128,23 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     L, V, T, F = (_group_sums(seg.take(x), pair, len(unique_keys) * n_k)
                   for x in (labour, vendor_mgmt, transition, sl.fte))  # (key, period) order
     del vendor_mgmt, transition, pair
-    k_keys = np.stack(np.unravel_index(unique_keys, radices), axis=1)
+    k_keys = np.unravel_index(unique_keys, radices)  # (scenario, system, ...) of each key
     keep = np.flatnonzero((L != 0) | (V != 0) | (T != 0))
     rows, q = np.divmod(keep, n_k)
     L, V, T, F = L[keep], V[keep], T[keep], F[keep]
-    scen, sys_, role, src, vend = (k_keys[rows, j] for j in range(5))
-    del k_keys, rows, keep
+    del keep
 
     # §3.4 activity split; pro-rata roles by the non-pro-rata labour mix of the system and
     # period, else of the plan in that period
-    ssq = (scen * n_sys + sys_) * n_k + q  # system-period id
-    sq = scen * n_k + q  # plan-period id
-    # the keys themselves as narrow as the ledger's codes (memory over a long horizon)
-    scen, sys_, q, role, src, vend = (
-        x.astype(_code_dtype(size)) for x, size in
-        ((scen, len(names)), (sys_, n_sys), (q, n_k), (role, n_roles + 1),
-         (src, len(SOURCINGS) + 1), (vend, n_vend)))
+    ssq = np.take(k_keys[0] * n_sys + k_keys[1], rows) * n_k + q  # system-period id
+    sq = np.take(k_keys[0], rows) * n_k + q  # plan-period id
+    # the keys themselves as narrow as the ledger's codes (memory over a long horizon): each
+    # key's codes narrowed first, then taken per row (no 64-bit per-row copies)
+    scen, sys_, role, src, vend = (
+        np.take(x.astype(_code_dtype(size)), rows) for x, size in
+        zip(k_keys, (len(names), n_sys, n_roles + 1, len(SOURCINGS) + 1, n_vend), strict=True))
+    q = q.astype(_code_dtype(n_k))
+    del k_keys, rows
     pro = pro_rata[role]
     role_i = role.astype(np.intp)  # one cast for every lookup by role below
     # pro-rata roles have all-zero shares: filled in below (np.take: twice as fast as
