@@ -25,7 +25,7 @@ from omplan.core.ledger import (
     sum_by,
 )
 from omplan.core.model import SOURCINGS, Plan
-from omplan.core.scenarios import Segments
+from omplan.core.scenarios import Segments, any_per_row, max_per_row
 
 __all__ = ["CHECKS", "Context", "Parties", "advise"]
 
@@ -97,7 +97,7 @@ class Context:
 
     @cached_property
     def staffed(self) -> np.ndarray:
-        return np.asarray((self.fte > 0).any(axis=1))
+        return any_per_row(self.fte > 0)
 
     @cached_property
     def external(self) -> np.ndarray:
@@ -149,8 +149,9 @@ def out_of_band(ctx: Context) -> Iterable[tuple[str, Finding]]:
     size = len(ctx.arrays.names) * n_years * 2
     # the group id in the narrowest type that holds it (a pass over 2 bytes a row, not 8)
     code = led["scenario"].cat.codes.to_numpy().astype(np.int16 if size < 2**15 else np.intp)
-    code *= n_years
-    code += led["quarter"].cat.codes.to_numpy() >> 2  # the period's year index (k div 4)
+    if n_years > 1:
+        code *= n_years
+        code += led["quarter"].cat.codes.to_numpy() >> 2  # the period's year index (k div 4)
     code *= 2
     code += led["kind"].cat.codes.to_numpy()  # operation first
     per_year = np.bincount(code, weights=led["amount"].to_numpy(),
@@ -305,7 +306,7 @@ def l3_offshore_candidate(ctx: Context) -> Iterable[tuple[str, Finding]]:
     n_roles = len(roles)
     inhouse = ~ctx.external
     group = ctx.scenario * n_roles + ctx.role
-    peak = np.bincount(group[inhouse], weights=ctx.fte.max(axis=1)[inhouse],
+    peak = np.bincount(group[inhouse], weights=max_per_row(ctx.fte)[inhouse],
                        minlength=len(names) * n_roles)
     l3 = np.flatnonzero(ctx.level_is("L3") & inhouse & ctx.staffed)
     _, first = np.unique(group[l3], return_index=True)

@@ -28,7 +28,13 @@ from omplan.core.model import (
     Plan,
     StaffingLine,
 )
-from omplan.core.scenarios import ScenarioLines, apply_scenarios, per_period, segments
+from omplan.core.scenarios import (
+    ScenarioLines,
+    any_per_row,
+    apply_scenarios,
+    per_period,
+    segments,
+)
 
 __all__ = ["EngineArrays", "advise", "build_ledger", "compute_arrays", "evaluate", "totals"]
 
@@ -353,7 +359,7 @@ def _transition(sl: ScenarioLines, rate: np.ndarray, months: float) -> np.ndarra
     ``months × rate_j × FTE_j`` once, in the first period j from the change on with FTE > 0
     and before the line's next change."""
     transition = np.zeros_like(rate)
-    moved = np.flatnonzero(_any_per_row(sl.change))
+    moved = np.flatnonzero(any_per_row(sl.change))
     if not len(moved):
         return transition
     n_k = sl.n_periods
@@ -369,17 +375,6 @@ def _transition(sl: ScenarioLines, rate: np.ndarray, months: float) -> np.ndarra
     book = staffed & (last >= 0) & (since == 0)
     transition[moved] = np.where(book, months * rate[moved] * fte, 0.0)
     return transition
-
-
-def _any_per_row(mask: np.ndarray) -> np.ndarray:
-    """``mask.any(axis=1)`` of a (N, K) bool array; for a short K an OR of its columns is
-    several times faster than numpy's reduction over the short inner axis."""
-    if mask.shape[1] > 8 or mask.shape[1] == 0:
-        return np.asarray(mask.any(axis=1))
-    out = mask[:, 0].copy()
-    for k in range(1, mask.shape[1]):
-        out |= mask[:, k]
-    return out
 
 
 def totals(arrays: EngineArrays) -> dict[str, dict[str, float]]:
