@@ -127,7 +127,7 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     key = np.ravel_multi_index((sl.scenario[seg_line], sl.system[seg_line], sl.role[seg_line],
                                 seg.sourcing, vendor_code.astype(np.int64)), radices)
     # group the segments by key: each key's rows are added in line order (bincount)
-    unique_keys, inverse = np.unique(key, return_inverse=True)
+    unique_keys, inverse = _unique_inverse(key, int(np.prod(radices, dtype=np.float64)))
     del key
     pair = _group_sums_index(inverse, n_k)
     del inverse
@@ -211,6 +211,20 @@ def compute_arrays(plan: Plan) -> EngineArrays:
         plan, names, systems, roles, vendors, sl, scen, sys_, q, role, src, vend, L, V, T,
         split, C_act, Parties(ssq, vend, op_lab, mt_lab, scen, sys_, q, split_g), errors,
         line_rate=rate, fte=F, other_costs=costs, segments=seg, n_periods=n_k)
+
+
+def _unique_inverse(key: np.ndarray, n_possible: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for keys in [0, n_possible): by a flag and a
+    rank per possible key when that table is not much longer than ``key`` (no sort)."""
+    if n_possible > 8 * len(key) or n_possible > 2**31:
+        return np.unique(key, return_inverse=True)
+    seen = np.zeros(n_possible, dtype=bool)
+    seen[key] = True
+    unique_keys = np.flatnonzero(seen)
+    del seen
+    rank = np.empty(n_possible, dtype=np.intp)  # read only where a key is
+    rank[unique_keys] = np.arange(len(unique_keys))
+    return unique_keys, rank[key]
 
 
 def _group_sums_index(group: np.ndarray, n_periods: int) -> np.ndarray:
@@ -441,7 +455,8 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
         ("labour", arrays.labour, None)]
     for component, per_row in (("vendor_management", arrays.vendor_management),
                                ("transition", arrays.transition)):
-        parts.append((component, per_row, np.flatnonzero((per_row != 0)[r_l])))
+        # a bool mask of the labour rows (selecting by it is faster than by indices)
+        parts.append((component, per_row, np.take(per_row != 0, r_l, mode="clip")))
     g, a_c = np.nonzero(arrays.coordination)
     g_scen, rest = np.divmod(g, n_sys * n_k)
     g_sys, g_q = np.divmod(rest, n_k)
@@ -455,7 +470,8 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     else:
         ci = cq = c_sys = c_act = np.zeros(0, dtype=np.int64)
     n_c = len(ci)
-    n_keyed = sum(len(r_l) if sel is None else len(sel) for _, _, sel in parts)
+    n_keyed = sum(len(r_l) if sel is None else int(np.count_nonzero(sel))
+                  for _, _, sel in parts)
     n = n_keyed + len(g) + n_c * len(names)
 
     level_of_role = np.array([LEVELS.index(plan.roles[r].level) for r in roles] + [len(LEVELS)])
