@@ -25,7 +25,7 @@ from omplan.core.ledger import (
     sum_by,
 )
 from omplan.core.model import SOURCINGS, Plan
-from omplan.core.scenarios import Segments
+from omplan.core.scenarios import Segments, any_per_row, max_per_row
 
 __all__ = ["CHECKS", "Context", "Parties", "advise"]
 
@@ -88,9 +88,16 @@ class Context:
         roles = self.arrays.roles
         return np.array([self.plan.roles[r].level for r in roles], dtype=object)[self.role]
 
+    def level_is(self, level: str) -> np.ndarray:
+        """Per segment: its role has ``level`` (``levels == level`` on integer codes, not on
+        an object array of every segment's level)."""
+        of_role = np.array([self.plan.roles[r].level == level for r in self.arrays.roles],
+                           dtype=bool)
+        return of_role[self.role]
+
     @cached_property
     def staffed(self) -> np.ndarray:
-        return np.asarray((self.fte > 0).any(axis=1))
+        return any_per_row(self.fte > 0)
 
     @cached_property
     def external(self) -> np.ndarray:
@@ -100,7 +107,7 @@ class Context:
         """' from FY2028 Q3' (and/or ' until FY2029 Q2') for a segment that holds only part
         of the horizon, because a timed Scenarios row moved its line; '' for a whole line."""
         active = self.segments.active
-        if active is None or active[i].all():
+        if active is None or self._whole[i]:
             return ""
         periods = np.flatnonzero(active[i])
         first, last = int(periods[0]), int(periods[-1])
@@ -109,6 +116,14 @@ class Context:
         if last < len(labels) - 1:
             text += f" until {labels[last]}"
         return text
+
+    @cached_property
+    def _whole(self) -> np.ndarray:
+        """Per segment: it holds every period (a whole line)."""
+        active = self.segments.active
+        if active is None:
+            return np.ones(len(self.segments.index), dtype=bool)
+        return np.asarray(active.all(axis=1))
 
     @cached_property
     def first_line_of_system(self) -> dict[str, str]:
@@ -131,12 +146,16 @@ def out_of_band(ctx: Context) -> Iterable[tuple[str, Finding]]:
     # a year's operation and maintenance, in one pass over the ledger's codes
     led = ctx.ledger
     n_years = horizon.years
-    code = led["scenario"].cat.codes.to_numpy().astype(np.intp) * n_years
-    code += led["quarter"].cat.codes.to_numpy() >> 2  # the period's year index (k div 4)
+    size = len(ctx.arrays.names) * n_years * 2
+    # the group id in the narrowest type that holds it (a pass over 2 bytes a row, not 8)
+    code = led["scenario"].cat.codes.to_numpy().astype(np.int16 if size < 2**15 else np.intp)
+    if n_years > 1:
+        code *= n_years
+        code += led["quarter"].cat.codes.to_numpy() >> 2  # the period's year index (k div 4)
     code *= 2
     code += led["kind"].cat.codes.to_numpy()  # operation first
     per_year = np.bincount(code, weights=led["amount"].to_numpy(),
-                           minlength=len(ctx.arrays.names) * n_years * 2).reshape(-1, n_years, 2)
+                           minlength=size).reshape(-1, n_years, 2)
     for s, name in enumerate(ctx.arrays.names):
         for y, fiscal_year in enumerate(horizon.fiscal_years):
             op, mt = (float(x) for x in per_year[s, y])
@@ -150,13 +169,20 @@ def out_of_band(ctx: Context) -> Iterable[tuple[str, Finding]]:
 
 def pmo_outsourced(ctx: Context) -> Iterable[tuple[str, Finding]]:
     """``pmo-outsourced``: a PMO-level role with external FTE > 0 in some quarter."""
-    names, sourcing = ctx.arrays.names, ctx.segments.sourcing
-    for i in np.flatnonzero((ctx.levels == "PMO") & ctx.external & ctx.staffed):
-        line = ctx.plan.staffing[ctx.line[i]]
-        yield names[ctx.scenario[i]], Finding(
+    names, seg = ctx.arrays.names, ctx.segments
+    found = np.flatnonzero(ctx.level_is("PMO") & ctx.external & ctx.staffed)
+    if not len(found):
+        return
+    # plain Python values of the found segments (no numpy scalar per finding)
+    staffing, vendor_names = ctx.plan.staffing, ctx.arrays.lines.vendor_names
+    for i, k, j, s, v in zip(found.tolist(), ctx.scenario[found].tolist(),
+                             ctx.line[found].tolist(), seg.sourcing[found].tolist(),
+                             seg.vendor[found].tolist(), strict=True):
+        line = staffing[j]
+        yield names[k], Finding(
             "warning", "pmo-outsourced",
-            f"{line.role} (PMO level) on {line.system} is {SOURCINGS[sourcing[i]]} "
-            f"({ctx.vendor[i]}){ctx.when(int(i))}: keep the PMO / service owner in-house, who "
+            f"{line.role} (PMO level) on {line.system} is {SOURCINGS[s]} "
+            f"({vendor_names[v]}){ctx.when(i)}: keep the PMO / service owner in-house, who "
             "manages SLAs, quality and budget on your side", line.location)
 
 
@@ -179,49 +205,91 @@ def split_contract(ctx: Context) -> Iterable[tuple[str, Finding]]:
     in_split[split] = True
     op, mt = p.op_labour > 0, p.mt_labour > 0
     rows = np.flatnonzero(in_split[p.ssq] & (op | mt))
-    n_vend = len(vendors)
-    seen = np.unique(((p.ssq[rows] // n_q) * n_vend + p.vendor[rows]) * 4
-                     + op[rows] * 2 + mt[rows])
-    op_of: dict[int, set[str]] = defaultdict(set)
-    mt_of: dict[int, set[str]] = defaultdict(set)
-    for code in seen.tolist():
-        kv, flags = divmod(code, 4)
-        ks, v = divmod(kv, n_vend)
-        if flags & 2:
-            op_of[ks].add(_party(vendors[v]))
-        if flags & 1:
-            mt_of[ks].add(_party(vendors[v]))
+    # each vendor's party as its rank among the sorted distinct party names
+    parties = sorted({_party(v) for v in vendors})
+    rank = np.array([parties.index(_party(v)) for v in vendors], dtype=np.int64)
+    ks_rows = p.ssq[rows] // n_q
+    party = rank[p.vendor[rows]]
+    n_ks = len(names) * n_sys
+    op_of = _party_lists(ks_rows[op[rows]], party[op[rows]], parties, n_ks)
+    mt_of = _party_lists(ks_rows[mt[rows]], party[mt[rows]], parties, n_ks)
     for ks, quarters in quarters_of.items():
         k, s = divmod(ks, n_sys)
         cost = float(coordination[k, s])
         yield names[k], Finding(
             "warning", "split-contract",
-            f"{systems[s]}: operation by {', '.join(sorted(op_of[ks]))} and maintenance by "
-            f"{', '.join(sorted(mt_of[ks]))} in {_periods(labels, quarters)}: "
+            f"{systems[s]}: operation by {op_of.get(ks, '')} and maintenance by "
+            f"{mt_of.get(ks, '')} in {_periods(labels, quarters)}: "
             "incidents risk becoming a hot potato between the parties; coordination costs "
             f"{_money(ctx.plan, cost)}", ctx.first_line_of_system.get(systems[s], ""))
+
+
+def _party_lists(group: np.ndarray, party: np.ndarray, parties: list[str],
+                 n_groups: int) -> dict[int, str]:
+    """Per group id (< ``n_groups``): its distinct ``parties`` (rank codes into that sorted
+    list), sorted and joined by ', ' (a group's text is built once per distinct set)."""
+    n = len(parties)
+    # the distinct (group, party rank) pairs in ascending order
+    pairs = _distinct(group.astype(np.int64) * n + party, n_groups * n)
+    if not len(pairs):
+        return {}
+    g, r = np.divmod(pairs, n)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    ends = np.r_[starts[1:], len(pairs)]
+    ranks = r.tolist()
+    text_of: dict[tuple[int, ...], str] = {}
+    out = {}
+    for gg, a, b in zip(g[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
+        key = tuple(ranks[a:b])
+        text = text_of.get(key)
+        if text is None:
+            text = text_of[key] = ", ".join(parties[i] for i in key)
+        out[gg] = text
+    return out
+
+
+def _distinct(codes: np.ndarray, size: int) -> np.ndarray:
+    """np.unique(codes) for codes in [0, size): a flag per possible code when that table is
+    small (no sort or hash of every code)."""
+    if size > 50_000_000:
+        return np.unique(codes)
+    seen = np.zeros(size, dtype=bool)
+    seen[codes] = True
+    return np.flatnonzero(seen)
 
 
 def sla_undefined(ctx: Context) -> Iterable[tuple[str, Finding]]:
     """``sla-undefined``: vendor work (non-pro-rata labour > 0) without the matching SLA."""
     arrays, plan = ctx.arrays, ctx.plan
     names, vendors, p = arrays.names, arrays.vendors, arrays.parties
-    work = pd.DataFrame({"k": p.scenario, "v": p.vendor, "op": p.op_labour > 0,
-                         "mt": p.mt_labour > 0})
-    work = work[p.vendor != vendors.index("")].groupby(["k", "v"], sort=True).any()
+    # per (scenario, vendor) with rows: any operation / maintenance work, in (scenario,
+    # vendor) order (integer codes: no DataFrame group-by)
+    n_vend = len(vendors)
+    rows = np.flatnonzero(p.vendor != vendors.index(""))
+    pair = p.scenario[rows].astype(np.intp) * n_vend + p.vendor[rows]
+    size = len(names) * n_vend
+    present = np.flatnonzero(np.bincount(pair, minlength=size))
+    op_any = np.bincount(pair, weights=p.op_labour[rows] > 0, minlength=size) > 0
+    mt_any = np.bincount(pair, weights=p.mt_labour[rows] > 0, minlength=size) > 0
+    del rows, pair
+    # the first staffed external segment of each (scenario, vendor name)
     ext = np.flatnonzero(ctx.external & ctx.staffed)
-    firsts = pd.DataFrame({"k": ctx.scenario[ext], "v": ctx.vendor[ext], "i": ext}
-                          ).drop_duplicates(["k", "v"])
-    first_vendor_line = {(k, v): plan.staffing[ctx.line[i]].location
-                         for k, v, i in firsts.itertuples(index=False, name=None)}
-    for (k, v), row in work.iterrows():
+    n_names = len(arrays.lines.vendor_names)
+    seg_pair = ctx.scenario[ext].astype(np.intp) * n_names + ctx.segments.vendor[ext]
+    firsts, first = np.unique(seg_pair, return_index=True)
+    first_vendor_line = {
+        (k, arrays.lines.vendor_names[v]): plan.staffing[j].location
+        for (k, v), j in zip((divmod(f, n_names) for f in firsts.tolist()),
+                             ctx.line[ext[first]].tolist(), strict=True)}
+    for code in present.tolist():
+        k, v = divmod(code, n_vend)
         vendor = vendors[v]
         contract = plan.contracts.get(vendor.casefold())
         where = contract.location if contract else first_vendor_line.get((k, vendor), "")
         missing = []
-        if row["op"] and (contract is None or contract.emergency_sla_hours is None):
+        if op_any[code] and (contract is None or contract.emergency_sla_hours is None):
             missing.append("emergency response SLA (hours) for its operation work")
-        if row["mt"] and (contract is None or contract.permanent_fix_sla_days is None):
+        if mt_any[code] and (contract is None or contract.permanent_fix_sla_days is None):
             missing.append("permanent fix SLA (business days) for its maintenance work")
         if missing:
             yield names[k], Finding(
@@ -238,17 +306,19 @@ def l3_offshore_candidate(ctx: Context) -> Iterable[tuple[str, Finding]]:
     n_roles = len(roles)
     inhouse = ~ctx.external
     group = ctx.scenario * n_roles + ctx.role
-    peak = np.bincount(group[inhouse], weights=ctx.fte[inhouse].max(axis=1),
+    peak = np.bincount(group[inhouse], weights=max_per_row(ctx.fte)[inhouse],
                        minlength=len(names) * n_roles)
-    l3 = np.flatnonzero((ctx.levels == "L3") & inhouse & ctx.staffed)
+    l3 = np.flatnonzero(ctx.level_is("L3") & inhouse & ctx.staffed)
     _, first = np.unique(group[l3], return_index=True)
-    for i in l3[np.sort(first)]:
-        k, role = int(ctx.scenario[i]), roles[ctx.role[i]]
+    found = l3[np.sort(first)]
+    staffing = ctx.plan.staffing
+    for k, r, g, j in zip(ctx.scenario[found].tolist(), ctx.role[found].tolist(),
+                          group[found].tolist(), ctx.line[found].tolist(), strict=True):
         yield names[k], Finding(
             "info", "l3-offshore-candidate",
-            f"{role} (L3) has in-house staff (up to {float(peak[group[i]]):g} FTE): L3 "
+            f"{roles[r]} (L3) has in-house staff (up to {float(peak[g]):g} FTE): L3 "
             "maintenance work is the usual candidate for offshore delivery",
-            ctx.plan.staffing[ctx.line[i]].location)
+            staffing[j].location)
 
 
 def _periods(labels: tuple[str, ...], ks: list[int]) -> str:

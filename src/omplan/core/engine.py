@@ -28,13 +28,18 @@ from omplan.core.model import (
     Plan,
     StaffingLine,
 )
-from omplan.core.scenarios import ScenarioLines, apply_scenarios, per_period, segments
+from omplan.core.scenarios import (
+    ScenarioLines,
+    any_per_row,
+    apply_scenarios,
+    per_period,
+    segments,
+)
 
 __all__ = ["EngineArrays", "advise", "build_ledger", "compute_arrays", "evaluate", "totals"]
 
 N_ACT = len(ACTIVITIES)
 _OP = np.array([ACTIVITY_KIND[a].value == "operation" for a in ACTIVITIES])
-_KIND_CODE = np.where(_OP, 0, 1).astype(np.int8)  # categories ("operation", "maintenance")
 _N_OP = int(_OP.sum())
 assert _OP[:_N_OP].all() and not _OP[_N_OP:].any()  # ACTIVITIES lists operation ones first
 assert N_ACT == 8  # build_ledger splits flat (row, activity) indices with shifts
@@ -102,7 +107,8 @@ def compute_arrays(plan: Plan) -> EngineArrays:
         cell_fx = fx[sl.role[:, None], sl.sourcing, _year_of_period(n_k)]
         errors += _missing_fx_rates(plan, roles, sl, staffed & np.isnan(cell_fx) & ~missing)
         rate *= cell_fx
-    rate = np.nan_to_num(rate, copy=False)
+    if not np.isfinite(rate).all():  # NaN where no rate: 0 (nan_to_num costs several passes)
+        rate = np.nan_to_num(rate, copy=False)
     labour = sl.fte * 3.0 * rate
     vendor_mgmt = st.vendor_overhead * labour * (sl.sourcing != 0)
     transition = _transition(sl, rate, st.transition_months)
@@ -121,38 +127,48 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     key = np.ravel_multi_index((sl.scenario[seg_line], sl.system[seg_line], sl.role[seg_line],
                                 seg.sourcing, vendor_code.astype(np.int64)), radices)
     # group the segments by key: each key's rows are added in line order (bincount)
-    unique_keys, inverse = np.unique(key, return_inverse=True)
+    unique_keys, inverse = _unique_inverse(key, int(np.prod(radices, dtype=np.float64)))
     del key
-    L, V, T, F = (_group_sums(seg.take(x), inverse, len(unique_keys)).ravel()
+    pair = _group_sums_index(inverse, n_k)
+    del inverse
+    L, V, T, F = (_group_sums(seg.take(x), pair, len(unique_keys) * n_k)
                   for x in (labour, vendor_mgmt, transition, sl.fte))  # (key, period) order
-    del vendor_mgmt, transition, inverse
-    k_keys = np.stack(np.unravel_index(unique_keys, radices), axis=1)
+    del vendor_mgmt, transition, pair
+    k_keys = np.unravel_index(unique_keys, radices)  # (scenario, system, ...) of each key
     keep = np.flatnonzero((L != 0) | (V != 0) | (T != 0))
     rows, q = np.divmod(keep, n_k)
     L, V, T, F = L[keep], V[keep], T[keep], F[keep]
-    scen, sys_, role, src, vend = (k_keys[rows, j] for j in range(5))
-    del k_keys, rows, keep
+    del keep
 
     # §3.4 activity split; pro-rata roles by the non-pro-rata labour mix of the system and
     # period, else of the plan in that period
-    ssq = (scen * n_sys + sys_) * n_k + q  # system-period id
-    sq = scen * n_k + q  # plan-period id
-    # the keys themselves as narrow as the ledger's codes (memory over a long horizon)
-    scen, sys_, q, role, src, vend = (
-        x.astype(_code_dtype(size)) for x, size in
-        ((scen, len(names)), (sys_, n_sys), (q, n_k), (role, n_roles + 1),
-         (src, len(SOURCINGS) + 1), (vend, n_vend)))
+    ssq = np.take(k_keys[0] * n_sys + k_keys[1], rows) * n_k + q  # system-period id
+    sq = np.take(k_keys[0], rows) * n_k + q  # plan-period id
+    # the keys themselves as narrow as the ledger's codes (memory over a long horizon): each
+    # key's codes narrowed first, then taken per row (no 64-bit per-row copies)
+    scen, sys_, role, src, vend = (
+        np.take(x.astype(_code_dtype(size)), rows) for x, size in
+        zip(k_keys, (len(names), n_sys, n_roles + 1, len(SOURCINGS) + 1, n_vend), strict=True))
+    q = q.astype(_code_dtype(n_k))
+    del k_keys, rows
     pro = pro_rata[role]
-    split = shares[role]  # pro-rata roles have all-zero shares: filled in below
+    role_i = role.astype(np.intp)  # one cast for every lookup by role below
+    # pro-rata roles have all-zero shares: filled in below (np.take: twice as fast as
+    # fancy indexing of rows)
+    split = np.take(shares, role_i, axis=0)
     n_ssq = len(names) * n_sys * n_k
     # the labour mix of non-pro-rata roles per system-period and per plan-period, one activity
-    # at a time (no (rows, activities) temporaries)
-    role_shares = np.ascontiguousarray(shares.T)  # (activity, role): split[:, a] by lookup
+    # at a time into reused row buffers (no (rows, activities) temporaries); a column of role
+    # shares is a take from the (small) share table by a role index cast to intp once
+    role_shares = np.ascontiguousarray(shares.T)  # (activity, role)
+    share, weight = np.empty(len(L)), np.empty(len(L))
 
     def labour_mix(group: np.ndarray, size: int) -> np.ndarray:
         mix = np.empty((size, N_ACT))
         for a in range(N_ACT):
-            mix[:, a] = np.bincount(group, weights=L * role_shares[a][role], minlength=size)
+            np.take(role_shares[a], role_i, out=share, mode="clip")
+            np.multiply(L, share, out=weight)
+            mix[:, a] = _weighted_bincount(group, weight, size)
         return mix
 
     p = np.flatnonzero(pro)
@@ -170,18 +186,23 @@ def compute_arrays(plan: Plan) -> EngineArrays:
 
     # §3.6 coordination: parties from non-pro-rata labour by kind (only > 0 matters)
     op_share = shares[:, :_N_OP].sum(axis=1)  # operation activities come first
-    op_lab = np.where(pro, 0.0, L * op_share[role])
-    mt_lab = np.where(pro, 0.0, L * (shares[:, _N_OP:].sum(axis=1))[role])
+    op_lab = np.where(pro, 0.0, L * op_share[role_i])
+    mt_lab = np.where(pro, 0.0, L * (shares[:, _N_OP:].sum(axis=1))[role_i])
     split_g = _split_contracts(ssq, vend, op_lab > 0, mt_lab > 0, n_ssq, n_vend)
     is_split = np.zeros(n_ssq, dtype=bool)
     is_split[split_g] = True
     ext_lv = np.bincount(ssq, weights=(L + V) * (src != 0), minlength=n_ssq)
     coord = st.coordination_overhead * ext_lv * is_split
     mix_lv = np.empty((n_ssq, N_ACT))  # L + V by activity
+    v_weight = np.empty(len(L))
     for a in range(N_ACT):
-        share = role_shares[a][role]
+        np.take(role_shares[a], role_i, out=share, mode="clip")
         share[p] = split[p, a]  # pro-rata rows: their mix
-        mix_lv[:, a] = np.bincount(ssq, weights=L * share + V * share, minlength=n_ssq)
+        np.multiply(L, share, out=weight)
+        np.multiply(V, share, out=v_weight)
+        weight += v_weight
+        mix_lv[:, a] = _weighted_bincount(ssq, weight, n_ssq)
+    del v_weight
     lv_total = mix_lv.sum(axis=1, keepdims=True)
     C_act = coord[:, None] * np.divide(mix_lv, lv_total, out=np.zeros_like(mix_lv),
                                        where=lv_total > 0)
@@ -192,14 +213,40 @@ def compute_arrays(plan: Plan) -> EngineArrays:
         line_rate=rate, fte=F, other_costs=costs, segments=seg, n_periods=n_k)
 
 
-def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """(n_groups, K): the rows of ``values`` (S, K) added up by ``group``, each group's rows
-    one after the other in row order (bincount adds in input order, so the sums are the
-    same additions as the one-year engine's), one period column at a time."""
-    out = np.empty((values.shape[1], n_groups))
-    for k, column in enumerate(np.ascontiguousarray(values.T)):
-        out[k] = np.bincount(group, weights=column, minlength=n_groups)
-    return np.ascontiguousarray(out.T)
+def _unique_inverse(key: np.ndarray, n_possible: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for keys in [0, n_possible): by a flag and a
+    rank per possible key when that table is not much longer than ``key`` (no sort)."""
+    if n_possible > 8 * len(key) or n_possible > 2**31:
+        return np.unique(key, return_inverse=True)
+    seen = np.zeros(n_possible, dtype=bool)
+    seen[key] = True
+    unique_keys = np.flatnonzero(seen)
+    del seen
+    rank = np.empty(n_possible, dtype=np.intp)  # read only where a key is
+    rank[unique_keys] = np.arange(len(unique_keys))
+    return unique_keys, rank[key]
+
+
+def _group_sums_index(group: np.ndarray, n_periods: int) -> np.ndarray:
+    """(S * K,) the (group, period) bin ``group * K + k`` of every (row, period) of a
+    (S, K) array, in its row-major order (see :func:`_group_sums`)."""
+    pair = np.multiply(group.astype(np.intp, copy=False)[:, None], n_periods,
+                       dtype=np.intp)
+    pair = pair + np.arange(n_periods, dtype=np.intp)
+    return pair.ravel()
+
+
+def _group_sums(values: np.ndarray, pair: np.ndarray, n_bins: int) -> np.ndarray:
+    """(n_groups * K,) in (group, period) order: the rows of ``values`` (S, K) added up by
+    group, period by period. One bincount over the (row, period) pairs in row-major order:
+    each bin gets its group's rows one after the other in row order (bincount adds in input
+    order), the same additions as one bincount per period column."""
+    return _weighted_bincount(pair, np.ascontiguousarray(values).ravel(), n_bins)
+
+
+def _weighted_bincount(bins: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    """np.bincount with weights, always float (bincount of no rows gives integer zeros)."""
+    return np.bincount(bins, weights=weights, minlength=size).astype(float, copy=False)
 
 
 def _split_contracts(group: np.ndarray, party: np.ndarray, op: np.ndarray, mt: np.ndarray,
@@ -326,7 +373,7 @@ def _transition(sl: ScenarioLines, rate: np.ndarray, months: float) -> np.ndarra
     ``months × rate_j × FTE_j`` once, in the first period j from the change on with FTE > 0
     and before the line's next change."""
     transition = np.zeros_like(rate)
-    moved = np.flatnonzero(sl.change.any(axis=1))
+    moved = np.flatnonzero(any_per_row(sl.change))
     if not len(moved):
         return transition
     n_k = sl.n_periods
@@ -395,9 +442,12 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     split = arrays.split
     # labour rows: every non-zero (row, activity); vendor management and transition rows are
     # those of the rows where they are non-zero
-    flat = np.flatnonzero(split)  # (row, activity) in row order, as np.nonzero would give
-    r_l, a_l = flat >> 3, (flat & 7).astype(np.int8)  # divmod by N_ACT = 8
+    # (row, activity) in row order, as np.nonzero would give (on a bool mask: twice as fast)
+    flat = np.flatnonzero(split != 0)
     share = split.ravel()[flat]
+    a_l = flat.astype(np.int8)  # the low 3 bits survive the narrowing cast
+    a_l &= 7  # flat mod N_ACT = 8
+    r_l = np.right_shift(flat, 3, out=flat)  # flat div 8, in place
     del flat
     # per component: the labour rows it has (None: all of them); amounts are written straight
     # into the ledger's column below, and rows whose amount is 0 dropped at the end
@@ -405,7 +455,8 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
         ("labour", arrays.labour, None)]
     for component, per_row in (("vendor_management", arrays.vendor_management),
                                ("transition", arrays.transition)):
-        parts.append((component, per_row, np.flatnonzero((per_row != 0)[r_l])))
+        # a bool mask of the labour rows (selecting by it is faster than by indices)
+        parts.append((component, per_row, np.take(per_row != 0, r_l, mode="clip")))
     g, a_c = np.nonzero(arrays.coordination)
     g_scen, rest = np.divmod(g, n_sys * n_k)
     g_sys, g_q = np.divmod(rest, n_k)
@@ -419,7 +470,8 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     else:
         ci = cq = c_sys = c_act = np.zeros(0, dtype=np.int64)
     n_c = len(ci)
-    n_keyed = sum(len(r_l) if sel is None else len(sel) for _, _, sel in parts)
+    n_keyed = sum(len(r_l) if sel is None else int(np.count_nonzero(sel))
+                  for _, _, sel in parts)
     n = n_keyed + len(g) + n_c * len(names)
 
     level_of_role = np.array([LEVELS.index(plan.roles[r].level) for r in roles] + [len(LEVELS)])
@@ -438,20 +490,25 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
                     "sourcing": arrays.sourcing, "vendor": arrays.vendor}
     narrow = {c: v.astype(cols[c].dtype) for c, v in per_row_keys.items()}
     level_narrow = level_of_role.astype(cols["level"].dtype)[arrays.role]
-    kind_of = _KIND_CODE.astype(cols["kind"].dtype)
     at = 0
+    # np.take with out= buffers the whole output unless mode is not "raise"; every index is
+    # a row of these arrays, so "clip" never clips
     for component, per_row, sel in parts:
         r, a, s = (r_l, a_l, share) if sel is None else (r_l[sel], a_l[sel], share[sel])
         end = at + len(r)
         for c, v in narrow.items():
-            np.take(v, r, out=cols[c][at:end])
-        np.take(level_narrow, r, out=cols["level"][at:end])
+            np.take(v, r, out=cols[c][at:end], mode="clip")
+        np.take(level_narrow, r, out=cols["level"][at:end], mode="clip")
         cols["activity"][at:end] = a
-        np.take(kind_of, a, out=cols["kind"][at:end])
+        _kind_of(a, cols["kind"][at:end])
         cols["component"][at:end] = COMPONENTS.index(component)
-        np.multiply(per_row[r], s, out=amount_out[at:end])
+        out = amount_out[at:end]  # per_row[r] * s, without a temporary
+        np.take(per_row, r, out=out, mode="clip")
+        np.multiply(out, s, out=out)
         if component == "labour":
-            np.multiply(arrays.fte[r], s, out=fte_out[at:end])
+            out = fte_out[at:end]
+            np.take(arrays.fte, r, out=out, mode="clip")
+            np.multiply(out, s, out=out)
         del r, a, s
         at = end
     del r_l, a_l, share, parts
@@ -470,7 +527,7 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
         cols["sourcing"][at:end] = blank_src
         cols["vendor"][at:end] = blank_vendor
         cols["activity"][at:end] = b_act
-        np.take(kind_of, b_act, out=cols["kind"][at:end])
+        _kind_of(b_act, cols["kind"][at:end])
         cols["component"][at:end] = COMPONENTS.index(component)
         amount_out[at:end] = amount
         at = end
@@ -483,6 +540,12 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     data = {c: pd.Categorical.from_codes(cols[c], categories=v, ordered=c in ordered,
                                          validate=False) for c, v in cats.items()}
     return pd.DataFrame({**data, "amount": amount_out, "fte": fte_out}, copy=False)
+
+
+def _kind_of(activity: np.ndarray, out: np.ndarray) -> None:
+    """Write the kind code of each activity code into ``out`` (int8): operation activities
+    come first, so maintenance (1) is ``activity >= _N_OP``, a compare instead of a take."""
+    np.greater_equal(activity, _N_OP, out=out.view(np.bool_))
 
 
 def _line_label(line: StaffingLine) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -48,8 +49,19 @@ class ScenarioLines:
 
     def static(self) -> np.ndarray:
         """(N,) the line keeps one sourcing and vendor over the whole horizon."""
-        return ((self.sourcing == self.sourcing[:, :1]).all(axis=1)
-                & (self.vendor == self.vendor[:, :1]).all(axis=1))
+        n_k = self.n_periods
+        if n_k > 8 or n_k < 2:
+            return ((self.sourcing == self.sourcing[:, :1]).all(axis=1)
+                    & (self.vendor == self.vendor[:, :1]).all(axis=1))
+        # a few periods: compare column by column (numpy's reduction over a short inner
+        # axis is several times slower)
+        src, vendor = self.sourcing, self.vendor
+        same = src[:, 1] == src[:, 0]
+        same &= vendor[:, 1] == vendor[:, 0]
+        for k in range(2, n_k):
+            same &= src[:, k] == src[:, 0]
+            same &= vendor[:, k] == vendor[:, 0]
+        return same
 
 
 @dataclass
@@ -96,7 +108,11 @@ def apply_scenarios(plan: Plan, systems: list[str], roles: list[str]) -> Scenari
     base_sys = np.array([sys_idx[x.system] for x in lines], dtype=np.int64)
     base_role = np.array([role_idx[x.role] for x in lines], dtype=np.int64)
     base_src = np.array([src_idx[x.sourcing] for x in lines], dtype=np.int8)
-    base_cell = np.array([code(x.vendor) for x in lines], dtype=np.int32)
+    cells_text = [x.vendor for x in lines]
+    for name in dict.fromkeys(cells_text):  # new names coded in order of first appearance
+        code(name)
+    base_cell = np.fromiter(map(vocab.__getitem__, cells_text), dtype=np.int32, count=n)
+    del cells_text
     base_fte = per_period([x.fte for x in lines], n_periods)
     base_vendor = _resolve(base_src, base_cell, default_vendor)
 
@@ -116,6 +132,7 @@ def apply_scenarios(plan: Plan, systems: list[str], roles: list[str]) -> Scenari
         b_src[:] = base_src[:, None]
         b_fte[:] = base_fte
         cell = None  # the Vendor cells, (n, K) once a vendor row needs them
+        moved = np.zeros(n, dtype=bool)  # lines a sourcing or vendor row applies to
         for c, change in by_scenario.get(name, []):
             mask = np.ones(n, dtype=bool)
             if change.role != "*":
@@ -126,21 +143,32 @@ def apply_scenarios(plan: Plan, systems: list[str], roles: list[str]) -> Scenari
             if change.change == "sourcing":
                 b_src[mask, k:] = src_idx[str(change.value)]
                 b_set[mask, k:] = c
+                moved |= mask
             elif change.change == "vendor":
                 if cell is None:
                     cell = np.repeat(base_cell[:, None], n_periods, axis=1)
                 cell[mask, k:] = code(str(change.value))
+                moved |= mask
             elif change.change == "fte_factor":
                 b_fte[mask, k:] *= float(change.value)
             else:
                 b_rf[mask, k:] *= float(change.value)
-        cells = base_cell[:, None] if cell is None else cell
-        vendor[block] = _resolve(b_src, cells, default_vendor)
+        # lines no sourcing or vendor row touched keep the Baseline's vendor and never change
+        # (change_mask starts all False); only the moved ones are resolved and compared
+        b_vendor = vendor[block]
+        b_vendor[:] = base_vendor[:, None]
+        rows = np.flatnonzero(moved)
+        if not len(rows):
+            continue
+        m_src = b_src[rows]
+        m_vendor = _resolve(m_src, base_cell[rows, None] if cell is None else cell[rows],
+                            default_vendor)
+        b_vendor[rows] = m_vendor
         if s:  # §7: a change wherever (sourcing, vendor) differs from the period before
-            b_vendor = vendor[block]
             chg = change_mask[block]
-            chg[:, 0] = (b_src[:, 0] != base_src) | (b_vendor[:, 0] != base_vendor)
-            chg[:, 1:] = (b_src[:, 1:] != b_src[:, :-1]) | (b_vendor[:, 1:] != b_vendor[:, :-1])
+            chg[rows, 0] = (m_src[:, 0] != base_src[rows]) | (m_vendor[:, 0] != base_vendor[rows])
+            chg[rows, 1:] = ((m_src[:, 1:] != m_src[:, :-1])
+                             | (m_vendor[:, 1:] != m_vendor[:, :-1]))
     return ScenarioLines(
         scenario=np.repeat(np.arange(len(names)), n), line=np.tile(np.arange(n), len(names)),
         system=np.tile(base_sys, len(names)), role=np.tile(base_role, len(names)),
@@ -176,11 +204,40 @@ def segments(sl: ScenarioLines) -> Segments:
     return Segments(index[order], src[order], vend[order], active[order])
 
 
+def any_per_row(mask: np.ndarray) -> np.ndarray:
+    """``mask.any(axis=1)`` of a (N, K) bool array; for a short K an OR of its columns is
+    several times faster than numpy's reduction over the short inner axis."""
+    if mask.shape[1] > 8 or mask.shape[1] == 0:
+        return np.asarray(mask.any(axis=1))
+    out = mask[:, 0].copy()
+    for k in range(1, mask.shape[1]):
+        out |= mask[:, k]
+    return out
+
+
+def max_per_row(values: np.ndarray) -> np.ndarray:
+    """``values.max(axis=1)`` of a (N, K) float array with K ≥ 1, column by column for a short
+    K (the same maximum: max is exact in any order)."""
+    if values.shape[1] > 8:
+        return np.asarray(values.max(axis=1))
+    out = values[:, 0].copy()
+    for k in range(1, values.shape[1]):
+        np.maximum(out, values[:, k], out=out)
+    return out
+
+
 def per_period(rows: list[tuple[float, ...]], n_periods: int) -> np.ndarray:
     """(rows, K) values per period: a row holds one value per period, or four quarterly
     values that repeat in every fiscal year of the horizon (spec §7)."""
-    if all(len(r) == n_periods for r in rows):
-        return np.array(rows, dtype=float).reshape(len(rows), n_periods)
+    lengths = set(map(len, rows))
+    if lengths <= {n_periods}:
+        try:  # one pass over the flat values (np.array of a list of tuples is slower)
+            return np.fromiter(chain.from_iterable(rows), dtype=float,
+                               count=len(rows) * n_periods).reshape(len(rows), n_periods)
+        except (TypeError, ValueError):  # e.g. None: as np.array converts it
+            return np.array(rows, dtype=float).reshape(len(rows), n_periods)
+    if lengths == {4}:  # quarterly values repeated in every fiscal year
+        return np.tile(per_period(rows, 4), (1, n_periods // 4))
     out = np.empty((len(rows), n_periods))
     for i, r in enumerate(rows):
         if len(r) == n_periods:
