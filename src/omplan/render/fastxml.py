@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
-from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
@@ -53,6 +52,15 @@ _SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData>.*?</sheetData>", re.S)
 _SHEET_PR = re.compile(rb"<sheetPr\b[^>]*/>|<sheetPr\b.*?</sheetPr>", re.S)
 _WORKSHEET = re.compile(rb"<worksheet\b[^>]*>")
 _ESCAPES = {"\r": "&#13;"}
+
+
+def escape(text: str, entities: dict[str, str] | None = None) -> str:
+    """``xml.sax.saxutils.escape`` (&, <, > and ``entities``), without importing xml.sax and
+    urllib, 30 ms of every command's start."""
+    text = text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    for char, entity in (entities or {}).items():
+        text = text.replace(char, entity)
+    return text
 
 
 def clean_text(text: str) -> str:
