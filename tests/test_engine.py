@@ -330,3 +330,13 @@ def test_a_share_a_rounding_error_off_an_edge_is_on_it():
     assert band_status(0.6000000000000001, 1.0, 0.4, 0.6)[1] == "within"
     assert band_status(0.3999, 1.0, 0.4, 0.6)[1] == "maintenance-heavy"
     assert band_status(0.6001, 1.0, 0.4, 0.6)[1] == "operation-heavy"
+
+
+def test_finding_json_form_has_every_field_in_order():
+    from dataclasses import asdict, fields
+
+    from omplan.core.findings import Finding
+
+    f = Finding("warning", "pmo-outsourced", "a message", "Staffing!C7")
+    assert f.as_dict() == asdict(f)
+    assert list(f.as_dict()) == [x.name for x in fields(Finding)]
