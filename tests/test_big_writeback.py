@@ -140,3 +140,36 @@ def test_a_far_value_within_the_columns_is_kept_and_located(tmp_path: Path) -> N
     assert run.ok
     assert [f.location for f in run.findings if f.code == "unknown-setting"] == [
         "Settings!A1048576"]
+
+
+def test_a_plan_written_back_into_itself_past_the_member_limit_runs_again(
+        tmp_path: Path) -> None:
+    """The real thing, end to end: `omplan run PLAN --writeback` on a generated plan whose
+    Ledger then inflates past 128 MiB (inline strings, as the graft writes them), and the next
+    `omplan run PLAN` reads it with the same figures, in bounded memory."""
+    plan = write_plan(tmp_path / "plan.xlsx", 1000, 10, seed=5)
+    first, again = tmp_path / "first.json", tmp_path / "again.json"
+    cli = [sys.executable, "-m", "omplan", "run", str(plan)]
+    done = subprocess.run([*cli, "--writeback", "--json", str(first)], capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Report sheets written into" in done.stdout
+    with zipfile.ZipFile(plan) as archive:
+        ledger = max(archive.infolist(), key=lambda i: i.file_size)
+    assert ledger.file_size > package.MAX_MEMBER_INFLATED, ledger.file_size  # today's limit
+    scan = package.scan_workbook(plan)
+    assert "Ledger" in scan.sheet_names and "Ledger" not in scan.sheet_parts
+    peak = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(plan)],
+                          capture_output=True, text=True, timeout=600)
+    assert peak.returncode == 0, peak.stderr[-2000:]
+    result = json.loads(peak.stdout)
+    print(f"\nLedger part {ledger.file_size / 2**20:.0f} MiB inflated; the plan read again "
+          f"with a peak RSS of {result['peak_mb']:.0f} MB")
+    assert result["ok"] and result["peak_mb"] < 600, result["peak_mb"]
+    done = subprocess.run([*cli, "--json", str(again)], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    before = json.loads(first.read_text())["scenarios"]
+    after = json.loads(again.read_text())["scenarios"]
+    assert [s["total"] for s in after] == [s["total"] for s in before] == result["totals"]
+    assert after == before
