@@ -135,6 +135,10 @@ def read_zip(data: bytes) -> tuple[list[Member], bytes, bytes]:
     return members, data[:min(first, cd_offset)], comment
 
 
+#: Parts larger than this (bytes) are deflated at level 1, as the report writer does.
+BIG_PART = 16 * 1024 * 1024
+
+
 def new_member(name: str, content: bytes, like: Member | None = None,
                date_time: tuple[int, int] = (0, 0x21)) -> Member:
     """A deflated member; ``like`` gives the timestamp, attributes and method of the part it
@@ -150,8 +154,9 @@ def new_member(name: str, content: bytes, like: Member | None = None,
     if not raw_name.isascii():
         flags |= 0x800
     body = content
-    if method == 8:
-        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    if method == 8:  # a big part (a written-back Ledger) at level 1: 4.5x faster, 1.2x bigger
+        level = 1 if len(content) > BIG_PART else 6
+        packer = zlib.compressobj(level, zlib.DEFLATED, -15)
         body = packer.compress(content) + packer.flush()
     crc = zlib.crc32(content)
     local = _LOCAL.pack(b"PK\x03\x04", 20, flags, method, time_, date_, crc, len(body),
