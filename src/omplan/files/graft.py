@@ -609,11 +609,13 @@ def _report_sheet(xml: bytes, styles: _Styles, selected: bool) -> bytes:
     start, end = xml.find(b"<sheetData>"), xml.rfind(b"</sheetData>")
     if start < 0 or end < start:
         start = end = len(xml)
-    body = _CELL_STYLE.sub(xf, xml[start:end])
+    head, body, tail = xml[:start], xml[start:end], xml[end:]
+    del xml  # the caller's copy was the only other: at most two copies of the cells at once
+    body = _CELL_STYLE.sub(xf, body)
     if b"_x" in body:
         body = _TEXT_ESCAPE.sub(escape, body)
     rest = []
-    for part in (xml[:start], xml[end:]):
+    for part in (head, tail):
         part = _DXF.sub(dxf, _COL_STYLE.sub(xf, _STYLED.sub(xf, part)))
         if b"_x" in part:
             part = _TEXT_ESCAPE.sub(escape, part)
