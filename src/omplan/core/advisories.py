@@ -83,14 +83,8 @@ class Context:
         """(segments, periods): the FTE in the periods of each segment, 0 elsewhere."""
         return self.segments.take(self.arrays.lines.fte)
 
-    @cached_property
-    def levels(self) -> np.ndarray:
-        roles = self.arrays.roles
-        return np.array([self.plan.roles[r].level for r in roles], dtype=object)[self.role]
-
     def level_is(self, level: str) -> np.ndarray:
-        """Per segment: its role has ``level`` (``levels == level`` on integer codes, not on
-        an object array of every segment's level)."""
+        """Per segment: its role has ``level`` (compared per role, then taken per segment)."""
         of_role = np.array([self.plan.roles[r].level == level for r in self.arrays.roles],
                            dtype=bool)
         return of_role[self.role]

@@ -67,8 +67,8 @@ def escape(text: str, entities: dict[str, str] | None = None) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Text as the per-cell writer stores it: illegal XML characters replaced, cut to
-    Excel's limit (see ``render.xlsx.set_text``)."""
+    """Text as every cell stores it (here and ``render.xlsx.set_text``): illegal XML
+    characters replaced, cut to Excel's limit."""
     return ILLEGAL_CHARACTERS_RE.sub("\N{REPLACEMENT CHARACTER}", text)[:MAX_TEXT]
 
 
@@ -262,19 +262,8 @@ class SheetRows:
                    for r, dims in ws.row_dimensions.items() if dict(dims)}
         numbers = sorted({*grid, *(r for r in heights if not any(
             a <= r <= z for a, z in covered))} | {b.first_row for b in bulk})
-        bounds = [0, 0, 0, 0]
-
-        def extend(r0: int, c0: int, r1: int, c1: int) -> None:
-            if not bounds[0]:
-                bounds[:] = [r0, c0, r1, c1]
-            else:
-                bounds[:] = [min(bounds[0], r0), min(bounds[1], c0), max(bounds[2], r1),
-                             max(bounds[3], c1)]
-
-        for r, row in grid.items():
-            extend(r, min(row), r, max(row))
-        for b in bulk:
-            extend(b.first_row, b.col, b.last_row, b.col + b.width - 1)
+        boxes = [(r, min(row), r, max(row)) for r, row in grid.items()] + [
+            (b.first_row, b.col, b.last_row, b.col + b.width - 1) for b in bulk]
         bulk_at = {b.first_row: b for b in bulk}
 
         styles, texts, letter = self._styles, self._texts, get_column_letter
@@ -310,8 +299,10 @@ class SheetRows:
             if out:
                 yield "".join(out)
 
-        first_row, first_col, last_row, last_col = bounds
-        return pieces(), (first_row or 1, first_col or 1, last_row or 1, last_col or 1)
+        if not boxes:
+            return pieces(), (1, 1, 1, 1)
+        first_rows, first_cols, last_rows, last_cols = zip(*boxes, strict=True)
+        return pieces(), (min(first_rows), min(first_cols), max(last_rows), max(last_cols))
 
     def _block_rows(self, ws: Any, block: Block, heights: dict[int, str]) -> Iterator[str]:
         names = [None if s == st.PLAIN_STYLE else s for s in block.styles]

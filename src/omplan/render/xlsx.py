@@ -45,7 +45,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.writer.excel import ExcelWriter
 
 from omplan.render import grid as layout_grid
-from omplan.render.fastxml import SheetRows
+from omplan.render.fastxml import MAX_TEXT, SheetRows, clean_text
 from omplan.report import styles as st
 from omplan.report.layout import (
     Block,
@@ -57,7 +57,6 @@ from omplan.report.layout import (
     check_limits,
 )
 
-MAX_TEXT = 32_767  # Excel's limit of characters in a cell
 _CM = 360_000  # EMU per centimetre
 
 
@@ -214,8 +213,7 @@ def set_number(cell: Cell, value: float) -> None:
 
 def set_text(cell: Cell, text: str) -> None:
     """Store ``text`` as a literal string (never a formula or error), cleaned for XML."""
-    text = ILLEGAL_CHARACTERS_RE.sub("\N{REPLACEMENT CHARACTER}", text)[:MAX_TEXT]
-    cell._value = text
+    cell._value = clean_text(text)
     cell.data_type = "s"
 
 
