@@ -143,7 +143,7 @@ def chart_page_breaks(sheet: SheetLayout) -> list[int]:
     if not charts or not setup.fit_width or setup.pages_wide != 1:
         return []
     last_col = max([b.last_col for b in sheet.blocks] + [col for _, _, col in charts])
-    width_pt = sum((sheet.column_widths.get(c, 8.43) * 7 + 5) * 0.75
+    width_pt = sum(column_cm(sheet.column_widths.get(c, 8.43)) / 2.54 * 72
                    for c in range(1, last_col + 1))
     capacity = PAGE_HEIGHT_PT / min(1.0, PAGE_WIDTH_PT / width_pt) * PAGE_SAFETY
 
