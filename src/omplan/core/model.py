@@ -247,6 +247,8 @@ class Plan:
     fx: list[FxRate] = field(default_factory=list)
     actuals: list[ActualLine] = field(default_factory=list)
     source_name: str = ""
+    #: setting key -> the Value cell it was read from (``Settings!B4``); missing = default
+    setting_cells: dict[str, str] = field(default_factory=dict)
 
     @property
     def horizon(self) -> Horizon:

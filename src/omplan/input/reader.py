@@ -171,7 +171,7 @@ def parse_plan(
         settings=settings, roles=roles, rates=rates, allocation=allocation, staffing=staffing,
         costs=costs, billing=billing, contracts=contracts, profile=profile,
         scenario_changes=changes, escalation=escalation, fx=fx, actuals=actuals,
-        source_name=source_name,
+        source_name=source_name, setting_cells=dict(read.refs),
     )
     return plan, out.findings
 
