@@ -28,9 +28,6 @@ __all__ = [
 ACTUAL = "actual"
 #: Findings about actual spend: they go with the budget scenario's figures.
 ACTUALS_CODES = frozenset({"actuals-unplanned", "over-budget", "actuals-replaced"})
-ACTUALS_LEDGER_COLUMNS = (
-    "scenario", "system", "quarter", "activity", "kind", "component", "month", "amount",
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,14 @@ import numpy as np
 
 from omplan.core.engine import compute_arrays
 from omplan.core.ledger import Evaluation, is_category, sum_by
-from omplan.core.model import BASELINE, COMPONENTS
+from omplan.core.model import BASELINE, BRIDGE_KEYS, COMPONENT_TABLE, COMPONENTS
+
+__all__ = ["BRIDGE_KEYS", "BusinessCase", "Candidate", "HorizonFigures", "LineArrays",
+           "bridge_parts", "business_case", "discount_factors", "horizon_figures",
+           "labour_bridge", "line_arrays", "npv", "payback", "recommend"]
 
 #: A cumulative saving within half a cent of zero counts as zero (payback).
 CENT_TOLERANCE = 0.005
-#: Bridge keys, in the order a reader meets them: volume, price, then the other components.
-BRIDGE_KEYS = ("fte", "rate", "vendor_management", "coordination", "transition", "other")
 
 
 def discount_factors(n_quarters: int, discount_rate: float) -> np.ndarray:
@@ -107,11 +109,17 @@ def business_case(base_total: np.ndarray, total: np.ndarray, transition: np.ndar
 
 def bridge_parts(labour_parts: tuple[float, float], base_components: dict[str, float],
                  components: dict[str, float]) -> dict[str, float]:
-    """The bridge: the labour split into volume and price, the other components' differences."""
-    fte, rate = labour_parts
-    out = {"fte": fte, "rate": rate}
-    for key in BRIDGE_KEYS[2:]:
-        out[key] = components.get(key, 0.0) - base_components.get(key, 0.0)
+    """The bridge (keys of :data:`BRIDGE_KEYS`): the labour difference split into volume and
+    price (``labour_parts``), every other component's difference."""
+    out: dict[str, float] = {}
+    for component in COMPONENT_TABLE:
+        keys = [key for key, _ in component.bridge]
+        if component.name == "labour":
+            out.update(zip(keys, labour_parts, strict=True))
+        else:
+            (key,) = keys
+            out[key] = (components.get(component.name, 0.0)
+                        - base_components.get(component.name, 0.0))
     return out
 
 

@@ -21,10 +21,14 @@ from omplan.core.model import (
     ACTIVITIES,
     ACTIVITY_KIND,
     BASELINE,
+    COMPONENT,
     COMPONENTS,
+    COST_COMPONENTS,
     LEVELS,
     OTHER_COSTS,
+    ROW_COMPONENTS,
     SOURCINGS,
+    SYSTEM_COMPONENTS,
     Plan,
     StaffingLine,
 )
@@ -66,9 +70,9 @@ def evaluate(plan: Plan) -> Evaluation:
 
 
 def compute_arrays(plan: Plan) -> EngineArrays:
-    """Spec §3 steps 1–7 per period k of the horizon (§7) on arrays: labour, vendor
-    management, transition per ledger key and period, their activity split, and coordination
-    per system-period."""
+    """Spec §3 steps 1–7 per period k of the horizon (§7) on arrays: every component of the
+    component table (labour, vendor management, transition per ledger key and period, with
+    their activity split; coordination per system-period; other costs per Costs row)."""
     st = plan.settings
     n_k = len(plan.horizon)
     names = plan.scenario_names
@@ -110,8 +114,12 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     if not np.isfinite(rate).all():  # NaN where no rate: 0 (nan_to_num costs several passes)
         rate = np.nan_to_num(rate, copy=False)
     labour = sl.fte * 3.0 * rate
-    vendor_mgmt = st.vendor_overhead * labour * (sl.sourcing != 0)
-    transition = _transition(sl, rate, st.transition_months)
+    # the row components of the component table, per stacked line and period
+    per_line = {
+        "labour": labour,
+        "vendor_management": st.vendor_overhead * labour * (sl.sourcing != 0),
+        "transition": _transition(sl, rate, st.transition_months),
+    }
     costs, cost_errors = _other_costs(plan)
     errors += cost_errors
 
@@ -131,14 +139,22 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     del key
     pair = _group_sums_index(inverse, n_k)
     del inverse
-    L, V, T, F = (_group_sums(seg.take(x), pair, len(unique_keys) * n_k)
-                  for x in (labour, vendor_mgmt, transition, sl.fte))  # (key, period) order
-    del vendor_mgmt, transition, pair
+    n_bins = len(unique_keys) * n_k
+    money = {c: _group_sums(seg.take(per_line.pop(c)), pair, n_bins)  # (key, period) order
+             for c in ROW_COMPONENTS}
+    F = _group_sums(seg.take(sl.fte), pair, n_bins)
+    del pair
     k_keys = np.unravel_index(unique_keys, radices)  # (scenario, system, ...) of each key
-    keep = np.flatnonzero((L != 0) | (V != 0) | (T != 0))
+    held = money[ROW_COMPONENTS[0]] != 0
+    for c in ROW_COMPONENTS[1:]:
+        held |= money[c] != 0
+    keep = np.flatnonzero(held)
+    del held
     rows, q = np.divmod(keep, n_k)
-    L, V, T, F = L[keep], V[keep], T[keep], F[keep]
+    money = {c: x[keep] for c, x in money.items()}
+    F = F[keep]
     del keep
+    L, V = money["labour"], money["vendor_management"]  # §3.4 and §3.6 read these two
 
     # §3.4 activity split; pro-rata roles by the non-pro-rata labour mix of the system and
     # period, else of the plan in that period
@@ -207,10 +223,13 @@ def compute_arrays(plan: Plan) -> EngineArrays:
     C_act = coord[:, None] * np.divide(mix_lv, lv_total, out=np.zeros_like(mix_lv),
                                        where=lv_total > 0)
 
+    money["coordination"] = C_act
+    money["other"] = costs
     return EngineArrays(
-        plan, names, systems, roles, vendors, sl, scen, sys_, q, role, src, vend, L, V, T,
-        split, C_act, Parties(ssq, vend, op_lab, mt_lab, scen, sys_, q, split_g), errors,
-        line_rate=rate, fte=F, other_costs=costs, segments=seg, n_periods=n_k)
+        plan, names, systems, roles, vendors, sl, scen, sys_, q, role, src, vend,
+        {c: money[c] for c in COMPONENTS}, split,
+        Parties(ssq, vend, op_lab, mt_lab, scen, sys_, q, split_g), errors,
+        line_rate=rate, fte=F, segments=seg, n_periods=n_k)
 
 
 def _unique_inverse(key: np.ndarray, n_possible: int) -> tuple[np.ndarray, np.ndarray]:
@@ -396,28 +415,24 @@ def totals(arrays: EngineArrays) -> dict[str, dict[str, float]]:
     DataFrame): the same sums as the ledger's, up to the order of floating-point additions."""
     n = len(arrays.names)
     per_act = np.zeros((n, N_ACT))
-    weights = arrays.labour + arrays.vendor_management + arrays.transition
+    weights = arrays.amount(ROW_COMPONENTS[0])
+    for c in ROW_COMPONENTS[1:]:
+        weights = weights + arrays.amount(c)
     for a in range(N_ACT):
         per_act[:, a] = np.bincount(arrays.scenario, weights=weights * arrays.split[:, a],
                                     minlength=n)
     n_sq = len(arrays.systems) * arrays.n_periods
-    per_act += arrays.coordination.reshape(n, n_sq, N_ACT).sum(axis=1)
+    for c in SYSTEM_COMPONENTS:
+        per_act += arrays.amount(c).reshape(n, n_sq, N_ACT).sum(axis=1)
     # §3.5 other costs, the same in every scenario
-    for cost, amounts in zip(arrays.plan.costs, arrays.other_costs.tolist(), strict=True):
-        per_act[:, ACTIVITIES.index(cost.activity)] += float(sum(amounts))
+    for c in COST_COMPONENTS:
+        for cost, amounts in zip(arrays.plan.costs, arrays.amount(c).tolist(), strict=True):
+            per_act[:, ACTIVITIES.index(cost.activity)] += float(sum(amounts))
     operation = per_act[:, _OP].sum(axis=1)
     maintenance = per_act[:, ~_OP].sum(axis=1)
     return {name: {"operation": float(operation[k]), "maintenance": float(maintenance[k]),
                    "total": float(operation[k] + maintenance[k])}
             for k, name in enumerate(arrays.names)}
-
-
-def _codes(values: np.ndarray) -> tuple[list[str], np.ndarray]:
-    codes, uniques = pd.factorize(values, sort=False)
-    names = [str(u) for u in uniques]
-    if "" not in names:
-        names.append("")
-    return names, codes.astype(np.int64)
 
 
 def _code_dtype(n_categories: int) -> type[np.signedinteger]:
@@ -431,48 +446,58 @@ def _code_dtype(n_categories: int) -> type[np.signedinteger]:
 def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     """The ledger DataFrame (spec §3): one row per key, period, activity and component.
 
-    Rows come in component order (labour, vendor management, transition, coordination,
-    other), each in key-period-activity order. Every code column is written once, already
-    narrow, into preallocated arrays. ``quarter`` holds the horizon's period labels; ``fte``
-    is the FTE of labour rows split like their amount (0 on every other row).
+    Rows come component by component: the row components of the component table (labour,
+    vendor management, transition), each in key-period-activity order, then the system
+    components (coordination) and the cost components (other costs). Every code column is
+    written once, already narrow, into preallocated arrays. ``quarter`` holds the horizon's
+    period labels; ``fte`` is the FTE of labour rows split like their amount (0 on every other
+    row).
     """
     plan, names, systems, roles, vendors = (arrays.plan, arrays.names, arrays.systems,
                                             arrays.roles, arrays.vendors)
     n_sys, n_k = len(systems), arrays.n_periods
     split = arrays.split
-    # labour rows: every non-zero (row, activity); vendor management and transition rows are
-    # those of the rows where they are non-zero
-    # (row, activity) in row order, as np.nonzero would give (on a bool mask: twice as fast)
+    # a row component's ledger rows: every non-zero (row, activity) of the rows where it is
+    # non-zero; (row, activity) in row order, as np.nonzero would give (on a bool mask: twice
+    # as fast)
     flat = np.flatnonzero(split != 0)
     share = split.ravel()[flat]
     a_l = flat.astype(np.int8)  # the low 3 bits survive the narrowing cast
     a_l &= 7  # flat mod N_ACT = 8
     r_l = np.right_shift(flat, 3, out=flat)  # flat div 8, in place
     del flat
-    # per component: the labour rows it has (None: all of them); amounts are written straight
+    # per row component: the (row, activity) pairs it has, as a bool mask over them (None: all
+    # of them; selecting by a mask is faster than by indices); amounts are written straight
     # into the ledger's column below, and rows whose amount is 0 dropped at the end
-    parts: list[tuple[str, np.ndarray, np.ndarray | None]] = [
-        ("labour", arrays.labour, None)]
-    for component, per_row in (("vendor_management", arrays.vendor_management),
-                               ("transition", arrays.transition)):
-        # a bool mask of the labour rows (selecting by it is faster than by indices)
-        parts.append((component, per_row, np.take(per_row != 0, r_l, mode="clip")))
-    g, a_c = np.nonzero(arrays.coordination)
-    g_scen, rest = np.divmod(g, n_sys * n_k)
-    g_sys, g_q = np.divmod(rest, n_k)
-    amount_c = arrays.coordination[g, a_c]
-    c_amt = arrays.other_costs
-    if plan.costs:  # §3.5 other costs, the same in every scenario
+    parts: list[tuple[str, np.ndarray, np.ndarray | None]] = []
+    for component in ROW_COMPONENTS:
+        per_row = arrays.amount(component)
+        held = per_row != 0
+        parts.append((component, per_row,
+                      None if held.all() else np.take(held, r_l, mode="clip")))
+    del held
+    # (scenario, system, period, activity, component, amount) of the other components' rows
+    blocks: list[tuple[np.ndarray, ...]] = []
+    for component in SYSTEM_COMPONENTS:  # per system-period, split by activity
+        per_system = arrays.amount(component)
+        g, a_c = np.nonzero(per_system)
+        g_scen, rest = np.divmod(g, n_sys * n_k)
+        g_sys, g_q = np.divmod(rest, n_k)
+        blocks.append((g_scen, g_sys, g_q, a_c, COMPONENTS.index(component),
+                       per_system[g, a_c]))
+    if plan.costs:  # §3.5 cost components: per Costs row, the same in every scenario
         sys_idx = {s: i for i, s in enumerate(systems)}
         c_sys = np.array([sys_idx[c.system] for c in plan.costs])
         c_act = np.array([ACTIVITIES.index(c.activity) for c in plan.costs])
-        ci, cq = np.nonzero(c_amt)
-    else:
-        ci = cq = c_sys = c_act = np.zeros(0, dtype=np.int64)
-    n_c = len(ci)
+        for component in COST_COMPONENTS:
+            c_amt = arrays.amount(component)
+            ci, cq = np.nonzero(c_amt)
+            for k in range(len(names)):
+                blocks.append((np.full(len(ci), k), c_sys[ci], cq, c_act[ci],
+                               COMPONENTS.index(component), c_amt[ci, cq]))
     n_keyed = sum(len(r_l) if sel is None else int(np.count_nonzero(sel))
                   for _, _, sel in parts)
-    n = n_keyed + len(g) + n_c * len(names)
+    n = n_keyed + sum(len(b[0]) for b in blocks)
 
     level_of_role = np.array([LEVELS.index(plan.roles[r].level) for r in roles] + [len(LEVELS)])
     cats = {
@@ -505,7 +530,7 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
         out = amount_out[at:end]  # per_row[r] * s, without a temporary
         np.take(per_row, r, out=out, mode="clip")
         np.multiply(out, s, out=out)
-        if component == "labour":
+        if COMPONENT[component].fte:
             out = fte_out[at:end]
             np.take(arrays.fte, r, out=out, mode="clip")
             np.multiply(out, s, out=out)
@@ -514,10 +539,7 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
     del r_l, a_l, share, parts
     blank_role, blank_src, blank_vendor = len(roles), len(SOURCINGS), vendors.index("")
     blank_level = len(LEVELS)
-    blocks = [(g_scen, g_sys, g_q, a_c, "coordination", amount_c)]
-    for k in range(len(names)):
-        blocks.append((np.full(n_c, k), c_sys[ci], cq, c_act[ci], "other", c_amt[ci, cq]))
-    for b_scen, b_sys, b_q, b_act, component, amount in blocks:
+    for b_scen, b_sys, b_q, b_act, component_code, amount in blocks:
         end = at + len(b_scen)
         cols["scenario"][at:end] = b_scen
         cols["system"][at:end] = b_sys
@@ -528,10 +550,10 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
         cols["vendor"][at:end] = blank_vendor
         cols["activity"][at:end] = b_act
         _kind_of(b_act, cols["kind"][at:end])
-        cols["component"][at:end] = COMPONENTS.index(component)
+        cols["component"][at:end] = component_code
         amount_out[at:end] = amount
         at = end
-    zero = amount_out[:n_keyed] == 0  # labour rows of a row without labour (or underflow)
+    zero = amount_out[:n_keyed] == 0  # (row, activity) pairs whose product underflows
     if zero.any():
         keep = np.r_[~zero, np.ones(n - n_keyed, dtype=bool)]
         cols = {c: v[keep] for c, v in cols.items()}

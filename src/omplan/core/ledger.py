@@ -73,9 +73,21 @@ class Parties(NamedTuple):
 class EngineArrays:
     """The engine's numbers before any DataFrame: one row per (ledger key, period k).
 
-    ``split`` holds each row's activity shares, so labour by activity is
-    ``labour[:, None] * split`` (likewise vendor management, transition and FTE); coordination
-    is per system-period (``(scenario * n_systems + system) * n_periods + k``) and activity.
+    A ledger key is (scenario, system, role, sourcing, vendor); its codes per row are
+    ``scenario``, ``system``, ``quarter`` (the period k), ``role``, ``sourcing`` and ``vendor``
+    (indexes into ``names``, ``systems``, the horizon's periods, ``roles``, :data:`SOURCINGS`
+    and ``vendors``). Every component's money is in ``amounts``, keyed by its name in
+    :data:`~omplan.core.model.COMPONENT_TABLE` and shaped by where it is booked:
+
+    * ``row`` components (labour, vendor management, transition): ``(R,)`` per row, before
+      the activity split; by activity it is ``amount(c)[:, None] * split``;
+    * ``system`` components (coordination): ``(n_scenarios * n_systems * n_periods, 8)``, row
+      ``(scenario * n_systems + system) * n_periods + k``, already split by activity;
+    * ``cost`` components (other costs): ``(n_costs, n_periods)`` per Costs row (in
+      ``plan.costs`` order), escalated and in the plan's currency, the same in every scenario.
+
+    ``amount(name)`` reads one; ``labour``, ``vendor_management``, ``transition``,
+    ``coordination`` and ``other_costs`` are shorthands for today's components.
     """
 
     plan: Plan
@@ -90,11 +102,9 @@ class EngineArrays:
     role: np.ndarray
     sourcing: np.ndarray
     vendor: np.ndarray
-    labour: np.ndarray  # (R,) per row, before the activity split
-    vendor_management: np.ndarray  # (R,)
-    transition: np.ndarray  # (R,)
-    split: np.ndarray  # (R, 8)
-    coordination: np.ndarray  # (n_scenarios * n_systems * n_periods, 8)
+    #: component name -> its money (see the class docstring for the shapes)
+    amounts: dict[str, np.ndarray]
+    split: np.ndarray  # (R, 8) each row's activity shares (pro-rata rows: their mix)
     parties: Parties
     errors: list[Finding] = field(default_factory=list)
     #: (N, K) effective monthly rate of each stacked line in each period: rate × rate factor ×
@@ -102,11 +112,38 @@ class EngineArrays:
     line_rate: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     #: (R,) FTE per row, before the activity split
     fte: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    #: (costs, K) every Costs row per period, escalated and in the plan's currency
-    other_costs: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     #: the stacked lines cut where a timed change moves them (one per line without one)
     segments: Segments | None = None
     n_periods: int = 4
+
+    def amount(self, component: str) -> np.ndarray:
+        """The money of ``component`` (a name of the component table)."""
+        return self.amounts[component]
+
+    @property
+    def labour(self) -> np.ndarray:
+        """(R,) labour per row."""
+        return self.amounts["labour"]
+
+    @property
+    def vendor_management(self) -> np.ndarray:
+        """(R,) vendor management per row."""
+        return self.amounts["vendor_management"]
+
+    @property
+    def transition(self) -> np.ndarray:
+        """(R,) transition per row."""
+        return self.amounts["transition"]
+
+    @property
+    def coordination(self) -> np.ndarray:
+        """(n_scenarios * n_systems * n_periods, 8) coordination per system-period."""
+        return self.amounts["coordination"]
+
+    @property
+    def other_costs(self) -> np.ndarray:
+        """(n_costs, n_periods) every Costs row per period."""
+        return self.amounts["other"]
 
 
 def empty_ledger(scenarios: list[str] | None = None,

@@ -80,7 +80,51 @@ MAINTENANCE_FACTORS: tuple[str, ...] = (
 )
 PROFILE_FACTORS: tuple[str, ...] = OPERATION_FACTORS + MAINTENANCE_FACTORS
 
-COMPONENTS: tuple[str, ...] = ("labour", "vendor_management", "coordination", "transition", "other")
+#: Where the engine books a component's money (see :class:`Component`).
+PER_ROW, PER_SYSTEM, PER_COST = "row", "system", "cost"
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """A cost component: ``name`` is its value in the ledger's ``component`` column and its key
+    in the JSON's ``components``; ``label`` is how the report names it; ``bridge`` lists the
+    (key, label) pairs of its part of the business-case bridge (labour splits into volume and
+    price, every other component is its own difference).
+
+    ``per`` says where the engine books it: ``row`` per ledger key and period (a Staffing line's
+    money, with role, sourcing and vendor, split by the row's activity shares), ``system`` per
+    system and period (split by activity, no role), ``cost`` per Costs row (one activity, the
+    same in every scenario). ``fte``: its ledger rows carry the line's FTE."""
+
+    name: str
+    label: str
+    per: str
+    bridge: tuple[tuple[str, str], ...]
+    fte: bool = False
+
+
+#: The cost components in ledger-category and JSON order (spec §3, §6, §8): the one table the
+#: engine, the ledger, the figures, the bridge and the report read. A new component is an
+#: entry here plus its computation in ``core/engine.py``.
+COMPONENT_TABLE: tuple[Component, ...] = (
+    Component("labour", "Labour", PER_ROW, (("fte", "FTE (volume)"), ("rate", "Rates (price)")),
+              fte=True),
+    Component("vendor_management", "Vendor management", PER_ROW,
+              (("vendor_management", "Vendor management"),)),
+    Component("coordination", "Coordination", PER_SYSTEM, (("coordination", "Coordination"),)),
+    Component("transition", "Transition", PER_ROW, (("transition", "Transition (one-off)"),)),
+    Component("other", "Other costs", PER_COST, (("other", "Other costs"),)),
+)
+COMPONENT: dict[str, Component] = {c.name: c for c in COMPONENT_TABLE}
+COMPONENTS: tuple[str, ...] = tuple(COMPONENT)
+#: The components of each kind of booking, in table order.
+ROW_COMPONENTS: tuple[str, ...] = tuple(c.name for c in COMPONENT_TABLE if c.per == PER_ROW)
+SYSTEM_COMPONENTS: tuple[str, ...] = tuple(c.name for c in COMPONENT_TABLE
+                                           if c.per == PER_SYSTEM)
+COST_COMPONENTS: tuple[str, ...] = tuple(c.name for c in COMPONENT_TABLE if c.per == PER_COST)
+#: Bridge keys in the order a reader meets them: volume, price, then the other components.
+BRIDGE_KEYS: tuple[str, ...] = tuple(key for c in COMPONENT_TABLE for key, _ in c.bridge)
+BRIDGE_LABELS: dict[str, str] = {key: label for c in COMPONENT_TABLE for key, label in c.bridge}
 
 
 @dataclass(frozen=True, slots=True)

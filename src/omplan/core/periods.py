@@ -75,11 +75,6 @@ class Horizon:
         k = 4 * (fiscal_year - self.first_fiscal_year) + quarter - 1
         return self.periods[k] if 0 <= k < len(self) and 1 <= quarter <= 4 else None
 
-    def month_index(self, year: int, month: int) -> int:
-        """Fiscal month index i of calendar (year, month): 0 for the horizon's first month;
-        negative or ≥ 12 × years when outside the horizon."""
-        return (year - self.first_fiscal_year) * 12 + (month - self.fy_start_month)
-
     def month_of(self, index: int) -> tuple[int, int]:
         """Calendar (year, month) of fiscal month index i."""
         offset = self.fy_start_month - 1 + index

@@ -495,13 +495,3 @@ def render_workbook(layout: ReportLayout, target: str | os.PathLike[str] | IO[by
         ExcelWriter(wb, archive).save()
     finally:
         archive.close()
-
-
-def render_sheets_into(wb: Workbook, layout: ReportLayout) -> list[Any]:
-    """Render every sheet of ``layout`` into an existing (not write-only) workbook, e.g. the
-    user's plan on writeback; returns the new worksheets."""
-    check_limits(layout.sheets)
-    cells = _CellFactory(wb, layout.styles)
-    for sheet in layout.sheets:
-        render_sheet(wb, sheet, layout, cells)
-    return [wb[sheet.name] for sheet in layout.sheets]

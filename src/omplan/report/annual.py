@@ -18,6 +18,7 @@ from omplan.core.ledger import Evaluation, band_status, kind_totals, pivot
 from omplan.core.model import (
     ACTIVITIES,
     ACTIVITY_KIND,
+    COMPONENT_TABLE,
     COMPONENTS,
     EXTERNAL_SOURCINGS,
     FIXED_FEE,
@@ -57,9 +58,8 @@ from omplan.report.layout import (
     sheet_names,
 )
 
-COMPONENT_LABELS = {"labour": "Labour", "vendor_management": "Vendor management",
-                    "coordination": "Coordination", "transition": "Transition",
-                    "other": "Other costs"}
+#: Each cost component as the report names it (the component table's labels).
+COMPONENT_LABELS = {c.name: c.label for c in COMPONENT_TABLE}
 
 
 NO_ROLE = NO_SOURCING = "Coordination and other costs"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omplan.core.business import BRIDGE_KEYS
+from omplan.core.model import BRIDGE_KEYS, BRIDGE_LABELS
 from omplan.core.summary import PlanFigures, ScenarioFigures
 from omplan.report import styles as st
 from omplan.report.builder import SheetBuilder
@@ -21,9 +21,6 @@ RANKING_HEADER = (
     "One-off (transition)", "Run-rate savings", "Payback (months)", "Pays back in",
     "Verdict",
 )
-BRIDGE_LABELS = {"fte": "FTE (volume)", "rate": "Rates (price)",
-                 "vendor_management": "Vendor management", "coordination": "Coordination",
-                 "transition": "Transition (one-off)", "other": "Other costs"}
 
 
 def verdict(sc: ScenarioFigures, recommended: str | None) -> str:
