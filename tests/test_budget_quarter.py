@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from factories import parse, tiny_plan, with_rows, write_openpyxl
+from plan_generator import make_plan
 
 from omplan.apps.batch import execute_batch, expand_paths
 from omplan.apps.cli import cli
@@ -37,8 +37,6 @@ from omplan.report.layout import SheetLayout
 from omplan.report.quarterly import SIGN_OFF, build_quarter_layout
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from generate import make_plan  # noqa: E402
 
 NA = "—"
 CENT = 0.005
@@ -317,7 +315,7 @@ OWN_SHEET = 3  # bu03 also has an Actuals sheet of its own: the file beside it r
 
 
 def generated_plan(i: int) -> dict[str, list[list[Any]]]:
-    """A generated plan (benchmarks/generate.py) with actual spend on its systems: each
+    """A generated plan (tests/plan_generator.py) with actual spend on its systems: each
     month 1 to 7 of the fiscal year a fixed amount per system and activity, 1 % more every
     plan, and a credit note in month 2."""
     sheets = make_plan(12 + i, 1, seed=100 + i)

@@ -21,6 +21,7 @@ import numpy as np
 import openpyxl
 import pytest
 from factories import parse, tiny_plan
+from plan_generator import make_plan
 from python_calamine import CalamineWorkbook
 
 from omplan.apps.cli import sample_plan_path
@@ -33,8 +34,6 @@ from omplan.report.annual import build_report_layout
 from omplan.report.layout import Block, Ref, SheetLayout, Text, Validation
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from generate import make_plan  # noqa: E402
 
 WHEN = datetime(2027, 1, 15, 8, 0, 0)
 
@@ -227,10 +226,9 @@ def test_same_bytes_on_every_run_and_in_another_process(tmp_path):
     assert _render(layout, True) == first
     script = (
         "import sys, io, hashlib\n"
-        f"sys.path.insert(0, {str(ROOT / 'tests')!r}); sys.path.insert(0, "
-        f"{str(ROOT / 'benchmarks')!r})\n"
+        f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
         "from datetime import datetime\n"
-        "from factories import parse\nfrom generate import make_plan\n"
+        "from factories import parse\nfrom plan_generator import make_plan\n"
         "from omplan.core.engine import evaluate\n"
         "from omplan.report.annual import build_report_layout\n"
         "from omplan.render.xlsx import render_workbook\n"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -285,9 +284,8 @@ def _golden(name: str):
 
 
 def test_a_generated_one_year_plan_gives_the_v1_figures_exactly():
-    """benchmarks/generate.py 500 lines x 6 scenarios, seed 7 (tests/golden/README.md)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from generate import make_plan
+    """tests/plan_generator.py 500 lines x 6 scenarios, seed 7 (tests/golden/README.md)."""
+    from plan_generator import make_plan
 
     plan, findings = parse(make_plan(500, 6, seed=7))
     assert plan is not None and plan.settings.horizon_years == 1
