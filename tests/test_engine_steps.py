@@ -140,9 +140,10 @@ def reference_ledger(plan: Plan) -> dict[tuple[str, str, int, str, str], float]:
             lines.append((x.system, x.role, sourcing, resolve_vendor(sourcing, cell), fte,
                           factor, i))
         for q in range(4):
-            labour, mix_sys, mix_plan = [], defaultdict(lambda: defaultdict(float)), \
-                defaultdict(float)
-            for system, role, sourcing, vendor, fte, factor, i in lines:
+            labour: list[float] = []
+            mix_sys: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+            mix_plan: dict[str, float] = defaultdict(float)
+            for system, role, sourcing, _, fte, factor, _ in lines:
                 rate = plan.rates[(role, sourcing)].monthly_cost * factor \
                     if fte[q] > 0 else 0.0
                 amount = fte[q] * 3 * rate
@@ -151,22 +152,13 @@ def reference_ledger(plan: Plan) -> dict[tuple[str, str, int, str, str], float]:
                     for a, s in shares[role].items():
                         mix_sys[system][a] += amount * s
                         mix_plan[a] += amount * s
-
-            def split_of(system: str, role: str) -> dict[str, float]:
-                if shares[role] is not None:
-                    total = sum(shares[role].values())
-                    return {a: s / total for a, s in shares[role].items()}
-                mix = mix_sys[system] if sum(mix_sys[system].values()) else mix_plan
-                whole = sum(mix.values())
-                return {a: v / whole for a, v in mix.items()}
-
             parties = defaultdict(lambda: (set(), set()))
             lv = defaultdict(lambda: defaultdict(float))
             external = defaultdict(float)
             for (system, role, sourcing, vendor, fte, factor, i), amount in zip(
                     lines, labour, strict=True):
                 v = st.vendor_overhead * amount if sourcing != IN_HOUSE else 0.0
-                split = split_of(system, role)
+                split = _split_of(shares[role], mix_sys[system], mix_plan)
                 for a, s in split.items():
                     out[(name, system, q, a, "labour")] += amount * s
                     out[(name, system, q, a, "vendor_management")] += v * s
@@ -192,6 +184,18 @@ def reference_ledger(plan: Plan) -> dict[tuple[str, str, int, str, str], float]:
             for cost in plan.costs:
                 out[(name, cost.system, q, cost.activity, "other")] += cost.amounts[q]
     return {k: v for k, v in out.items() if v}
+
+
+def _split_of(shares: dict[str, float] | None, system_mix: dict[str, float],
+              plan_mix: dict[str, float]) -> dict[str, float]:
+    """§3.4 a line's activity split: its role's shares, else (pro rata) the system's labour
+    mix, else the plan's."""
+    if shares is not None:
+        total = sum(shares.values())
+        return {a: s / total for a, s in shares.items()}
+    mix = system_mix if sum(system_mix.values()) else plan_mix
+    whole = sum(mix.values())
+    return {a: v / whole for a, v in mix.items()}
 
 
 def test_a_generated_plan_gives_what_a_loop_per_line_reading_of_the_spec_gives(plans):

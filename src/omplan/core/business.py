@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from omplan.core.engine import compute_arrays
-from omplan.core.ledger import Evaluation, is_category, sum_by
+from omplan.core.ledger import Evaluation
 from omplan.core.model import BASELINE, BRIDGE_KEYS, COMPONENT_TABLE, COMPONENTS
+from omplan.core.sums import LedgerSums
 
 __all__ = ["BRIDGE_KEYS", "BusinessCase", "Candidate", "HorizonFigures", "LineArrays",
            "bridge_parts", "business_case", "discount_factors", "horizon_figures",
@@ -199,17 +200,18 @@ class HorizonFigures:
     cases: dict[str, BusinessCase | None]
 
 
-def horizon_figures(evaluation: Evaluation) -> HorizonFigures:
-    """Group-bys of the ledger per scenario and quarter, and every scenario's business case."""
+def horizon_figures(evaluation: Evaluation, sums: LedgerSums | None = None) -> HorizonFigures:
+    """Group-bys of the ledger per scenario and quarter (``sums``: its group sums, computed
+    if not given), and every scenario's business case."""
     plan = evaluation.plan
     rate = plan.settings.discount_rate
-    led = evaluation.ledger
     names = evaluation.scenarios
-    # the same group-bys of the whole ledger as kind_totals / pivot, on one integer code
-    per_q = sum_by(led, ["scenario", "quarter", "kind"])
+    sums = sums if sums is not None else LedgerSums(evaluation.ledger)
+    # the whole ledger's group-bys by scenario, as ``sum_by`` gives them
+    per_q = sums.by(["quarter", "kind"]).whole
     per_q = per_q[:, :, 0] + per_q[:, :, 1]  # operation + maintenance
-    trans = sum_by(led, ["scenario", "quarter"], is_category(led, "component", "transition"))
-    comps = sum_by(led, ["scenario", "component"])
+    trans = sums.by(["quarter"], "transition").whole
+    comps = sums.by(["component"]).whole
     lines = line_arrays(evaluation)
     totals = {n: per_q[k] for k, n in enumerate(names)}
     transition = {n: trans[k] for k, n in enumerate(names)}

@@ -477,7 +477,7 @@ def build_ledger(arrays: EngineArrays) -> pd.DataFrame:
                       None if held.all() else np.take(held, r_l, mode="clip")))
     del held
     # (scenario, system, period, activity, component, amount) of the other components' rows
-    blocks: list[tuple[np.ndarray, ...]] = []
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]] = []
     for component in SYSTEM_COMPONENTS:  # per system-period, split by activity
         per_system = arrays.amount(component)
         g, a_c = np.nonzero(per_system)

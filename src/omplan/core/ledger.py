@@ -41,10 +41,6 @@ class Evaluation:
     scenario_findings: dict[str, list[Finding]] = field(default_factory=dict)
     #: the engine's arrays behind the ledger (line FTE and rates for the business case)
     arrays: EngineArrays | None = None
-    #: plan figures already computed from this evaluation (core.summary.plan_figures)
-    figures_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
-    #: the :class:`ScenarioRows` of the ledger, once built (see :func:`scenario_rows`)
-    rows_cache: list[ScenarioRows] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -220,46 +216,6 @@ def sum_by(ledger: pd.DataFrame, keys: Sequence[str],
     groups = pd.Categorical.from_codes(code, categories=pd.RangeIndex(n), validate=False)
     sums = pd.Series(amount, copy=False).groupby(groups, observed=False).sum()
     return sums.to_numpy(dtype=float).reshape(shape)
-
-
-class ScenarioRows:
-    """Each scenario's ledger rows, in ledger order, as small frames: the group-bys of one
-    scenario's figures without filtering the whole ledger once per scenario.
-
-    A frame holds the same rows in the same order as ``ledger[ledger["scenario"] == name]``,
-    so a group-by of it adds the same numbers the same way (pandas chooses how to add by
-    whether the group ids come sorted, which depends on those rows alone).
-    """
-
-    def __init__(self, ledger: pd.DataFrame) -> None:
-        self.ledger = ledger
-        codes = ledger["scenario"].cat.codes.to_numpy()
-        self.order = np.argsort(codes, kind="stable")
-        counts = np.bincount(codes, minlength=len(ledger["scenario"].cat.categories))
-        self.bounds = np.r_[0, np.cumsum(counts)]
-
-    def frame(self, k: int, columns: Sequence[str]) -> pd.DataFrame:
-        """Scenario ``k``'s rows with ``columns`` (categoricals keep their categories)."""
-        rows = self.order[self.bounds[k]:self.bounds[k + 1]]
-        data: dict[str, Any] = {}
-        for c in columns:
-            series = self.ledger[c]
-            if isinstance(series.dtype, pd.CategoricalDtype):
-                data[c] = pd.Categorical.from_codes(series.cat.codes.to_numpy()[rows],
-                                                    dtype=series.dtype, validate=False)
-            else:
-                data[c] = series.to_numpy()[rows]
-        return pd.DataFrame(data, copy=False)
-
-
-def scenario_rows(evaluation: Evaluation) -> ScenarioRows:
-    """The :class:`ScenarioRows` of the evaluation's ledger (built on first use)."""
-    for cached in evaluation.rows_cache:
-        if cached.ledger is evaluation.ledger:
-            return cached
-    rows = ScenarioRows(evaluation.ledger)
-    evaluation.rows_cache[:] = [rows]
-    return rows
 
 
 def is_category(ledger: pd.DataFrame, column: str, value: str) -> np.ndarray:

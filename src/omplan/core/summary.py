@@ -22,11 +22,9 @@ from omplan.core.business import (
     recommend,
 )
 from omplan.core.findings import Finding
-from omplan.core.ledger import Evaluation, band_status, kind_totals, pivot, scenario_rows
+from omplan.core.ledger import Evaluation, band_status
 from omplan.core.model import ACTIVITIES, FIXED_FEE, SOURCINGS, Plan
-
-#: The ledger columns a scenario's figures are group-bys of.
-_FIGURE_COLUMNS = ("quarter", "sourcing", "activity", "kind", "component", "amount")
+from omplan.core.sums import LedgerSums
 
 
 def billing_split(plan: Plan, external_by_activity: Mapping[str, float]) -> dict[str, float]:
@@ -163,59 +161,66 @@ class PlanFigures:
                 "actuals": self.actuals.to_json() if self.actuals is not None else None}
 
 
-def scenario_quarters(evaluation: Evaluation, scenario: str) -> list[PeriodFigures]:
-    """The ``quarters`` of :func:`scenario_figures` alone (the quarterly budgets need only
-    these): the same group-bys, without the rest of the scenario's figures."""
+def scenario_quarters(evaluation: Evaluation, scenario: str,
+                      sums: LedgerSums | None = None) -> list[PeriodFigures]:
+    """The ``quarters`` of :func:`scenario_figures` alone: the same group-bys, without the
+    rest of the scenario's figures."""
     k = evaluation.scenarios.index(scenario)
+    sums = sums if sums is not None else LedgerSums(evaluation.ledger)
     fte = line_arrays(evaluation).of(k)[0].sum(axis=0)
-    led = scenario_rows(evaluation).frame(k, ["quarter", "kind", "amount"])
-    return _quarters(led, evaluation.plan, fte)
+    return _quarters(sums.by(["quarter", "kind"]).scenario[k], evaluation.plan, fte)
 
 
-def _quarters(led: Any, plan: Plan, fte: Any) -> list[PeriodFigures]:
-    """The scenario's figures of every quarter of the horizon, with its FTE in each."""
+def _quarters(per_quarter: Any, plan: Plan, fte: Any) -> list[PeriodFigures]:
+    """The scenario's figures of every quarter of the horizon (``per_quarter``: its operation
+    and maintenance in each), with its FTE in each."""
     st = plan.settings
     quarters = []
-    per_q = kind_totals(led, "quarter")
-    labels = plan.horizon.labels
     for period in plan.horizon.periods:
-        row = per_q.loc[labels[period.index]]
-        q_share, q_status = band_status(row["operation"], row["total"], st.band_low, st.band_high)
-        quarters.append(PeriodFigures(period.name, float(row["total"]), float(row["operation"]),
-                                      float(row["maintenance"]), q_share, q_status,
-                                      period.fiscal_year, float(fte[period.index])))
+        operation, maintenance = (float(x) for x in per_quarter[period.index])
+        total = operation + maintenance
+        q_share, q_status = band_status(operation, total, st.band_low, st.band_high)
+        quarters.append(PeriodFigures(period.name, total, operation, maintenance, q_share,
+                                      q_status, period.fiscal_year, float(fte[period.index])))
     return quarters
 
 
 def scenario_figures(evaluation: Evaluation, scenario: str,
                      extra_findings: list[Finding] | None = None,
-                     horizon: HorizonFigures | None = None) -> ScenarioFigures:
+                     horizon: HorizonFigures | None = None,
+                     sums: LedgerSums | None = None) -> ScenarioFigures:
     """One scenario's figures, each a group-by of its ledger rows (``horizon``: the
-    per-quarter figures and business cases of :func:`horizon_figures`, computed if not given)."""
+    per-quarter figures and business cases of :func:`horizon_figures`; ``sums``: the ledger's
+    group sums; both computed if not given)."""
     plan = evaluation.plan
     st = plan.settings
     k = evaluation.scenarios.index(scenario)
-    led = scenario_rows(evaluation).frame(k, _FIGURE_COLUMNS)  # the scenario's ledger rows
-    year = kind_totals(led).iloc[0]
-    share, status = band_status(year["operation"], year["total"], st.band_low, st.band_high)
-    components = pivot(led, "component")
-    labour = led[led["component"] == "labour"]
-    by_sourcing = pivot(labour, "sourcing")
-    by_activity = pivot(led, "activity")
-    external = labour[labour["sourcing"] != "In-house"].groupby("activity", observed=False)[
-        "amount"].sum()
-    horizon = horizon if horizon is not None else horizon_figures(evaluation)
-    quarters = _quarters(led, plan, horizon.fte[scenario])
-    scenario_components = {c: float(components.get(c, 0.0)) for c in components.index}
-    per_q_comp = pivot(led, "quarter", "component") if plan.horizon.years > 1 else None
+    sums = sums if sums is not None else LedgerSums(evaluation.ledger)
+    horizon = horizon if horizon is not None else horizon_figures(evaluation, sums)
+    operation, maintenance = (float(x) for x in sums.by(["kind"]).scenario[k])
+    total = operation + maintenance
+    share, status = band_status(operation, total, st.band_low, st.band_high)
+    categories = sums.ledger["component"].cat.categories
+    scenario_components = {str(c): float(v) for c, v in
+                           zip(categories, sums.by(["component"]).scenario[k], strict=True)}
+    sourcing = list(sums.ledger["sourcing"].cat.categories)
+    labour_by_sourcing = sums.by(["sourcing"], "labour").scenario[k]
+    by_activity = sums.by(["activity"]).scenario[k]
+    external = dict(zip(ACTIVITIES, (float(x) for x in
+                                     sums.by(["activity"], "external labour").scenario[k]),
+                        strict=True))
+    quarters = _quarters(sums.by(["quarter", "kind"]).scenario[k], plan,
+                         horizon.fte[scenario])
+    per_q_comp = (sums.by(["quarter", "component"]).scenario[k]
+                  if plan.horizon.years > 1 else None)
     years = []
     for y, fiscal_year in enumerate(plan.horizon.fiscal_years):
         in_year = quarters[4 * y: 4 * y + 4]
         if per_q_comp is None:  # one fiscal year: the scenario's own components
             y_comp = dict(scenario_components)
         else:
-            y_comp = {c: float(per_q_comp[c].iloc[4 * y: 4 * y + 4].sum())
-                      for c in per_q_comp.columns}
+            y_comp = {str(c): float(per_q_comp[4 * y: 4 * y + 4, j].sum())
+                      for j, c in enumerate(categories)}
         op = float(sum(q.operation for q in in_year))
         mt = float(sum(q.maintenance for q in in_year))
         y_share, y_status = band_status(op, op + mt, st.band_low, st.band_high)
@@ -224,14 +229,15 @@ def scenario_figures(evaluation: Evaluation, scenario: str,
                                  y_comp))
     return ScenarioFigures(
         name=scenario,
-        total=float(year["total"]),
-        operation=float(year["operation"]),
-        maintenance=float(year["maintenance"]),
+        total=total,
+        operation=operation,
+        maintenance=maintenance,
         operation_share=share,
         band_status=status,
         components=scenario_components,
-        by_sourcing={s: float(by_sourcing.get(s, 0.0)) for s in SOURCINGS},
-        by_activity={a: float(by_activity.get(a, 0.0)) for a in ACTIVITIES},
+        by_sourcing={s: float(labour_by_sourcing[sourcing.index(s)]) if s in sourcing else 0.0
+                     for s in SOURCINGS},
+        by_activity={a: float(v) for a, v in zip(ACTIVITIES, by_activity, strict=True)},
         billing=billing_split(plan, external),
         quarters=quarters,
         findings=[*(extra_findings or []), *evaluation.scenario_findings.get(scenario, [])],
@@ -245,20 +251,8 @@ def plan_figures(plan: Plan | None, findings: list[Finding],
                  evaluation: Evaluation | None = None, source_name: str = "") -> PlanFigures:
     """The figures of a run; with errors, ``errors`` lists them and there are no scenarios.
 
-    Computed once per evaluation and findings: the JSON, the terminal and the report of one
-    run share them (the evaluation keeps them)."""
-    key = tuple(findings)  # source_name only names a plan that could not be read
-    if evaluation is not None and plan is evaluation.plan:
-        cached = evaluation.figures_cache.get(key)
-        if cached is None:
-            cached = evaluation.figures_cache[key] = _plan_figures(plan, findings, evaluation,
-                                                                   source_name)
-        return cached
-    return _plan_figures(plan, findings, evaluation, source_name)
-
-
-def _plan_figures(plan: Plan | None, findings: list[Finding], evaluation: Evaluation | None,
-                  source_name: str) -> PlanFigures:
+    Each call computes them: a run computes them once and hands them to the JSON, the terminal
+    and the report (``source_name`` only names a plan that could not be read)."""
     errors = [f for f in findings if f.severity == "error"]
     if evaluation is not None:
         errors += evaluation.errors
@@ -279,8 +273,9 @@ def _plan_figures(plan: Plan | None, findings: list[Finding], evaluation: Evalua
         return replace(figures, errors=[Finding("error", "bad-actuals", str(problem))])
     if actuals is not None:
         by_scenario.setdefault(st.budget_scenario, []).extend(actuals.findings)
-    horizon = horizon_figures(evaluation)
-    scenarios = [scenario_figures(evaluation, name, by_scenario.get(name), horizon)
+    sums = LedgerSums(evaluation.ledger)
+    horizon = horizon_figures(evaluation, sums)
+    scenarios = [scenario_figures(evaluation, name, by_scenario.get(name), horizon, sums)
                  for name in evaluation.scenarios]
     candidates = [Candidate(s.name, s.npv_cost,
                             tuple(y.fiscal_year for y in s.years if y.band_status != "within"),
@@ -301,11 +296,13 @@ def input_findings_by_scenario(plan: Plan, findings: list[Finding]) -> dict[str,
         if row is not None:
             row_scenario.setdefault(row, change.scenario)
     out: dict[str, list[Finding]] = {}
+    names = plan.scenario_names
+    budget_known = budget in names
     for f in findings:
-        name = plan.scenario_names[0]
+        name = names[0]
         if f.location.casefold().startswith("scenarios!"):
             name = row_scenario.get(_row_of(f.location) or 0, name)
-        elif f.code in ACTUALS_CODES and budget in plan.scenario_names:
+        elif f.code in ACTUALS_CODES and budget_known:
             name = budget
         out.setdefault(name, []).append(f)
     return out
