@@ -322,13 +322,16 @@ class SheetRows:
             after = (f'<c r="{get_column_letter(block.col + j + 1)}' if j + 1 < len(values_of)
                      else "</row>")
             if numbers:
-                floats = np.asarray(values, dtype=float)
-                texts = np.array(list(map(repr, floats.tolist())), dtype=object)
+                # each distinct number (bit for bit: -0.0 is not 0.0) written once
+                floats = np.ascontiguousarray(values, dtype=float)
+                codes, bits = pd.factorize(floats.view(np.int64))
+                distinct = np.asarray(bits, dtype=np.int64).view(np.float64)
+                texts = np.array(list(map(repr, distinct.tolist())), dtype=object)
                 fragments = f'"{style}><v>' + texts + f"</v></c>{after}"
-                bad = ~np.isfinite(floats)
+                bad = ~np.isfinite(distinct)
                 if bad.any():
                     fragments[bad] = f'"{style}/>{after}'
-                out.append(_Column(None, fragments))
+                out.append(_Column(codes, fragments))
                 continue
             table = []
             for value in values:
@@ -359,12 +362,12 @@ def _set_dimension(head: bytes, bounds: tuple[int, int, int, int]) -> bytes:
 _PLAIN = frozenset({str, float, type(None)})
 
 
-def _column_values(block: Block) -> list[tuple[np.ndarray | None, list[Any], bool]]:
+def _column_values(block: Block) -> list[tuple[np.ndarray | None, Sequence[Any], bool]]:
     """Per column: integer codes and the distinct values they index (categories once), or
     None and one value per row; and whether the values are all floats."""
     rows = block.rows
     frame = getattr(rows, "_ledger", None) if isinstance(rows, LedgerRows) else None
-    out: list[tuple[np.ndarray | None, list[Any], bool]] = []
+    out: list[tuple[np.ndarray | None, Sequence[Any], bool]] = []
     if frame is not None:
         assert isinstance(rows, LedgerRows)
         for name in rows.names:  # the sheet's columns, in its order
@@ -373,7 +376,7 @@ def _column_values(block: Block) -> list[tuple[np.ndarray | None, list[Any], boo
                 cats = [None if c == "" else str(c) for c in series.cat.categories]
                 out.append((series.cat.codes.to_numpy(), [*cats, None], False))  # -1: missing
             else:
-                out.append((None, series.to_numpy(dtype=float).tolist(), True))
+                out.append((None, series.to_numpy(dtype=float), True))
         return out
     for j in range(block.width):
         column = [row[j] if j < len(row) else None for row in rows]

@@ -47,8 +47,11 @@ class LedgerRows(Sequence[tuple[Any, ...]]):
         return len(self._ledger)
 
     def __getitem__(self, index):  # type: ignore[override]
-        if isinstance(index, slice):
-            return [tuple(c[i] for c in self.columns) for i in range(*index.indices(len(self)))]
+        if isinstance(index, slice):  # a few rows (column widths): from those rows alone
+            if "columns" in self.__dict__:
+                columns = self.columns
+                return [tuple(c[i] for c in columns) for i in range(*index.indices(len(self)))]
+            return list(LedgerRows(self._ledger.iloc[index]))
         return tuple(c[index] for c in self.columns)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
