@@ -31,10 +31,14 @@ from openpyxl.workbook.defined_name import DefinedName
 from test_report_xlsx import write_text_plan
 
 from omplan.apps.cli import cli, sample_plan_path
-from omplan.files import graft, writeback
+from omplan.files import writeback
+from omplan.files.book import read_book
+from omplan.files.graft import owned_parts
 from omplan.files.ownership import OWNER_NAME, owner_mark
 from omplan.files.run import run_plan
 from omplan.files.writeback import WritebackRefused, check_writable, write_into
+from omplan.files.zip_records import new_member, read_zip, write_zip
+from omplan.input.opc import rels_name
 
 TINY_REPORT = ["Summary", "Business case", "Baseline", "Ledger", "Checks", "About"]
 INPUTS = list(tiny_plan())
@@ -61,22 +65,22 @@ def sheetnames(path: Path) -> list[str]:
 def records(data: bytes) -> dict[str, tuple[bytes, bytes]]:
     """Part -> its raw zip record (local header and compressed bytes; central record without
     its offset)."""
-    members, _, _ = graft.read_zip(data)
+    members, _, _ = read_zip(data)
     return {m.name: (m.local, m.central[:42] + m.central[46:]) for m in members}
 
 
 def shared_parts(data: bytes) -> set[str]:
     """The parts a writeback may change (by additions): workbook, its rels, content types,
     styles."""
-    book = graft.read_book(data)
+    book = read_book(data)
     styles = {t for _, kind, t, ext in book.rels(book.workbook) if kind.endswith("/styles")}
-    return {book.workbook, graft.rels_name(book.workbook), "[Content_Types].xml", *styles}
+    return {book.workbook, rels_name(book.workbook), "[Content_Types].xml", *styles}
 
 
 def omplan_parts(data: bytes) -> set[str]:
     """The parts of the sheets omplan wrote (and what they alone refer to)."""
-    book = graft.read_book(data)
-    return set(graft.owned_parts(book, list(writeback.package_owned(book).values())))
+    book = read_book(data)
+    return set(owned_parts(book, list(writeback.package_owned(book).values())))
 
 
 def assert_parts_kept(before: bytes, after: bytes) -> None:
@@ -100,7 +104,7 @@ def parts(path: Path) -> dict[str, bytes]:
 
 def sheet_xml(path: Path) -> dict[str, bytes]:
     """Sheet title -> its worksheet XML."""
-    book = graft.read_book(path.read_bytes())
+    book = read_book(path.read_bytes())
     return {s.title: book.read(s.part) for s in book.sheets if s.part}
 
 
@@ -397,14 +401,14 @@ def test_a_difference_found_by_the_check_writes_nothing(tmp_path, monkeypatch):
     plan = openpyxl_plan(tmp_path / "plan.xlsx")
     original = plan.read_bytes()
     real = writeback.graft
-    staffing = graft.read_book(original).sheets[INPUTS.index("Staffing")].part
+    staffing = read_book(original).sheets[INPUTS.index("Staffing")].part
 
     def corrupting(book, job):  # a bug that changes a user part while grafting
         result = real(book, job)
-        members, prefix, comment = graft.read_zip(result.data)
-        members = [graft.new_member(m.name, m.content().replace(b"<v>1</v>", b"<v>99</v>"),
-                                    like=m) if m.name == staffing else m for m in members]
-        result.data = graft.write_zip(members, prefix, comment)
+        members, prefix, comment = read_zip(result.data)
+        members = [new_member(m.name, m.content().replace(b"<v>1</v>", b"<v>99</v>"),
+                              like=m) if m.name == staffing else m for m in members]
+        result.data = write_zip(members, prefix, comment)
         return result
 
     monkeypatch.setattr(writeback, "graft", corrupting)
@@ -611,11 +615,11 @@ def test_workbook_settings_and_document_properties_stay_the_users(tmp_path):
 
 def test_printer_settings_parts_are_kept(tmp_path):
     plan = xlsxwriter_plan(tmp_path / "plan.xlsx")
-    notes = graft.read_book(plan.read_bytes()).sheets[-1].part
+    notes = read_book(plan.read_bytes()).sheets[-1].part
     driver = bytes(range(256)) * 4  # a printer driver's DEVMODE, opaque to everybody else
     add_parts(plan, {
         "xl/printerSettings/printerSettings1.bin": driver,
-        graft.rels_name(notes): '<Relationships xmlns="http://schemas.openxmlformats.org/'
+        rels_name(notes): '<Relationships xmlns="http://schemas.openxmlformats.org/'
         'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxml'
         'formats.org/officeDocument/2006/relationships/printerSettings" '
         'Target="../printerSettings/printerSettings1.bin"/></Relationships>'},
@@ -670,7 +674,7 @@ def test_literal_escapes_in_report_text_stay_literal(tmp_path):
 
 def test_a_sheet_whose_used_range_is_the_whole_grid_is_not_walked(tmp_path):
     plan = openpyxl_plan(tmp_path / "plan.xlsx")
-    notes = graft.read_book(plan.read_bytes()).sheets[-1].part
+    notes = read_book(plan.read_bytes()).sheets[-1].part
     add_parts(plan, {}, edits={notes: (b'<dimension ref="A1:C5"/>',
                                        b'<dimension ref="A1:XFD1048576"/>')})
     assert b"XFD1048576" in parts(plan)[notes]
@@ -783,7 +787,7 @@ def test_xlsm_buttons_signed_projects_and_ribbons_are_written_into(tmp_path):
 
 def test_parts_of_any_kind_are_carried_over(tmp_path):
     plan = openpyxl_plan(tmp_path / "plan.xlsx")
-    notes = graft.read_book(plan.read_bytes()).sheets[-1].part
+    notes = read_book(plan.read_bytes()).sheets[-1].part
     add_parts(plan, {"xl/slicers/slicer1.xml": "<slicers/>", "xl/metadata.xml": "<m/>",
                      "xl/unknown/thing.bin": b"?", "customXml/item1.xml": "<x/>"}, edits={
         notes: (b"</worksheet>", b'<ignoredErrors><ignoredError sqref="A1" '

@@ -27,7 +27,8 @@ import pytest
 from factories import tiny_plan
 from test_writeback import assert_parts_kept, records
 
-from omplan.files import graft
+from omplan.files.book import read_book
+from omplan.files.graft import Graft, GraftError, graft
 from omplan.files.run import run_plan
 from omplan.files.writeback import write_into
 
@@ -54,10 +55,10 @@ def input_sheets() -> bytes:
 
 def with_inputs(data: bytes, inputs: bytes) -> bytes:
     """``data`` with the plan's input sheets added after its own; nothing else changed."""
-    book = graft.read_book(data)
+    book = read_book(data)
     titles = [s.title for s in book.sheets]
-    job = graft.Graft(report=inputs, drop=[], order=[*titles, *tiny_plan()], marks={})
-    return graft.graft(book, job).data
+    job = Graft(report=inputs, drop=[], order=[*titles, *tiny_plan()], marks={})
+    return graft(book, job).data
 
 
 @dataclass
@@ -85,7 +86,7 @@ def corpus(tmp_path_factory) -> Outcome:
             data = path.read_bytes()
             try:
                 prepared = with_inputs(data, inputs)
-            except graft.GraftError:
+            except GraftError:
                 prepared = data  # not graftable: the companion must be written instead
             target.write_bytes(prepared)
             result = write_into(run, target)

@@ -3,11 +3,12 @@
 Order of work: refuse early (open in Excel or LibreOffice, read-only) -> read the package's
 structure (workbook part, relationships; never the user's cells) -> lay out and render the
 report in a workbook of its own -> graft its sheets into the user's package part by part
-(:mod:`omplan.graft`: every part of the user's is copied byte for byte but a few shared parts,
-which only gain entries) -> verify the new package part by part -> save atomically, keeping
-``<name>.bak``; a file that does not read back as written is restored. A package omplan cannot
-graft into (encrypted, Strict Open XML, a part it cannot parse) is left as it is and the
-report goes to ``<stem>.omplan.xlsx`` beside it.
+(:mod:`omplan.files.graft`: every part of the user's is copied byte for byte but a few shared
+parts, which only gain entries) -> verify the new package part by part
+(:mod:`omplan.files.graft_check`) -> save atomically, keeping ``<name>.bak``; a file that
+does not read back as written is restored. A package omplan cannot graft into (encrypted,
+Strict Open XML, a part it cannot parse) is left as it is and the report goes to
+``<stem>.omplan.xlsx`` beside it.
 
 Ownership is a hidden sheet-level defined name ``omplan_report`` whose value records the
 report sheet it holds and the title it was written under, so renamed report sheets are still
@@ -31,7 +32,9 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from omplan.core.errors import OmplanError
-from omplan.files.graft import Book, Graft, GraftError, graft, read_book, verify
+from omplan.files.book import Book, read_book
+from omplan.files.graft import Graft, GraftError, graft
+from omplan.files.graft_check import verify
 from omplan.files.ownership import (
     LIVE_MARK,
     OWNER_NAME,
@@ -70,12 +73,6 @@ class WritebackResult:
 
 
 # --------------------------------------------------------------------------- preconditions
-
-
-def owner_file(path: Path) -> Path:
-    """Excel's lock file for an open workbook: ``~$`` + the name (first two chars replaced
-    for long names by some versions, so both forms are checked)."""
-    return path.with_name("~$" + path.name)
 
 
 def lock_files(path: Path) -> list[Path]:
@@ -224,11 +221,6 @@ def package_owned(book: Book) -> dict[str, str]:
             marked.append((titles[name.local], mark))
     book_names = [(n.name, n.text) for n in book.names if n.local is None]
     return pick_owned(_with_live_marks(marked, titles, book_names))
-
-
-def _package_owned(data: bytes) -> set[str]:
-    """Titles of the sheets omplan wrote, read from the package without loading the sheets."""
-    return set(package_owned(read_book(data)).values())
 
 
 def plan_graft(book: Book, layout: ReportLayout) -> tuple[Graft, dict[str, str], list[str]]:
