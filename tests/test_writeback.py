@@ -658,6 +658,59 @@ def _cell_xfs(styles: bytes) -> list[dict[str, str]]:
     return [dict(xf.attrib) for xf in root.find("{*}cellXfs")]
 
 
+def without_styles(data: bytes, keep_relationship: bool = False) -> bytes:
+    """``data`` without its styles part, as some producers write packages: the part and its
+    content type gone, and the workbook's relationship to it too unless
+    ``keep_relationship`` (a package naming a styles part it lacks)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            content = zin.read(info)
+            if info.filename == "xl/styles.xml":
+                continue
+            if info.filename == "[Content_Types].xml":
+                content = re.sub(rb'<Override[^>]*PartName="/xl/styles.xml"[^>]*/>', b"", content)
+            elif info.filename == "xl/_rels/workbook.xml.rels" and not keep_relationship:
+                content = re.sub(rb'<Relationship[^>]*/styles"[^>]*/>', b"", content)
+            zout.writestr(info, content)
+    return out.getvalue()
+
+
+def _summary_cells(path: Path) -> list[tuple[Any, ...]]:
+    """Every cell of the Summary sheet with its value, number format and boldness, read by
+    openpyxl in its default mode (which reads the styles part ``xl/styles.xml`` only)."""
+    ws = openpyxl.load_workbook(path)["Summary"]
+    return [(c.coordinate, c.value, c.number_format, c.font.b) for row in ws.iter_rows()
+            for c in row if c.value is not None]
+
+
+@pytest.mark.parametrize("dangling", [False, True], ids=["no-styles", "dangling-relationship"])
+def test_a_package_without_styles_gets_the_reports_as_xl_styles_xml(tmp_path, dangling):
+    """openpyxl reads styles only from xl/styles.xml: a package that has no styles part gets
+    the report's under that name (or the name its dangling relationship gives), and every
+    report cell reads back with the format it has in a plan that had styles."""
+    (tmp_path / "styled").mkdir()
+    styled = openpyxl_plan(tmp_path / "styled" / "plan.xlsx")  # the same name: same Summary
+    plan = tmp_path / "plan.xlsx"
+    plan.write_bytes(without_styles(styled.read_bytes(), keep_relationship=dangling))
+    original = plan.read_bytes()
+    assert "xl/styles.xml" not in parts(plan)
+    write_back(styled)
+    write_back(plan)
+    assert_in_place(plan, original)
+    book = read_book(plan.read_bytes())
+    styles = [r.target for r in book.rels(book.workbook) if r.type.endswith("/styles")]
+    assert styles == ["xl/styles.xml"]
+    assert parts(plan)["xl/styles.xml"]
+    cells = _summary_cells(plan)
+    assert any(fmt != "General" for _, _, fmt, _ in cells) and any(b for *_, b in cells)
+    assert cells == _summary_cells(styled)
+    first = plan.read_bytes()
+    write_back(plan)  # the rerun merges into the styles part it added
+    assert_parts_kept(first, plan.read_bytes())
+    assert _summary_cells(plan) == cells
+
+
 def test_literal_escapes_in_report_text_stay_literal(tmp_path):
     sheets = tiny_plan()
     sheets["Staffing"][1][0] = "ERP_x005F_x000a_core"  # the text ERP_x000a_core, escaped

@@ -58,7 +58,8 @@ _RELS_CT = "application/vnd.openxmlformats-package.relationships+xml"
 #: Where new parts go, by the kind of relationship that points at them.
 _FOLDERS = {"worksheet": "xl/worksheets/sheet", "drawing": "xl/drawings/drawing",
             "chart": "xl/charts/chart", "table": "xl/tables/table"}
-STYLES_PART = "xl/styles.xml"  # the report's
+#: The styles part's usual name: openpyxl, for one, reads styles only from this part.
+STYLES_PART = "xl/styles.xml"
 _BOOK_ORDER = ["fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews",
                "sheets", "functionGroups", "externalReferences", "definedNames", "calcPr",
                "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
@@ -276,17 +277,25 @@ def graft(book: Book, job: Graft) -> Grafted:
 def _styles(book: Book, report: Book, taken: set[str], new_parts: dict[str, bytes],
             content_types: dict[str, str]) -> tuple[Styles, str, bool]:
     """(the styles to map the report's formats into, their part, whether the workbook needs
-    a relationship to it): the user's styles part, or the report's own as a new part when
-    the package has none."""
+    a relationship to it): the user's styles part, or, in a package that has none, the
+    report's own as a new part, named ``xl/styles.xml`` when that name is free (a reader such
+    as openpyxl looks for no other)."""
     rel = next((r for r in book.rels(book.workbook)
                 if not r.external and r.type == _RT + "styles"), None)
     report_styles = parse_xml(report.read(STYLES_PART), "report styles")
     if rel is not None and book.has(rel.target):
         return Styles(book.read(rel.target), rel.target, report_styles), rel.target, False
-    part = _free("xl/styles", ".xml", taken)
+    if rel is not None and rel.target.casefold() not in taken:
+        part = rel.target  # the package names a styles part it lacks: that part is added
+        taken.add(part.casefold())
+    elif STYLES_PART.casefold() not in taken:
+        part = STYLES_PART
+        taken.add(part.casefold())
+    else:
+        part = _free("xl/styles", ".xml", taken)
     new_parts[part] = report.read(STYLES_PART)
     content_types[part] = CONTENT_TYPES["styles"]
-    return Styles(None, "", report_styles), part, True
+    return Styles(None, "", report_styles), part, rel is None
 
 
 def _edit_workbook(root: Any, book: Book, job: Graft, new_sheets: dict[str, tuple[str, int]],
