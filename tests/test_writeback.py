@@ -935,38 +935,93 @@ def _fresh_copy(folder: Path, source: Path) -> Path:
     return Path(shutil.copy(source, folder / "plan.xlsx"))
 
 
-#: Every moment of a save at which a crash can strike (see writeback_kill_helper.py): the
-#: calls in order are fsync(.bak temp), replace(.bak), fsync(folder), fsync(plan temp),
-#: replace(plan), fsync(folder). Until the second replace returns the plan is the old one.
-KILL_POINTS = {
-    (operation, n, when): ("new" if (operation, n) in (("fsync", 4),) or
-                           (operation, n, when) == ("replace", 2, "after") else "old")
-    for operation, calls in (("fsync", 4), ("replace", 2))
-    for n in range(1, calls + 1) for when in ("before", "after")
-}
+def save_trace(plan: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str, str]]:
+    """Every ``os.fsync`` and ``os.replace`` of ``omplan run PLAN --writeback``, in order:
+    (operation, what it acts on, the plan before the call, after it), the plan being 'old'
+    (byte-identical) or 'new' (anything else)."""
+    original = plan.read_bytes()
+    folder = plan.parent.resolve()
+    trace = []
+
+    def state() -> str:
+        return "old" if plan.read_bytes() == original else "new"
+
+    def what(path: str) -> str:
+        name = Path(path).name
+        if Path(path) == folder:
+            return "folder"
+        for role, kept in (("backup", plan.name + ".bak"), ("plan", plan.name)):
+            if name == kept:
+                return role
+            if re.fullmatch(re.escape(f".{kept}.") + r"\w+\.tmp", name):
+                return role + " temp"
+        return name
+
+    def traced(operation: str, acts_on: Any) -> Any:
+        real = getattr(os, operation)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            target, before = what(acts_on(*args)), state()
+            result = real(*args, **kwargs)
+            trace.append((operation, target, before, state()))
+            return result
+
+        return call
+
+    monkeypatch.setattr(os, "fsync", traced("fsync", lambda fd: os.readlink(f"/proc/self/fd/{fd}")))
+    monkeypatch.setattr(os, "replace", traced("replace", lambda src, dst: os.fspath(dst)))
+    try:
+        write_back(plan)
+    finally:
+        monkeypatch.undo()
+    return trace
 
 
-def test_kill_points_cover_the_whole_save():
-    assert len(KILL_POINTS) == 12
-    assert [p for p, outcome in KILL_POINTS.items() if outcome == "new"] == [
-        ("fsync", 4, "before"), ("fsync", 4, "after"), ("replace", 2, "after")]
+#: The save as the README promises it: the backup made durable, then the new plan, each swapped
+#: in by a rename made durable by an fsync of the folder.
+SAVE_ORDER = [("fsync", "backup temp"), ("replace", "backup"), ("fsync", "folder"),
+              ("fsync", "plan temp"), ("replace", "plan"), ("fsync", "folder")]
 
 
-def test_kill_at_every_step_of_the_save_leaves_old_or_new(tmp_path):
-    """SIGKILL the writeback at each of the twelve moments of its save, deterministically:
-    the plan is then exactly the old workbook or exactly the new one, and no file named like
-    the workbook is left over (a hidden ``.plan.xlsx.<random>.tmp`` may be)."""
+def test_the_save_makes_each_file_durable_before_it_is_swapped_in(tmp_path, monkeypatch):
+    plan = openpyxl_plan(tmp_path / "plan.xlsx")
+    trace = save_trace(plan, monkeypatch)
+    assert [(operation, target) for operation, target, _, _ in trace] == SAVE_ORDER
+    # the plan is the old workbook until the rename of the new one, and the new one after it
+    assert [(before, after) for _, _, before, after in trace] == [
+        ("old", "old")] * 4 + [("old", "new"), ("new", "new")]
+
+
+def kill_points(trace: list[tuple[str, str, str, str]]) -> dict[tuple[str, int, str], str]:
+    """(os function, its n-th call, before or after it) -> the plan at that moment, for every
+    moment of a traced save (the points writeback_kill_helper.py kills at)."""
+    points, calls = {}, {"fsync": 0, "replace": 0}
+    for operation, _, before, after in trace:
+        calls[operation] += 1
+        points[(operation, calls[operation], "before")] = before
+        points[(operation, calls[operation], "after")] = after
+    return points
+
+
+def test_kill_at_every_step_of_the_save_leaves_old_or_new(tmp_path, monkeypatch):
+    """SIGKILL the writeback at each moment of its save (before and after each fsync and
+    rename a traced save makes), deterministically: every moment is reached, the plan is then
+    exactly the old workbook or exactly the new one, as at that moment of the traced save,
+    and no file named like the workbook is left over (a hidden ``.plan.xlsx.<random>.tmp``
+    may be)."""
     source = openpyxl_plan(tmp_path / "source.xlsx")
     original = source.read_bytes()
+    points = kill_points(save_trace(_fresh_copy(tmp_path / "traced", source), monkeypatch))
+    assert len(points) == 2 * len(SAVE_ORDER)
     running = {}
-    for i, point in enumerate(KILL_POINTS):
+    for i, point in enumerate(points):
         plan = _fresh_copy(tmp_path / f"step{i}", source)
         running[point] = (plan, subprocess.Popen(
             [sys.executable, str(HELPER), str(plan), *map(str, point)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     for point, (plan, process) in running.items():
-        assert process.wait(timeout=300) == -signal.SIGKILL, point
-        assert _classify(plan, original) == KILL_POINTS[point], point
+        assert process.wait(timeout=300) == -signal.SIGKILL, point  # the moment was reached
+        assert _classify(plan, original) == points[point], point
         leftovers = {p.name for p in plan.parent.iterdir()} - {plan.name, plan.name + ".bak"}
         assert all(name.startswith(".") and name.endswith(".tmp") for name in leftovers), (
             point, leftovers)
