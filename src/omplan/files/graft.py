@@ -12,12 +12,17 @@ and only by additions (plus the removal of omplan's own entries on a rerun):
   (``localSheetId``, ``activeTab``, ``firstSheet``) that moved with the sheet order;
 * its relationships (``xl/_rels/workbook.xml.rels``): one per report sheet;
 * the styles part: the report's fonts, fills, borders, number formats, cell formats and
-  differential formats appended (existing ones untouched, duplicates reused);
+  differential formats appended (existing ones untouched, duplicates reused); a package
+  without one gets the report's as ``xl/styles.xml``;
 * ``xl/calcChain.xml`` is removed only when it lists cells of a removed omplan sheet.
 
 These shared parts are parsed and re-serialised with lxml (the elements already there are kept
 as they are) and deflated again; everything else is byte for byte. Report cells are inline
 strings, so the user's shared strings part is never touched. Pure functions, no file access.
+
+The zip records are :mod:`omplan.files.zip_records`, the package read for grafting
+:mod:`omplan.files.book`, the styles merge :mod:`omplan.files.style_merge` and the check
+after grafting :mod:`omplan.files.graft_check`.
 """
 
 from __future__ import annotations
