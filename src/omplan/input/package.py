@@ -30,6 +30,7 @@ from defusedxml import ElementTree as SafeET
 from lxml import etree
 
 from omplan.core.findings import FileProblem, column_letter
+from omplan.input import schema
 
 MiB = 1024 * 1024
 
@@ -59,8 +60,7 @@ _PARSED_REL_TYPES = ("/sharedStrings", "/styles", "/theme", "/worksheet", "/char
 #: reader's required and optional sheets. Only these, the shared strings, the styles and the
 #: package's workbook parts are ever inflated: anything else in the file (omplan's own Ledger
 #: after a writeback, pictures) is left alone.
-INPUT_SHEETS = ("Settings", "Roles", "Rates", "Allocation", "Staffing", "Costs", "Billing",
-                "Contracts", "Profile", "Scenarios", "Systems", "Escalation", "FX", "Actuals")
+INPUT_SHEETS = schema.INPUT_SHEETS  # a live view: it follows the input schema
 _READ_REL_TYPES = ("/sharedStrings", "/styles")
 
 _DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
