@@ -385,7 +385,8 @@ SHEETS: list[SheetSpec] = [
                            number_format="#,##0", narrow=True, check=NON_NEGATIVE)),
     SheetSpec(
         "Billing", capacity=8, key=("Activity",), plan_field="billing",
-        help="Which activities an external contract's fixed fee covers",
+        help="Per activity, whether external work is billed in the fixed fee or by separate "
+             "estimate",
         columns=(_activity(), ColumnSpec("Basis", "choice", blank="empty", choices=BASES,
                                          aliases=BASIS_ALIASES))),
     SheetSpec(
@@ -500,18 +501,19 @@ OPTIONAL_SHEETS = SheetNames(lambda spec: not spec.required)
 
 
 def _columns_text(spec: SheetSpec) -> str:
-    parts = []
-    for column in spec.columns:
-        if not column.template_only:
-            parts.append(f"`{column.name}`" + ("" if column.required else " (optional)"))
+    read = [c for c in spec.columns if not c.template_only]
+    required = [f"`{c.name}`" for c in read if c.required]
+    optional = [f"`{c.name}`" for c in read if not c.required]
     if spec.periods is not None:
-        parts.append("`Q1`…`Q4`, and `FY<year> Q<n>` columns (optional)")
-    return ", ".join(parts)
+        required.append("`Q1`…`Q4`")
+        optional.append("`FY<year> Q<n>`")
+    return ", ".join(required) + (f"; optional: {', '.join(optional)}" if optional else "")
 
 
 def sheets_table_markdown() -> str:
     """The input sheets as a Markdown table (docs/model.md embeds it)."""
-    lines = ["| Sheet | Required | Columns | One row per | Holds |", "|---|---|---|---|---|"]
+    lines = ["| Sheet | Required | Columns | A row is identified by | Holds |",
+             "|---|---|---|---|---|"]
     lines += [f"| **{spec.name}** | {'yes' if spec.required else 'no'} | {_columns_text(spec)} "
-              f"| {', '.join(spec.key).lower()} | {spec.help} |" for spec in SHEETS]
+              f"| {', '.join(spec.key)} | {spec.help} |" for spec in SHEETS]
     return "\n".join(lines) + "\n"
