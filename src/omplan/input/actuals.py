@@ -224,7 +224,7 @@ def read_actuals_csv(path: str | os.PathLike[str], context: ActualsContext
     return found, [*problems.findings(), *warnings]
 
 
-#: Reads the named sheets of a workbook: :func:`omplan.input.reader.read_grids`.
+#: Reads the named sheets of a workbook: :func:`omplan.input.workbook.read_grids`.
 SheetReader = Callable[[Path, Collection[str]], tuple[Mapping[str, SheetGrid], list[Finding]]]
 
 

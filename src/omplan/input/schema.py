@@ -5,19 +5,27 @@ drives the reader (which sheets exist and are required, each sheet's header, eac
 bounds and the words its messages use), the package scan (``INPUT_SHEETS``: the only sheets a
 file read inflates), the template (sheet order, headers, capacity, drop-downs, prompts, number
 formats, widths and checks), the sample plan's column order, the docs' sheets table
-(:func:`sheets_table_markdown`) and the canonical rows that plan versions compare
-(:mod:`omplan.input.records`, rows matched by each sheet's ``key``).
+(:func:`sheets_table_markdown`, pasted into docs/model.md) and the canonical rows that plan
+versions compare (:func:`omplan.input.records.sheet_records`, rows matched by ``key``).
 
-Adding a sheet takes one :class:`SheetSpec` in ``SHEETS`` and one function that turns its rows
-into model objects, listed in ``READERS`` of :mod:`omplan.input.parse`. The reader finds the
-sheet (case ignored), finds its header row, reports missing required columns, and calls the
-function with the :class:`~omplan.input.tables.Table` and the reading so far
-(:class:`~omplan.input.parse.Reading`: the settings, horizon, roles, systems and every earlier
-sheet's value). ``row.get(column)`` reads a cell by its :class:`ColumnSpec`, with the located
-finding when it is wrong. The value the function returns fills the :class:`~omplan.core.model.Plan`
-field named by ``plan_field`` (with the model class gaining that field); a missing optional
-sheet leaves the field at its default. Sheets are read in this order, so a sheet may use what
-the sheets above it gave. For example, a ``Risks`` sheet::
+Adding a sheet
+--------------
+1. One :class:`SheetSpec` in ``SHEETS``, where the template should show it (sheets are read
+   in this order too, so a sheet may use what the sheets above it gave).
+2. One function ``(table, reading) -> value`` that turns its rows into model objects, listed
+   in ``READERS`` of :mod:`omplan.input.parse`. The reader finds the sheet (case and spaces
+   ignored), its header row and missing required columns, then calls the function with the
+   :class:`~omplan.input.tables.Table` and the :class:`~omplan.input.reading.Reading` so far
+   (its findings, settings, horizon, names, and every earlier sheet's value in
+   ``reading.values``). ``row.get(column)`` reads a cell by its :class:`ColumnSpec`: typed, or
+   None with the located finding (``Risks!C4: Low must be a number ≥ 0, got 'x'``).
+3. The value fills the :class:`~omplan.core.model.Plan` field named by ``plan_field`` (the
+   model gains that field, with a default); a missing optional sheet leaves the default. A
+   sheet whose rows are checked against the finished plan (Actuals) sets ``against_plan``: it
+   is read after the plan-wide checks, and only when the Settings are valid.
+Then paste :func:`sheets_table_markdown` into docs/model.md (tests/test_docs.py says so).
+
+For example, a ``Risks`` sheet::
 
     SheetSpec("Risks", key=("Driver", "Applies to"), plan_field="risks", capacity=50,
               help="Uncertain drivers, each with a low, likely and high value",
@@ -25,8 +33,8 @@ the sheets above it gave. For example, a ``Risks`` sheet::
                        ColumnSpec("Applies to", width=24),
                        ColumnSpec("Low", "number"), ColumnSpec("Likely", "number"),
                        ColumnSpec("High", "number"),
-                       ColumnSpec("Distribution", "choice", required=False, blank="empty",
-                                  choices=DISTRIBUTIONS)))
+                       ColumnSpec("Distribution", "choice", choices=DISTRIBUTIONS,
+                                  required=False, blank="empty")))
 
     def read_risks(table: Table, reading: Reading) -> list[RiskDriver]:
         risks = []
@@ -34,6 +42,9 @@ the sheets above it gave. For example, a ``Risks`` sheet::
             driver, low = row.get("Driver"), row.get("Low")
             ...
         return risks
+
+A column added to a sheet (Contracts' ``Max FTE``) is one more :class:`ColumnSpec` and a
+``row.get`` in the sheet's function.
 """
 
 from __future__ import annotations
