@@ -126,6 +126,15 @@ def test_the_docs_and_the_records_follow_a_new_sheet(widgets):
                        {"Widget": "Cog", "System": "ERP", "Count": "lots"}]
 
 
+def test_a_sheets_value_fills_the_plan_field_its_schema_names(monkeypatch):
+    assert sheet_spec("Profile").plan_field == "profile"
+    monkeypatch.setitem(READERS, "Profile", lambda table, reading: {"Runs 24x7": True})
+    plan, _ = parse(with_rows(tiny_plan(), "Profile", ["anything"], header=["Factor"]))
+    assert plan is not None and plan.profile == {"Runs 24x7": True}
+    left_out, _ = parse(tiny_plan())  # a sheet left out: the field keeps the model's default
+    assert left_out is not None and left_out.profile == {}
+
+
 def test_the_addition_is_small():
     source = Path(__file__).read_text()
     addition = source.split("# -- the addition")[1].split("# -- end of the addition")[0]
