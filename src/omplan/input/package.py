@@ -28,6 +28,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from omplan.core.findings import FileProblem
+from omplan.input import schema
 from omplan.input.opc import Package, SheetRef, local, sheet_ref
 from omplan.input.screen import (
     CHUNK,
@@ -61,8 +62,7 @@ VBA_PART = "xl/vbaProject.bin"
 #: reader's required and optional sheets. Only these, the shared strings, the styles and the
 #: package's workbook parts are ever inflated: anything else in the file (omplan's own Ledger
 #: after a writeback, pictures) is left alone.
-INPUT_SHEETS = ("Settings", "Roles", "Rates", "Allocation", "Staffing", "Costs", "Billing",
-                "Contracts", "Profile", "Scenarios", "Systems", "Escalation", "FX", "Actuals")
+INPUT_SHEETS = schema.INPUT_SHEETS  # a live view: it follows the input schema
 _READ_REL_TYPES = ("/sharedStrings", "/styles")
 
 
