@@ -15,7 +15,8 @@ import pytest
 from factories import tiny_plan
 
 from omplan.apps.cli import sample_plan_path
-from omplan.apps.excel import (
+from omplan.core.model import MAINTENANCE_ACTIVITIES, OPERATION_ACTIVITIES
+from omplan.excel import (
     DEFAULT_FISCAL_YEAR,
     OM_BAND_STATUS,
     OM_PAYBACK,
@@ -25,7 +26,8 @@ from omplan.apps.excel import (
     table_rows,
 )
 from omplan.files.report import report_layout
-from omplan.files.run import run_plan
+from omplan.files.sample import SAMPLE_PLAN_ONE_YEAR
+from omplan.pipeline import run_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,7 +66,58 @@ def _same(a, b):
     return a == b
 
 
+def quarter_totals_by_hand() -> list[float]:
+    """The one-year sample's Baseline total per quarter from its rows, without the engine
+    (the derivation of tests/test_sample.py, quarter by quarter): labour FTE x 3 months x
+    monthly rate; vendor management 10 % of external labour; coordination 5 % of Acme's HR &
+    payroll labour plus its 10 %, the only split contract; the Costs sheet."""
+    rows = {sheet: [dict(zip(data[0], row, strict=True)) for row in data[1:]]
+            for sheet, data in SAMPLE_PLAN_ONE_YEAR.items()}
+    rate = {(r["Role"], r["Sourcing"]): r["Monthly cost"] for r in rows["Rates"]}
+    totals = []
+    for q in ("Q1", "Q2", "Q3", "Q4"):
+        labour = external = hr_acme = 0.0
+        for line in rows["Staffing"]:
+            amount = line[q] * 3 * rate[line["Role"], line["Sourcing"]]
+            labour += amount
+            external += amount if line["Sourcing"] != "In-house" else 0.0
+            if line["System"] == "HR & payroll" and line["Sourcing"] == "Outsource":
+                hr_acme += amount
+        other = sum(c[q] or 0 for c in rows["Costs"])
+        totals.append(labour + 0.10 * external + 0.05 * 1.1 * hr_acme + other)
+    return totals
+
+
+def test_summary_gives_the_sample_figures_derived_by_hand(tables):
+    """Quarters 840,475.42, 870,475.42, 1,036,423.27 and 1,060,304.83: 3,807,678.94 in the
+    year, as tests/test_sample.py derives it."""
+    got = OM_SUMMARY(tables["Staffing"], tables["Rates"], tables["Allocation"], tables["Costs"],
+                     tables["Roles"], tables["Settings"])
+    assert isinstance(got, pd.DataFrame), got
+    assert list(got.columns) == ["Activity", "Q1 (Apr–Jun)", "Q2 (Jul–Sep)", "Q3 (Oct–Dec)",
+                                 "Q4 (Jan–Mar)", "FY"]
+    by_hand = quarter_totals_by_hand()
+    assert [round(v, 2) for v in by_hand] == [840_475.42, 870_475.42, 1_036_423.27,
+                                              1_060_304.83]
+    table = got.set_index("Activity")
+    assert table.loc["Total"].tolist() == pytest.approx([*by_hand, 3_807_678.94], abs=1e-6)
+    for column in got.columns[1:]:  # the subtotals add up, and the activities to them
+        assert table.loc["Operation", column] + table.loc["Maintenance", column] == \
+            pytest.approx(table.loc["Total", column], rel=1e-12)
+        assert sum(table.loc[a, column] for a in OPERATION_ACTIVITIES) == pytest.approx(
+            table.loc["Operation", column], rel=1e-12)
+        assert sum(table.loc[a, column] for a in MAINTENANCE_ACTIVITIES) == pytest.approx(
+            table.loc["Maintenance", column], rel=1e-12)
+        share = table.loc["Operation share", column]
+        assert share == pytest.approx(table.loc["Operation", column] /
+                                      table.loc["Total", column], rel=1e-12)
+        assert table.loc["Band status", column] == ("within" if 0.4 <= share <= 0.6 else
+                                                    "operation-heavy")
+
+
 def test_summary_is_the_reports_baseline_table(tables, sample_run):
+    """The function's group-bys against the report's Baseline sheet, built another way (the
+    report builder's pivots and the scenario figures)."""
     got = OM_SUMMARY(tables["Staffing"], tables["Rates"], tables["Allocation"], tables["Costs"],
                      tables["Roles"], tables["Settings"])
     assert isinstance(got, pd.DataFrame), got
