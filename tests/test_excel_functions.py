@@ -15,6 +15,7 @@ import pytest
 from factories import tiny_plan
 
 from omplan.apps.cli import sample_plan_path
+from omplan.apps.excel import functions
 from omplan.core.model import MAINTENANCE_ACTIVITIES, OPERATION_ACTIVITIES
 from omplan.excel import (
     DEFAULT_FISCAL_YEAR,
@@ -25,9 +26,10 @@ from omplan.excel import (
     OM_TARGET_SHARE,
     table_rows,
 )
-from omplan.files.report import report_layout
+from omplan.files.report import report_layout, run_layout
 from omplan.files.sample import SAMPLE_PLAN_ONE_YEAR
-from omplan.pipeline import run_plan
+from omplan.input.reader import SheetGrid
+from omplan.pipeline import run_grids, run_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,9 +63,10 @@ def baseline_block(run):
 
 
 def _same(a, b):
-    if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-12)
-    return a == b
+    """The same cell value, to the last bit (None and NaN both stand for no share)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
 
 
 def quarter_totals_by_hand() -> list[float]:
@@ -128,6 +131,47 @@ def test_summary_is_the_reports_baseline_table(tables, sample_run):
         assert all(_same(a, b) for a, b in zip(row, want, strict=True)), (row, want)
     base = sample_run.summary()["scenarios"][0]
     assert got.set_index("Activity").loc["Total", "FY"] == pytest.approx(base["total"])
+
+
+def test_summary_of_three_years_is_the_reports_baseline_table():
+    """The shipped sample over FY2027-FY2029, with its FX and Escalation tables: the
+    function's table is the report's Baseline block cell for cell, to the last bit."""
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(sample_plan_path()))
+    names = ("Staffing", "Rates", "Allocation", "Costs", "Roles", "Settings", "FX",
+             "Escalation")
+    sheets = {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in names}
+    got = OM_SUMMARY(*sheets.values())
+    assert isinstance(got, pd.DataFrame), got
+    run = run_grids({n: SheetGrid(n, rows) for n, rows in sheets.items()}, "sample")
+    layout = run_layout(run)
+    block = layout.sheet(layout.scenario_sheets["Baseline"]).block("activity_quarter")
+    assert list(got.columns) == list(block.header)
+    assert list(got.columns)[-4:] == ["FY2027", "FY2028", "FY2029", "Total"]
+    for row, want in zip(got.itertuples(index=False), block.rows, strict=True):
+        assert all(_same(a, b) for a, b in zip(row, want, strict=True)), (row, want)
+    assert OM_SPLIT(*sheets.values()) == run.figures.baseline.operation_share
+
+
+def test_functions_keep_the_run_of_the_same_tables_only(tables):
+    """A second call with the same tables finds the plan evaluated; a changed cell (even 1
+    for 1.0) is another plan."""
+    functions.forget_runs()
+    args = [table_rows(tables[n]) for n in ("Staffing", "Rates", "Allocation")]
+    share = OM_SPLIT(*args)
+    assert len(functions._runs) == 1
+    assert OM_SPLIT(*args) == share and len(functions._runs) == 1
+    assert isinstance(OM_SUMMARY(*args), pd.DataFrame) and len(functions._runs) == 1
+    changed = [[row[:] for row in arg] for arg in args]
+    changed[0][1][4] = changed[0][1][4] * 2  # the first line's FTE Q1, doubled
+    assert OM_SPLIT(*changed) != share and len(functions._runs) == 2
+    keys = {functions._key({"A": SheetGrid("A", [[cell]])}) for cell in (1, 1.0, True)}
+    assert len(keys) == 3 and None not in keys
+    for _ in range(functions.KEPT_RUNS + 2):
+        changed[0][1][4] += 1
+        OM_SPLIT(*changed)
+    assert len(functions._runs) == functions.KEPT_RUNS
 
 
 def test_split_is_the_baseline_operation_share(tables, sample_run):

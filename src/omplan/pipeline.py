@@ -94,16 +94,23 @@ def run_plan(path: str | os.PathLike[str],
     return _evaluated(run)
 
 
-def run_grids(grids: Mapping[str, SheetGrid], source_name: str) -> PlanRun:
+def run_grids(grids: Mapping[str, SheetGrid], source_name: str, *,
+              advisories: bool = True) -> PlanRun:
     """Check and evaluate the plan in ``grids`` (sheet name -> grid: a live book's sheets, a
     custom function's tables); ``source_name`` names it where a plan file's name would go.
-    Never raises for bad input."""
+    Never raises for bad input.
+
+    ``advisories=False`` leaves out the advisories of the engine (spec §5), for a caller that
+    reads figures alone: the figures' findings, and the recommendation that weighs them,
+    then lack them.
+    """
     plan, findings = parse_plan(grids, source_name)
-    return _evaluated(PlanRun(Path(source_name), plan, findings, from_file=False))
+    run = PlanRun(Path(source_name), plan, findings, from_file=False)
+    return _evaluated(run, advisories)
 
 
-def _evaluated(run: PlanRun) -> PlanRun:
+def _evaluated(run: PlanRun, advisories: bool = True) -> PlanRun:
     """``run`` with its evaluation, when the reader found no errors."""
     if run.plan is not None and run.ok:
-        run.evaluation = evaluate(run.plan)
+        run.evaluation = evaluate(run.plan, advisories=advisories)
     return run

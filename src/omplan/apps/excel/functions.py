@@ -14,15 +14,25 @@ xlwings at import time (its decorators register the functions).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import xlwings as xw
 
 from omplan.core.findings import Finding
-from omplan.core.ledger import band_status, is_category, sum_by
-from omplan.core.model import BASELINE, MAINTENANCE_ACTIVITIES, OPERATION_ACTIVITIES, Plan, Settings
+from omplan.core.ledger import band_status, is_category
+from omplan.core.model import (
+    ACTIVITIES,
+    BASELINE,
+    MAINTENANCE_ACTIVITIES,
+    OPERATION_ACTIVITIES,
+    Plan,
+    Settings,
+)
 from omplan.core.periods import quarter_labels
 from omplan.input.reader import SheetGrid, norm_header
 from omplan.pipeline import PlanRun, run_grids
@@ -139,11 +149,64 @@ def _grids(staffing: Any, rates: Any, allocation: Any, costs: Any, roles: Any,
 
 def _run(*args: Any, **tables: Any) -> PlanRun:
     """The arguments (as :func:`_grids` takes them) through the pipeline: the run of a plan
-    without errors; raises _ArgumentError with the first problem (and how many more)."""
-    run = run_grids(_grids(*args, **tables), SOURCE_NAME)
+    without errors; raises _ArgumentError with the first problem (and how many more).
+
+    The functions read figures alone, so the engine's advisories are left out. The last few
+    runs are kept (:data:`KEPT_RUNS`): the functions of a workbook recalculated together
+    mostly take the same tables, and each finds the plan already evaluated.
+    """
+    grids = _grids(*args, **tables)
+    key = _key(grids)
+    run = _kept(key)
+    if run is None:
+        run = run_grids(grids, SOURCE_NAME, advisories=False)
+        _keep(key, run)
     if not run.ok or run.evaluation is None:
         raise _ArgumentError(_first_problem(run.errors))
     return run
+
+
+#: how many runs of the functions are kept, the latest used last
+KEPT_RUNS = 4
+_runs: OrderedDict[Hashable, PlanRun] = OrderedDict()
+_runs_lock = threading.Lock()
+
+
+def _key(grids: dict[str, SheetGrid]) -> Hashable | None:
+    """The arguments' cells, each with its type (1, 1.0 and True are different cells), as
+    one hashable value; None when a cell cannot be hashed."""
+    key = tuple((name, tuple(tuple((type(v), v) for v in row) for row in grid.rows))
+                for name, grid in sorted(grids.items()))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _kept(key: Hashable | None) -> PlanRun | None:
+    if key is None:
+        return None
+    with _runs_lock:
+        run = _runs.get(key)
+        if run is not None:
+            _runs.move_to_end(key)
+        return run
+
+
+def _keep(key: Hashable | None, run: PlanRun) -> None:
+    if key is None:
+        return
+    with _runs_lock:
+        _runs[key] = run
+        while len(_runs) > KEPT_RUNS:
+            _runs.popitem(last=False)
+
+
+def forget_runs() -> None:
+    """Forget the kept runs (a benchmark's cold call; memory)."""
+    with _runs_lock:
+        _runs.clear()
 
 
 def _first_problem(errors: list[Finding]) -> str:
@@ -213,6 +276,43 @@ def _target_share(profile_table: Any, low: Any, high: Any) -> float:
     return plan.target_operation_share()
 
 
+def baseline_sums(run: PlanRun, *partitions: tuple[str, ...]) -> list[np.ndarray]:
+    """Sum of the Baseline's ``amount`` per combination of the categories of each partition
+    (an array with one axis per key, in category order), all in one pandas group-by.
+
+    Each partition groups its own copy of the Baseline rows, numbered after the groups of
+    the partitions before it, so every group adds the same rows in the same order as a
+    group-by of that partition alone (:func:`~omplan.core.ledger.sum_by`): bit for bit the
+    sums of the report's Baseline sheet and of the JSON summary.
+    """
+    assert run.evaluation is not None
+    led = run.evaluation.ledger
+    rows = np.flatnonzero(is_category(led, "scenario", BASELINE))
+    columns = {k: led[k].array for k in {k for keys in partitions for k in keys}}
+    codes: list[np.ndarray] = []
+    shapes: list[tuple[int, ...]] = []
+    offset = 0
+    for keys in partitions:
+        shape = tuple(len(columns[k].categories) for k in keys)
+        code = np.zeros(len(rows), dtype=np.intp)
+        for k, size in zip(keys, shape, strict=True):
+            code *= size
+            code += columns[k].codes[rows]
+        codes.append(code + offset)
+        shapes.append(shape)
+        offset += math.prod(shape)
+    groups = pd.Categorical.from_codes(np.concatenate(codes), categories=pd.RangeIndex(offset),
+                                       validate=False)
+    amount = np.tile(led["amount"].to_numpy()[rows], len(partitions))
+    sums = pd.Series(amount, copy=False).groupby(groups, observed=False).sum().to_numpy(float)
+    out, at = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        out.append(sums[at:at + size].reshape(shape))
+        at += size
+    return out
+
+
 def baseline_table(run: PlanRun) -> pd.DataFrame:
     """The Baseline's cost by activity and quarter, as the report's Baseline sheet shows it:
     activities with operation and maintenance subtotals and the total, per quarter of the
@@ -221,13 +321,8 @@ def baseline_table(run: PlanRun) -> pd.DataFrame:
     assert run.evaluation is not None
     plan = run.evaluation.plan
     st = plan.settings
-    labels = plan.horizon.labels
-    led = run.evaluation.ledger
-    base = is_category(led, "scenario", BASELINE)
-    activity_quarter = sum_by(led, ["activity", "quarter"], base)  # (8, periods)
-    activity_total = sum_by(led, ["activity"], base)
-    kind_quarter = sum_by(led, ["quarter", "kind"], base)  # (periods, [op, mt])
-    kind_total = sum_by(led, ["kind"], base)
+    activity_quarter, activity_total, kind_quarter, kind_total = baseline_sums(
+        run, ("activity", "quarter"), ("activity",), ("quarter", "kind"), ("kind",))
     years = plan.horizon.years
 
     def sums(quarters: list[float], total: float) -> list[float]:
@@ -235,17 +330,16 @@ def baseline_table(run: PlanRun) -> pd.DataFrame:
         per_year = [sum(quarters[4 * y: 4 * y + 4]) for y in range(years)]
         return [*quarters, *(per_year if years > 1 else []), total]
 
-    operation = [float(v) for v in kind_quarter[:, 0]]
-    maintenance = [float(v) for v in kind_quarter[:, 1]]
+    operation, maintenance = kind_quarter[:, 0].tolist(), kind_quarter[:, 1].tolist()
     totals = [op + mt for op, mt in zip(operation, maintenance, strict=True)]
-    op_total, mt_total = float(kind_total[0]), float(kind_total[1])
+    op_total, mt_total = kind_total.tolist()
     rows: list[list[Any]] = []
     for kind, activities, per_quarter, total in (
             ("Operation", OPERATION_ACTIVITIES, operation, op_total),
             ("Maintenance", MAINTENANCE_ACTIVITIES, maintenance, mt_total)):
         for activity in activities:
-            i = led["activity"].cat.categories.get_loc(activity)
-            rows.append([activity, *sums([float(v) for v in activity_quarter[i]],
+            i = ACTIVITIES.index(activity)  # the ledger's activity categories
+            rows.append([activity, *sums(activity_quarter[i].tolist(),
                                          float(activity_total[i]))])
         rows.append([kind, *sums(per_quarter, total)])
     rows.append(["Total", *sums(totals, op_total + mt_total)])
@@ -259,7 +353,7 @@ def baseline_table(run: PlanRun) -> pd.DataFrame:
     rows.append(["Operation share", *(share for share, _ in columns)])
     rows.append(["Band status", *(status for _, status in columns)])
     if years > 1:
-        heads = [*labels, *(f"FY{y}" for y in plan.horizon.fiscal_years), "Total"]
+        heads = [*plan.horizon.labels, *(f"FY{y}" for y in plan.horizon.fiscal_years), "Total"]
     else:
         heads = [*quarter_labels(st.fy_start_month), "FY"]
     return pd.DataFrame(rows, columns=["Activity", *heads], dtype=object)
@@ -268,9 +362,8 @@ def baseline_table(run: PlanRun) -> pd.DataFrame:
 def baseline_share(run: PlanRun) -> float | None:
     """The Baseline's operation share over the horizon: the JSON's ``operation_share``."""
     assert run.evaluation is not None
-    led = run.evaluation.ledger
-    kind_total = sum_by(led, ["kind"], is_category(led, "scenario", BASELINE))
-    operation, maintenance = float(kind_total[0]), float(kind_total[1])
+    (kind_total,) = baseline_sums(run, ("kind",))
+    operation, maintenance = kind_total.tolist()
     st = run.evaluation.plan.settings
     return band_status(operation, operation + maintenance, st.band_low, st.band_high)[0]
 
