@@ -274,21 +274,22 @@ def by_code(findings: Iterable[tuple[Finding, list[str]]]
 
 
 def finding_lines(findings: Sequence[tuple[Finding, list[str]]], width: int = FINDINGS_WIDTH,
-                  per_code: int = FINDINGS_PER_CODE, severity: bool = True,
+                  per_code: int = FINDINGS_PER_CODE, labels: bool = True,
                   listed_in: str = ALL_LISTED) -> list[str]:
     """The lines that show ``findings``: per code at most ``per_code`` of them, each
-    ``severity [Scenario, …] Sheet!A1: message (code)`` wrapped to ``width`` (continuation
-    lines indented), then ``  … and N more <code>``; when any was left out, a last line
-    says they are all ``listed_in`` somewhere else."""
+    ``severity [Scenario, …] Sheet!A1: message (code)`` (without ``labels``: ``Sheet!A1:
+    message``) wrapped to ``width`` (continuation lines indented), then ``  … and N more
+    <code>``; when any was left out, a last line says they are all ``listed_in``."""
     lines: list[str] = []
     left_out = 0
     for group in by_code(findings):
         for finding, scenarios in group[:per_code]:
-            head = f"{finding.severity} " if severity else ""
+            head = f"{finding.severity} " if labels else ""
             if scenarios:
                 head += f"[{_names(scenarios)}] "
             where = f"{finding.location}: " if finding.location else ""
-            text = f"{head}{where}{finding.message} ({finding.code})"
+            code = f" ({finding.code})" if labels else ""
+            text = f"{head}{where}{finding.message}{code}"
             lines += textwrap.wrap(text, width, subsequent_indent="    ",
                                    break_long_words=False, break_on_hyphens=False) or [""]
         more = len(group) - per_code
@@ -329,11 +330,11 @@ def print_findings(findings: Sequence[tuple[Finding, list[str]]], *, stderr: boo
 
 
 def print_errors(errors: Sequence[Finding]) -> None:
-    """The errors of a plan on stderr, ``Sheet!A1: message (code)``, grouped by code as the
+    """The errors of a plan on stderr, ``Sheet!A1: message``, grouped by code as the
     findings are."""
     out = console(stderr=True)
     lines = finding_lines([(f, []) for f in errors], min(out.width, FINDINGS_WIDTH),
-                          severity=False, listed_in=ERRORS_LISTED)
+                          labels=False, listed_in=ERRORS_LISTED)
     stream = streams.stderr()
     stream.write("".join(line + "\n" for line in lines))
     stream.flush()
