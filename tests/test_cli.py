@@ -336,3 +336,20 @@ def test_internal_error_in_a_real_process():
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     assert "internal error: RuntimeError: boom" in result.stderr
+
+
+def test_a_finding_longer_than_a_line_fits_80_columns():
+    """A plan's long text (a 120-character system name) is cut across lines, never past
+    column 80; the code stays whole at the end."""
+    from omplan.apps.terminal import finding_lines
+    from omplan.core.findings import Finding
+
+    name = "X" * 120
+    finding = Finding("warning", "near-duplicate", f"system '{name}' looks like 'Y'",
+                      "Staffing!A7")
+    lines = finding_lines([(finding, ["Baseline", "A", "B", "C", "D"])], 80)
+    assert max(len(line) for line in lines) <= 80
+    assert lines[0].startswith("warning [Baseline, A, B and 2 other scenarios] Staffing!A7: ")
+    assert all(line.startswith("    ") for line in lines[1:])
+    assert "".join(line.strip() for line in lines).count("X") == 120
+    assert lines[-1].endswith("looks like 'Y' (near-duplicate)")

@@ -291,7 +291,7 @@ def finding_lines(findings: Sequence[tuple[Finding, list[str]]], width: int = FI
             code = f" ({finding.code})" if labels else ""
             text = f"{head}{where}{finding.message}{code}"
             lines += textwrap.wrap(text, width, subsequent_indent="    ",
-                                   break_long_words=False, break_on_hyphens=False) or [""]
+                                   break_on_hyphens=False) or [""]
         more = len(group) - per_code
         if more > 0:
             left_out += more
