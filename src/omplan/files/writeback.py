@@ -47,7 +47,7 @@ from omplan.files.xlsxio import atomic_write_bytes
 from omplan.report.layout import free_sheet_name
 
 if TYPE_CHECKING:
-    from omplan.files.run import PlanRun
+    from omplan.pipeline import PlanRun
     from omplan.report.layout import ReportLayout
 
 WRITABLE_SUFFIXES = (".xlsx", ".xlsm")
@@ -159,7 +159,8 @@ def write_into(run: PlanRun, path: str | os.PathLike[str]) -> WritebackResult:
     target = plan_path.resolve()  # a symlinked plan: write the file it points to, keep the link
     original = target.read_bytes()
     info = target.stat()
-    layout = report_layout(run.evaluation, input_findings=run.findings, source_path=plan_path)
+    layout = report_layout(run.evaluation, input_findings=run.findings, source_path=plan_path,
+                           figures=run.figures)
     try:
         book = read_book(original)
         job, renamed, removed = plan_graft(book, layout)
@@ -204,8 +205,7 @@ def _companion(run: PlanRun, plan_path: Path, reason: str) -> WritebackResult:
     assert run.evaluation is not None  # a plan with errors is refused before
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        write_report(run.evaluation, companion, input_findings=run.findings,
-                     source_path=plan_path)
+        write_report(run, companion)
     return WritebackResult(companion, in_place=False, reason=reason)
 
 
