@@ -172,6 +172,7 @@ def parse_plan(
         costs=costs, billing=billing, contracts=contracts, profile=profile,
         scenario_changes=changes, escalation=escalation, fx=fx, actuals=actuals,
         source_name=source_name, setting_cells=dict(read.refs),
+        systems=list(names.known or ()),
     )
     return plan, out.findings
 
