@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import xlsxwriter
-
 from factories import grids, horizon_plan, tiny_plan, write_openpyxl
+
 from omplan.core.engine import evaluate
 from omplan.core.records import plan_records
 from omplan.core.summary import plan_figures
