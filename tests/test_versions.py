@@ -310,6 +310,7 @@ def test_a_change_in_one_category_is_all_in_its_step(category):
         EDITS[category](new)
     comparison = diff(old, new)
     bridge = comparison.bridge
+    assert bridge.plans_evaluated == 0  # the plan after the only changed category is NEW
     for name in bridge.scenarios:
         change = bridge.change(name)
         for step in bridge.steps:
@@ -330,6 +331,7 @@ def test_changes_in_several_categories_add_up_exactly():
              if any(a.total != 0 for a in s.scenarios.values())]
     assert moved == ["Settings", "FX", "Rates", "Staffing",
                      "Costs, Billing, Contracts, Profile and Systems", "Scenarios"]
+    assert comparison.bridge.plans_evaluated == 6  # seven categories changed; none is redone
     assert_adds_up(comparison)
     # the endpoints are the plans' own figures, exactly as the JSON summary gives them
     for sheets, side in ((old, comparison.bridge.old), (new, comparison.bridge.new)):

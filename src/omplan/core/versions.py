@@ -32,7 +32,12 @@ FINGERPRINT_FORMAT = "omplan-inputs/1"
 def canonical_value(value: Any) -> Any:
     """A value as the fingerprint and the change log compare it: every number a float (1 and
     1.0 are one value; -0.0 is 0.0), dates as ISO text, blank (None, '') as None."""
-    if value is None or (isinstance(value, str) and value == ""):
+    kind = type(value)  # the common types first: this runs once per input cell
+    if kind is str:
+        return value or None
+    if kind is float:
+        return value if value != 0 else 0.0
+    if value is None:
         return None
     if isinstance(value, bool):
         return value
@@ -173,7 +178,7 @@ def change_log(old: Records, new: Records) -> list[Change]:
                 if column in keys:
                     continue
                 a, b = before.get(column), row.get(column)
-                if canonical_value(a) != canonical_value(b):
+                if (a != b or type(a) is not type(b)) and canonical_value(a) != canonical_value(b):
                     out.append(Change(sheet, _shown_key(row, keys), column, a, b))
         out += [Change(sheet, _shown_key(row, keys), change=REMOVED)
                 for i, row in enumerate(old_rows) if i not in matched]
@@ -305,6 +310,9 @@ class VersionBridge:
     #: horizon figures of each plan's JSON summary
     whole_horizon: bool = True
     notes: list[str] = field(default_factory=list)
+    #: plans in between OLD and NEW that were read and evaluated (categories whose sheets are
+    #: the same in both versions, and the plan after the last changed one, need none)
+    plans_evaluated: int = 0
 
     def change(self, scenario: str) -> ScenarioAmounts:
         """NEW − OLD of one scenario: what its steps add up to."""

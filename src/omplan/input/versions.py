@@ -220,6 +220,7 @@ def version_bridge(old_grids: Mapping[str, SheetGrid], new_grids: Mapping[str, S
                                                    all_changed: new_figures}
     reasons: dict[frozenset[str], str] = {}
     noted: set[frozenset[str]] = set()
+    evaluated = 0
     figures: list[Figures | None] = [old_figures]
     taken: set[str] = set()
     for category, is_changed in zip(names, changed, strict=True):
@@ -227,6 +228,7 @@ def version_bridge(old_grids: Mapping[str, SheetGrid], new_grids: Mapping[str, S
             taken.add(category)
         key = frozenset(taken)
         if key not in cache:
+            evaluated += 1
             grids = _mixed_grids(old_sheets, new_sheets, taken)
             evaluation, problems = _evaluate_grids(grids, new_name)
             if evaluation is None:
@@ -243,7 +245,8 @@ def version_bridge(old_grids: Mapping[str, SheetGrid], new_grids: Mapping[str, S
                          f"{reasons.get(key, '')}: {category} is merged with the next step")
     steps = telescope(names, figures, scenarios)
     return VersionBridge(steps, scenarios, {n: old_figures[n] for n in scenarios},
-                         {n: new_figures[n] for n in scenarios}, new_cur, shared, whole, notes)
+                         {n: new_figures[n] for n in scenarios}, new_cur, shared, whole, notes,
+                         evaluated)
 
 
 def _mixed_grids(old_sheets: Mapping[str, tuple[str, SheetGrid]],
