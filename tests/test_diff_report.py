@@ -163,3 +163,21 @@ def test_libreoffice_opens_and_prints_the_workbook(edited, tmp_path, soffice):
     pdf = tmp_path / "diff.pdf"
     assert pdf.is_file(), done.stdout + done.stderr
     assert pdf.stat().st_size > 10_000
+
+
+def test_plans_in_other_currencies_get_the_change_log_and_a_plain_note(tmp_path):
+    from factories import tiny_plan
+
+    old = tiny_plan()
+    new = copy.deepcopy(old)
+    new["Settings"][3][1] = "USD"
+    comparison = comparison_of(old, new)
+    text = diff_text(comparison)
+    assert "    currency: Value EUR → USD" in text
+    assert "Note: no bridge: OLD is in EUR and NEW in USD" in text
+    assert "Bridge from OLD to NEW" not in text
+    wb = openpyxl.load_workbook(write_diff_workbook(comparison, tmp_path / "d.xlsx"))
+    assert wb["Bridge"]._charts == []
+    notes = [c.value for row in wb["Bridge"].iter_rows() for c in row
+             if isinstance(c.value, str) and c.value.startswith("no bridge")]
+    assert len(notes) == 1
