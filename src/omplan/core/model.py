@@ -249,6 +249,9 @@ class Plan:
     source_name: str = ""
     #: setting key -> the Value cell it was read from (``Settings!B4``); missing = default
     setting_cells: dict[str, str] = field(default_factory=dict)
+    #: the Systems sheet's names in sheet order (empty without the sheet): they only check
+    #: names, but they are inputs, so a plan's fingerprint and change log include them
+    systems: list[str] = field(default_factory=list)
 
     @property
     def horizon(self) -> Horizon:

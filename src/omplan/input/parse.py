@@ -125,5 +125,6 @@ def parse_plan(
     fields = {spec.plan_field: reading.values[spec.name] for spec in SHEETS
               if spec.plan_field and reading.values.get(spec.name) is not None}
     plan = Plan(settings=settings, **fields, source_name=source_name,
-                setting_cells=dict(reading.settings.refs))
+                setting_cells=dict(reading.settings.refs),
+                systems=list(reading.values.get("Systems") or ()))
     return plan, findings

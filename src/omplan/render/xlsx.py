@@ -21,6 +21,8 @@ from typing import IO, Any
 from openpyxl import Workbook
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, LineChart, Reference, Series
+from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.legend import LegendEntry
 from openpyxl.chart.reference import DummyWorksheet
 from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
@@ -367,8 +369,15 @@ def build_chart(spec: ChartSpec) -> BarChart:
         bar.x_axis.tickLblPos = "low"
     categories = _reference(spec.categories)
     line = None
-    for s in spec.series:
+    for index, s in enumerate(spec.series):
         series = Series(_reference(s.values), title=s.title)
+        if s.labels is not None:
+            series.dLbls = DataLabelList(numFmt=s.labels, showVal=True, showSerName=False,
+                                         showCatName=False, showLegendKey=False,
+                                         showPercent=False)
+            series.dLbls.position = "t" if s.line else "inEnd" if spec.stacked else "outEnd"
+        if not s.legend:
+            bar.legend.legendEntry.append(LegendEntry(idx=index, delete=True))
         props = series.graphicalProperties
         if s.line:
             if line is None:

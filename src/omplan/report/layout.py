@@ -193,6 +193,11 @@ class SeriesSpec:
     line: bool = False
     dashed: bool = False
     hidden: bool = False  # no fill, no line: the invisible base of a waterfall
+    #: number format of data labels on the series' columns (None: no labels); a format with
+    #: an empty zero section (``#,##0;-#,##0;;``) leaves zero values unlabelled
+    labels: str | None = None
+    #: listed in the chart's legend (the invisible base of a waterfall is not)
+    legend: bool = True
 
 
 @dataclass
