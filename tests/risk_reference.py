@@ -224,3 +224,23 @@ def plan_with_risks(sheets: dict[str, list[list[object]]], risk_rows: list[list[
     if settings:
         plan.settings = dataclasses.replace(plan.settings, **settings)
     return plan
+
+
+def sample_with_risks(**settings: object) -> Plan:
+    """The shipped sample plan with the sample's Risks rows (files/sample_risks.py)."""
+    from pathlib import Path
+
+    from omplan.files.sample_risks import SAMPLE_RISKS
+    from omplan.input.reader import load_plan
+    from omplan.input.risks import RiskTargets, read_risks
+    from omplan.input.tables import SheetGrid
+
+    path = Path(__file__).resolve().parents[1] / "src" / "omplan" / "data" / "sample_plan.xlsx"
+    plan, findings = load_plan(path)
+    assert plan is not None, findings
+    drivers, found = read_risks(SheetGrid("Risks", SAMPLE_RISKS), RiskTargets.of_plan(plan))
+    assert not found, found
+    plan.risks = drivers
+    if settings:
+        plan.settings = dataclasses.replace(plan.settings, **settings)
+    return plan

@@ -43,7 +43,15 @@ from omplan.core.model import (
     StaffingLine,
     resolve_vendor,
 )
-from omplan.input.tables import Collector, Row, SheetGrid, find_table, norm_enum, rows
+from omplan.input.tables import (
+    Collector,
+    Row,
+    SheetGrid,
+    damerau_levenshtein,
+    find_table,
+    norm_enum,
+    rows,
+)
 
 __all__ = ["COLUMNS", "DRIVER_ALIASES", "DISTRIBUTION_ALIASES", "OPTIONAL_COLUMNS",
            "RiskTargets", "applies_to_choices", "read_risks"]
@@ -238,12 +246,25 @@ def _match(row: Row, driver: str, text: str, names: tuple[str, ...] | None, kind
 def _unknown(row: Row, driver: str, text: str, names: list[str], wanted: str,
              what: str | None = None) -> None:
     """Record an unknown target, with the closest name as a hint."""
-    folded = {n.casefold(): n for n in names}
-    close = difflib.get_close_matches(text.casefold(), list(folded), n=1, cutoff=0.75)
-    hint = f": did you mean '{folded[close[0]]}'?" if close else ""
+    close = _closest(text, names)
+    hint = f": did you mean '{close}'?" if close else ""
     head = what or f"'{text}' is not one"
     row.out.error("unknown-target", f"Applies to of {driver}: {head}{hint} ({driver} applies "
                   f"to {wanted})", row.ref("Applies to"))
+
+
+def _closest(text: str, names: list[str]) -> str | None:
+    """The name ``text`` most likely misspells: fewest edits (a swap of two neighbours is
+    one; 1 edit allowed for names under six letters, 2 above), else difflib's closest."""
+    folded = {n.casefold(): n for n in names}
+    wanted = text.casefold()
+    limit = 1 if len(wanted) < 6 else 2
+    scored = sorted((damerau_levenshtein(wanted, n, limit), i, n)
+                    for i, n in enumerate(folded))
+    if scored and scored[0][0] <= limit:
+        return folded[scored[0][2]]
+    close = difflib.get_close_matches(wanted, list(folded), n=1, cutoff=0.75)
+    return folded[close[0]] if close else None
 
 
 def _read_values(row: Row, driver: str) -> tuple[float, float, float] | None:
