@@ -165,7 +165,9 @@ def test_vectorised_draws_equal_whole_engine_reruns():
     plan = plan_with_risks(risk_sheets(), ALL_DRIVERS)
     model = risk_model(plan)
     values = draw_values(model.drivers, 3, 0, 6)
-    assert model.nl_fallback.any() and model.nl_split.any()  # the plan has both cases
+    # the plan has both a split contract and pro-rata roles with and without labour beside them
+    assert model.nl_fallback.any() and not model.nl_fallback.all()
+    assert model.n_split_only + model.n_both > 0
     res = evaluate_points(model, values.T)
     for j in range(values.shape[1]):
         _assert_point(res, j, reference_point(plan, plan.risks, values[:, j]))

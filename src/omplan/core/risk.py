@@ -169,13 +169,17 @@ class RiskModel:
     #: (8 * n_sq, n_units): per scenario-period, sums over rows of L, L·ext, T and, over rows
     #: of roles with shares, L·op, L·ext·op, T·op, L and L·op (op: the role's operation share)
     linear: sp.csr_matrix
-    #: (7 * n_nl, n_units): per system-period with pro-rata rows or a split contract: L and
-    #: L·op (roles with shares), L·ext and L·ext·op (with shares), L, L·ext and T (pro rata)
+    #: the system-periods with a split contract or pro-rata rows (nonlinear groups), in
+    #: three runs: split only (n_split_only), split and pro rata (n_both), pro rata only.
+    #: Rows: over every group L and L·op of roles with shares; over split groups L·ext and
+    #: L·ext·op of roles with shares; over groups with pro-rata rows their L, L·ext and T
     nonlinear: sp.csr_matrix
-    nl_sum: sp.csr_matrix  # (n_sq, n_nl) ones: those system-periods into their scenario-period
-    nl_sq: np.ndarray  # (n_nl,) scenario-period of each
-    nl_fallback: np.ndarray  # (n_nl,) bool: no labour with shares: the plan-wide mix
-    nl_split: np.ndarray  # (n_nl,) bool: a split contract
+    n_split_only: int
+    n_both: int
+    nl_sum_split: sp.csr_matrix  # (n_sq, split groups) ones: into their scenario-period
+    nl_sum_pro: sp.csr_matrix  # (n_sq, pro-rata groups) ones
+    nl_sq: np.ndarray  # (pro-rata groups,) scenario-period of each
+    nl_fallback: np.ndarray  # (pro-rata groups,) bool: no labour with shares: plan-wide mix
     costs: sp.csr_matrix  # (2 * K, n_cost_units): total and operation per period
     #: per driver: (labour unit indices, cost unit indices) it applies to
     matches: tuple[tuple[np.ndarray, np.ndarray], ...] = field(default=())
@@ -224,36 +228,8 @@ def risk_model(plan: Plan, evaluation: Evaluation | None = None) -> RiskModel:
         op_share[i] = shares[:4].sum()
     assert all(ACTIVITY_KIND[a] == Kind.OPERATION for a in ACTIVITIES[:4])
 
-    # labour units: (sourcing, vendor, system, Rates currency, year)
-    def foreign(currency: str) -> str:
-        return currency if currency and currency != st.currency else ""
-
-    rate_currency = {(rows.roles.index(r), SOURCINGS.index(s)): foreign(rate.currency)
-                     for (r, s), rate in plan.rates.items() if r in rows.roles}
-    year = rows.period // 4
-    currency_codes: dict[str, int] = {}
-    cur = np.array([currency_codes.setdefault(rate_currency.get((r, s), ""),
-                                              len(currency_codes))
-                    for r, s in zip(rows.role.tolist(), rows.sourcing.tolist(), strict=True)],
-                   dtype=np.int64)
-    n_v, n_c, n_y = len(rows.vendor_names), max(len(currency_codes), 1), plan.horizon.years
-    unit_key = (((rows.sourcing * n_v + rows.vendor) * n_sys + rows.system) * n_c + cur) \
-        * n_y + year
-    unit_keys, unit_of_row = np.unique(unit_key, return_inverse=True)
-    rest, u_year = np.divmod(unit_keys, n_y)
-    rest, u_cur = np.divmod(rest, n_c)
-    rest, u_sys = np.divmod(rest, n_sys)
-    u_src, u_vend = np.divmod(rest, n_v)
-    currencies = list(currency_codes)
-    esc = np.array([plan.escalation_rate(SOURCINGS[s], rows.vendor_names[v] if s else "")
-                    for s, v in zip(u_src.tolist(), u_vend.tolist(), strict=True)])
-    growth = np.array([_growth(e, np.array([y]))[0]
-                       for e, y in zip(esc.tolist(), u_year.tolist(), strict=True)])
-    labour_units = _Units(u_src, [rows.vendor_names[v].casefold() for v in u_vend.tolist()],
-                          [rows.systems[s].casefold() for s in u_sys.tolist()],
-                          [currencies[c] if currencies else "" for c in u_cur.tolist()],
-                          u_year, growth)
-    n_units = len(unit_keys)
+    labour_units, unit_of_row = _labour_units(plan, rows)
+    n_units = len(labour_units.year)
 
     # per-row weights
     L, T = rows.labour, rows.transition
@@ -267,24 +243,41 @@ def risk_model(plan: Plan, evaluation: Evaluation | None = None) -> RiskModel:
     linear = _sum_matrix(sq, unit_of_row, n_sq, n_units, [
         L, L * ext, T, L * op, L * ext * op, T * op, L * shares, L * op])
 
-    # system-periods whose figures are not linear in the units: pro-rata rows or split
+    # system-periods whose figures are not linear in the units, in three runs: a split
+    # contract only, a split contract and pro-rata rows, pro-rata rows only
     split = np.zeros(n_s * n_sys * n_k, dtype=bool)
     split[rows.split_ssq] = True
     has_pro = np.zeros_like(split)
     has_pro[ssq[pro]] = True
-    nl_ids = np.flatnonzero(has_pro | split)
+    runs = [np.flatnonzero(split & ~has_pro), np.flatnonzero(split & has_pro),
+            np.flatnonzero(has_pro & ~split)]
+    nl_ids = np.concatenate(runs)
+    n1, n2 = len(runs[0]), len(runs[1])
     nl_index = np.full(len(split), -1, dtype=np.int64)
     nl_index[nl_ids] = np.arange(len(nl_ids))
-    in_nl = nl_index[ssq] >= 0
-    g = nl_index[ssq[in_nl]]
+    g_all = nl_index[ssq]
     proa = pro.astype(float)
-    nonlinear = _sum_matrix(g, unit_of_row[in_nl], len(nl_ids), n_units, [
-        w[in_nl] for w in (L * shares, L * op, L * ext * shares, L * ext * op, L * proa,
-                           L * ext * proa, T * proa)])
+
+    def block(first: int, last: int, weights: list[np.ndarray]) -> sp.csr_matrix:
+        """The sums of ``weights`` over the rows of nonlinear groups first … last − 1."""
+        rows_in = np.flatnonzero((g_all >= first) & (g_all < last))
+        return _sum_matrix(g_all[rows_in] - first, unit_of_row[rows_in], last - first,
+                           n_units, [w[rows_in] for w in weights])
+
+    n_nl = len(nl_ids)
+    nonlinear = sp.vstack([
+        block(0, n_nl, [L * shares, L * op]),  # every group: the mix of roles with shares
+        block(0, n1 + n2, [L * ext * shares, L * ext * op]),  # split: external, by kind
+        block(n1, n_nl, [L * proa, L * ext * proa, T * proa]),  # pro rata: L, ext L, T
+    ], format="csr")
+    nonlinear.sort_indices()
     np_labour = np.bincount(ssq, weights=L * shares, minlength=len(split))
     nl_sq = (nl_ids // (n_sys * n_k)) * n_k + nl_ids % n_k
-    nl_sum = sp.csr_matrix((np.ones(len(nl_ids)), (nl_sq, np.arange(len(nl_ids)))),
-                           shape=(n_sq, len(nl_ids)))
+    nl_sum = sp.csr_matrix((np.ones(n_nl), (nl_sq, np.arange(n_nl))), shape=(n_sq, n_nl))
+    nl_sum_split = nl_sum[:, :n1 + n2].tocsr()
+    nl_sum_pro = nl_sum[:, n1:].tocsr()
+    for m in (nl_sum_split, nl_sum_pro):
+        m.sort_indices()
 
     # cost units: (system, currency, year); Costs are the same in every scenario
     cost_units, costs = _cost_units(plan, rows, n_k)
@@ -296,10 +289,70 @@ def risk_model(plan: Plan, evaluation: Evaluation | None = None) -> RiskModel:
         band_high=st.band_high, vendor_overhead=st.vendor_overhead,
         coordination_overhead=st.coordination_overhead,
         pmo_outsourced=np.array(rows.pmo_outsourced, dtype=bool), labour_units=labour_units,
-        cost_units=cost_units, linear=linear, nonlinear=nonlinear, nl_sum=nl_sum, nl_sq=nl_sq,
-        nl_fallback=np_labour[nl_ids] == 0, nl_split=split[nl_ids], costs=costs)
+        cost_units=cost_units, linear=linear, nonlinear=nonlinear, n_split_only=n1,
+        n_both=n2, nl_sum_split=nl_sum_split, nl_sum_pro=nl_sum_pro, nl_sq=nl_sq[n1:],
+        nl_fallback=np_labour[nl_ids[n1:]] == 0, costs=costs)
     return replace(model, matches=tuple(_matches(d, labour_units, cost_units)
                                         for d in model.drivers))
+
+
+def _classes(names: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+    """Per name: the index of the target it is (ignoring case), or -1."""
+    folded = [t.casefold() for t in targets]
+    return np.array([folded.index(n.casefold()) if n.casefold() in folded else -1
+                     for n in names], dtype=np.int64)
+
+
+def _labour_units(plan: Plan, rows: EngineRows) -> tuple[_Units, np.ndarray]:
+    """The labour units and the unit of every row.
+
+    A unit keeps only the distinctions some driver makes: its sourcing; the vendor, system or
+    currency a Rate, FTE or FX row names (else one class for the rest); and, where an
+    Escalation row redraws the sourcing's rate, the year and the rate entered for it."""
+    drivers = plan.risks
+    st = plan.settings
+
+    def named(kind: str) -> list[str]:
+        return [d.applies_to for d in drivers
+                if d.driver == kind and d.applies_to not in (ALL_TARGETS, *SOURCINGS)]
+
+    vendors, systems, currencies = named(RATE_DRIVER), named(FTE_DRIVER), named(FX_DRIVER)
+    escalated = [SOURCINGS.index(d.applies_to) for d in drivers
+                 if d.driver == ESCALATION_DRIVER and d.applies_to in SOURCINGS]
+    n_src, n_vend = len(SOURCINGS), len(rows.vendor_names)
+    # per (sourcing, vendor code): the escalation rate entered, and its class
+    entered = np.array([[plan.escalation_rate(s, v if i else "") for v in rows.vendor_names]
+                        for i, s in enumerate(SOURCINGS)]).reshape(n_src, n_vend)
+    rates, rate_class = np.unique(entered, return_inverse=True)
+    rate_class = rate_class.reshape(n_src, n_vend)
+    # per (role, sourcing): the class of the Rates row's currency
+    role_index = {r: i for i, r in enumerate(rows.roles)}
+    currency_class = np.full((len(rows.roles), n_src), -1, dtype=np.int64)
+    for (role, sourcing), rate in plan.rates.items():
+        if role in role_index and rate.currency and rate.currency != st.currency \
+                and rate.currency in currencies:
+            currency_class[role_index[role], SOURCINGS.index(sourcing)] = \
+                currencies.index(rate.currency)
+    is_escalated = np.isin(rows.sourcing, escalated)
+    v_class = _classes(rows.vendor_names, vendors)[rows.vendor]
+    s_class = _classes(rows.systems, systems)[rows.system]
+    c_class = currency_class[rows.role, rows.sourcing]
+    e_class = np.where(is_escalated, rate_class[rows.sourcing, rows.vendor], 0)
+    year = np.where(is_escalated, rows.period // 4, 0)
+    radices = (n_src, len(vendors) + 1, len(systems) + 1, len(currencies) + 1, len(rates),
+               plan.horizon.years)
+    key = np.ravel_multi_index((rows.sourcing, v_class + 1, s_class + 1, c_class + 1, e_class,
+                                year), radices)
+    keys, unit_of_row = np.unique(key, return_inverse=True)
+    u_src, u_v, u_s, u_c, u_e, u_y = np.unravel_index(keys, radices)
+    growth = np.array([_growth(float(rates[e]), np.array([y]))[0]
+                       for e, y in zip(u_e.tolist(), u_y.tolist(), strict=True)])
+    units = _Units(np.asarray(u_src, dtype=np.int64),
+                   ["" if v == 0 else vendors[v - 1].casefold() for v in u_v.tolist()],
+                   ["" if s == 0 else systems[s - 1].casefold() for s in u_s.tolist()],
+                   ["" if c == 0 else currencies[c - 1] for c in u_c.tolist()],
+                   np.asarray(u_y, dtype=np.int64), growth)
+    return units, unit_of_row.reshape(-1)
 
 
 def _sum_matrix(group: np.ndarray, unit: np.ndarray, n_groups: int, n_units: int,
@@ -319,17 +372,24 @@ def _sum_matrix(group: np.ndarray, unit: np.ndarray, n_groups: int, n_units: int
 
 
 def _cost_units(plan: Plan, rows: EngineRows, n_k: int) -> tuple[_Units, sp.csr_matrix]:
-    """The Costs rows as units of (system, currency, year) and the (2K, units) matrix of
-    their total and operation amounts per period."""
-    st = plan.settings
+    """The Costs rows as units and the (2K, units) matrix of their total and operation
+    amounts per period. A unit keeps the system an Other costs row names, the currency an FX
+    row names and, where an Escalation row redraws other costs, the year."""
+    drivers = plan.risks
+    systems = {d.applies_to.casefold() for d in drivers
+               if d.driver == OTHER_COSTS_DRIVER and d.applies_to != ALL_TARGETS}
+    currencies = {d.applies_to for d in drivers if d.driver == FX_DRIVER}
+    by_year = any(d.driver == ESCALATION_DRIVER and d.applies_to == OTHER_COSTS
+                  for d in drivers)
     amounts = rows.other_costs
     keys: dict[tuple[str, str, int], int] = {}
     entries: list[tuple[int, int, float, bool]] = []
     for i, cost in enumerate(plan.costs):
-        currency = cost.currency if cost.currency and cost.currency != st.currency else ""
+        system = cost.system.casefold() if cost.system.casefold() in systems else ""
+        currency = cost.currency if cost.currency in currencies else ""
         is_op = ACTIVITY_KIND[cost.activity] == Kind.OPERATION
         for k in np.flatnonzero(amounts[i]).tolist():
-            u = keys.setdefault((cost.system.casefold(), currency, k // 4), len(keys))
+            u = keys.setdefault((system, currency, k // 4 if by_year else 0), len(keys))
             entries.append((k, u, float(amounts[i, k]), is_op))
     n_u = len(keys)
     total: dict[tuple[int, int], float] = {}
@@ -509,25 +569,44 @@ def _evaluate_block(model: RiskModel, values: np.ndarray) -> DrawResults:
     total = l_all + vo * l_ext + tf * t_all
     operation = l_op + vo * l_ext_op + tf * t_op
     if model.nonlinear.shape[0]:
-        nl = (model.nonlinear @ lab).reshape(7, -1, d)
-        a, b, c, dd, e, f, t_pro = nl
-        ps = _safe_ratio(b, a)  # pro-rata operation share: the labour mix of its system
-        if model.nl_fallback.any():  # ... or of the whole plan in that quarter
-            sq = model.nl_sq[model.nl_fallback]
-            ps[model.nl_fallback] = _safe_ratio(np_l_op[sq], np_l[sq])
-        pro_op = ps * (e + vo * f + tf * t_pro)
-        l_ext_g = c + f
-        coordination = (model.coordination_overhead * (1.0 + vo) * l_ext_g
-                        * model.nl_split[:, None])
-        lv_total = a + e + vo * l_ext_g
-        coordination_op = coordination * _safe_ratio(b + vo * dd + ps * (e + vo * f), lv_total)
-        total = total + model.nl_sum @ coordination
-        operation = operation + model.nl_sum @ (pro_op + coordination_op)
+        total, operation = _nonlinear(model, lab, vo, tf, np_l, np_l_op, total, operation)
     if model.costs.shape[1]:
         cost = (model.costs @ cst).reshape(2, n_k, d)
         total = (total.reshape(n_s, n_k, d) + cost[0]).reshape(n_sq, d)
         operation = (operation.reshape(n_s, n_k, d) + cost[1]).reshape(n_sq, d)
     return _scenario_figures(model, total.reshape(n_s, n_k, d), operation.reshape(n_s, n_k, d))
+
+
+def _nonlinear(model: RiskModel, lab: np.ndarray, vo: np.ndarray, tf: np.ndarray,
+               np_l: np.ndarray, np_l_op: np.ndarray, total: np.ndarray,
+               operation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Add what is not linear in the units: the operation share of pro-rata roles (the labour
+    mix of their system and quarter, else of the plan) and coordination with its split."""
+    n1, n2 = model.n_split_only, model.n_both
+    n_pro = model.nl_sum_pro.shape[1]
+    n_nl, n_split = n1 + n_pro, n1 + n2
+    nl = model.nonlinear @ lab
+    cuts = np.cumsum([n_nl, n_nl, n_split, n_split, n_pro, n_pro])
+    a, b, c, dd, e, f, t_pro = np.split(nl, cuts)
+    # pro-rata roles: operation share = the labour mix of their system, or of the plan
+    ps = _safe_ratio(b[n1:], a[n1:])
+    if model.nl_fallback.any():
+        sq = model.nl_sq[model.nl_fallback]
+        ps[model.nl_fallback] = _safe_ratio(np_l_op[sq], np_l[sq])
+    lv_pro = e + vo * f
+    operation = operation + model.nl_sum_pro @ (ps * (lv_pro + tf * t_pro))
+    if n_split:
+        l_ext = c.copy()  # external labour of the system-period
+        l_ext[n1:] += f[:n2]
+        lv_total = a[:n_split] + vo * l_ext
+        lv_total[n1:] += e[:n2]
+        lv_op = b[:n_split] + vo * dd
+        lv_op[n1:] += ps[:n2] * lv_pro[:n2]
+        coordination = model.coordination_overhead * (1.0 + vo) * l_ext
+        total = total + model.nl_sum_split @ coordination
+        operation = operation + model.nl_sum_split @ (coordination
+                                                      * _safe_ratio(lv_op, lv_total))
+    return total, operation
 
 
 def _scenario_figures(model: RiskModel, total: np.ndarray, operation: np.ndarray) -> DrawResults:
