@@ -296,3 +296,25 @@ def test_the_json_block_has_the_contract_shape():
     assert [t["scenario"] for t in tornado_block[::3]] == names
     assert list(tornado_block[3]) == ["driver", "applies_to", "scenario", "npv_cost_low",
                                       "npv_cost_high", "npv_savings_low", "npv_savings_high"]
+
+
+def test_lookup_answers_as_a_custom_function_asks():
+    plan = plan_with_risks(risk_sheets(), ALL_DRIVERS[:3], risk_draws=300)
+    figures = run_risk(plan)
+    assert figures is not None
+    block = {s["name"]: s for s in figures.to_json()["scenarios"]}
+    assert figures.lookup("offshore DEV", "npv_savings", "P90") == \
+        block["Offshore dev"]["npv_savings"]["p90"]
+    assert figures.lookup("Baseline", "NPV cost", 10) == block["Baseline"]["npv_cost"]["p10"]
+    assert figures.lookup("Same", "total", "mean") == block["Same"]["total"]["mean"]
+    assert figures.lookup("Insource ops", "p_savings") == block["Insource ops"]["p_savings"]
+    assert figures.lookup("Baseline", "npv_savings") is None
+    months = block["Offshore dev"]["payback_months"]["p50"]
+    assert figures.lookup("Offshore dev", "payback_months") == (
+        None if months is None else float(months))
+    with pytest.raises(KeyError, match="no scenario 'Nope'"):
+        figures.lookup("Nope", "total")
+    with pytest.raises(ValueError, match="measure must be one of npv_cost"):
+        figures.lookup("Same", "savings")
+    with pytest.raises(ValueError, match="percentile must be p10, p50, p90, got .mean."):
+        figures.lookup("Same", "payback_months", "mean")

@@ -55,7 +55,7 @@ from omplan.core.model import (
 )
 
 __all__ = [
-    "CHUNK_DRAWS", "DrawResults", "RiskFigures", "RiskModel", "ScenarioRisk", "Stats",
+    "CHUNK_DRAWS", "MEASURES", "DrawResults", "RiskFigures", "RiskModel", "ScenarioRisk", "Stats",
     "TornadoEntry", "draw_values", "evaluate_points", "risk_figures", "risk_model",
     "run_risk", "simulate", "simulate_chunks", "summarise", "task_ranges", "tornado",
 ]
@@ -65,6 +65,9 @@ __all__ = [
 CHUNK_DRAWS = 1024
 #: Floats of the largest per-block array (rows × draws): bounds a block's memory (~64 MB).
 BLOCK_ELEMENTS = 8_000_000
+#: What :meth:`RiskFigures.lookup` (and a custom function) can ask for.
+MEASURES = ("npv_cost", "total", "npv_savings", "payback_months", "p_savings",
+            "p_within_band", "p_recommended")
 #: Percentiles kept for the distribution chart (0 %, 1 %, …, 100 %).
 CURVE_PERCENTILES = tuple(range(101))
 
@@ -815,10 +818,38 @@ class RiskFigures:
     tornado: list[TornadoEntry]
 
     def scenario(self, name: str) -> ScenarioRisk:
+        """The scenario called ``name`` (ignoring case)."""
         for s in self.scenarios:
-            if s.name == name:
+            if s.name.casefold() == name.casefold():
                 return s
-        raise KeyError(name)
+        raise KeyError(f"no scenario '{name}' (the plan has: "
+                       f"{', '.join(s.name for s in self.scenarios)})")
+
+    def lookup(self, scenario: str, measure: str, percentile: str | float = "p50"
+               ) -> float | None:
+        """One figure, as a custom function asks for it: ``measure`` one of MEASURES;
+        ``percentile`` ``p10``/``p50``/``p90``/``mean`` (or 10, 50, 90) for the distributions,
+        ignored for the probabilities. None where the JSON has null (Baseline's savings, a
+        payback of never). Raises KeyError or ValueError with a readable message."""
+        s = self.scenario(scenario)
+        key = measure.strip().casefold().replace(" ", "_")
+        if key not in MEASURES:
+            raise ValueError(f"measure must be one of {', '.join(MEASURES)}, got '{measure}'")
+        if key.startswith("p_"):
+            return getattr(s, key)  # type: ignore[no-any-return]
+        which = (f"p{percentile:g}" if isinstance(percentile, int | float)
+                 else percentile.strip().casefold())
+        if which not in ("p10", "p50", "p90", "mean") or (key == "payback_months"
+                                                         and which == "mean"):
+            allowed = "p10, p50, p90" + ("" if key == "payback_months" else " or mean")
+            raise ValueError(f"percentile must be {allowed}, got '{percentile}'")
+        if key == "payback_months":
+            if s.payback_months is None:
+                return None
+            months = dict(zip(("p10", "p50", "p90"), s.payback_months, strict=True))[which]
+            return None if months is None else float(months)
+        stats = getattr(s, key)
+        return None if stats is None else float(getattr(stats, which))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON ``risk`` block: draws, seed, drivers, scenarios, tornado."""
