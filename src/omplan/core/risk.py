@@ -282,7 +282,7 @@ def risk_model(plan: Plan, evaluation: Evaluation | None = None) -> RiskModel:
     for m in (nl_sum_split, nl_sum_pro):
         m.sort_indices()
 
-    # cost units: (system, currency, year); Costs are the same in every scenario
+    # the Costs rows as units (the same in every scenario)
     cost_units, costs = _cost_units(plan, rows, n_k)
 
     model = RiskModel(
