@@ -261,7 +261,7 @@ def _set_up(ws: Any, sheet: SheetLayout) -> None:
     if setup.fit_width:
         ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
         ws.page_setup.fitToWidth = setup.pages_wide
-        ws.page_setup.fitToHeight = 0
+        ws.page_setup.fitToHeight = setup.pages_tall
         if setup.pages_wide > 1:  # a wide table reads across, then down
             ws.page_setup.pageOrder = "overThenDown"
     if setup.title_rows:
@@ -346,7 +346,7 @@ def _title(text: str, size: float = 12.0) -> Title:
 def build_chart(spec: ChartSpec) -> BarChart:
     """A native column chart (optionally stacked) with any line series drawn over it."""
     bar = BarChart()
-    bar.type = "col"
+    bar.type = "bar" if spec.horizontal else "col"
     bar.grouping = "stacked" if spec.stacked else "clustered"
     if spec.stacked:
         bar.overlap = 100
