@@ -214,14 +214,14 @@ def demo(repeat: int) -> bool:
             results[what] = wall
             print(f"  demo    {what:44} {wall:7.2f} s wall {cpu:7.2f} s CPU", flush=True)
     from omplan.apps.cli import sample_plan_path
-    from omplan.files.report import write_run_report
-    from omplan.files.run import run_plan
+    from omplan.files.report import write_report
+    from omplan.pipeline import run_plan
 
     run = run_plan(sample_plan_path())
     run.summary()
     with tempfile.TemporaryDirectory(prefix="omplan-bench-demo-") as tmp:
         path = Path(tmp) / "demo_report.xlsx"
-        w, c, _ = timed(lambda: write_run_report(run, path), max(repeat, 5))
+        w, c, _ = timed(lambda: write_report(run, path), max(repeat, 5))
     print(f"  demo    {'its report (layout + write, warm)':44} {w:7.2f} s wall {c:7.2f} s CPU")
     met = w < DEMO_TARGET_S
     whole = results["omplan demo (whole command)"]
@@ -317,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     from omplan.core.engine import evaluate
     from omplan.files.report import report_layout, write_report
     from omplan.input.reader import SheetGrid, parse_plan
+    from omplan.pipeline import PlanRun
     from omplan.render.xlsx import render_workbook
 
     plan, findings = parse_plan({n: SheetGrid(n, rows) for n, rows in
@@ -330,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     if not evaluation.ok:
         print("the generated plan does not evaluate:", *evaluation.errors[:5], sep="\n  ")
         return 1
+    run = PlanRun(Path("bench_plan.xlsx"), plan, findings, evaluation, from_file=False)
 
     import xlsxwriter
 
@@ -354,8 +356,7 @@ def main(argv: list[str] | None = None) -> int:
                              args.repeat)
         row("report", "omplan layout alone", w, c, Path())
         ours = folder / "omplan_report.xlsx"
-        w, c, _ = timed(lambda: write_report(evaluation, ours, input_findings=findings),
-                        args.repeat)
+        w, c, _ = timed(lambda: write_report(run, ours), args.repeat)
         row("report", "omplan write_report", w, c, ours)
         t_ours = (w, c)
         theirs = folder / "xlsxwriter_report.xlsx"

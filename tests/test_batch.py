@@ -40,7 +40,7 @@ from omplan.apps.batch import (
 )
 from omplan.apps.cli import cli
 from omplan.core.model import ACTIVITIES, QUARTERS
-from omplan.files.run import run_plan
+from omplan.pipeline import run_plan
 from omplan.report.layout import SourceInfo
 from omplan.report.quarterly import (
     FY_CONVENTION,

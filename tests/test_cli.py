@@ -170,11 +170,12 @@ def test_plan_with_errors_lists_each_error_and_exits_2(tmp_path):
     result = omplan_cmd("run", path, "--json", out)
     assert result.returncode == 2, result.stdout + result.stderr
     no_traceback(result)
-    lines = result.stderr.splitlines()
+    lines = unwrapped(result.stderr)
     assert "bad plan.xlsx: 3 errors; no figures were produced" in lines
     assert "Staffing!E2: FTE Q1 must be a number ≥ 0, got 'three'" in lines
     for f in errors:
         assert f"{f.location}: {f.message}" in lines
+    assert max(len(line) for line in result.stderr.splitlines()) <= 80, result.stderr
     assert {f.location for f in errors} == {"Staffing!E2", "Rates!C2", "Scenarios!A2"}
     summary = json.loads(out.read_text(encoding="utf-8"))
     assert set(summary) == TOP_KEYS
@@ -182,6 +183,65 @@ def test_plan_with_errors_lists_each_error_and_exits_2(tmp_path):
     assert [(e["code"], e["location"]) for e in summary["errors"]] == [
         (f.code, f.location) for f in errors]
     assert all(e["severity"] == "error" for e in summary["errors"])
+
+
+def unwrapped(text: str) -> list[str]:
+    """The lines of ``text`` with each wrapped finding joined again (its continuation lines
+    are indented by four spaces)."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("    ") and lines:
+            lines[-1] += " " + line.strip()
+        else:
+            lines.append(line)
+    return lines
+
+
+def test_many_errors_show_a_few_per_code_and_count_the_rest(tmp_path):
+    """Ten bad FTE cells and a rate of 0: three of the FTE errors are printed, the seven
+    others counted; the JSON keeps all eleven."""
+    sheets = tiny_plan()
+    sheets["Rates"][1][2] = 0
+    sheets = with_rows(sheets, "Staffing", *(["ERP", "Ops", "Outsource", f"V{i}", "x", 1, 1, 1]
+                                            for i in range(10)))
+    out = tmp_path / "summary.json"
+    result = omplan_cmd("run", write_openpyxl(sheets, tmp_path / "many.xlsx"), "--json", out)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = unwrapped(result.stderr)
+    assert lines[0] == "many.xlsx: 11 errors; no figures were produced"
+    fte = [line for line in lines if line.startswith("Staffing!E")]
+    assert fte == [f"Staffing!E{row}: FTE Q1 must be a number ≥ 0, got 'x'"
+                   for row in (4, 5, 6)]
+    assert "  … and 7 more not-a-number" in lines
+    assert sum(line.startswith("Rates!C2: ") for line in lines) == 1
+    assert lines[-1] == "(11 in all: omplan run PLAN --json FILE lists every one)"
+    assert max(len(line) for line in result.stderr.splitlines()) <= 80, result.stderr
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    assert len(summary["errors"]) == 11
+
+
+def test_findings_are_grouped_by_code_in_80_columns(tmp_path):
+    """Six copies of a Staffing line: the five duplicate-line warnings show as three and
+    "… and 2 more"; the JSON lists all five, each once, with the Baseline."""
+    sheets = with_rows(tiny_plan(), "Staffing", *(["ERP", "Ops", "In-house", None, 1, 1, 1, 1]
+                                                  for _ in range(5)))
+    out = tmp_path / "summary.json"
+    result = omplan_cmd("run", write_openpyxl(sheets, tmp_path / "dup.xlsx"), "--json", out,
+                        env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    duplicates = [f for f in summary["scenarios"][0]["findings"]
+                  if f["code"] == "duplicate-line"]
+    assert len(duplicates) == 5
+    lines = unwrapped(result.stdout)
+    shown = [line for line in lines if line.endswith("(duplicate-line)")]
+    assert [line.split(": ")[0] for line in shown] == [
+        f"warning [Baseline] {f['location']}" for f in duplicates[:3]]
+    assert "  … and 2 more duplicate-line" in lines
+    assert any(line.startswith("(") and "in all: the JSON summary and the report's Checks "
+               "sheet list every one)" in line for line in lines)
+    printed = result.stdout.split("JSON summary written")[0]  # then the path of the file
+    assert max(len(line) for line in printed.splitlines()) <= 80, result.stdout
 
 
 CLI_FILE_PROBLEMS = [p for p in FILE_PROBLEMS
@@ -230,18 +290,18 @@ def test_unknown_command():
 # --------------------------------------------------------------------------- internal errors
 
 
-def _boom(plan):
+def _boom(plan, **options):
     raise RuntimeError("boom in the engine")
 
 
 def test_internal_error_exits_1_without_traceback(monkeypatch):
     from click.testing import CliRunner
 
-    import omplan.files.run
+    import omplan.pipeline
     from omplan.apps.cli import cli
 
     monkeypatch.delenv("OMPLAN_DEBUG", raising=False)
-    monkeypatch.setattr(omplan.files.run, "evaluate", _boom)
+    monkeypatch.setattr(omplan.pipeline, "evaluate", _boom)
     result = CliRunner().invoke(cli, ["run", str(SAMPLE)])
     assert result.exit_code == 1, result.output
     assert "internal error" in result.output
@@ -253,20 +313,20 @@ def test_internal_error_exits_1_without_traceback(monkeypatch):
 def test_internal_error_shows_the_traceback_with_omplan_debug(monkeypatch):
     from click.testing import CliRunner
 
-    import omplan.files.run
+    import omplan.pipeline
     from omplan.apps.cli import cli
 
     monkeypatch.setenv("OMPLAN_DEBUG", "1")
-    monkeypatch.setattr(omplan.files.run, "evaluate", _boom)
+    monkeypatch.setattr(omplan.pipeline, "evaluate", _boom)
     result = CliRunner().invoke(cli, ["run", str(SAMPLE)])
     assert isinstance(result.exception, RuntimeError)
 
 
 def test_internal_error_in_a_real_process():
     code = (
-        "import sys, omplan.files.run\n"
-        "def boom(plan): raise RuntimeError('boom')\n"
-        "omplan.files.run.evaluate = boom\n"
+        "import sys, omplan.pipeline\n"
+        "def boom(plan, **options): raise RuntimeError('boom')\n"
+        "omplan.pipeline.evaluate = boom\n"
         "from omplan.apps.cli import main\n"
         f"main(['run', {str(SAMPLE)!r}])\n"
     )
@@ -276,3 +336,20 @@ def test_internal_error_in_a_real_process():
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     assert "internal error: RuntimeError: boom" in result.stderr
+
+
+def test_a_finding_longer_than_a_line_fits_80_columns():
+    """A plan's long text (a 120-character system name) is cut across lines, never past
+    column 80; the code stays whole at the end."""
+    from omplan.apps.terminal import finding_lines
+    from omplan.core.findings import Finding
+
+    name = "X" * 120
+    finding = Finding("warning", "near-duplicate", f"system '{name}' looks like 'Y'",
+                      "Staffing!A7")
+    lines = finding_lines([(finding, ["Baseline", "A", "B", "C", "D"])], 80)
+    assert max(len(line) for line in lines) <= 80
+    assert lines[0].startswith("warning [Baseline, A, B and 2 other scenarios] Staffing!A7: ")
+    assert all(line.startswith("    ") for line in lines[1:])
+    assert "".join(line.strip() for line in lines).count("X") == 120
+    assert lines[-1].endswith("looks like 'Y' (near-duplicate)")

@@ -15,7 +15,9 @@ import pytest
 from factories import tiny_plan
 
 from omplan.apps.cli import sample_plan_path
-from omplan.apps.excel import (
+from omplan.apps.excel import functions
+from omplan.core.model import MAINTENANCE_ACTIVITIES, OPERATION_ACTIVITIES
+from omplan.excel import (
     DEFAULT_FISCAL_YEAR,
     OM_BAND_STATUS,
     OM_PAYBACK,
@@ -24,8 +26,10 @@ from omplan.apps.excel import (
     OM_TARGET_SHARE,
     table_rows,
 )
-from omplan.files.report import report_layout
-from omplan.files.run import run_plan
+from omplan.files.report import report_layout, run_layout
+from omplan.files.sample import SAMPLE_PLAN_ONE_YEAR
+from omplan.input.reader import SheetGrid
+from omplan.pipeline import run_grids, run_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,12 +63,64 @@ def baseline_block(run):
 
 
 def _same(a, b):
-    if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-12)
-    return a == b
+    """The same cell value, to the last bit (None and NaN both stand for no share)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+def quarter_totals_by_hand() -> list[float]:
+    """The one-year sample's Baseline total per quarter from its rows, without the engine
+    (the derivation of tests/test_sample.py, quarter by quarter): labour FTE x 3 months x
+    monthly rate; vendor management 10 % of external labour; coordination 5 % of Acme's HR &
+    payroll labour plus its 10 %, the only split contract; the Costs sheet."""
+    rows = {sheet: [dict(zip(data[0], row, strict=True)) for row in data[1:]]
+            for sheet, data in SAMPLE_PLAN_ONE_YEAR.items()}
+    rate = {(r["Role"], r["Sourcing"]): r["Monthly cost"] for r in rows["Rates"]}
+    totals = []
+    for q in ("Q1", "Q2", "Q3", "Q4"):
+        labour = external = hr_acme = 0.0
+        for line in rows["Staffing"]:
+            amount = line[q] * 3 * rate[line["Role"], line["Sourcing"]]
+            labour += amount
+            external += amount if line["Sourcing"] != "In-house" else 0.0
+            if line["System"] == "HR & payroll" and line["Sourcing"] == "Outsource":
+                hr_acme += amount
+        other = sum(c[q] or 0 for c in rows["Costs"])
+        totals.append(labour + 0.10 * external + 0.05 * 1.1 * hr_acme + other)
+    return totals
+
+
+def test_summary_gives_the_sample_figures_derived_by_hand(tables):
+    """Quarters 840,475.42, 870,475.42, 1,036,423.27 and 1,060,304.83: 3,807,678.94 in the
+    year, as tests/test_sample.py derives it."""
+    got = OM_SUMMARY(tables["Staffing"], tables["Rates"], tables["Allocation"], tables["Costs"],
+                     tables["Roles"], tables["Settings"])
+    assert isinstance(got, pd.DataFrame), got
+    assert list(got.columns) == ["Activity", "Q1 (Apr–Jun)", "Q2 (Jul–Sep)", "Q3 (Oct–Dec)",
+                                 "Q4 (Jan–Mar)", "FY"]
+    by_hand = quarter_totals_by_hand()
+    assert [round(v, 2) for v in by_hand] == [840_475.42, 870_475.42, 1_036_423.27,
+                                              1_060_304.83]
+    table = got.set_index("Activity")
+    assert table.loc["Total"].tolist() == pytest.approx([*by_hand, 3_807_678.94], abs=1e-6)
+    for column in got.columns[1:]:  # the subtotals add up, and the activities to them
+        assert table.loc["Operation", column] + table.loc["Maintenance", column] == \
+            pytest.approx(table.loc["Total", column], rel=1e-12)
+        assert sum(table.loc[a, column] for a in OPERATION_ACTIVITIES) == pytest.approx(
+            table.loc["Operation", column], rel=1e-12)
+        assert sum(table.loc[a, column] for a in MAINTENANCE_ACTIVITIES) == pytest.approx(
+            table.loc["Maintenance", column], rel=1e-12)
+        share = table.loc["Operation share", column]
+        assert share == pytest.approx(table.loc["Operation", column] /
+                                      table.loc["Total", column], rel=1e-12)
+        assert table.loc["Band status", column] == ("within" if 0.4 <= share <= 0.6 else
+                                                    "operation-heavy")
 
 
 def test_summary_is_the_reports_baseline_table(tables, sample_run):
+    """The function's group-bys against the report's Baseline sheet, built another way (the
+    report builder's pivots and the scenario figures)."""
     got = OM_SUMMARY(tables["Staffing"], tables["Rates"], tables["Allocation"], tables["Costs"],
                      tables["Roles"], tables["Settings"])
     assert isinstance(got, pd.DataFrame), got
@@ -75,6 +131,47 @@ def test_summary_is_the_reports_baseline_table(tables, sample_run):
         assert all(_same(a, b) for a, b in zip(row, want, strict=True)), (row, want)
     base = sample_run.summary()["scenarios"][0]
     assert got.set_index("Activity").loc["Total", "FY"] == pytest.approx(base["total"])
+
+
+def test_summary_of_three_years_is_the_reports_baseline_table():
+    """The shipped sample over FY2027-FY2029, with its FX and Escalation tables: the
+    function's table is the report's Baseline block cell for cell, to the last bit."""
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(sample_plan_path()))
+    names = ("Staffing", "Rates", "Allocation", "Costs", "Roles", "Settings", "FX",
+             "Escalation")
+    sheets = {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in names}
+    got = OM_SUMMARY(*sheets.values())
+    assert isinstance(got, pd.DataFrame), got
+    run = run_grids({n: SheetGrid(n, rows) for n, rows in sheets.items()}, "sample")
+    layout = run_layout(run)
+    block = layout.sheet(layout.scenario_sheets["Baseline"]).block("activity_quarter")
+    assert list(got.columns) == list(block.header)
+    assert list(got.columns)[-4:] == ["FY2027", "FY2028", "FY2029", "Total"]
+    for row, want in zip(got.itertuples(index=False), block.rows, strict=True):
+        assert all(_same(a, b) for a, b in zip(row, want, strict=True)), (row, want)
+    assert OM_SPLIT(*sheets.values()) == run.figures.baseline.operation_share
+
+
+def test_functions_keep_the_run_of_the_same_tables_only(tables):
+    """A second call with the same tables finds the plan evaluated; a changed cell (even 1
+    for 1.0) is another plan."""
+    functions.forget_runs()
+    args = [table_rows(tables[n]) for n in ("Staffing", "Rates", "Allocation")]
+    share = OM_SPLIT(*args)
+    assert len(functions._runs) == 1
+    assert OM_SPLIT(*args) == share and len(functions._runs) == 1
+    assert isinstance(OM_SUMMARY(*args), pd.DataFrame) and len(functions._runs) == 1
+    changed = [[row[:] for row in arg] for arg in args]
+    changed[0][1][4] = changed[0][1][4] * 2  # the first line's FTE Q1, doubled
+    assert OM_SPLIT(*changed) != share and len(functions._runs) == 2
+    keys = {functions._key({"A": SheetGrid("A", [[cell]])}) for cell in (1, 1.0, True)}
+    assert len(keys) == 3 and None not in keys
+    for _ in range(functions.KEPT_RUNS + 2):
+        changed[0][1][4] += 1
+        OM_SPLIT(*changed)
+    assert len(functions._runs) == functions.KEPT_RUNS
 
 
 def test_split_is_the_baseline_operation_share(tables, sample_run):

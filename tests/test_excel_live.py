@@ -33,8 +33,8 @@ from xlwings_payload import (
 import omplan
 from omplan.apps.cli import sample_plan_path
 from omplan.files.report import report_layout
-from omplan.files.run import run_plan
 from omplan.input.reader import OPTIONAL_SHEETS, REQUIRED_SHEETS
+from omplan.pipeline import run_plan
 from omplan.render.live import _grid, needs_quote, rectangles
 from omplan.report.common import LedgerRows
 
@@ -69,7 +69,7 @@ def sample_run():
 
 def live(book_payload, **kw):
     """Run the binding on a remote book: (result, actions, book after, action targets)."""
-    from omplan.apps.excel import run_in_book
+    from omplan.excel import run_in_book
 
     book = open_book(book_payload)
     result = run_in_book(book, **kw)
@@ -297,7 +297,7 @@ def test_grids_keep_the_used_ranges_origin_on_a_real_file(tmp_path):
     import openpyxl
     import xlwings as xw
 
-    from omplan.apps.excel import grids_from_book
+    from omplan.excel import grids_from_book
     from omplan.input.reader import parse_plan
 
     wb = openpyxl.Workbook()
@@ -361,12 +361,12 @@ def test_import_omplan_does_not_load_xlwings():
             "assert 'xlwings' not in sys.modules, 'xlwings imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
     # without a licence key xlwings loads no PRO code, and omplan.excel asks for none
-    code = ("import sys, xlwings; before = set(sys.modules); import omplan.apps.excel; "
+    code = ("import sys, xlwings; before = set(sys.modules); import omplan.excel; "
             "new = [m for m in set(sys.modules) - before if m.startswith('xlwings.pro')]; "
             "assert not new, new")
     env = {k: v for k, v in os.environ.items()
            if k not in ("XLWINGS_LICENSE_KEY", "XLWINGS_ON_SERVER")}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
-    for module in ("apps/excel.py", "render/live.py"):
+    for module in ("apps/excel/button.py", "apps/excel/functions.py", "render/live.py"):
         source = (Path(omplan.__file__).parent / module).read_text()
         assert not re.search(r"(from|import)\s+xlwings(\.pro|\s+import\s+pro)", source)

@@ -7,9 +7,9 @@ import datetime as dt
 import pandas as pd
 from factories import tiny_plan
 
-from omplan.apps.excel import OM_VARIANCE
-from omplan.files.run import run_plan
+from omplan.excel import OM_VARIANCE
 from omplan.files.sample import SAMPLE_PLAN, build_sample_plan
+from omplan.pipeline import run_plan
 
 ACTUALS_HEAD = ["Month", "System", "Activity", "Amount"]
 
@@ -53,7 +53,7 @@ def test_variance_of_the_sample_is_the_jsons(tmp_path):
 def test_payback_and_split_of_the_shipped_sample_with_its_fx_and_escalation(tmp_path):
     """With the FX and Escalation tables as arguments, the functions price the shipped sample
     (INR offshore rates, escalation) exactly as the JSON does."""
-    from omplan.apps.excel import OM_PAYBACK, OM_SPLIT
+    from omplan.excel import OM_PAYBACK, OM_SPLIT
 
     def table(name: str) -> pd.DataFrame:
         rows = SAMPLE_PLAN[name]

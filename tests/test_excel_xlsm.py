@@ -17,7 +17,6 @@ import pytest
 
 import omplan
 from omplan.apps.cli import sample_plan_path
-from omplan.files.run import run_plan
 from omplan.files.template_sheets import HEADERS
 from omplan.files.xlsm import (
     BUTTON_CAPTION,
@@ -29,6 +28,7 @@ from omplan.files.xlsm import (
     companion_module,
     quickstart_path,
 )
+from omplan.pipeline import run_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "workbooks" / "omplan.xlsm"
@@ -94,7 +94,7 @@ def test_shipped_xlsm_is_rebuilt_byte_for_byte():
 
 def test_omplan_main_is_the_run_button():
     """omplan.xlsm's macro runs `import omplan; omplan.main()`."""
-    from omplan.apps.excel import main
+    from omplan.excel import main
 
     assert omplan.main is main
 
@@ -109,7 +109,7 @@ def test_cli_new_xlsm_writes_the_workbook_and_its_module(tmp_path):
     spec = importlib.util.spec_from_file_location("budget_2027", companion)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    from omplan.apps.excel import main
+    from omplan.excel import main
 
     assert module.main is main
     assert "SampleCall" in "".join(vba_modules(target).values())

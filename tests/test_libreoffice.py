@@ -21,7 +21,7 @@ from test_report_layout import quiet_plan
 from test_report_xlsx import INJECTIONS, write_text_plan
 
 from omplan.apps.cli import sample_plan_path
-from omplan.files.report import write_run_report
+from omplan.files.report import write_report
 from omplan.files.run import run_plan
 
 REL = 1e-6
@@ -59,7 +59,7 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     for name, plan in _plans(plans).items():
         run = run_plan(plan)
         assert run.ok, run.errors
-        written[name] = write_run_report(run, out / f"{name}_report.xlsx")
+        written[name] = write_report(run, out / f"{name}_report.xlsx")
     return written
 
 

@@ -1,4 +1,4 @@
-"""File-level safety scan (omplan.package): every bad file is built here, no binary fixtures."""
+"""File-level safety scan (omplan.input.package): every bad file is built here, no fixtures."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omplan.core.findings import FileProblem
-from omplan.input import package
+from omplan.input import package, screen
 from omplan.input.package import SpecialCell, WorkbookScan, scan_workbook
 
 MiB = 1024 * 1024
@@ -294,7 +294,7 @@ def test_utf16_sheet_is_scanned(tmp_path: Path) -> None:
     assert scan_workbook(path).special_cells == [SpecialCell("Roles", "B2", "error", "#VALUE!")]
 
 
-def test_large_sheet_without_formulas_skips_iterparse(
+def test_large_sheet_without_formulas_skips_the_row_parse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "big.xlsx"
@@ -305,10 +305,10 @@ def test_large_sheet_without_formulas_skips_iterparse(
         ws.append([f"SYS{i % 50}", f"Role{i % 7}", "In-house", None, 1.0, 1.5, 2.0, 0.5])
     wb.save(path)
 
-    def no_iterparse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("iterparse must not run for a sheet without formulas")
+    def no_row_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the rows must not be parsed for a sheet without formulas")
 
-    monkeypatch.setattr(package.etree, "iterparse", no_iterparse)
+    monkeypatch.setattr(package, "special_cells", no_row_parse)
     scan = scan_workbook(path)
     assert scan.sheet_names == ["Staffing"]
     assert scan.special_cells == []
@@ -494,13 +494,13 @@ def test_encrypted_zip_entries(tmp_path: Path) -> None:
 def _inflated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The members the scan inflates, in order."""
     seen: list[str] = []
-    real = package._raw_chunks
+    real = screen.raw_chunks
 
     def spy(raw, info, name):  # type: ignore[no-untyped-def]
         seen.append(info.filename)
         yield from real(raw, info, name)
 
-    monkeypatch.setattr(package, "_raw_chunks", spy)
+    monkeypatch.setattr(screen, "raw_chunks", spy)
     return seen
 
 
@@ -563,7 +563,7 @@ def test_sheet_extents_and_sheet_names_in_any_case(tmp_path: Path) -> None:
 def test_total_declared_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = openpyxl_book(tmp_path / "total.xlsx")
     monkeypatch.setattr(package, "MAX_TOTAL_INFLATED", 2000)
-    monkeypatch.setattr(package, "_raw_chunks", _never_inflate)
+    monkeypatch.setattr(screen, "raw_chunks", _never_inflate)
     expect_problem(path, "zip-bomb")
 
 
@@ -582,9 +582,9 @@ def test_actual_total_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     with zipfile.ZipFile(path) as zf:
         declared = sum(i.file_size for i in zf.infolist())
     # declared sizes pass, but the streamed count trips the limit (as if headers had lied)
-    monkeypatch.setattr(package, "MAX_TOTAL_INFLATED", declared)
-    monkeypatch.setattr(package, "CHUNK", 64)
-    real = package._raw_chunks
+    monkeypatch.setattr(screen, "MAX_TOTAL_INFLATED", declared)
+    monkeypatch.setattr(screen, "CHUNK", 64)
+    real = screen.raw_chunks
 
     def doubled(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         for chunk in real(*args, **kwargs):  # type: ignore[arg-type]
@@ -592,7 +592,7 @@ def test_actual_total_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             yield chunk[len(chunk) // 2 :]
             yield b" "
 
-    monkeypatch.setattr(package, "_raw_chunks", doubled)
+    monkeypatch.setattr(screen, "raw_chunks", doubled)
     expect_problem(path, "zip-bomb")
 
 
@@ -643,7 +643,7 @@ def test_external_dtd_in_sheet_across_chunk_boundary(
         base, tmp_path / "xxe.xlsx", {"xl/worksheets/sheet2.xml": xml}, method=zipfile.ZIP_STORED
     )
     assert xml.index(b"<!DOCTYPE") == 21
-    monkeypatch.setattr(package, "CHUNK", 25)  # stored: "<!DOCTYPE" straddles chunks 1 and 2
+    monkeypatch.setattr(screen, "CHUNK", 25)  # stored: "<!DOCTYPE" straddles chunks 1 and 2
     expect_problem(path, "xml-entities")
 
 
@@ -656,14 +656,14 @@ def test_doctype_in_utf16_part(tmp_path: Path) -> None:
     expect_problem(path, "xml-entities")
 
 
-@pytest.mark.parametrize("chunk", [package.CHUNK, 8])
+@pytest.mark.parametrize("chunk", [screen.CHUNK, 8])
 def test_utf7_declared_part_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
     base = openpyxl_book(tmp_path / "base.xlsx")
     xml = b'<?xml version="1.0" encoding="UTF-7"?>+ADw-+ACE-DOCTYPE a+AD4-<a/>'
     path = rezip(base, tmp_path / "utf7.xlsx", {"xl/styles.xml": xml}, method=zipfile.ZIP_STORED)
-    monkeypatch.setattr(package, "CHUNK", chunk)  # the declaration may arrive in pieces
+    monkeypatch.setattr(screen, "CHUNK", chunk)  # the declaration may arrive in pieces
     expect_problem(path, "xml-encoding")
 
 

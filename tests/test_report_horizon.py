@@ -419,8 +419,8 @@ def test_terminal_table_of_three_years_fits_80_columns(tiny, capsys, monkeypatch
     from omplan.apps.cli import print_summary
 
     monkeypatch.setenv("COLUMNS", "80")
-    _, _, summary = tiny
-    print_summary(summary, [])
+    evaluation, _, _ = tiny
+    print_summary(plan_figures(evaluation.plan, [], evaluation), findings=False)
     text = capsys.readouterr().out
     lines = text.splitlines()
     assert max(len(line.rstrip()) for line in lines) <= 80, text
@@ -441,8 +441,8 @@ def test_terminal_names_the_recommendation_over_three_years(sample3, capsys, mon
     from omplan.apps.cli import print_summary
 
     monkeypatch.setenv("COLUMNS", "80")
-    _, _, summary, _ = sample3
-    print_summary(summary, [])
+    evaluation, _, summary, _ = sample3
+    print_summary(plan_figures(evaluation.plan, [], evaluation), findings=False)
     text = capsys.readouterr().out
     assert max(len(line.rstrip()) for line in text.splitlines()) <= 80, text
     assert f"Recommended: {summary['recommended']} (lowest NPV of cost" in text
@@ -465,7 +465,7 @@ def batch3(monkeypatch, tmp_path):
     """``tiny3`` behind a plan file: the batch task reads the file, gets the 3-year plan."""
     from factories import write_openpyxl
 
-    import omplan.files.run as run_module
+    import omplan.pipeline as run_module
 
     path = write_openpyxl(tiny_plan(), tmp_path / "unit.xlsx")
     monkeypatch.setattr(run_module, "load_plan", lambda p: (tiny3(), []))
@@ -554,11 +554,12 @@ def test_run_button_writes_a_three_year_report(monkeypatch):
     the scenario sheets carry the FY quarters and the Summary the per-year figures."""
     from xlwings_payload import apply_actions, open_book, payload, sheet_values, use_remote_engine
 
-    import omplan.apps.excel as excel
+    import omplan.apps.excel.button as excel
+    import omplan.pipeline
 
     use_remote_engine(monkeypatch)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    monkeypatch.setattr(excel, "parse_plan", lambda grids, name: (tiny3(), []))
+    monkeypatch.setattr(omplan.pipeline, "parse_plan", lambda grids, name: (tiny3(), []))
     book_payload = payload(tiny_plan())
     book = open_book(book_payload)
     result = excel.run_in_book(book)
@@ -588,7 +589,7 @@ def test_terminal_puts_ten_years_in_several_tables(capsys, monkeypatch):
     plan = replace(plan, settings=replace(plan.settings, horizon_years=10),
                    staffing=[replace(line, fte=tuple(line.fte) * 10) for line in plan.staffing])
     evaluation = evaluate(plan)
-    print_summary(plan_figures(plan, [], evaluation).to_json(), [])
+    print_summary(plan_figures(plan, [], evaluation), findings=False)
     lines = capsys.readouterr().out.splitlines()
     assert max(len(line.rstrip()) for line in lines) <= 80
     heads = [line.split() for line in lines if line.startswith("Scenario") and "FY20" in line]

@@ -30,7 +30,7 @@ from omplan.core.model import (
     level_label,
 )
 from omplan.core.periods import quarter_labels
-from omplan.files.report import ReportError, report_layout, write_report, write_run_report
+from omplan.files.report import ReportError, report_layout, write_report
 from omplan.files.run import run_plan
 from omplan.report.annual import COMPONENT_LABELS, NO_ROLE, NO_SOURCING
 
@@ -51,7 +51,7 @@ def _report(source: Path, out: Path):
     try:
         run = run_plan(source)
         path = out / "sample_report.xlsx"
-        write_run_report(run, path)
+        write_report(run, path)
         lay = report_layout(run.evaluation, input_findings=run.findings, source_path=source)
     finally:
         mp.undo()
@@ -431,7 +431,7 @@ def test_text_from_inputs_stays_text(tmp_path):
     plan_path = write_text_plan(sheets, tmp_path / "inject.xlsx")
     run = run_plan(plan_path)
     assert run.ok, run.errors
-    out = write_run_report(run, tmp_path / "report.xlsx")
+    out = write_report(run, tmp_path / "report.xlsx")
 
     with zipfile.ZipFile(out) as z:
         for name in z.namelist():
@@ -479,8 +479,8 @@ def test_renderer_writes_error_codes_and_formula_lookalikes_as_text(tmp_path):
 def test_same_input_gives_the_same_bytes(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
     run = run_plan(SAMPLE)
-    a = write_run_report(run, tmp_path / "a.xlsx").read_bytes()
-    b = write_run_report(run_plan(SAMPLE), tmp_path / "b.xlsx").read_bytes()
+    a = write_report(run, tmp_path / "a.xlsx").read_bytes()
+    b = write_report(run_plan(SAMPLE), tmp_path / "b.xlsx").read_bytes()
     assert a == b
     moment = datetime.fromtimestamp(EPOCH, tz=UTC)
     with zipfile.ZipFile(tmp_path / "a.xlsx") as z:
@@ -496,8 +496,8 @@ def test_too_big_ledger_is_refused_before_writing(tmp_path, monkeypatch):
     monkeypatch.setattr(layout_mod, "EXCEL_MAX_ROWS", 100)
     run = run_plan(SAMPLE)
     target = tmp_path / "report.xlsx"
-    with pytest.raises(ReportError, match=r"at most 99 rows.*--json"):
-        write_run_report(run, target)
+    with pytest.raises(layout_mod.ReportTooLarge, match=r"at most 99 rows.*--json"):
+        write_report(run, target)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -513,7 +513,7 @@ def test_failed_write_leaves_the_old_report(tmp_path, monkeypatch):
 
     monkeypatch.setattr(render, "render_workbook", broken)
     with pytest.raises(OSError, match="disk full"):
-        write_run_report(run_plan(SAMPLE), target)
+        write_report(run_plan(SAMPLE), target)
     assert target.read_bytes() == b"old report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]
 
@@ -521,7 +521,7 @@ def test_failed_write_leaves_the_old_report(tmp_path, monkeypatch):
 def test_sheet_names_with_quotes_in_charts(tmp_path):
     sheets = with_rows(tiny_plan(), "Scenarios", ["Bob's [plan]", "Dev", "*", "fte_factor", 2],
                        header=["Scenario", "Role", "System", "Change", "Value"])
-    out = write_run_report(run_plan(write_text_plan(sheets, tmp_path / "p.xlsx")),
+    out = write_report(run_plan(write_text_plan(sheets, tmp_path / "p.xlsx")),
                            tmp_path / "r.xlsx")
     assert openpyxl.load_workbook(out).sheetnames[3] == "Bob's -plan-"
     with zipfile.ZipFile(out) as z:
@@ -533,11 +533,11 @@ def test_sheet_names_with_quotes_in_charts(tmp_path):
 def test_report_file_name_is_checked(tmp_path):
     run = run_plan(SAMPLE)
     with pytest.raises(ReportError, match=r"\.xlsx"):
-        write_run_report(run, tmp_path / "report.xls")
+        write_report(run, tmp_path / "report.xls")
     copy = tmp_path / "plan.xlsx"
     copy.write_bytes(SAMPLE.read_bytes())
     with pytest.raises(ReportError, match="the plan itself"):
-        write_run_report(run_plan(copy), copy)
+        write_report(run_plan(copy), copy)
     assert copy.read_bytes() == SAMPLE.read_bytes()
 
 
@@ -547,15 +547,15 @@ def test_plan_with_errors_has_no_report(tmp_path):
     run = run_plan(write_text_plan(sheets, tmp_path / "bad.xlsx"))
     assert not run.ok
     with pytest.raises(ReportError, match="errors"):
-        write_run_report(run, tmp_path / "r.xlsx")
+        write_report(run, tmp_path / "r.xlsx")
     assert not (tmp_path / "r.xlsx").exists()
 
 
-def test_write_report_takes_an_evaluation(tmp_path):
+def test_write_report_takes_the_run_as_write_into_does(tmp_path):
     run = run_plan(SAMPLE)
-    out = write_report(run.evaluation, tmp_path / "plain.xlsx")
-    rows = CalamineWorkbook.from_path(out).get_sheet_by_name("Summary").to_python()
-    assert any(row[0] == "Baseline" for row in rows)
+    with pytest.raises(TypeError, match=r"omplan.write_report\(omplan.run_plan\(PLAN\)"):
+        write_report(run.evaluation, tmp_path / "plain.xlsx")  # the call of before
+    assert not (tmp_path / "plain.xlsx").exists()
 
 
 # --------------------------------------------------------------------------- CLI

@@ -31,10 +31,14 @@ from openpyxl.workbook.defined_name import DefinedName
 from test_report_xlsx import write_text_plan
 
 from omplan.apps.cli import cli, sample_plan_path
-from omplan.files import graft, writeback
+from omplan.files import writeback
+from omplan.files.book import read_book
+from omplan.files.graft import owned_parts
 from omplan.files.ownership import OWNER_NAME, owner_mark
 from omplan.files.run import run_plan
 from omplan.files.writeback import WritebackRefused, check_writable, write_into
+from omplan.files.zip_records import new_member, read_zip, write_zip
+from omplan.input.opc import rels_name
 
 TINY_REPORT = ["Summary", "Business case", "Baseline", "Ledger", "Checks", "About"]
 INPUTS = list(tiny_plan())
@@ -61,22 +65,22 @@ def sheetnames(path: Path) -> list[str]:
 def records(data: bytes) -> dict[str, tuple[bytes, bytes]]:
     """Part -> its raw zip record (local header and compressed bytes; central record without
     its offset)."""
-    members, _, _ = graft.read_zip(data)
+    members, _, _ = read_zip(data)
     return {m.name: (m.local, m.central[:42] + m.central[46:]) for m in members}
 
 
 def shared_parts(data: bytes) -> set[str]:
     """The parts a writeback may change (by additions): workbook, its rels, content types,
     styles."""
-    book = graft.read_book(data)
+    book = read_book(data)
     styles = {t for _, kind, t, ext in book.rels(book.workbook) if kind.endswith("/styles")}
-    return {book.workbook, graft.rels_name(book.workbook), "[Content_Types].xml", *styles}
+    return {book.workbook, rels_name(book.workbook), "[Content_Types].xml", *styles}
 
 
 def omplan_parts(data: bytes) -> set[str]:
     """The parts of the sheets omplan wrote (and what they alone refer to)."""
-    book = graft.read_book(data)
-    return set(graft.owned_parts(book, list(writeback.package_owned(book).values())))
+    book = read_book(data)
+    return set(owned_parts(book, list(writeback.package_owned(book).values())))
 
 
 def assert_parts_kept(before: bytes, after: bytes) -> None:
@@ -100,7 +104,7 @@ def parts(path: Path) -> dict[str, bytes]:
 
 def sheet_xml(path: Path) -> dict[str, bytes]:
     """Sheet title -> its worksheet XML."""
-    book = graft.read_book(path.read_bytes())
+    book = read_book(path.read_bytes())
     return {s.title: book.read(s.part) for s in book.sheets if s.part}
 
 
@@ -397,14 +401,14 @@ def test_a_difference_found_by_the_check_writes_nothing(tmp_path, monkeypatch):
     plan = openpyxl_plan(tmp_path / "plan.xlsx")
     original = plan.read_bytes()
     real = writeback.graft
-    staffing = graft.read_book(original).sheets[INPUTS.index("Staffing")].part
+    staffing = read_book(original).sheets[INPUTS.index("Staffing")].part
 
     def corrupting(book, job):  # a bug that changes a user part while grafting
         result = real(book, job)
-        members, prefix, comment = graft.read_zip(result.data)
-        members = [graft.new_member(m.name, m.content().replace(b"<v>1</v>", b"<v>99</v>"),
-                                    like=m) if m.name == staffing else m for m in members]
-        result.data = graft.write_zip(members, prefix, comment)
+        members, prefix, comment = read_zip(result.data)
+        members = [new_member(m.name, m.content().replace(b"<v>1</v>", b"<v>99</v>"),
+                              like=m) if m.name == staffing else m for m in members]
+        result.data = write_zip(members, prefix, comment)
         return result
 
     monkeypatch.setattr(writeback, "graft", corrupting)
@@ -611,11 +615,11 @@ def test_workbook_settings_and_document_properties_stay_the_users(tmp_path):
 
 def test_printer_settings_parts_are_kept(tmp_path):
     plan = xlsxwriter_plan(tmp_path / "plan.xlsx")
-    notes = graft.read_book(plan.read_bytes()).sheets[-1].part
+    notes = read_book(plan.read_bytes()).sheets[-1].part
     driver = bytes(range(256)) * 4  # a printer driver's DEVMODE, opaque to everybody else
     add_parts(plan, {
         "xl/printerSettings/printerSettings1.bin": driver,
-        graft.rels_name(notes): '<Relationships xmlns="http://schemas.openxmlformats.org/'
+        rels_name(notes): '<Relationships xmlns="http://schemas.openxmlformats.org/'
         'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxml'
         'formats.org/officeDocument/2006/relationships/printerSettings" '
         'Target="../printerSettings/printerSettings1.bin"/></Relationships>'},
@@ -654,6 +658,59 @@ def _cell_xfs(styles: bytes) -> list[dict[str, str]]:
     return [dict(xf.attrib) for xf in root.find("{*}cellXfs")]
 
 
+def without_styles(data: bytes, keep_relationship: bool = False) -> bytes:
+    """``data`` without its styles part, as some producers write packages: the part and its
+    content type gone, and the workbook's relationship to it too unless
+    ``keep_relationship`` (a package naming a styles part it lacks)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            content = zin.read(info)
+            if info.filename == "xl/styles.xml":
+                continue
+            if info.filename == "[Content_Types].xml":
+                content = re.sub(rb'<Override[^>]*PartName="/xl/styles.xml"[^>]*/>', b"", content)
+            elif info.filename == "xl/_rels/workbook.xml.rels" and not keep_relationship:
+                content = re.sub(rb'<Relationship[^>]*/styles"[^>]*/>', b"", content)
+            zout.writestr(info, content)
+    return out.getvalue()
+
+
+def _summary_cells(path: Path) -> list[tuple[Any, ...]]:
+    """Every cell of the Summary sheet with its value, number format and boldness, read by
+    openpyxl in its default mode (which reads the styles part ``xl/styles.xml`` only)."""
+    ws = openpyxl.load_workbook(path)["Summary"]
+    return [(c.coordinate, c.value, c.number_format, c.font.b) for row in ws.iter_rows()
+            for c in row if c.value is not None]
+
+
+@pytest.mark.parametrize("dangling", [False, True], ids=["no-styles", "dangling-relationship"])
+def test_a_package_without_styles_gets_the_reports_as_xl_styles_xml(tmp_path, dangling):
+    """openpyxl reads styles only from xl/styles.xml: a package that has no styles part gets
+    the report's under that name (or the name its dangling relationship gives), and every
+    report cell reads back with the format it has in a plan that had styles."""
+    (tmp_path / "styled").mkdir()
+    styled = openpyxl_plan(tmp_path / "styled" / "plan.xlsx")  # the same name: same Summary
+    plan = tmp_path / "plan.xlsx"
+    plan.write_bytes(without_styles(styled.read_bytes(), keep_relationship=dangling))
+    original = plan.read_bytes()
+    assert "xl/styles.xml" not in parts(plan)
+    write_back(styled)
+    write_back(plan)
+    assert_in_place(plan, original)
+    book = read_book(plan.read_bytes())
+    styles = [r.target for r in book.rels(book.workbook) if r.type.endswith("/styles")]
+    assert styles == ["xl/styles.xml"]
+    assert parts(plan)["xl/styles.xml"]
+    cells = _summary_cells(plan)
+    assert any(fmt != "General" for _, _, fmt, _ in cells) and any(b for *_, b in cells)
+    assert cells == _summary_cells(styled)
+    first = plan.read_bytes()
+    write_back(plan)  # the rerun merges into the styles part it added
+    assert_parts_kept(first, plan.read_bytes())
+    assert _summary_cells(plan) == cells
+
+
 def test_literal_escapes_in_report_text_stay_literal(tmp_path):
     sheets = tiny_plan()
     sheets["Staffing"][1][0] = "ERP_x005F_x000a_core"  # the text ERP_x000a_core, escaped
@@ -670,7 +727,7 @@ def test_literal_escapes_in_report_text_stay_literal(tmp_path):
 
 def test_a_sheet_whose_used_range_is_the_whole_grid_is_not_walked(tmp_path):
     plan = openpyxl_plan(tmp_path / "plan.xlsx")
-    notes = graft.read_book(plan.read_bytes()).sheets[-1].part
+    notes = read_book(plan.read_bytes()).sheets[-1].part
     add_parts(plan, {}, edits={notes: (b'<dimension ref="A1:C5"/>',
                                        b'<dimension ref="A1:XFD1048576"/>')})
     assert b"XFD1048576" in parts(plan)[notes]
@@ -783,7 +840,7 @@ def test_xlsm_buttons_signed_projects_and_ribbons_are_written_into(tmp_path):
 
 def test_parts_of_any_kind_are_carried_over(tmp_path):
     plan = openpyxl_plan(tmp_path / "plan.xlsx")
-    notes = graft.read_book(plan.read_bytes()).sheets[-1].part
+    notes = read_book(plan.read_bytes()).sheets[-1].part
     add_parts(plan, {"xl/slicers/slicer1.xml": "<slicers/>", "xl/metadata.xml": "<m/>",
                      "xl/unknown/thing.bin": b"?", "customXml/item1.xml": "<x/>"}, edits={
         notes: (b"</worksheet>", b'<ignoredErrors><ignoredError sqref="A1" '
@@ -878,38 +935,93 @@ def _fresh_copy(folder: Path, source: Path) -> Path:
     return Path(shutil.copy(source, folder / "plan.xlsx"))
 
 
-#: Every moment of a save at which a crash can strike (see writeback_kill_helper.py): the
-#: calls in order are fsync(.bak temp), replace(.bak), fsync(folder), fsync(plan temp),
-#: replace(plan), fsync(folder). Until the second replace returns the plan is the old one.
-KILL_POINTS = {
-    (operation, n, when): ("new" if (operation, n) in (("fsync", 4),) or
-                           (operation, n, when) == ("replace", 2, "after") else "old")
-    for operation, calls in (("fsync", 4), ("replace", 2))
-    for n in range(1, calls + 1) for when in ("before", "after")
-}
+def save_trace(plan: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str, str]]:
+    """Every ``os.fsync`` and ``os.replace`` of ``omplan run PLAN --writeback``, in order:
+    (operation, what it acts on, the plan before the call, after it), the plan being 'old'
+    (byte-identical) or 'new' (anything else)."""
+    original = plan.read_bytes()
+    folder = plan.parent.resolve()
+    trace = []
+
+    def state() -> str:
+        return "old" if plan.read_bytes() == original else "new"
+
+    def what(path: str) -> str:
+        name = Path(path).name
+        if Path(path) == folder:
+            return "folder"
+        for role, kept in (("backup", plan.name + ".bak"), ("plan", plan.name)):
+            if name == kept:
+                return role
+            if re.fullmatch(re.escape(f".{kept}.") + r"\w+\.tmp", name):
+                return role + " temp"
+        return name
+
+    def traced(operation: str, acts_on: Any) -> Any:
+        real = getattr(os, operation)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            target, before = what(acts_on(*args)), state()
+            result = real(*args, **kwargs)
+            trace.append((operation, target, before, state()))
+            return result
+
+        return call
+
+    monkeypatch.setattr(os, "fsync", traced("fsync", lambda fd: os.readlink(f"/proc/self/fd/{fd}")))
+    monkeypatch.setattr(os, "replace", traced("replace", lambda src, dst: os.fspath(dst)))
+    try:
+        write_back(plan)
+    finally:
+        monkeypatch.undo()
+    return trace
 
 
-def test_kill_points_cover_the_whole_save():
-    assert len(KILL_POINTS) == 12
-    assert [p for p, outcome in KILL_POINTS.items() if outcome == "new"] == [
-        ("fsync", 4, "before"), ("fsync", 4, "after"), ("replace", 2, "after")]
+#: The save as the README promises it: the backup made durable, then the new plan, each swapped
+#: in by a rename made durable by an fsync of the folder.
+SAVE_ORDER = [("fsync", "backup temp"), ("replace", "backup"), ("fsync", "folder"),
+              ("fsync", "plan temp"), ("replace", "plan"), ("fsync", "folder")]
 
 
-def test_kill_at_every_step_of_the_save_leaves_old_or_new(tmp_path):
-    """SIGKILL the writeback at each of the twelve moments of its save, deterministically:
-    the plan is then exactly the old workbook or exactly the new one, and no file named like
-    the workbook is left over (a hidden ``.plan.xlsx.<random>.tmp`` may be)."""
+def test_the_save_makes_each_file_durable_before_it_is_swapped_in(tmp_path, monkeypatch):
+    plan = openpyxl_plan(tmp_path / "plan.xlsx")
+    trace = save_trace(plan, monkeypatch)
+    assert [(operation, target) for operation, target, _, _ in trace] == SAVE_ORDER
+    # the plan is the old workbook until the rename of the new one, and the new one after it
+    assert [(before, after) for _, _, before, after in trace] == [
+        ("old", "old")] * 4 + [("old", "new"), ("new", "new")]
+
+
+def kill_points(trace: list[tuple[str, str, str, str]]) -> dict[tuple[str, int, str], str]:
+    """(os function, its n-th call, before or after it) -> the plan at that moment, for every
+    moment of a traced save (the points writeback_kill_helper.py kills at)."""
+    points, calls = {}, {"fsync": 0, "replace": 0}
+    for operation, _, before, after in trace:
+        calls[operation] += 1
+        points[(operation, calls[operation], "before")] = before
+        points[(operation, calls[operation], "after")] = after
+    return points
+
+
+def test_kill_at_every_step_of_the_save_leaves_old_or_new(tmp_path, monkeypatch):
+    """SIGKILL the writeback at each moment of its save (before and after each fsync and
+    rename a traced save makes), deterministically: every moment is reached, the plan is then
+    exactly the old workbook or exactly the new one, as at that moment of the traced save,
+    and no file named like the workbook is left over (a hidden ``.plan.xlsx.<random>.tmp``
+    may be)."""
     source = openpyxl_plan(tmp_path / "source.xlsx")
     original = source.read_bytes()
+    points = kill_points(save_trace(_fresh_copy(tmp_path / "traced", source), monkeypatch))
+    assert len(points) == 2 * len(SAVE_ORDER)
     running = {}
-    for i, point in enumerate(KILL_POINTS):
+    for i, point in enumerate(points):
         plan = _fresh_copy(tmp_path / f"step{i}", source)
         running[point] = (plan, subprocess.Popen(
             [sys.executable, str(HELPER), str(plan), *map(str, point)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     for point, (plan, process) in running.items():
-        assert process.wait(timeout=300) == -signal.SIGKILL, point
-        assert _classify(plan, original) == KILL_POINTS[point], point
+        assert process.wait(timeout=300) == -signal.SIGKILL, point  # the moment was reached
+        assert _classify(plan, original) == points[point], point
         leftovers = {p.name for p in plan.parent.iterdir()} - {plan.name, plan.name + ".bak"}
         assert all(name.startswith(".") and name.endswith(".tmp") for name in leftovers), (
             point, leftovers)

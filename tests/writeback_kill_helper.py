@@ -5,7 +5,7 @@ Usage: python writeback_kill_helper.py PLAN OPERATION N WHEN
   OPERATION  fsync or replace (the os function whose N-th call is the moment)
   WHEN       before or after that call
 A writeback calls, in order: fsync(.bak temp), replace(.bak), fsync(folder),
-fsync(plan temp), replace(plan), fsync(folder).
+fsync(plan temp), replace(plan), fsync(folder); the test traces a real save to find them.
 """
 
 from __future__ import annotations

@@ -9,271 +9,25 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from omplan.apps import streams
+from omplan.apps.terminal import console, print_errors, print_summary
 from omplan.core.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from rich.console import Console
+    from omplan.pipeline import PlanRun
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
-
-
-def _console(stderr: bool = False) -> Console:
-    """A console that prints text as it is (no markup in user text) and survives a closed
-    pipe; 80 columns or the terminal's width, ``COLUMNS`` when set, else 120 in logs."""
-    from rich.console import Console
-
-    stream: Any = streams.stderr() if stderr else streams.stdout()  # a text stream
-    console = Console(file=stream, highlight=False,
-                      markup=False, emoji=False)
-    if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
-        console.width = 120  # logs and pipes: wide enough for the summary table
-    return console
 
 
 def sample_plan_path() -> Path:
     """The sample plan shipped inside the package."""
     return Path(__file__).resolve().parents[1] / "data" / "sample_plan.xlsx"
-
-
-def _fmt_money(value: float, signed: bool = False) -> str:
-    return f"{value:+,.0f}" if signed else f"{value:,.0f}"
-
-
-def _fmt_share(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}"
-
-
-def _fmt_points(share: float | None, target: float) -> str:
-    """Operation share minus target in percentage points (the workbooks' "Share vs
-    target")."""
-    return "–" if share is None else f"{(share - target) * 100:+.1f} pp"
-
-
-def print_summary(summary: dict[str, Any], findings: list[dict[str, str]]) -> None:
-    """A readable summary table (80 columns wide at most) and the findings, on stdout."""
-    from rich.table import Table
-    from rich.text import Text
-
-    console = _console()
-    cur = summary["currency"]
-    band = summary["band"]
-    target = summary["target_operation_share"]
-    title = Text(f"{summary['plan']} — {_horizon_text(summary)}, amounts in {cur}; band "
-                 f"{band['low']:.0%}–{band['high']:.0%}, target operation share {target:.1%}")
-    rows = []
-    for s in summary["scenarios"]:
-        share = s["operation_share"]
-        rows.append([s["name"], _fmt_money(s["total"]), _fmt_money(s["operation"]),
-                     _fmt_money(s["maintenance"]), _fmt_share(share), s["band_status"],
-                     _fmt_points(share, target)])
-    heads = ["Scenario", "Total", "Operation", "Maintenance", "Op. share", "Band status",
-             "Share vs target"]
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False,
-                  title_style="", header_style="bold underline")
-    # one line per scenario when the console is wide enough; else headers wrap at spaces,
-    # then scenario names do: figures are never cut
-    natural = [max([len(r[i]) for r in rows] + [len(head)]) for i, head in enumerate(heads)]
-    narrow = [max([len(r[i]) for r in rows] + [len(w) for w in head.split()])
-              for i, head in enumerate(heads)]
-    fits = sum(natural) + 2 * (len(heads) - 1) <= console.width
-    widths = natural if fits else narrow
-    table.add_column(heads[0], min_width=8, ratio=None if fits else 1)
-    for i, head in enumerate(heads[1:], start=1):
-        table.add_column(head, justify="left" if i == 5 else "right", width=widths[i])
-    styles = {"within": "green", "operation-heavy": "red", "maintenance-heavy": "red"}
-    for r in rows:
-        table.add_row(Text(r[0]), *r[1:5], Text(r[5], style=styles.get(r[5], "")), r[6])
-    console.print(table)
-    _print_years(console, summary)
-    _print_business_case(console, summary)
-    _print_actuals(console, summary)
-    print_findings(findings)
-
-
-def _years(summary: dict[str, Any]) -> int:
-    return int((summary.get("horizon") or {}).get("years") or 1)
-
-
-def _horizon_text(summary: dict[str, Any]) -> str:
-    """``FY2027`` for one year; ``FY2027–FY2029 (3-year totals)`` for several."""
-    first, years = summary["fiscal_year"], _years(summary)
-    if years == 1:
-        return f"FY{first}"
-    return f"FY{first}–FY{first + years - 1} ({years}-year totals)"
-
-
-def _print_years(console: Any, summary: dict[str, Any]) -> None:
-    """Total per fiscal year and scenario, for a plan over several years: as many years side
-    by side as the console holds, the next ones in another table below."""
-    if _years(summary) == 1:
-        return
-    from rich.table import Table
-    from rich.text import Text
-
-    scenarios = summary["scenarios"]
-    years = [y["fiscal_year"] for y in scenarios[0].get("years", [])]
-    cells = [[_fmt_money(y["total"]) + ("*" if y["band_status"] not in ("within", "no-cost")
-                                        else " ") for y in s["years"]] for s in scenarios]
-    widths = [max([len(f"FY{year}")] + [len(row[i]) for row in cells])
-              for i, year in enumerate(years)]
-    name_width = max(8, min(max(len(s["name"]) for s in scenarios), 20))
-    groups: list[list[int]] = [[]]  # year indexes per table
-    used = name_width
-    for i, width in enumerate(widths):
-        if groups[-1] and used + width + 2 > console.width:
-            groups.append([])
-            used = name_width
-        groups[-1].append(i)
-        used += width + 2
-    console.print()
-    console.print(Text("Total per fiscal year (* outside the band that year)"))
-    for group in groups:
-        table = Table(box=None, pad_edge=False, header_style="bold underline")
-        table.add_column("Scenario", min_width=8, ratio=1)
-        for i in group:
-            table.add_column(f"FY{years[i]}", justify="right", width=widths[i])
-        for sc, row in zip(scenarios, cells, strict=True):
-            table.add_row(Text(sc["name"]), *(row[i] for i in group))
-        console.print(table)
-
-
-def _payback_text(case: dict[str, Any]) -> str:
-    months, quarter = case["payback_months"], case["payback_quarter"]
-    if months is None:
-        return "never"
-    if quarter is None:
-        return "at once"
-    return f"{months} mo (FY{quarter['fiscal_year']} {quarter['quarter']})"
-
-
-def _print_business_case(console: Any, summary: dict[str, Any]) -> None:
-    """Each scenario against Baseline (change, one-off, NPV of savings, payback) and the
-    recommended scenario, in 80 columns."""
-    from rich.table import Table
-    from rich.text import Text
-
-    others = [s for s in summary["scenarios"] if s.get("business_case")]
-    if others:
-        console.print()
-        over = f" over {_years(summary)} years" if _years(summary) > 1 else ""
-        console.print(Text(f"Against Baseline{over} (NPV at {summary['discount_rate']:.1%} a "
-                           "year; savings > 0 = cheaper)"))
-        table = Table(box=None, pad_edge=False, header_style="bold underline")
-        table.add_column("Scenario", min_width=8, ratio=1)
-        for head in ("Δ total", "One-off", "NPV of savings"):
-            table.add_column(head, justify="right")
-        table.add_column("Payback", justify="left")
-        for s in others:
-            case = s["business_case"]
-            table.add_row(Text(s["name"]), _fmt_money(-case["savings"], signed=True),
-                          _fmt_money(case["one_off"]),
-                          _fmt_money(case["npv_savings"], signed=True), _payback_text(case))
-        console.print(table)
-    best = summary.get("recommended")
-    line = (Text(f"Recommended: {best} (lowest NPV of cost, within the band, PMO in-house)")
-            if best else Text("No scenario is recommended: none is in the band every year "
-                              "with the PMO in-house"))
-    console.print(line)
-
-
-def _fit_table(console: Any, title: str, heads: list[str], rows: list[list[str]],
-               left: tuple[int, ...] = (0,)) -> Any:
-    """Print ``title``; return a borderless table for text ``rows``: one line per row when
-    the console is wide enough, else headers wrap at spaces; figures are never cut."""
-    from rich.table import Table
-    from rich.text import Text
-
-    natural = [max([len(r[i]) for r in rows] + [len(head)]) for i, head in enumerate(heads)]
-    narrow = [max([len(r[i]) for r in rows] + [len(w) for w in head.split()])
-              for i, head in enumerate(heads)]
-    widths = natural if sum(natural) + 2 * (len(heads) - 1) <= console.width else narrow
-    console.print(Text(title))  # as wide as the console, not as the table
-    table = Table(box=None, pad_edge=False, header_style="bold underline")
-    for i, head in enumerate(heads):
-        table.add_column(head, justify="left" if i in left else "right", width=widths[i])
-    return table
-
-
-def _print_actuals(console: Any, summary: dict[str, Any]) -> None:
-    """Plan vs actual of the budget scenario by quarter, and each year's forecast, in 80
-    columns (nothing without actual spend)."""
-    from rich.text import Text
-
-    actuals = summary.get("actuals")
-    if not actuals:
-        return
-    pct = ("–" if q["variance_pct"] is None else f"{q['variance_pct']:+.1%}"
-           for q in actuals["quarters"])
-    rows = [[f"FY{q['fiscal_year']} {q['quarter']}{'' if q['complete'] else '*'}",
-             _fmt_money(q["plan"]), _fmt_money(q["actual"]),
-             _fmt_money(q["variance"], signed=True), p,
-             _fmt_share(q["operation_share_actual"]), q["band_status_actual"]]
-            for q, p in zip(actuals["quarters"], pct, strict=True)]
-    console.print()
-    partial = any(not q["complete"] for q in actuals["quarters"])
-    title = (f"Plan vs actual to {actuals['through']}, budget {actuals['budget_scenario']} "
-             f"(+ over budget{'; * quarter so far' if partial else ''})")
-    heads = ["Quarter", "Plan", "Actual", "Variance", "Var. %", "Op. share", "Band status"]
-    table = _fit_table(console, title, heads, rows, left=(0, 6))
-    styles = {"within": "green", "operation-heavy": "red", "maintenance-heavy": "red"}
-    for r in rows:
-        table.add_row(*r[:6], Text(r[6], style=styles.get(r[6], "")))
-    console.print(table)
-    rows = [[f"FY{y['fiscal_year']}", _fmt_money(y["plan"]), _fmt_money(y["actual_to_date"]),
-             _fmt_money(y["forecast"]), _fmt_money(y["variance_at_completion"], signed=True)]
-            for y in actuals["years"]]
-    heads = ["Year", "Plan", "Actual to date", "Forecast", "Variance at completion"]
-    console.print()
-    table = _fit_table(console, "Forecast: actual to date + the plan of the months to come",
-                       heads, rows)
-    for r in rows:
-        table.add_row(*r)
-    console.print(table)
-
-
-def group_findings(findings: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """The findings once each, in order of first appearance: a finding repeated in several
-    scenarios (same severity, code, location and message) lists them under ``scenarios``."""
-    grouped: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-    for f in findings:
-        key = (f["severity"], f["code"], f["location"], f["message"])
-        entry = grouped.setdefault(key, {**f, "scenarios": []})
-        if f.get("scenario") and f["scenario"] not in entry["scenarios"]:
-            entry["scenarios"].append(f["scenario"])
-    return list(grouped.values())
-
-
-def print_findings(findings: list[dict[str, str]], stderr: bool = False) -> None:
-    """``severity [Scenario, …] Sheet!A1: message (code)``, each finding once; on a terminal
-    wrapped to its width, elsewhere one line each."""
-    if not findings:
-        return
-    from rich.text import Text
-
-    console = _console(stderr)
-    colour = {"error": "red", "warning": "yellow", "info": "cyan"}
-    for f in group_findings(findings):
-        line = Text()
-        line.append(f["severity"], style=colour.get(f["severity"], ""))
-        if f["scenarios"]:
-            line.append(f" [{', '.join(f['scenarios'])}]")
-        where = f"{f['location']}: " if f["location"] else ""
-        line.append(f" {where}{f['message']} ")
-        line.append(f"({f['code']})", style="dim")
-        console.print(line, soft_wrap=not console.is_terminal)
-
-
-def _all_findings(summary: dict[str, Any]) -> list[dict[str, str]]:
-    out = []
-    for s in summary["scenarios"]:
-        out += [{**f, "scenario": s["name"]} for f in s["findings"]]
-    return out
 
 
 def _err(line: str) -> None:
@@ -318,7 +72,7 @@ def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None =
                 writeback: bool = False, actuals_path: Path | None = None) -> int:
     """``omplan run``: the files are written first, then the summary is printed (a closed
     stdout costs the printing, never the files)."""
-    from omplan.files.run import run_plan
+    from omplan.pipeline import run_plan
 
     if json_path is not None and (problem := _check_json_path(json_path, plan_path)):
         _err(problem)
@@ -328,11 +82,10 @@ def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None =
         _err(f"omplan: --json {json_path} would overwrite the --actuals file; nothing was run")
         return EXIT_INPUT
     run = run_plan(plan_path, actuals_path)
-    summary = run.summary()
     status = EXIT_OK
     done: list[str] = []
     if json_path is not None:
-        if problem := _write_json(summary, json_path):
+        if problem := _write_json(run.summary(), json_path):
             _err(problem)
             status = EXIT_INPUT
         else:
@@ -340,18 +93,16 @@ def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None =
     if not run.ok:
         if out_path is not None:
             _err(f"omplan: no report written to {out_path}: the plan has errors")
-        errors = summary["errors"]
-        if len(errors) == 1 and not errors[0]["location"]:  # a file-level problem: one sentence
-            _err(errors[0]["message"])
+        errors = run.figures.errors
+        if len(errors) == 1 and not errors[0].location:  # a file-level problem: one sentence
+            _err(errors[0].message)
             return EXIT_INPUT
         from rich.text import Text
 
         n = len(errors)
-        _console(stderr=True).print(Text(f"{plan_path.name}: {n} error{'s' if n != 1 else ''}"
-                                         "; no figures were produced", style="red"))
-        for f in errors:
-            where = f"{f['location']}: " if f["location"] else ""
-            _err(f"{where}{f['message']}")
+        console(stderr=True).print(Text(f"{plan_path.name}: {n} error{'s' if n != 1 else ''}"
+                                        "; no figures were produced", style="red"))
+        print_errors(errors)
         return EXIT_INPUT
     if out_path is not None:
         report_status, lines = _write_report(run, out_path)
@@ -361,22 +112,23 @@ def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None =
         back_status, lines = _write_back(run, plan_path)
         status = max(status, back_status)
         done += lines
-    print_summary(summary, _all_findings(summary))
-    console = _console()
+    print_summary(run.figures)
+    out = console()
     for line in done:
-        console.print(line, soft_wrap=not console.is_terminal)
+        out.print(line, soft_wrap=not out.is_terminal)
     return status
 
 
-def _write_back(run: Any, plan_path: Path) -> tuple[int, list[str]]:
+def _write_back(run: PlanRun, plan_path: Path) -> tuple[int, list[str]]:
     """Write the report sheets into the plan itself, or beside it when its package cannot be
     grafted into; returns the exit status and the lines to print."""
     from omplan.files.report import ReportError
     from omplan.files.writeback import WritebackRefused, write_into
+    from omplan.report.layout import ReportTooLarge
 
     try:
         result = write_into(run, plan_path)
-    except (WritebackRefused, ReportError, OSError) as exc:
+    except (WritebackRefused, ReportError, ReportTooLarge, OSError) as exc:
         _err(f"omplan: {exc}")
         return EXIT_INPUT, []
     if result.in_place and result.backup is not None:
@@ -391,21 +143,22 @@ def _write_back(run: Any, plan_path: Path) -> tuple[int, list[str]]:
                      f"({result.reason}); the report is in {result.target} instead."]
 
 
-def _write_report(run: Any, out_path: Path) -> tuple[int, list[str]]:
+def _write_report(run: PlanRun, out_path: Path) -> tuple[int, list[str]]:
     """Write the report workbook; a report that cannot be written is a clear message."""
-    from omplan.files.report import ReportError, write_run_report
+    from omplan.files.report import ReportError, write_report
+    from omplan.report.layout import ReportTooLarge
 
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        write_run_report(run, out_path)
-    except (ReportError, OSError) as exc:
+        write_report(run, out_path)
+    except (ReportError, ReportTooLarge, OSError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         _err(f"omplan: no report written to {out_path}: {why}")
         return EXIT_INPUT, []
     return EXIT_OK, [f"Report written to {out_path}"]
 
 
-def _guard(func, *args) -> int:
+def _guard(func: Callable[..., int], *args: Any) -> int:
     """Run a command; turn any unexpected exception into exit 1 with one readable line."""
     try:
         return func(*args)
@@ -455,7 +208,7 @@ def run(plan: Path, json_path: Path | None, out_path: Path | None, writeback: bo
 def demo(json_path: Path | None, out_path: Path | None) -> None:
     """Run the shipped sample plan and write its report workbook."""
     path = sample_plan_path()
-    _console().print(f"Sample plan: {path}")
+    console().print(f"Sample plan: {path}")
     out = out_path or Path("omplan-demo") / f"{path.stem}_report.xlsx"
     sys.exit(_guard(run_command, path, json_path, out))
 
@@ -508,12 +261,12 @@ def new_command(path: Path, sample: bool, force: bool) -> int:
     what = "the sample plan" if sample else "an empty plan"
     if suffix == ".xlsm":
         beside = f" and {companion.name} (keep it beside the workbook)" if companion else ""
-        _console().print(f"Wrote {path}{beside} with {what}. Fill in the yellow cells, then "
+        console().print(f"Wrote {path}{beside} with {what}. Fill in the yellow cells, then "
                          "press Run scenarios on the Start here sheet (needs the xlwings "
                          "add-in: xlwings addin install), or run: omplan run "
                          f"{path}")
         return EXIT_OK
-    _console().print(f"Wrote {path} with {what}. Fill in the yellow cells, then run: "
+    console().print(f"Wrote {path} with {what}. Fill in the yellow cells, then run: "
                      f"omplan run {path}")
     return EXIT_OK
 

@@ -49,8 +49,9 @@ assert _OP[:_N_OP].all() and not _OP[_N_OP:].any()  # ACTIVITIES lists operation
 assert N_ACT == 8  # build_ledger splits flat (row, activity) indices with shifts
 
 
-def evaluate(plan: Plan) -> Evaluation:
-    """Compute the ledger of every scenario and the advisories of spec §5."""
+def evaluate(plan: Plan, *, advisories: bool = True) -> Evaluation:
+    """Compute the ledger of every scenario and (``advisories``) the advisories of spec §5:
+    a caller that needs only figures may leave them out."""
     arrays = compute_arrays(plan)
     names = arrays.names
     labels = plan.horizon.labels
@@ -65,7 +66,8 @@ def evaluate(plan: Plan) -> Evaluation:
             "the FTE per quarter on the Staffing sheet", "Staffing"))
         evaluation.ledger = empty_ledger(names, labels)
         return evaluation
-    evaluation.scenario_findings = advise(arrays, ledger)
+    if advisories:
+        evaluation.scenario_findings = advise(arrays, ledger)
     return evaluation
 
 

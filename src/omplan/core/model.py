@@ -144,6 +144,8 @@ class Settings:
     horizon_years: int = _SETTING["horizon_years"].default
     budget_scenario: str = _SETTING["budget_scenario"].default
     variance_threshold: float = _SETTING["variance_threshold"].default
+    risk_draws: int = _SETTING["risk_draws"].default
+    risk_seed: int = _SETTING["risk_seed"].default
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +268,36 @@ class ActualLine:
     location: str = ""
 
 
+#: The uncertain drivers of the Risks sheet, in the order the docs list them.
+RATE_DRIVER, FTE_DRIVER, FX_DRIVER = "Rate", "FTE", "FX"
+OTHER_COSTS_DRIVER, TRANSITION_DRIVER = OTHER_COSTS, "Transition"
+ESCALATION_DRIVER, VENDOR_OVERHEAD_DRIVER = "Escalation", "Vendor overhead"
+RISK_DRIVERS: tuple[str, ...] = (RATE_DRIVER, FTE_DRIVER, FX_DRIVER, OTHER_COSTS_DRIVER,
+                                 TRANSITION_DRIVER, ESCALATION_DRIVER, VENDOR_OVERHEAD_DRIVER)
+#: Three-point distributions; PERT is the default.
+PERT, TRIANGULAR, UNIFORM = "PERT", "Triangular", "Uniform"
+DISTRIBUTIONS: tuple[str, ...] = (PERT, TRIANGULAR, UNIFORM)
+#: ``Applies to`` of a driver that applies to everything it can.
+ALL_TARGETS = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskDriver:
+    """One Risks row: an uncertain driver with its Low / Likely / High and distribution.
+
+    ``applies_to`` is the target as the plan spells it: a sourcing, a vendor name, a system,
+    a currency code, ``Other costs`` or ``*`` (see the Risks sheet reference in docs/risk.md).
+    """
+
+    driver: str  # one of RISK_DRIVERS
+    applies_to: str
+    low: float
+    likely: float
+    high: float
+    distribution: str = PERT  # one of DISTRIBUTIONS
+    location: str = ""
+
+
 def resolve_vendor(sourcing: str, vendor_cell: str) -> str:
     """The vendor of a line (spec §2): '' in-house, else the Vendor cell or '<Sourcing> vendor'."""
     if sourcing == IN_HOUSE:
@@ -293,6 +325,11 @@ class Plan:
     source_name: str = ""
     #: setting key -> the Value cell it was read from (``Settings!B4``); missing = default
     setting_cells: dict[str, str] = field(default_factory=dict)
+    #: the Systems sheet's names in sheet order (empty without the sheet): they only check
+    #: names, but they are inputs, so a plan's fingerprint and change log include them
+    systems: list[str] = field(default_factory=list)
+    #: the Risks sheet's three-point drivers, in sheet order (empty: no Monte Carlo)
+    risks: list[RiskDriver] = field(default_factory=list)
 
     @property
     def horizon(self) -> Horizon:

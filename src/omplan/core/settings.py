@@ -51,8 +51,14 @@ class SettingSpec:
         if self.kind == "text":
             return "any text"
         if self.kind == "integer":
-            return f"a whole number from {self.minimum:g} to {self.maximum:g}"
+            return f"a whole number from {_whole(self.minimum)} to {_whole(self.maximum)}"
         return f"a number from {self.minimum:g} to {self.maximum:g}"
+
+
+def _whole(value: float | None) -> str:
+    """A bound in words: 2200 as is, 1000000 as 1,000,000 (never 1e+06)."""
+    assert value is not None
+    return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:g}"
 
 
 SETTINGS: tuple[SettingSpec, ...] = (
@@ -85,6 +91,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("variance_threshold", "fraction", 0.05,
                 "Quarter over budget by more than this share of its plan is flagged",
                 minimum=0, maximum=1),
+    SettingSpec("risk_draws", "integer", 10_000,
+                "Monte Carlo draws of the Risks sheet's drivers (more: steadier percentiles)",
+                minimum=100, maximum=1_000_000),
+    SettingSpec("risk_seed", "integer", 1,
+                "Seed of the Monte Carlo: the same seed gives the same figures",
+                minimum=0, maximum=4_294_967_295),
 )
 SETTINGS_BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SETTINGS}
 SETTING_KEYS: tuple[str, ...] = tuple(SETTINGS_BY_KEY)

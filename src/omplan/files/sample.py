@@ -1,8 +1,9 @@
 """The shipped sample plan (spec §2 workbook) as data, and a deterministic .xlsx writer.
 
-``SAMPLE_PLAN`` maps each sheet name to its rows, the first row being exactly the spec §2
-headers. ``write_plan_workbook`` writes any such dict to an .xlsx whose bytes depend only on
-the data (and the openpyxl/zlib versions): fixed document dates and fixed zip timestamps.
+``SAMPLE_PLAN`` maps each sheet name to its rows, the first row being the headers in the order
+of the input schema (:mod:`omplan.input.schema`). ``write_plan_workbook`` writes any such dict
+to an .xlsx whose bytes depend only on the data (and the openpyxl/zlib versions): fixed
+document dates and fixed zip timestamps.
 
 Default rates (see docs/rates.md): U.S. BLS median annual wage × 1.3 (loaded-cost factor) / 12,
 rounded half-up to whole dollars; Outsource = 1.2 × and Offshore = 0.5 × the unrounded in-house
@@ -35,6 +36,7 @@ from omplan.core.model import (
     QUARTERS,
 )
 from omplan.files.xlsxio import save_workbook
+from omplan.input.schema import sheet_spec
 
 __all__ = ["SAMPLE_PLAN", "SAMPLE_PLAN_ONE_YEAR", "build_sample_plan", "write_plan_workbook"]
 
@@ -54,6 +56,12 @@ ONE_VENDOR = "OneVendor Corp"
 OFFSHORE_DEFAULT_VENDOR = f"{OFFSHORE} vendor"  # the resolved name of a blank-vendor line
 
 _M, _IR, _RT, _SO, _CO, _PR, _AD, _PF = ACTIVITIES  # Monitoring ... Perfective
+
+
+def _header(sheet: str, *optional: str) -> list[Any]:
+    """A table's header row: the sheet's required columns and ``optional`` ones, in the order
+    of the input schema."""
+    return list(sheet_spec(sheet).header_with(*optional))
 
 
 def _allocation_row(role: str, shares: Mapping[str, float]) -> list[Any]:
@@ -76,7 +84,7 @@ DWH = "Data warehouse"
 
 SAMPLE_PLAN_ONE_YEAR: dict[str, list[list[Any]]] = {
     "Settings": [
-        ["Setting", "Value"],
+        _header("Settings"),
         ["plan_name", "Sample plan"],
         ["currency", "USD"],
         ["fiscal_year", 2027],
@@ -88,7 +96,7 @@ SAMPLE_PLAN_ONE_YEAR: dict[str, list[list[Any]]] = {
         ["transition_months", 2],
     ],
     "Roles": [
-        ["Role", "Level"],
+        _header("Roles"),
         [SERVICE_DESK, "L1"],
         [OPS_ENGINEER, "L2"],
         [DBA_INFRA, "L2"],
@@ -100,7 +108,7 @@ SAMPLE_PLAN_ONE_YEAR: dict[str, list[list[Any]]] = {
     # Monthly cost = BLS median annual wage × 1.3 / 12 (× 1.2 Outsource, × 0.5 Offshore).
     # L1 60,340 (May 2024); L2 90,520 (May 2022); L3 132,270 (May 2023); PMO 164,070 (May 2022).
     "Rates": [
-        ["Role", "Sourcing", "Monthly cost"],
+        _header("Rates"),
         [SERVICE_DESK, IN_HOUSE, 6537],
         [SERVICE_DESK, OUTSOURCE, 7844],
         [SERVICE_DESK, OFFSHORE, 3268],
@@ -123,7 +131,7 @@ SAMPLE_PLAN_ONE_YEAR: dict[str, list[list[Any]]] = {
     ],
     # Shares are multiples of 1/8, exact in binary, so each row sums to exactly 1.
     "Allocation": [
-        ["Role", *ACTIVITIES],
+        _header("Allocation", *ACTIVITIES),
         _allocation_row(SERVICE_DESK, {_M: 0.25, _IR: 0.5, _RT: 0.25}),
         _allocation_row(OPS_ENGINEER, {_M: 0.375, _IR: 0.25, _RT: 0.25, _SO: 0.125}),
         _allocation_row(DBA_INFRA, {_M: 0.125, _IR: 0.125, _RT: 0.25, _SO: 0.25, _PR: 0.25}),
@@ -140,7 +148,7 @@ SAMPLE_PLAN_ONE_YEAR: dict[str, list[list[Any]]] = {
     # HR & payroll is the split contract of the Baseline: operation with Acme, maintenance
     # in-house. Offshore lines with a blank Vendor resolve to "Offshore vendor".
     "Staffing": [
-        ["System", "Role", "Sourcing", "Vendor", *QUARTERS],
+        _header("Staffing", "Vendor"),
         _staff(ORDER, SERVICE_DESK, IN_HOUSE, None, 3),
         _staff(ORDER, OPS_ENGINEER, IN_HOUSE, None, 3, 3, 3.5, 3.5),
         _staff(ORDER, DBA_INFRA, IN_HOUSE, None, 1),
@@ -166,7 +174,7 @@ SAMPLE_PLAN_ONE_YEAR: dict[str, list[list[Any]]] = {
         _staff(DWH, TEAM_LEAD, IN_HOUSE, None, 0.5),
     ],
     "Costs": [
-        ["System", "Item", "Activity", *QUARTERS],
+        _header("Costs"),
         [ORDER, "APM tool licences", _M, 15000, 15000, 15000, 15000],
         [ORDER, "Security scanner subscription", _SO, 6000, 6000, 6000, 6000],
         [PORTAL, "Monitoring tool licences", _M, 4000, 4000, 4000, 4000],
@@ -178,12 +186,12 @@ SAMPLE_PLAN_ONE_YEAR: dict[str, list[list[Any]]] = {
     ],
     # All eight activities with the spec defaults: no deliberate change.
     "Billing": [
-        ["Activity", "Basis"],
+        _header("Billing"),
         *([a, DEFAULT_BILLING[a]] for a in ACTIVITIES),
     ],
     # OneVendor Corp has no permanent-fix SLA: sla-undefined fires in "Integrated vendor".
     "Contracts": [
-        ["Vendor", "Emergency response SLA hours", "Permanent fix SLA days"],
+        _header("Contracts", "Emergency response SLA hours", "Permanent fix SLA days"),
         [ACME, 4, 10],
         [OFFSHORE_DEFAULT_VENDOR, 8, 15],
         [OFFSHORE_CENTER, 8, 15],
@@ -191,7 +199,7 @@ SAMPLE_PLAN_ONE_YEAR: dict[str, list[list[Any]]] = {
     ],
     # Three operation factors and one maintenance factor: target 0.50 + 0.075 - 0.025 = 0.55.
     "Profile": [
-        ["Factor", "Applies"],
+        _header("Profile", "Applies"),
         *(
             [f, "yes" if f in ("Revenue critical", "Runs 24x7", "High user volume") else "no"]
             for f in OPERATION_FACTORS
@@ -200,7 +208,7 @@ SAMPLE_PLAN_ONE_YEAR: dict[str, list[list[Any]]] = {
     ],
     # Rows apply in sheet order to every matching Baseline line (spec §4).
     "Scenarios": [
-        ["Scenario", "Role", "System", "Change", "Value"],
+        _header("Scenarios"),
         ["Outsource L1/L2", SERVICE_DESK, "*", "sourcing", OUTSOURCE],
         ["Outsource L1/L2", SERVICE_DESK, "*", "vendor", ACME],
         ["Outsource L1/L2", OPS_ENGINEER, "*", "sourcing", OUTSOURCE],
@@ -274,7 +282,7 @@ _SPREAD = (0.0, 0.01, -0.01, 0.02, -0.02)
 
 
 def _sample_actuals() -> list[list[Any]]:
-    rows: list[list[Any]] = [["Month", "System", "Activity", "Amount", "Currency", "Item"]]
+    rows: list[list[Any]] = [_header("Actuals", "Currency", "Item")]
     for m, factor in enumerate(_MONTH_FACTORS):
         month = dt.date(2027, 4 + m, 1)
         for s, (system, plan) in enumerate(_MONTHLY_PLAN.items()):
@@ -294,7 +302,7 @@ def _sample_actuals() -> list[list[Any]]:
 def _three_year_plan(one_year: dict[str, list[list[Any]]]) -> dict[str, list[list[Any]]]:
     plan = {name: [list(row) for row in rows] for name, rows in one_year.items()}
     plan["Settings"] += [["horizon_years", 3], ["discount_rate", 0.08]]
-    rates: list[list[Any]] = [["Role", "Sourcing", "Monthly cost", "Currency"]]
+    rates: list[list[Any]] = [_header("Rates", "Currency")]
     for role, sourcing, cost in plan["Rates"][1:]:
         if sourcing == OFFSHORE:
             rates.append([role, sourcing, _OFFSHORE_INR[role], "INR"])
@@ -307,17 +315,17 @@ def _three_year_plan(one_year: dict[str, list[list[Any]]]) -> dict[str, list[lis
         costs.append([*row[:3], None, None, None, None, *once] if once
                      else [*row, None, None, None])
     plan["Costs"] = costs
-    plan["Scenarios"] = [[*plan["Scenarios"][0], "From"]] + [
+    plan["Scenarios"] = [_header("Scenarios", "From")] + [
         [*row, "Q3" if row[0] == _MID_YEAR_SCENARIO else None]
         for row in plan["Scenarios"][1:]]
     plan["Escalation"] = [
-        ["Applies to", "Vendor", "Annual rate"],
+        _header("Escalation", "Vendor"),
         [IN_HOUSE, None, WAGE_GROWTH_US],
         [OUTSOURCE, None, WAGE_GROWTH_US],
         [OFFSHORE, None, WAGE_GROWTH_INDIA_IT],
         ["Other costs", None, PRICE_GROWTH_US],
     ]
-    plan["FX"] = [["Currency", "Fiscal year", "Rate"], ["INR", None, USD_PER_INR]]
+    plan["FX"] = [_header("FX", "Fiscal year"), ["INR", None, USD_PER_INR]]
     plan["Actuals"] = _sample_actuals()
     return plan
 

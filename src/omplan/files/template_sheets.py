@@ -1,32 +1,31 @@
 """The input template's sheets, empty or filled with the sample plan (``omplan new``).
 
-Every input sheet of spec §2 (and the multi-year Escalation, FX and Actuals sheets of §7, §9) is
-an Excel Table with drop-downs for the enumerated columns; input cells carry one style (see
-INPUT_FILL / INPUT_FONT); a first sheet explains the model.
+Every sheet of the input schema (:mod:`omplan.input.schema`: order, headers, capacity,
+drop-downs, prompts, number formats, widths and checks) is an Excel Table whose cells offer
+what the reader accepts; input cells carry one style (see INPUT_FILL / INPUT_FONT); a first
+sheet explains the model.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from omplan.core.model import (
     ACTIVITIES,
     ACTIVITY_KIND,
-    BASES,
-    CHANGES,
     DEFAULT_BILLING,
-    ESCALATION_TARGETS,
     LEVEL_GUIDANCE,
     LEVELS,
     PROFILE_FACTORS,
     QUARTERS,
-    SOURCINGS,
     level_label,
 )
 from omplan.core.periods import Horizon
 from omplan.core.settings import SETTINGS, SETTINGS_BY_KEY
+from omplan.input.schema import OPTIONAL_SHEETS, SHEETS, ColumnSpec, SheetSpec, sheet_spec
 from omplan.input.tables import period_header
 
 #: The one input-cell convention (FAST standard style): light yellow fill, dark blue text.
@@ -34,28 +33,30 @@ INPUT_FILL = "FFF2CC"
 INPUT_FONT = "1F3864"
 HEADER_FILL = "305496"
 
-HEADERS: dict[str, list[str]] = {
-    "Settings": ["Setting", "Value", "Notes"],
-    "Roles": ["Role", "Level"],
-    "Systems": ["System", "Description", "Owner"],
-    "Rates": ["Role", "Sourcing", "Monthly cost", "Currency"],
-    "Allocation": ["Role", *ACTIVITIES],
-    "Staffing": ["System", "Role", "Sourcing", "Vendor", *QUARTERS],
-    "Costs": ["System", "Item", "Activity", "Currency", *QUARTERS],
-    "Billing": ["Activity", "Basis"],
-    "Contracts": ["Vendor", "Emergency response SLA hours", "Permanent fix SLA days"],
-    "Profile": ["Factor", "Applies"],
-    "Scenarios": ["Scenario", "Role", "System", "Change", "Value", "From"],
-    "Escalation": ["Applies to", "Vendor", "Annual rate"],
-    "FX": ["Currency", "Fiscal year", "Rate"],
-    "Actuals": ["Month", "System", "Activity", "Amount", "Currency", "Item"],
-}
+
+class _BySheet(Mapping[str, Any]):
+    """A live view of the input schema: sheet name -> ``value(spec)``, in schema order."""
+
+    def __init__(self, value: Callable[[SheetSpec], Any]) -> None:
+        self._value = value
+
+    def __getitem__(self, sheet: str) -> Any:
+        for spec in SHEETS:
+            if spec.name == sheet:
+                return self._value(spec)
+        raise KeyError(sheet)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([spec.name for spec in SHEETS])
+
+    def __len__(self) -> int:
+        return len(SHEETS)
+
+
+#: The columns of each input sheet, from the input schema.
+HEADERS: Mapping[str, list[str]] = _BySheet(lambda spec: spec.header)
 #: Empty input rows each table offers (drop-downs and formats cover them).
-CAPACITY: dict[str, int] = {"Settings": 9, "Roles": 50, "Systems": 200, "Rates": 150,
-                            "Allocation": 50,
-                            "Staffing": 500, "Costs": 200, "Billing": 8, "Contracts": 50,
-                            "Profile": 8, "Scenarios": 200, "Escalation": 20, "FX": 50,
-                            "Actuals": 1000}
+CAPACITY: Mapping[str, int] = _BySheet(lambda spec: spec.capacity)
 
 #: The Settings sheet's Notes column: each setting's help text from the one schema.
 SETTING_NOTES = {spec.key: spec.help for spec in SETTINGS}
@@ -68,7 +69,7 @@ def default_settings(fiscal_year: int) -> list[list[Any]]:
              spec.help] for spec in SETTINGS]
 
 
-def template_headers(sample: bool = False) -> dict[str, list[str]]:
+def template_headers(sample: bool = False) -> Mapping[str, list[str]]:
     """The columns of each input sheet: HEADERS, then, in the sample, the ``FY<year> Q<n>``
     columns its Staffing and Costs fill (the one-off projects of one year), so that the
     template keeps them."""
@@ -77,17 +78,14 @@ def template_headers(sample: bool = False) -> dict[str, list[str]]:
     from omplan.files.sample import SAMPLE_PLAN
 
     headers = dict(HEADERS)
-    for sheet in ("Staffing", "Costs"):
-        given = [norm(h) for h in headers[sheet]]
-        headers[sheet] = [*headers[sheet], *(
-            h for h in SAMPLE_PLAN.get(sheet, [[]])[0]
+    for spec in SHEETS:
+        if spec.periods is None:
+            continue
+        given = [norm(h) for h in headers[spec.name]]
+        headers[spec.name] = [*headers[spec.name], *(
+            h for h in SAMPLE_PLAN.get(spec.name, [[]])[0]
             if period_header(h) is not None and norm(h) not in given)]
     return headers
-
-
-def _is_quarter(header: str) -> bool:
-    """Q1-Q4, or one quarter of one year (``FY2028 Q3``)."""
-    return header in QUARTERS or period_header(header) is not None
 
 
 def template_data(fiscal_year: int, sample: bool = False) -> dict[str, list[list[Any]]]:
@@ -103,18 +101,21 @@ def template_data(fiscal_year: int, sample: bool = False) -> dict[str, list[list
             data[sheet] = [[row[positions.index(norm(h))] if norm(h) in positions
                             and positions.index(norm(h)) < len(row) else None
                             for h in header] for row in rows[1:]]
+        notes = HEADERS["Settings"].index("Notes")
         for row in data["Settings"]:
-            row[2] = SETTING_NOTES.get(str(row[0]))
+            row[notes] = SETTING_NOTES.get(str(row[0]))
         if not data["Systems"]:  # list the sample's systems, so the drop-downs offer them
             used = [row[0] for sheet in ("Staffing", "Costs") for row in data[sheet]]
-            data["Systems"] = [[name, None, None] for name in dict.fromkeys(used) if name]
+            width = len(HEADERS["Systems"])
+            data["Systems"] = [[name, *[None] * (width - 1)] for name in dict.fromkeys(used)
+                               if name]
         return data
-    return {
+    defaults = {
         "Settings": default_settings(fiscal_year),
         "Billing": [[a, DEFAULT_BILLING[a]] for a in ACTIVITIES],
         "Profile": [[f, "no"] for f in PROFILE_FACTORS],
-        **{sheet: [] for sheet in HEADERS if sheet not in ("Settings", "Billing", "Profile")},
     }
+    return {sheet: defaults.get(sheet, []) for sheet in HEADERS}
 
 
 def norm(text: Any) -> str:
@@ -152,76 +153,27 @@ def from_choices(horizon: Horizon) -> list[str]:
     return choices
 
 
-def _lists(horizon: Horizon) -> dict[str, str]:
-    quoted = {name: '"' + ",".join(values) + '"' for name, values in {
-        "level": LEVELS, "sourcing": SOURCINGS, "activity": ACTIVITIES, "basis": BASES,
-        "change": CHANGES, "yesno": ("yes", "no"), "escalation": ESCALATION_TARGETS,
-        "from": from_choices(horizon)}.items()}
-    quoted["role"] = f"Roles!$A$2:$A${CAPACITY['Roles'] + 1}"
-    quoted["system"] = f"Systems!$A$2:$A${CAPACITY['Systems'] + 1}"
-    return quoted
+def _list_formula(column: ColumnSpec, horizon: Horizon) -> str | None:
+    """What a column's drop-down offers, as a data validation's list formula (None: none)."""
+    source = column.dropdown_source
+    if source is None:
+        return None
+    values = {"choices": column.choices, "yesno": ("yes", "no"),
+              "periods": from_choices(horizon)}.get(source)
+    if values is not None:
+        return '"' + ",".join(values) + '"'
+    return f"{source}!$A$2:$A${CAPACITY[source] + 1}"  # the names listed on that sheet
 
 
-#: (sheet, column header) -> drop-down list key of _lists()
-DROPDOWNS = {
-    ("Roles", "Level"): "level", ("Rates", "Role"): "role", ("Rates", "Sourcing"): "sourcing",
-    ("Allocation", "Role"): "role", ("Staffing", "Role"): "role",
-    ("Staffing", "Sourcing"): "sourcing", ("Costs", "Activity"): "activity",
-    ("Billing", "Activity"): "activity", ("Billing", "Basis"): "basis",
-    ("Profile", "Applies"): "yesno", ("Scenarios", "Change"): "change",
-    ("Staffing", "System"): "system", ("Costs", "System"): "system",
-    ("Scenarios", "Role"): "role", ("Scenarios", "System"): "system",
-    ("Scenarios", "From"): "from", ("Escalation", "Applies to"): "escalation",
-    ("Actuals", "System"): "system", ("Actuals", "Activity"): "activity",
-}
-#: Drop-downs that offer a list but accept any entry, with the prompt shown on the cell: a
-#: system need not be listed while the Systems sheet is empty, and Scenarios take '*' too
-#: (a list validation cannot add '*' to a range). The reader checks these cells.
-OPEN_DROPDOWNS = {
-    ("Staffing", "System"): "A system; list your systems on the Systems sheet to pick them here",
-    ("Costs", "System"): "A system; list your systems on the Systems sheet to pick them here",
-    ("Scenarios", "Role"): "A role from the Roles sheet, or * for every role",
-    ("Scenarios", "System"): "A system, or * for every system",
-    ("Scenarios", "From"): "The quarter the row applies from: Q1-Q4 of the first fiscal year, "
-                           "or FY<year> Q<n> such as FY2028 Q3. Blank = from the start",
-    ("Actuals", "System"): "A system; list your systems on the Systems sheet to pick them here",
-}
-#: Cells that take any value, with a prompt (no list to pick from).
-PROMPTS = {
-    ("Actuals", "Month"): "A date in the month (any day), or text YYYY-MM such as 2027-04",
-    ("Actuals", "Amount"): "Actual cost of the month; negative for a credit",
-    ("Escalation", "Vendor"): "Only on Outsource or Offshore rows: this vendor's own rate. "
-                              "Blank = every vendor of that sourcing",
-    ("FX", "Fiscal year"): "The fiscal year of this rate; blank = every year without its own row",
-    ("FX", "Rate"): "Plan currency for one unit of this currency (e.g. 0.92 EUR for 1 USD)",
-}
-#: Text columns: their width fits the longest entry, at least this wide.
-TEXT_WIDTH = {"System": 24, "Role": 26, "Vendor": 24, "Item": 36, "Description": 40,
-              "Owner": 20, "Factor": 26, "Scenario": 20, "Setting": 24, "From": 14,
-              "Activity": 20, "Applies to": 16}
+#: Text columns: their width fits the longest entry, at most this wide.
 MAX_WIDTH = 70
 
 
-def _number_format(sheet: str, header: str, setting: str | None = None) -> str | None:
-    if sheet == "Rates" and header == "Monthly cost" or sheet == "Costs" and _is_quarter(header):
-        return "#,##0"
-    if sheet == "Actuals" and header == "Amount":
-        return "#,##0.00;-#,##0.00"
-    if sheet == "Actuals" and header == "Month":
-        return "yyyy-mm"
-    if sheet == "Escalation" and header == "Annual rate":
-        return "0.0%"
-    if sheet == "FX" and header == "Rate":
-        return "0.0000"
-    if sheet == "FX" and header == "Fiscal year":
-        return "0"
-    if sheet == "Staffing" and _is_quarter(header):
-        return "0.0#"
-    if sheet == "Allocation" and header in ACTIVITIES:
-        return "0.0%"
-    if sheet == "Settings" and header == "Value" and setting in _FRACTIONS:
+def _number_format(spec: SheetSpec, header: str, setting: str | None = None) -> str | None:
+    if spec.name == "Settings" and header == "Value" and setting in _FRACTIONS:
         return "0%"
-    return None
+    column = spec.column(header)
+    return None if column is None else column.number_format
 
 
 def build_template(fiscal_year: int | None = None, sample: bool = False) -> Any:
@@ -256,17 +208,19 @@ def add_template_sheets(wb: Any, fiscal_year: int | None = None, sample: bool = 
     added = []
     input_fill = PatternFill("solid", fgColor=INPUT_FILL)
     input_font = Font(color=INPUT_FONT)
-    lists = _lists(template_horizon(data, year))
+    horizon = template_horizon(data, year)
     for sheet, header in template_headers(sample).items():
+        spec = sheet_spec(sheet)
+        columns = [spec.column(name) or ColumnSpec(name) for name in header]
         ws = wb.create_sheet(sheet)
         added.append(ws)
         rows = data[sheet]
-        n = max(len(rows), CAPACITY[sheet])
+        n = max(len(rows), spec.capacity)
         ws.append(header)
         for c, name in enumerate(header, start=1):
             ws.cell(1, c).font = Font(bold=True, color="FFFFFF")
             ws.cell(1, c).fill = PatternFill("solid", fgColor=HEADER_FILL)
-            if _number_format(sheet, name) not in (None, "yyyy-mm"):  # over its numbers
+            if _number_format(spec, name) not in (None, "yyyy-mm"):  # over its numbers
                 ws.cell(1, c).alignment = Alignment(horizontal="right")
         for r in range(n):
             row = rows[r] if r < len(rows) else [None] * len(header)
@@ -275,10 +229,9 @@ def add_template_sheets(wb: Any, fiscal_year: int | None = None, sample: bool = 
                 cell = ws.cell(r + 2, c, row[c - 1] if c - 1 < len(row) else None)
                 if isinstance(cell.value, str):
                     cell.data_type = "s"  # text stays text, even '=...'
-                is_input = not (sheet == "Settings" and name in ("Setting", "Notes"))
-                if is_input:
+                if columns[c - 1].input:
                     cell.fill, cell.font = input_fill, input_font
-                fmt = _number_format(sheet, name, setting)
+                fmt = _number_format(spec, name, setting)
                 if fmt:
                     cell.number_format = fmt
                 if fmt == "yyyy-mm":  # a date and a typed '2027-04' line up alike
@@ -287,73 +240,60 @@ def add_template_sheets(wb: Any, fiscal_year: int | None = None, sample: bool = 
         table = Table(displayName=f"{sheet}Table", ref=f"A1:{last}{n + 1}")
         table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
         ws.add_table(table)
-        ws.freeze_panes = "B2" if sheet in ("Allocation", "Staffing") else "A2"
+        ws.freeze_panes = spec.freeze
         # printed, a table is one page wide (landscape) with its header on every page
         ws.page_setup.orientation = "landscape"
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.print_title_rows = "1:1"
-        for c, name in enumerate(header, start=1):
-            ws.column_dimensions[get_column_letter(c)].width = _width(name, rows, c - 1)
-            dv = _validation(sheet, name, lists)
+        for c, column in enumerate(columns, start=1):
+            ws.column_dimensions[get_column_letter(c)].width = _width(column, rows, c - 1)
+            dv = _validation(column, _list_formula(column, horizon))
             if dv is not None:
                 ws.add_data_validation(dv)
                 dv.add(f"{get_column_letter(c)}2:{get_column_letter(c)}{n + 1}")
-        if sheet == "Allocation":
-            ws.cell(1, len(header) + 2, "Shares per role add up to 100 %; leave a whole row "
-                    "blank to split that role pro rata.").alignment = Alignment(wrap_text=False)
+        if spec.note:
+            ws.cell(1, len(header) + 2, spec.note).alignment = Alignment(wrap_text=False)
     return added
 
 
-def _validation(sheet: str, name: str, lists: dict[str, str]) -> Any:
+def _validation(column: ColumnSpec, choices: str | None) -> Any:
     """The data validation of a column's input cells (an openpyxl DataValidation), matching
-    what the reader accepts; None for a column that takes any text."""
+    what the reader accepts; None for a column that takes any text. ``choices``: the list
+    formula of its drop-down. A drop-down with a prompt offers its list but accepts any entry
+    (a system not yet listed, '*' on Scenarios): the reader checks those cells."""
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    key = DROPDOWNS.get((sheet, name))
-    prompt = PROMPTS.get((sheet, name))
-
-    def check(kind: str, operator: str | None, low: str, high: str | None = None,
-              error: str = "") -> Any:
-        return DataValidation(type=kind, operator=operator, formula1=low, formula2=high,
-                              allow_blank=True, showErrorMessage=True, errorTitle=name,
-                              error=error, showInputMessage=prompt is not None,
-                              promptTitle=name if prompt else None, prompt=prompt)
-
-    if (sheet, name) in OPEN_DROPDOWNS and key is not None:
-        return DataValidation(type="list", formula1=lists[key], allow_blank=True,
+    name, prompt = column.name, column.prompt or None
+    if choices is not None and prompt is not None:
+        return DataValidation(type="list", formula1=choices, allow_blank=True,
                               showErrorMessage=False, showInputMessage=True,
-                              promptTitle=name, prompt=OPEN_DROPDOWNS[(sheet, name)])
-    if key:
-        return DataValidation(type="list", formula1=lists[key], allow_blank=True,
+                              promptTitle=name, prompt=prompt)
+    if choices is not None:
+        return DataValidation(type="list", formula1=choices, allow_blank=True,
                               showErrorMessage=True, errorTitle=name,
                               error=f"Choose a {name.lower()} from the list.")
-    if name == "Currency":
-        blank = "" if sheet == "FX" else "; blank = the plan's currency"
-        return check("textLength", "equal", "3", error="A three-letter ISO 4217 code such as "
-                     f"USD or EUR{blank}.")
-    if sheet == "Rates" and name == "Monthly cost" or sheet == "FX" and name == "Rate":
-        return check("decimal", "greaterThan", "0", error=f"{name} must be a number > 0.")
-    if sheet == "FX" and name == "Fiscal year":
-        return check("whole", "between", "1900", "2200", error="A fiscal year such as 2028.")
-    if sheet == "Escalation" and name == "Annual rate":  # the reader also refuses -100 %
-        return check("decimal", "between", "-1", "1", error="A yearly rate from -100 % to "
-                     "100 %, e.g. 3 %.")
-    if _number_format(sheet, name) in ("#,##0", "0.0#", "0.0%"):
-        return check("decimal", "greaterThanOrEqual", "0", error=f"{name} must be a number ≥ 0.")
+    if column.check is not None:
+        check = column.check
+        return DataValidation(type=check.type, operator=check.operator, formula1=check.low,
+                              formula2=check.high, allow_blank=True, showErrorMessage=True,
+                              errorTitle=name, error=check.error.format(name=name),
+                              showInputMessage=prompt is not None,
+                              promptTitle=name if prompt else None, prompt=prompt)
     if prompt is not None:
         return DataValidation(allow_blank=True, showInputMessage=True, promptTitle=name,
                               prompt=prompt)
     return None
 
 
-def _width(name: str, rows: list[list[Any]], c: int) -> float:
+def _width(column: ColumnSpec, rows: list[list[Any]], c: int) -> float:
     """A column width that fits the header and the longest entry (capped at MAX_WIDTH)."""
-    if _is_quarter(name) or name in ACTIVITIES:
+    name = column.name
+    if column.narrow:
         return max(14, len(name) + 4)
     longest = max((len(str(row[c])) for row in rows if c < len(row) and row[c] is not None),
                   default=0)
-    return min(max(len(name) + 4, 16, TEXT_WIDTH.get(name, 0), longest + 3), MAX_WIDTH)
+    return min(max(len(name) + 4, 16, column.width, longest + 3), MAX_WIDTH)
 
 
 START_TEXT: list[tuple[str, str]] = [
@@ -379,8 +319,7 @@ START_TEXT: list[tuple[str, str]] = [
     ("p", "1. Settings: at least fiscal_year. 2. Roles with their level. 3. Rates: the fully "
           "loaded monthly cost of one FTE per role and sourcing. 4. Allocation: each role's "
           "shares of the eight activities. 5. Staffing: FTE per system, role, sourcing and "
-          "quarter. Systems, Costs, Billing, Contracts, Profile, Scenarios, Escalation, FX and "
-          "Actuals are optional."),
+          "quarter. {optional} are optional."),
     ("p", "Systems: list your systems once; the System drop-downs offer them and omplan then "
           "reports any other spelling as an error, so a typo cannot create a new system."),
     ("p", "Scenarios change the Baseline: sourcing, vendor, fte_factor or rate_factor for a role "
@@ -417,7 +356,11 @@ def _write_start_here(ws: Any, extra: list[tuple[str, str]] | None = None) -> No
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    lines = [START_TEXT[0], *(extra or []), *START_TEXT[1:]]
+    optional = list(OPTIONAL_SHEETS)
+    named = ", ".join(optional[:-1]) + f" and {optional[-1]}" if len(optional) > 1 else \
+        "".join(optional)
+    start_text = [(kind, line.replace("{optional}", named)) for kind, line in START_TEXT]
+    lines = [start_text[0], *(extra or []), *start_text[1:]]
     for r, (kind, text) in enumerate(lines, start=1):
         cell = ws.cell(r, 1, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -3,11 +3,12 @@
 Order of work: refuse early (open in Excel or LibreOffice, read-only) -> read the package's
 structure (workbook part, relationships; never the user's cells) -> lay out and render the
 report in a workbook of its own -> graft its sheets into the user's package part by part
-(:mod:`omplan.graft`: every part of the user's is copied byte for byte but a few shared parts,
-which only gain entries) -> verify the new package part by part -> save atomically, keeping
-``<name>.bak``; a file that does not read back as written is restored. A package omplan cannot
-graft into (encrypted, Strict Open XML, a part it cannot parse) is left as it is and the
-report goes to ``<stem>.omplan.xlsx`` beside it.
+(:mod:`omplan.files.graft`: every part of the user's is copied byte for byte but a few shared
+parts, which only gain entries) -> verify the new package part by part
+(:mod:`omplan.files.graft_check`) -> save atomically, keeping ``<name>.bak``; a file that
+does not read back as written is restored. A package omplan cannot graft into (encrypted,
+Strict Open XML, a part it cannot parse) is left as it is and the report goes to
+``<stem>.omplan.xlsx`` beside it.
 
 Ownership is a hidden sheet-level defined name ``omplan_report`` whose value records the
 report sheet it holds and the title it was written under, so renamed report sheets are still
@@ -31,7 +32,9 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from omplan.core.errors import OmplanError
-from omplan.files.graft import Book, Graft, GraftError, graft, read_book, verify
+from omplan.files.book import Book, read_book
+from omplan.files.graft import Graft, GraftError, graft
+from omplan.files.graft_check import verify
 from omplan.files.ownership import (
     LIVE_MARK,
     OWNER_NAME,
@@ -44,7 +47,7 @@ from omplan.files.xlsxio import atomic_write_bytes
 from omplan.report.layout import free_sheet_name
 
 if TYPE_CHECKING:
-    from omplan.files.run import PlanRun
+    from omplan.pipeline import PlanRun
     from omplan.report.layout import ReportLayout
 
 WRITABLE_SUFFIXES = (".xlsx", ".xlsm")
@@ -70,12 +73,6 @@ class WritebackResult:
 
 
 # --------------------------------------------------------------------------- preconditions
-
-
-def owner_file(path: Path) -> Path:
-    """Excel's lock file for an open workbook: ``~$`` + the name (first two chars replaced
-    for long names by some versions, so both forms are checked)."""
-    return path.with_name("~$" + path.name)
 
 
 def lock_files(path: Path) -> list[Path]:
@@ -162,7 +159,8 @@ def write_into(run: PlanRun, path: str | os.PathLike[str]) -> WritebackResult:
     target = plan_path.resolve()  # a symlinked plan: write the file it points to, keep the link
     original = target.read_bytes()
     info = target.stat()
-    layout = report_layout(run.evaluation, input_findings=run.findings, source_path=plan_path)
+    layout = report_layout(run.evaluation, input_findings=run.findings, source_path=plan_path,
+                           figures=run.figures)
     try:
         book = read_book(original)
         job, renamed, removed = plan_graft(book, layout)
@@ -207,8 +205,7 @@ def _companion(run: PlanRun, plan_path: Path, reason: str) -> WritebackResult:
     assert run.evaluation is not None  # a plan with errors is refused before
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        write_report(run.evaluation, companion, input_findings=run.findings,
-                     source_path=plan_path)
+        write_report(run, companion)
     return WritebackResult(companion, in_place=False, reason=reason)
 
 
@@ -224,11 +221,6 @@ def package_owned(book: Book) -> dict[str, str]:
             marked.append((titles[name.local], mark))
     book_names = [(n.name, n.text) for n in book.names if n.local is None]
     return pick_owned(_with_live_marks(marked, titles, book_names))
-
-
-def _package_owned(data: bytes) -> set[str]:
-    """Titles of the sheets omplan wrote, read from the package without loading the sheets."""
-    return set(package_owned(read_book(data)).values())
 
 
 def plan_graft(book: Book, layout: ReportLayout) -> tuple[Graft, dict[str, str], list[str]]:

@@ -19,7 +19,7 @@ import io
 import math
 import os
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,14 +39,16 @@ from omplan.core.model import (
     StaffingLine,
 )
 from omplan.core.periods import fiscal_year_span
+from omplan.input.reading import Reading
+from omplan.input.schema import find_sheet_table, sheet_spec
 from omplan.input.tables import (
     EXCEL_ERRORS,
     Collector,
     SheetGrid,
+    Table,
     as_float,
     describe,
     error_value_fragment,
-    find_table,
     header_columns,
     is_blank,
     norm_enum,
@@ -57,12 +59,13 @@ from omplan.input.tables import (
 
 __all__ = [
     "ACTUALS_CODES", "ACTUALS_SHEET", "ActualsContext", "parse_actuals", "read_actuals_csv",
-    "read_actuals_file", "read_plan_actuals", "use_actuals_file",
+    "read_actuals_file", "read_actuals_table", "use_actuals_file",
 ]
 
 ACTUALS_SHEET = "Actuals"
-REQUIRED = ("Month", "System", "Activity", "Amount")
-OPTIONAL = ("Currency", "Item")
+#: the columns of the input schema's Actuals sheet (a CSV file has the same header)
+REQUIRED = sheet_spec(ACTUALS_SHEET).required_columns
+OPTIONAL = sheet_spec(ACTUALS_SHEET).optional_columns
 COLUMNS = (*REQUIRED, *OPTIONAL)
 #: Bound of an actual amount (as of a Costs cell): anything larger is a typo.
 MAX_AMOUNT = 1e12
@@ -155,10 +158,17 @@ def parse_actuals(grid: SheetGrid, context: ActualsContext
     """The rows of an Actuals sheet grid, checked against the plan's horizon, FX rates and
     systems; locations are the sheet's cells (``Actuals!D7``)."""
     out = Collector()
-    table = find_table(grid, REQUIRED, OPTIONAL, out)
+    table = find_sheet_table(grid, sheet_spec(ACTUALS_SHEET), out)
     if table is None:
         return [], out.findings
-    data = list(rows(table, out))  # data rows, fully empty ones skipped
+    lines, findings = _parse_table(table, context)
+    return lines, [*out.findings, *findings]
+
+
+def _parse_table(table: Table, context: ActualsContext) -> tuple[list[ActualLine], list[Finding]]:
+    """The rows of an Actuals table (its header found), checked against the plan."""
+    grid = table.grid
+    data = list(rows(table, Collector()))  # data rows, fully empty ones skipped
     row_ids = np.array([row.r for row in data], dtype=np.int64)
     frame = pd.DataFrame({name: pd.Series([grid.value(r, c) for r in row_ids], dtype=object)
                           for name, c in table.cols.items()})
@@ -173,7 +183,7 @@ def parse_actuals(grid: SheetGrid, context: ActualsContext
                for name, c in table.cols.items()}
     lines, warnings = _check(frame, row_ids, source, context, problems, text_only=False,
                              special=special)
-    return lines, [*out.findings, *problems.findings(), *warnings]
+    return lines, [*problems.findings(), *warnings]
 
 
 def read_actuals_csv(path: str | os.PathLike[str], context: ActualsContext
@@ -214,7 +224,7 @@ def read_actuals_csv(path: str | os.PathLike[str], context: ActualsContext
     return found, [*problems.findings(), *warnings]
 
 
-#: Reads the named sheets of a workbook: :func:`omplan.input.reader.read_grids`.
+#: Reads the named sheets of a workbook: :func:`omplan.input.workbook.read_grids`.
 SheetReader = Callable[[Path, Collection[str]], tuple[Mapping[str, SheetGrid], list[Finding]]]
 
 
@@ -247,18 +257,19 @@ def read_actuals_file(path: str | os.PathLike[str], context: ActualsContext,
     return lines, [*findings, *more]
 
 
-def read_plan_actuals(grid: SheetGrid | None, settings: Settings | None,
-                      fx: Sequence[FxRate], staffing: Sequence[StaffingLine] | None,
-                      costs: Sequence[CostLine], out: Collector) -> list[ActualLine]:
-    """The plan reader's step for the Actuals sheet (none without the sheet, or without
-    settings to check its months against); findings go to ``out``."""
-    if grid is None or settings is None:
-        return []
+def read_actuals_table(table: Table, reading: Reading) -> list[ActualLine]:
+    """The plan reader's function for the Actuals sheet: its rows checked against the plan
+    read so far (its settings, FX rates, and the systems of Staffing and Costs)."""
+    settings = reading.settings.settings
+    assert settings is not None  # the sheet is read only with valid settings
+    staffing: list[StaffingLine] | None = reading.staffing
+    costs: list[CostLine] = reading.get("Costs", [])
     systems = None
     if staffing is not None:
         systems = frozenset({x.system for x in staffing} | {c.system for c in costs})
-    lines, findings = parse_actuals(grid, ActualsContext(settings, tuple(fx), systems))
-    out.findings.extend(findings)
+    lines, findings = _parse_table(table, ActualsContext(settings, tuple(reading.get("FX", [])),
+                                                        systems))
+    reading.out.findings.extend(findings)
     return lines
 
 

@@ -9,40 +9,45 @@ Every problem is raised as ``FileProblem(message, code)`` with one sentence for 
 Codes: ``file-not-found``, ``file-unreadable``, ``empty-file``, ``legacy-xls``, ``encrypted``,
 ``csv``, ``not-a-spreadsheet``, ``not-a-workbook``, ``truncated``, ``zip-bomb``,
 ``xml-entities``, ``xml-encoding``.
+
+Each part is inflated and screened by :mod:`omplan.input.screen` before it is parsed; the
+package's relationships are resolved by the model the writeback shares
+(:mod:`omplan.input.opc`); sheets are read row by row by :mod:`omplan.input.sparse`.
 """
 
 from __future__ import annotations
 
 import codecs
 import os
-import posixpath
-import re
-import struct
 import zipfile
-import zlib
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
-from urllib.parse import unquote
+from typing import BinaryIO
 
-from defusedxml import ElementTree as SafeET
 from lxml import etree
 
-from omplan.core.findings import FileProblem, column_letter
+from omplan.core.findings import FileProblem
+from omplan.input import schema
+from omplan.input.opc import Package, SheetRef, local, sheet_ref
+from omplan.input.screen import (
+    CHUNK,
+    MAX_MEMBER_INFLATED,
+    MAX_RATIO,
+    MAX_TOTAL_INFLATED,
+    RATIO_MIN_SIZE,
+    Budget,
+    PartHits,
+    bomb,
+    damaged,
+    mb,
+    stream_part,
+    why,
+)
+from omplan.input.sparse import SparseSheet, SpecialCell, read_part_sparse, special_cells
 
-MiB = 1024 * 1024
-
-MAX_TOTAL_INFLATED = 256 * MiB  # declared: all members; actual: all inflated (XML) parts
-MAX_MEMBER_INFLATED = 128 * MiB  # any single zip member
-MAX_RATIO = 200  # inflated / compressed, checked for members inflating to more than 1 MiB
-RATIO_MIN_SIZE = 1 * MiB
 MAX_MEMBERS = 10_000
 MAX_SPECIAL_CELLS = 100_000  # listing stops here; WorkbookScan.special_cells_truncated is set
-
-CHUNK = 1 * MiB  # bounded read size when inflating
-OVERLAP = 1024  # tail kept between chunks so patterns split across a boundary are found
-HEAD_SIZE = 4096  # bytes gathered before judging a part's encoding and XML declaration
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -52,42 +57,13 @@ CONTENT_TYPES = "[Content_Types].xml"
 WORKBOOK_PART = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 VBA_PART = "xl/vbaProject.bin"
-_PARSED_REL_TYPES = ("/sharedStrings", "/styles", "/theme", "/worksheet", "/chartsheet",
-                     "/dialogsheet", "/xlMacrosheet", "/xlIntlMacrosheet")  # fmt: skip
 
 #: The sheets omplan reads (matched like the reader does: case and spaces ignored), the
 #: reader's required and optional sheets. Only these, the shared strings, the styles and the
 #: package's workbook parts are ever inflated: anything else in the file (omplan's own Ledger
 #: after a writeback, pictures) is left alone.
-INPUT_SHEETS = ("Settings", "Roles", "Rates", "Allocation", "Staffing", "Costs", "Billing",
-                "Contracts", "Profile", "Scenarios", "Systems", "Escalation", "FX", "Actuals")
+INPUT_SHEETS = schema.INPUT_SHEETS  # a live view: it follows the input schema
 _READ_REL_TYPES = ("/sharedStrings", "/styles")
-
-_DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-# Cell references (r="B7"): their letters and their row numbers, for a sheet's extent.
-_REF_COL_RE = re.compile(rb'r="([A-Za-z]{1,3})[0-9]')
-_REF_ROW_RE = re.compile(rb'r="[A-Za-z]{0,3}([0-9]{1,7})"')
-_FORMULA_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?f[\s/>]")
-_ERROR_RE = re.compile(rb"\st\s*=\s*[\"']e[\"']")
-_XML_DECL_ENCODING_RE = re.compile(
-    rb"^<\?xml[^>]*?\sencoding\s*=\s*[\"']([^\"']*)[\"']", re.IGNORECASE
-)
-# Codecs in which every ASCII character is its own single byte, so scanning the raw bytes for
-# "<!DOCTYPE" is reliable.  Anything else (UTF-7, EBCDIC, ...) is refused.
-_ASCII_SAFE_CODECS = {
-    "utf-8", "ascii", "latin-1", "shift_jis", "cp932", "euc_jp", "gbk", "gb2312", "gb18030",
-    "big5", "cp950", "euc_kr", "cp949", "cp936",
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class SpecialCell:
-    """A cell whose value a cached-value reader cannot trust."""
-
-    sheet: str  # sheet name as in workbook.xml
-    ref: str  # e.g. "E7"
-    kind: str  # "error" (t="e", cached error) or "no-cached-value" (formula without <v>)
-    value: str  # error text such as "#REF!", or the formula text for no-cached-value
 
 
 @dataclass(frozen=True)
@@ -131,10 +107,11 @@ def scan_workbook(path: str | os.PathLike[str],
         raise
     except Exception as exc:  # noqa: BLE001 - a file scan must never leak a raw traceback
         raise FileProblem(
-            f"'{name}' could not be read ({type(exc).__name__}: {_why(exc)}); open it in Excel, "
+            f"'{name}' could not be read ({type(exc).__name__}: {why(exc)}); open it in Excel, "
             "save a fresh copy as .xlsx and try again.",
             "file-unreadable",
         ) from exc
+
 
 
 # --------------------------------------------------------------------------- classification
@@ -171,7 +148,7 @@ def _scan(p: Path, name: str, wanted: frozenset[str] | None) -> WorkbookScan:
         ) from exc
     except OSError as exc:
         raise FileProblem(
-            f"'{name}' could not be read ({_why(exc)}); check the file and try again.",
+            f"'{name}' could not be read ({why(exc)}); check the file and try again.",
             "file-unreadable",
         ) from exc
 
@@ -302,34 +279,6 @@ def _as_text(sample: bytes) -> str | None:
 # --------------------------------------------------------------------------- zip package
 
 
-def _why(exc: BaseException) -> str:
-    """An exception's text squeezed into a clause of the one-sentence messages."""
-    text = " ".join(str(getattr(exc, "strerror", None) or exc).split()) or type(exc).__name__
-    text = text.replace(". ", "; ").rstrip(".")
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-def _damaged(name: str, detail: str) -> FileProblem:
-    return FileProblem(
-        f"'{name}' is damaged or incomplete ({detail}); copy or download it again, or open it "
-        "in Excel and save a fresh .xlsx.",
-        "truncated",
-    )
-
-
-def _bomb(name: str, detail: str, *, or_damaged: bool = False) -> FileProblem:
-    what = "looks like a zip bomb or is damaged" if or_damaged else "looks like a zip bomb"
-    return FileProblem(
-        f"'{name}' {what} ({detail}), so omplan refused to open it; if it is a genuine plan, "
-        "open it in Excel and save a fresh copy as .xlsx.",
-        "zip-bomb",
-    )
-
-
-def _mb(n: int) -> str:
-    return f"{n / MiB:,.0f} MiB" if n >= MiB else f"{n:,} bytes"
-
-
 def _scan_zip(p: Path, name: str, size: int, wanted: frozenset[str] | None) -> WorkbookScan:
     try:
         zf = zipfile.ZipFile(p)
@@ -341,7 +290,7 @@ def _scan_zip(p: Path, name: str, size: int, wanted: frozenset[str] | None) -> W
         OSError,
         NotImplementedError,
     ) as exc:
-        raise _damaged(name, f"the zip archive cannot be opened: {_why(exc)}") from exc
+        raise damaged(name, f"the zip archive cannot be opened: {why(exc)}") from exc
     with zf, p.open("rb") as raw:
         infos = zf.infolist()
         _check_identity(name, infos)
@@ -354,12 +303,12 @@ def _scan_zip(p: Path, name: str, size: int, wanted: frozenset[str] | None) -> W
 def _check_identity(name: str, infos: list[zipfile.ZipInfo]) -> None:
     """Names only (nothing inflated): is this an Excel package at all?"""
     if len(infos) > MAX_MEMBERS:
-        raise _bomb(name, f"{len(infos):,} parts, more than the limit of {MAX_MEMBERS:,}")
+        raise bomb(name, f"{len(infos):,} parts, more than the limit of {MAX_MEMBERS:,}")
     names = [i.filename for i in infos]
     seen: set[str] = set()
     for n in names:
         if n in seen:
-            raise _damaged(name, f"the part {n} appears twice")
+            raise damaged(name, f"the part {n} appears twice")
         seen.add(n)
     if CONTENT_TYPES in seen and WORKBOOK_PART in seen:
         return
@@ -392,12 +341,12 @@ def _check_layout(name: str, infos: list[zipfile.ZipInfo], archive_size: int) ->
                 "encrypted",
             )
         if info.header_offset < 0 or info.header_offset + info.compress_size > archive_size:
-            raise _damaged(name, f"part {info.filename} extends past the end of the file")
+            raise damaged(name, f"part {info.filename} extends past the end of the file")
     # Overlapping entries (several names sharing one compressed stream) only occur in bombs.
     ordered = sorted(infos, key=lambda i: i.header_offset)
     for cur, nxt in zip(ordered, ordered[1:], strict=False):
         if cur.header_offset + 30 + cur.compress_size > nxt.header_offset:
-            raise _bomb(name, f"parts {cur.filename} and {nxt.filename} overlap", or_damaged=True)
+            raise bomb(name, f"parts {cur.filename} and {nxt.filename} overlap", or_damaged=True)
 
 
 def _check_declared(name: str, infos: list[zipfile.ZipInfo]) -> None:
@@ -405,47 +354,27 @@ def _check_declared(name: str, infos: list[zipfile.ZipInfo]) -> None:
     total = 0
     for info in infos:
         if info.file_size > MAX_MEMBER_INFLATED:
-            raise _bomb(
+            raise bomb(
                 name,
-                f"part {info.filename} declares {_mb(info.file_size)} inflated, more than the "
-                f"limit of {_mb(MAX_MEMBER_INFLATED)}",
+                f"part {info.filename} declares {mb(info.file_size)} inflated, more than the "
+                f"limit of {mb(MAX_MEMBER_INFLATED)}",
             )
         if info.file_size > RATIO_MIN_SIZE and info.file_size > MAX_RATIO * max(
             info.compress_size, 1
         ):
             ratio = info.file_size // max(info.compress_size, 1)
-            raise _bomb(
+            raise bomb(
                 name,
                 f"part {info.filename} has a compression ratio of {ratio:,}:1, more than "
                 f"{MAX_RATIO}:1",
             )
         total += info.file_size
     if total > MAX_TOTAL_INFLATED:
-        raise _bomb(
+        raise bomb(
             name,
-            f"the parts it needs declare {_mb(total)} inflated, more than the limit of "
-            f"{_mb(MAX_TOTAL_INFLATED)}",
+            f"the parts it needs declare {mb(total)} inflated, more than the limit of "
+            f"{mb(MAX_TOTAL_INFLATED)}",
         )
-
-
-def _is_xml_part(member: str) -> bool:
-    low = member.lower()
-    return low.endswith((".xml", ".rels"))
-
-
-class _Budget:
-    """Actual inflated bytes over the whole scan."""
-
-    def __init__(self) -> None:
-        self.total = 0
-
-
-@dataclass
-class _PartHits:
-    formula: bool = False
-    error: bool = False
-    last_row: int = 0
-    last_col: int = 0
 
 
 def _scan_parts(
@@ -453,49 +382,48 @@ def _scan_parts(
     wanted: frozenset[str] | None,
 ) -> WorkbookScan:
     by_name = {i.filename: i for i in infos}
-    budget = _Budget()
+    budget = Budget()
     first = [n for n in (CONTENT_TYPES, WORKBOOK_PART, WORKBOOK_RELS) if n in by_name]
     for member in first:
-        _stream_part(raw, by_name[member], name, budget)
+        stream_part(raw, by_name[member], name, budget)
     if WORKBOOK_RELS not in by_name:
-        raise _damaged(name, f"the part {WORKBOOK_RELS} is missing")
+        raise damaged(name, f"the part {WORKBOOK_RELS} is missing")
 
     sheets = _read_sheets(zf, by_name[WORKBOOK_PART], name)
-    rels = _read_rels(zf, by_name[WORKBOOK_RELS], name)
-    lower_names = {n.lower(): n for n in by_name}
+    package = _ScanPackage(by_name, zf, name)
+    rels = {rel.rid: rel for rel in package.rels(WORKBOOK_PART)}
     sheet_parts: list[tuple[str, str | None]] = []
-    for sheet_name, rid in sheets:
-        if not _wanted_sheet(sheet_name, wanted):
+    for sheet in sheets:
+        if not _wanted_sheet(sheet.name, wanted):
             continue  # never inflated: omplan does not read this sheet
-        rel = rels.get(rid or "")
+        rel = rels.get(sheet.rid)
         if rel is None:
-            raise _damaged(name, f"sheet '{sheet_name}' has no matching relationship")
-        target, mode, _type = rel
-        if mode.lower() == "external":
-            sheet_parts.append((sheet_name, None))
+            raise damaged(name, f"sheet '{sheet.name}' has no matching relationship")
+        if rel.external:
+            sheet_parts.append((sheet.name, None))
             continue
-        part = _resolve_part(target, by_name, lower_names)
+        part = package.find(rel.target)
         if part is None:
-            raise _damaged(name, f"the part for sheet '{sheet_name}' ({target}) is missing")
-        sheet_parts.append((sheet_name, part))
+            raise damaged(name, f"the part for sheet '{sheet.name}' ({rel.target}) is missing")
+        sheet_parts.append((sheet.name, part))
 
     wanted_cells = {part for _, part in sheet_parts if part is not None}
     # Parts the reader parses besides its sheets: shared strings and styles.
     parsed = set(wanted_cells)
     shared_strings = None
-    for target, mode, rel_type in rels.values():
-        if mode.lower() != "external" and rel_type.endswith(_READ_REL_TYPES):
-            part = _resolve_part(target, by_name, lower_names)
+    for rel in rels.values():
+        if not rel.external and rel.type.endswith(_READ_REL_TYPES):
+            part = package.find(rel.target)
             if part is not None:
                 parsed.add(part)
-                if rel_type.endswith("/sharedStrings"):
+                if rel.type.endswith("/sharedStrings"):
                     shared_strings = part
     to_read = [i for i in infos if i.filename in parsed and i.filename not in first
                and not i.is_dir()]
     _check_declared(name, [by_name[n] for n in first] + to_read)
-    hits: dict[str, _PartHits] = {}
+    hits: dict[str, PartHits] = {}
     for info in to_read:
-        hits[info.filename] = _stream_part(
+        hits[info.filename] = stream_part(
             raw, info, name, budget, want_cells=info.filename in wanted_cells
         )
 
@@ -507,17 +435,16 @@ def _scan_parts(
         hit = hits.get(part)
         if hit is None or not (hit.formula or hit.error):
             continue  # fast path: no formula and no error cell in this sheet
-        for cell in _special_cells(zf, by_name[part], sheet_name, name):
+        for cell in special_cells(zf, by_name[part], sheet_name, name):
             if len(special) >= MAX_SPECIAL_CELLS:
                 truncated = True
                 break
             special.append(cell)
 
-    has_vba = VBA_PART in by_name or VBA_PART.lower() in lower_names
     return WorkbookScan(
-        sheet_names=[s for s, _ in sheets],
+        sheet_names=[s.name for s in sheets],
         special_cells=special,
-        has_vba=has_vba,
+        has_vba=package.has(VBA_PART),
         special_cells_truncated=truncated,
         sheet_parts={s: p for s, p in sheet_parts if p is not None},
         extents={s: (hits[p].last_row, hits[p].last_col) for s, p in sheet_parts
@@ -526,516 +453,48 @@ def _scan_parts(
     )
 
 
-def _resolve_part(
-    target: str, by_name: Mapping[str, object], lower: Mapping[str, str]
-) -> str | None:
-    """Map a relationship target from xl/workbook.xml to a zip member name."""
-    candidates = []
-    for t in (target, unquote(target)):
-        t = t.replace("\\", "/")
-        path = t.lstrip("/") if t.startswith("/") else posixpath.join("xl", t)
-        candidates.append(posixpath.normpath(path).lstrip("/"))
-    for c in candidates:
-        if c in by_name:
-            return c
-    for c in candidates:
-        if c.lower() in lower:
-            return lower[c.lower()]
-    return None
+class _ScanPackage(Package):
+    """The zip being scanned, its relationships read by the shared model; a part that is
+    missing or does not parse makes the file damaged."""
 
-
-# --------------------------------------------------------------------------- streaming
-
-
-def _raw_chunks(raw: BinaryIO, info: zipfile.ZipInfo, name: str) -> Iterator[bytes]:
-    """Inflate one member ourselves, in bounded chunks, trusting none of its declared sizes.
-
-    zipfile silently stops at the declared size, which hides a lying header; here the real
-    output is produced so the caller can count it, and the CRC is verified at the end.
-    """
-    part = info.filename
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise _damaged(name, f"part {part} uses zip compression method {info.compress_type}")
-    raw.seek(info.header_offset)
-    header = raw.read(30)
-    if len(header) < 30 or header[:4] != b"PK\x03\x04":
-        raise _damaged(name, f"the local header of part {part} is missing")
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    raw.seek(name_len + extra_len, os.SEEK_CUR)
-    left = info.compress_size
-    crc = 0
-    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
-    while left > 0:
-        data = raw.read(min(CHUNK, left))
-        if not data:
-            raise _damaged(name, f"part {part} is cut short")
-        left -= len(data)
-        if inflater is None:
-            crc = zlib.crc32(data, crc)
-            yield data
-            continue
-        try:
-            out = inflater.decompress(data, CHUNK)
-            while True:
-                if out:
-                    crc = zlib.crc32(out, crc)
-                    yield out
-                if not inflater.unconsumed_tail:
-                    break
-                out = inflater.decompress(inflater.unconsumed_tail, CHUNK)
-        except zlib.error as exc:
-            raise _damaged(name, f"part {part} cannot be decompressed: {_why(exc)}") from exc
-        if inflater.eof:
-            break
-    if inflater is not None:
-        try:
-            out = inflater.flush()
-        except zlib.error as exc:
-            raise _damaged(name, f"part {part} cannot be decompressed: {_why(exc)}") from exc
-        if out:
-            crc = zlib.crc32(out, crc)
-            yield out
-        if not inflater.eof:
-            raise _damaged(name, f"part {part} is cut short")
-    if crc != info.CRC:
-        raise _damaged(name, f"part {part} fails its CRC check")
-
-
-class _Normaliser:
-    """Turns an XML part's bytes into an ASCII-compatible byte stream for pattern checks."""
-
-    def __init__(self, name: str, part: str) -> None:
+    def __init__(self, by_name: dict[str, zipfile.ZipInfo], zf: zipfile.ZipFile,
+                 name: str) -> None:
+        super().__init__(by_name, lambda member: zf.read(by_name[member]))
         self.name = name
-        self.part = part
-        self.decoder: Callable[[bytes, bool], str] | None = None
-        self.started = False
-        self.head = b""  # the first bytes are held back until the encoding can be judged
 
-    def _refuse(self, what: str) -> FileProblem:
-        return FileProblem(
-            f"'{self.name}' has the part {self.part} in {what}, which Excel never writes; "
-            "open it in Excel and save a fresh copy as .xlsx.",
-            "xml-encoding",
-        )
+    def missing(self, part: str) -> Exception:
+        return damaged(self.name, f"the part {part} is missing")
 
-    def feed(self, chunk: bytes, final: bool = False) -> bytes:
-        """Return the normalised bytes of ``chunk`` (possibly delayed); ``final`` flushes."""
-        if not self.started:
-            self.head += chunk
-            if len(self.head) < HEAD_SIZE and not final:
-                return b""
-            self.started = True
-            chunk, self.head = self.head, b""
-            codec = _wide_codec(chunk)
-            if codec is None:
-                self._check_ascii_start(chunk)
-                return chunk
-            self.decoder = codecs.getincrementaldecoder(codec)("strict").decode
-            text = self._decode(chunk, final)
-            self._check_wide_declaration(text)
-            return text
-        if self.decoder is None:
-            return chunk
-        return self._decode(chunk, final)
-
-    def _decode(self, chunk: bytes, final: bool) -> bytes:
-        assert self.decoder is not None
-        try:
-            return self.decoder(chunk, final).encode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _damaged(self.name, f"part {self.part} is not valid text") from exc
-
-    def _check_wide_declaration(self, text: bytes) -> None:
-        m = _XML_DECL_ENCODING_RE.match(text.removeprefix(codecs.BOM_UTF8))
-        if m is None:
-            return
-        declared = m.group(1).decode("utf-8", "replace")
-        if not declared.lower().replace("_", "-").startswith(("utf-16", "utf-32", "utf16")):
-            raise self._refuse(f"UTF-16/32 text declaring the encoding '{declared}'")
-
-    def _check_ascii_start(self, chunk: bytes) -> None:
-        body = chunk[3:] if chunk.startswith(codecs.BOM_UTF8) else chunk
-        stripped = body.lstrip(b" \t\r\n")
-        if stripped and not stripped.startswith(b"<"):
-            raise self._refuse("an unrecognised text encoding (it does not start with '<')")
-        m = _XML_DECL_ENCODING_RE.match(body)
-        if m is None:
-            return
-        declared = m.group(1).decode("ascii", "replace")
-        try:
-            codec = codecs.lookup(declared).name
-        except LookupError:
-            codec = ""
-        ok = (
-            codec in _ASCII_SAFE_CODECS
-            or codec.startswith(("iso8859-", "cp125"))
-            or (codec == "utf-8-sig")
-        )
-        if not ok:
-            raise self._refuse(f"the text encoding '{declared}'")
+    def unparsable(self, part: str, exc: Exception) -> Exception:
+        return damaged(self.name, f"part {part} is not well-formed XML: {why(exc)}")
 
 
-def _wide_codec(first: bytes) -> str | None:
-    """UTF-16/32 detection from the BOM or the first '<' (as libxml2 does)."""
-    if first.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        return "utf-32"
-    if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if first.startswith(b"<\x00\x00\x00"):
-        return "utf-32-le"
-    if first.startswith(b"\x00\x00\x00<"):
-        return "utf-32-be"
-    if first.startswith(b"<\x00"):
-        return "utf-16-le"
-    if first.startswith(b"\x00<"):
-        return "utf-16-be"
-    return None
-
-
-def _stream_part(
-    raw: BinaryIO,
-    info: zipfile.ZipInfo,
-    name: str,
-    budget: _Budget,
-    *,
-    want_cells: bool = False,
-) -> _PartHits:
-    """Inflate one XML part with bounded memory, enforcing limits and the no-DTD rule."""
-    hits = _PartHits()
-    limit = min(info.file_size, MAX_MEMBER_INFLATED)
-    count = 0
-    tail = b""
-    norm = _Normaliser(name, info.filename)
-    for chunk in _raw_chunks(raw, info, name):
-        count += len(chunk)
-        budget.total += len(chunk)
-        if count > limit:
-            raise _bomb(
-                name,
-                f"part {info.filename} inflates beyond its declared size of {_mb(info.file_size)}",
-                or_damaged=True,
-            )
-        if budget.total > MAX_TOTAL_INFLATED:
-            raise _bomb(name, f"the parts inflate to more than {_mb(MAX_TOTAL_INFLATED)}")
-        if count > RATIO_MIN_SIZE and count > MAX_RATIO * max(info.compress_size, 1):
-            raise _bomb(name, f"part {info.filename} inflates more than {MAX_RATIO}:1")
-        tail = _inspect(tail, norm.feed(chunk), hits, want_cells, name, info.filename)
-    _inspect(tail, norm.feed(b"", final=True), hits, want_cells, name, info.filename)
-    return hits
-
-
-def _inspect(
-    tail: bytes, data: bytes, hits: _PartHits, want_cells: bool, name: str, part: str
-) -> bytes:
-    """Pattern checks on ``tail + data``; returns the new overlap tail."""
-    if not data:
-        return tail
-    buf = tail + data
-    if b"<!" in buf:  # cheap pre-check before the regex
-        _check_dtd(buf, name, part)
-    if want_cells:
-        if not hits.formula and (b"<f" in buf or b":f" in buf) and _FORMULA_RE.search(buf):
-            hits.formula = True
-        if not hits.error and (b'"e"' in buf or b"'e'" in buf) and _ERROR_RE.search(buf):
-            hits.error = True
-        _extent(buf, hits)
-    return buf[-OVERLAP:]
-
-
-def _extent(buf: bytes, hits: _PartHits) -> None:
-    """Raise ``hits``' last row / column to the cell references found in ``buf``."""
-    letters = _REF_COL_RE.findall(buf)
-    if letters:
-        longest = max(map(len, letters))
-        top = max(c.upper() for c in letters if len(c) == longest)
-        col = 0
-        for ch in top:
-            col = col * 26 + ch - 64
-        hits.last_col = max(hits.last_col, col)
-    rows = _REF_ROW_RE.findall(buf)
-    if rows:
-        longest = max(map(len, rows))
-        hits.last_row = max(hits.last_row, int(max(r for r in rows if len(r) == longest)))
-
-
-def _check_dtd(buf: bytes, name: str, part: str) -> None:
-    if _DTD_RE.search(buf):
-        raise FileProblem(
-            f"'{name}' contains XML entity declarations (<!DOCTYPE/<!ENTITY) in {part}, which "
-            "Excel never writes, so omplan refused to read it; open it in Excel and save a "
-            "fresh copy as .xlsx.",
-            "xml-entities",
-        )
-
-
-# --------------------------------------------------------------------------- small XML parts
-
-
-def _local(tag: object) -> str:
-    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
-
-
-def _safe_iter(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Iterator[object]:
-    """defusedxml iterparse of an already-screened small part, yielding ended elements."""
+def _read_sheets(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> list[SheetRef]:
+    """The workbook's sheets in order, whatever the namespace prefixes; every element but the
+    sheet list is freed as the parse goes."""
+    sheets: list[SheetRef] = []
     try:
         with zf.open(info) as fh:
-            for _event, elem in SafeET.iterparse(fh, events=("end",), forbid_dtd=True):
-                yield elem
-    except FileProblem:
-        raise
-    except Exception as exc:  # ParseError, DTDForbidden, zip errors
-        raise _damaged(name, f"part {info.filename} is not well-formed XML: {_why(exc)}") from exc
-
-
-def _read_sheets(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str
-) -> list[tuple[str, str | None]]:
-    """(sheet name, relationship id) in workbook order, whatever the namespace prefixes."""
-    sheets: list[tuple[str, str | None]] = []
-    for elem in _safe_iter(zf, info, name):
-        tag = _local(elem.tag)  # type: ignore[attr-defined]
-        if tag == "sheet":
-            rid = None
-            sheet_name = ""
-            for key, value in elem.attrib.items():  # type: ignore[attr-defined]
-                if key == "name":
-                    sheet_name = value
-                elif key.startswith("{") and _local(key) == "id":
-                    rid = value
-            sheets.append((sheet_name, rid))
-        if tag != "sheets":
-            elem.clear()  # type: ignore[attr-defined]
-    return sheets
-
-
-def _read_rels(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str
-) -> dict[str, tuple[str, str, str]]:
-    """Relationship Id -> (Target, TargetMode, Type)."""
-    rels: dict[str, tuple[str, str, str]] = {}
-    for elem in _safe_iter(zf, info, name):
-        if _local(elem.tag) == "Relationship":  # type: ignore[attr-defined]
-            get = elem.get  # type: ignore[attr-defined]
-            rels[get("Id", "")] = (get("Target", ""), get("TargetMode", "") or "", get("Type", ""))
-            elem.clear()  # type: ignore[attr-defined]
-    return rels
-
-
-# --------------------------------------------------------------------------- special cells
-
-
-def _cell_col(ref: str) -> int:
-    col = 0
-    for ch in ref:
-        if "A" <= ch <= "Z":
-            col = col * 26 + ord(ch) - 64
-        elif "a" <= ch <= "z":
-            col = col * 26 + ord(ch) - 96
-        else:
-            break
-    return col
-
-
-# Cells of one <row> that are special, whatever the namespace prefix: a cached error, or a
-# formula with no (or an empty) cached value, except t="str" whose empty <v> is a cached "".
-_SPECIAL_IN_ROW = etree.XPath(
-    "*[local-name()='c'][@t='e' or (*[local-name()='f']"
-    " and not(*[local-name()='v'][string-length() > 0])"
-    " and not(@t='str' and *[local-name()='v']))]"
-)
-# Repeating worksheet elements besides rows that are freed as the parse goes.
-_FREED_TAGS = ("{*}row", "{*}col", "{*}mergeCell", "{*}hyperlink", "{*}cfRule",
-               "{*}dataValidation", "{*}brk", "{*}ignoredError", "{*}protectedRange")  # fmt: skip
-
-
-def _sheet_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, name: str
-                ) -> Iterator[tuple[int, Any]]:
-    """(row number, ``<row>`` element) of a sheet part, parsed with bounded memory: only row
-    end events reach Python, and every row (and the other repeating elements) is freed once
-    the caller has looked at it. A part that does not parse is a damaged file."""
-    last_row = 0
-    try:
-        with zf.open(info) as fh:
-            parser = etree.iterparse(
-                fh, events=("end",), tag=_FREED_TAGS, resolve_entities=False,
-                no_network=True, huge_tree=False, load_dtd=False, remove_comments=True,
-                remove_pis=True)
-            for _event, elem in parser:
-                if _local(elem.tag) == "row":
-                    r_attr = elem.get("r")
-                    row = int(r_attr) if r_attr and r_attr.isdigit() else last_row + 1
-                    last_row = row
-                    yield row, elem
-                elem.clear()
-                parent = elem.getparent()
-                while parent is not None and elem.getprevious() is not None:
-                    del parent[0]
-    except FileProblem:
-        raise
+            for _event, elem in etree.iterparse(fh, events=("end",), resolve_entities=False,
+                                                no_network=True, load_dtd=False,
+                                                huge_tree=True):
+                tag = local(elem.tag)
+                if tag == "sheet":
+                    sheets.append(sheet_ref(elem))
+                if tag != "sheets":
+                    elem.clear()
     except Exception as exc:  # XMLSyntaxError, zip errors
-        raise _damaged(
-            name, f"sheet '{sheet}' ({info.filename}) cannot be parsed: {_why(exc)}"
-        ) from exc
-
-
-def _special_cells(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, name: str
-) -> Iterator[SpecialCell]:
-    """Error cells and formulas without a cached value, parsed with bounded memory.
-
-    One compiled XPath per row picks the special cells, so ordinary cells cost no Python work.
-    """
-    for row, elem in _sheet_rows(zf, info, sheet, name):
-        found = _SPECIAL_IN_ROW(elem)
-        if found:
-            yield from _row_cells(elem, found, sheet, row)
-
-
-def _row_cells(
-    row_elem: etree._Element, found: list[etree._Element], sheet: str, row: int
-) -> Iterator[SpecialCell]:
-    """SpecialCells for the special ``found`` cells of one row, in column order."""
-    if all(c.get("r") for c in found):
-        refs = {id(c): c.get("r") or "" for c in found}
-    else:  # some cell has no r attribute: its column follows the previous cell's
-        refs, col = {}, 0
-        wanted = {id(c) for c in found}
-        for c in row_elem:
-            if _local(c.tag) != "c":
-                continue
-            ref = c.get("r")
-            col = _cell_col(ref) if ref else col + 1
-            if id(c) in wanted:
-                refs[id(c)] = ref or f"{column_letter(col)}{row}"
-    for c in found:
-        f = v = None
-        for child in c:
-            tag = _local(child.tag)
-            if tag == "f":
-                f = child
-            elif tag == "v":
-                v = child
-        value = v.text if v is not None else None
-        if c.get("t") == "e" and (f is None or value):
-            yield SpecialCell(sheet, refs[id(c)], "error", value or "")
-        else:
-            yield SpecialCell(
-                sheet, refs[id(c)], "no-cached-value", (f.text if f is not None else "") or ""
-            )
+        raise damaged(name, f"part {info.filename} is not well-formed XML: {why(exc)}") from exc
+    return sheets
 
 
 # --------------------------------------------------------------------------- bounded reading
 
 
-_NO_CELLS: list[object] = []  # shared by every empty row of a sparse sheet; never filled
-
-
-@dataclass
-class SparseSheet:
-    """The values of one sheet read cell by cell, keeping only cells within the bounds."""
-
-    rows: list[list[object]]  # row i, column j (0-based from A1); '' for an empty cell
-    ignored: int = 0  # non-empty cells outside the bounds
-    first_ignored: str = ""  # reference of the first of them, e.g. "XFD1048576"
-
-
 def read_sheet_sparse(path: str | os.PathLike[str], scan: WorkbookScan, sheet: str,
                       max_col: int, max_row: int) -> SparseSheet:
     """Values of ``sheet`` (screened by ``scan``) up to column ``max_col`` and row
-    ``max_row``, streamed row by row: memory follows the cells kept, never the sheet's extent.
-
-    Texts, numbers (float) and booleans as python-calamine gives them; empty cells are ''.
-    """
-    name = Path(os.fspath(path)).name
-    with zipfile.ZipFile(path) as zf:
-        strings = _shared_strings(zf, scan.shared_strings_part, name)
-        info = zf.getinfo(scan.sheet_parts[sheet])
-        out = SparseSheet([])
-        for row, elem in _sheet_rows(zf, info, sheet, name):
-            _keep_cells(elem, row, strings, max_col, max_row, out)
-    return out
-
-
-def _keep_cells(row_elem: etree._Element, row: int, strings: list[str], max_col: int,
-                max_row: int, out: SparseSheet) -> None:
-    col = 0
-    kept: dict[int, object] = {}
-    for c in row_elem:
-        if _local(c.tag) != "c":
-            continue
-        ref = c.get("r")
-        col = _cell_col(ref) if ref else col + 1
-        value = _cell_value(c, strings)
-        if value is None or value == "":
-            continue
-        if col > max_col or row > max_row:
-            if not out.ignored:
-                out.first_ignored = ref or f"{column_letter(col)}{row}"
-            out.ignored += 1
-            continue
-        kept[col] = value
-    if not kept:
-        return
-    if len(out.rows) < row:
-        out.rows.extend([_NO_CELLS] * (row - len(out.rows)))
-    cells = out.rows[row - 1]
-    if cells is _NO_CELLS:
-        cells = out.rows[row - 1] = []
-    width = max(kept)
-    if len(cells) < width:
-        cells.extend([""] * (width - len(cells)))
-    for c, value in kept.items():
-        cells[c - 1] = value
-
-
-def _cell_value(c: etree._Element, strings: list[str]) -> object:
-    kind = c.get("t") or "n"
-    v = is_ = None
-    for child in c:
-        tag = _local(child.tag)
-        if tag == "v":
-            v = child.text
-        elif tag == "is":
-            is_ = child
-    if kind == "inlineStr":
-        return _text_of(is_) if is_ is not None else ""
-    if v is None:
-        return None
-    if kind == "s":
-        try:
-            return strings[int(v)]
-        except (ValueError, IndexError):
-            return ""
-    if kind in ("str", "e"):
-        return v
-    if kind == "b":
-        return v.strip() in ("1", "true")
-    try:
-        return float(v)
-    except ValueError:
-        return v
-
-
-def _text_of(elem: etree._Element) -> str:
-    """A shared or inline string: its ``t`` texts, phonetic runs (``rPh``) left out."""
-    parts = []
-    for child in elem.iter():
-        if _local(child.tag) == "t" and _local(child.getparent().tag) != "rPh":
-            parts.append(child.text or "")
-    return "".join(parts)
-
-
-def _shared_strings(zf: zipfile.ZipFile, part: str | None, name: str) -> list[str]:
-    if part is None:
-        return []
-    out: list[str] = []
-    try:
-        with zf.open(part) as fh:
-            for _event, elem in etree.iterparse(
-                    fh, events=("end",), tag="{*}si", resolve_entities=False, no_network=True,
-                    huge_tree=False, load_dtd=False):
-                out.append(_text_of(elem))
-                elem.clear()
-    except Exception as exc:  # XMLSyntaxError, zip errors
-        raise _damaged(name, f"part {part} cannot be parsed: {_why(exc)}") from exc
-    return out
+    ``max_row``, streamed row by row: memory follows the cells kept, never the sheet's extent
+    (:func:`omplan.input.sparse.read_part_sparse`)."""
+    return read_part_sparse(path, scan.sheet_parts[sheet], scan.shared_strings_part, sheet,
+                            max_col, max_row)

@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from omplan.core.findings import Finding, cell_ref
 
@@ -124,7 +124,13 @@ def number_hint(value: Any) -> str:
     return ""
 
 
-@dataclass
+class CellType(Protocol):
+    """How a column's cells are read (a column of the input schema)."""
+
+    def read(self, row: Row) -> Any: ...
+
+
+@dataclass(slots=True)
 class Row:
     """One data row of a table sheet: knows where each column is and reports located errors."""
 
@@ -132,6 +138,12 @@ class Row:
     r: int
     cols: dict[str, int]
     out: Collector
+    #: column -> how its cells are read (:meth:`get`)
+    types: Mapping[str, CellType] = field(default_factory=dict)
+
+    def get(self, column: str) -> Any:
+        """The cell of ``column`` typed by its schema; None (and a located error) if wrong."""
+        return self.types[column].read(self)
 
     def ref(self, column: str) -> str:
         return self.grid.ref(self.r, self.cols[column])
@@ -249,6 +261,8 @@ class Table:
     grid: SheetGrid
     header_r: int
     cols: dict[str, int]  # canonical column name -> 0-based column index
+    #: column -> how its cells are read (the sheet's schema; empty for a plain table)
+    columns: dict[str, CellType] = field(default_factory=dict)
 
 
 #: How many non-empty rows may sit above the header row (a title, a note) before it is found.
@@ -313,7 +327,7 @@ def rows(table: Table, out: Collector) -> Iterable[Row]:
     for r in range(table.header_r + 1, len(grid.rows)):
         if all(is_blank(grid.value(r, c)) and (r, c) not in grid.special for c in indexes):
             continue
-        yield Row(grid, r, table.cols, out)
+        yield Row(grid, r, table.cols, out, table.columns)
 
 
 
@@ -441,23 +455,41 @@ def looks_alike(a: str, b: str) -> bool:
     return damerau_levenshtein(x, y, NEAR_EDITS) <= NEAR_EDITS
 
 
+def _deletions(key: str) -> set[str]:
+    """``key`` and, when it is long enough to be a typo of a longer name, every string left
+    by deleting up to NEAR_EDITS of its characters (each set of positions once)."""
+    found = {key}
+    if len(key) >= NEAR_MIN_LENGTH - NEAR_EDITS:
+        level = [(key, 0)]
+        for _ in range(NEAR_EDITS):
+            level = [(v[:k] + v[k + 1:], k) for v, start in level for k in range(start, len(v))]
+            found.update([v for v, _ in level])
+    return found
+
+
 def near_duplicates(names: Sequence[str]) -> list[tuple[str, str]]:
     """Pairs (earlier, later) of distinct ``names`` that :func:`looks_alike`, in order.
 
-    Candidates are found by deleting up to two characters of each squeezed name (the
-    symmetric-delete method), so a plan with hundreds of systems is not compared pair by pair.
+    Candidates are the names that share a string left by deleting up to two characters of
+    each squeezed name (the symmetric-delete method): every deletion of every name is hashed
+    at once, and only the names of a shared one are compared, so a plan with thousands of
+    systems is not compared pair by pair.
     """
-    index: dict[str, list[int]] = {}
-    pairs: set[tuple[int, int]] = set()
+    import numpy as np
+    import pandas as pd
+
+    variants: list[str] = []
+    owners: list[int] = []
     for i, name in enumerate(names):
-        key = _squeeze(name)
-        variants = {key}
-        if len(key) >= NEAR_MIN_LENGTH - NEAR_EDITS:
-            for _ in range(NEAR_EDITS):
-                variants |= {v[:k] + v[k + 1:] for v in variants for k in range(len(v))}
-        for variant in variants:
-            for j in index.get(variant, ()):
-                pairs.add((j, i))
-            index.setdefault(variant, []).append(i)
+        found = _deletions(_squeeze(name))
+        variants.extend(found)
+        owners.extend([i] * len(found))
+    codes, uniques = pd.factorize(np.array(variants, dtype=object))
+    shared = np.bincount(codes, minlength=len(uniques))[codes] > 1
+    groups: dict[int, list[int]] = {}
+    for code, i in zip(codes[shared].tolist(), np.array(owners)[shared].tolist(), strict=True):
+        groups.setdefault(code, []).append(i)
+    pairs = {(j, i) for group in groups.values() for a, i in enumerate(group)
+             for j in group[:a]}
     return [(names[j], names[i]) for j, i in sorted(pairs)
             if names[j] != names[i] and looks_alike(names[j], names[i])]

@@ -325,7 +325,8 @@ class LiveRenderer:
     def _chart(self, sheet: Any, spec: SheetLayout, chart: ChartSpec, grid: dict) -> None:
         source, categories, plot_by = self._chart_source(sheet, spec, chart, grid)
         any_line = any(s.line for s in chart.series)
-        kind = "column_stacked" if chart.stacked else "column_clustered"
+        kind = (("bar" if chart.horizontal else "column")
+                + ("_stacked" if chart.stacked else "_clustered"))
         width = chart.width_cm / 2.54 * 72
         height = chart.height_cm / 2.54 * 72
         obj = sheet.charts.add(chart_type=kind, source=source, plot_by=plot_by,

@@ -21,6 +21,8 @@ from typing import IO, Any
 from openpyxl import Workbook
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, LineChart, Reference, Series
+from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.legend import LegendEntry
 from openpyxl.chart.reference import DummyWorksheet
 from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
@@ -284,7 +286,7 @@ def _set_up(ws: Any, sheet: SheetLayout) -> None:
     if setup.fit_width:
         ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
         ws.page_setup.fitToWidth = setup.pages_wide
-        ws.page_setup.fitToHeight = 0
+        ws.page_setup.fitToHeight = setup.pages_tall
         if setup.pages_wide > 1:  # a wide table reads across, then down
             ws.page_setup.pageOrder = "overThenDown"
     if setup.title_rows:
@@ -369,7 +371,7 @@ def _title(text: str, size: float = 12.0) -> Title:
 def build_chart(spec: ChartSpec) -> BarChart:
     """A native column chart (optionally stacked) with any line series drawn over it."""
     bar = BarChart()
-    bar.type = "col"
+    bar.type = "bar" if spec.horizontal else "col"
     bar.grouping = "stacked" if spec.stacked else "clustered"
     if spec.stacked:
         bar.overlap = 100
@@ -392,8 +394,15 @@ def build_chart(spec: ChartSpec) -> BarChart:
         bar.x_axis.tickLblPos = "low"
     categories = _reference(spec.categories)
     line = None
-    for s in spec.series:
+    for index, s in enumerate(spec.series):
         series = Series(_reference(s.values), title=s.title)
+        if s.labels is not None:
+            series.dLbls = DataLabelList(numFmt=s.labels, showVal=True, showSerName=False,
+                                         showCatName=False, showLegendKey=False,
+                                         showPercent=False)
+            series.dLbls.position = "t" if s.line else "inEnd" if spec.stacked else "outEnd"
+        if not s.legend:
+            bar.legend.legendEntry.append(LegendEntry(idx=index, delete=True))
         props = series.graphicalProperties
         if s.line:
             if line is None:

@@ -75,9 +75,11 @@ def _share(operation: float, total: float) -> float | None:
 
 def build_report_layout(evaluation: Evaluation, *, input_findings: Sequence[Finding] = (),
                         source: SourceInfo | None = None, generated: datetime | None = None,
-                        version: str = "", generated_note: str = "") -> ReportLayout:
+                        version: str = "", generated_note: str = "",
+                        figures: PlanFigures | None = None) -> ReportLayout:
     """The report workbook of an evaluation as data: Summary, one sheet per scenario,
-    Ledger, Checks and About. Raises ReportTooLarge before building anything too big."""
+    Ledger, Checks and About (``figures``: the evaluation's, when the caller has them).
+    Raises ReportTooLarge before building anything too big."""
     if not evaluation.ok:
         raise ValueError("the plan has errors: there are no figures to report")
     check_ledger_size(evaluation)
@@ -86,7 +88,8 @@ def build_report_layout(evaluation: Evaluation, *, input_findings: Sequence[Find
     currency = settings.currency
     generated = generated or datetime(1980, 1, 1)
     source = source or SourceInfo(plan.source_name)
-    summary = plan_figures(plan, list(input_findings), evaluation)
+    summary = figures if figures is not None else plan_figures(plan, list(input_findings),
+                                                                evaluation)
     names = sheet_names([s.name for s in summary.scenarios])
     facts = _Facts(evaluation)
 

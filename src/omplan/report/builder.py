@@ -140,7 +140,7 @@ def chart_page_breaks(sheet: SheetLayout) -> list[int]:
     setup = sheet.print_setup
     charts = sorted((c.anchor[0], c.end[0], c.end[1]) for c in sheet.charts
                      if c.end is not None)
-    if not charts or not setup.fit_width or setup.pages_wide != 1:
+    if not charts or not setup.fit_width or setup.pages_wide != 1 or setup.pages_tall == 1:
         return []
     last_col = max([b.last_col for b in sheet.blocks] + [col for _, _, col in charts])
     width_pt = sum(column_cm(sheet.column_widths.get(c, 8.43)) / 2.54 * 72

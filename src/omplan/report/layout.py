@@ -193,6 +193,11 @@ class SeriesSpec:
     line: bool = False
     dashed: bool = False
     hidden: bool = False  # no fill, no line: the invisible base of a waterfall
+    #: number format of data labels on the series' columns (None: no labels); a format with
+    #: an empty zero section (``#,##0;-#,##0;;``) leaves zero values unlabelled
+    labels: str | None = None
+    #: listed in the chart's legend (the invisible base of a waterfall is not)
+    legend: bool = True
 
 
 @dataclass
@@ -216,6 +221,8 @@ class ChartSpec:
     end: tuple[int, int] | None = None
     #: category labels at the bottom of the plot, not at zero (values below zero)
     labels_low: bool = False
+    #: bars across, categories down the side (a tornado); the first category at the bottom
+    horizontal: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +268,8 @@ class PrintSetup:
     pages_wide: int = 1
     #: columns repeated on every page (the row labels of a wide table)
     title_cols: tuple[int, int] | None = None
+    #: pages down the printed height when fitting (0: as many as it takes; 1: one page)
+    pages_tall: int = 0
 
 
 @dataclass

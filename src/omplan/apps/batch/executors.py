@@ -21,7 +21,7 @@ Task = tuple[int, str]  # (index in the batch, path as the worker opens it)
 Done = Callable[[int, PlanResult], None]
 
 #: The modules a worker needs, imported once by the fork server (Linux) before any fork.
-WORKER_MODULES = ["omplan.apps.batch", "omplan.files.run", "omplan.report.quarterly",
+WORKER_MODULES = ["omplan.apps.batch", "omplan.pipeline", "omplan.report.quarterly",
                   "omplan.render.xlsx", "omplan.files.report", "omplan.files.xlsxio"]
 #: Seconds to wait for a Dask scheduler to answer (connecting, and when no plan finishes).
 DASK_TIMEOUT = 30.0

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -198,8 +197,8 @@ def _run_task(result: PlanResult, path: str, quarters: tuple[str, ...], out: Pat
               scenario: str, generated: str | None, generated_note: str) -> None:
     from omplan.core.version import __version__
     from omplan.files.report import file_sha256
-    from omplan.files.run import run_plan
     from omplan.files.xlsxio import atomic_write_bytes, source_date
+    from omplan.pipeline import run_plan
     from omplan.render.xlsx import render_workbook
     from omplan.report.actuals import scenario_actuals
     from omplan.report.layout import ReportTooLarge, SourceInfo
@@ -240,8 +239,9 @@ def _run_task(result: PlanResult, path: str, quarters: tuple[str, ...], out: Pat
     horizon = plan.horizon
     picked, outside = resolve_quarters(quarters, horizon.first_fiscal_year, horizon.years)
     if outside:
-        result.errors = [_outside_horizon(path, choice, horizon.first_fiscal_year,
-                                          horizon.years) for choice in outside]
+        result.errors = [_outside_horizon(plan.setting_cells, choice,
+                                          horizon.first_fiscal_year, horizon.years)
+                         for choice in outside]
         return
     figures = quarter_figures(run.evaluation, scenario)
     actuals = scenario_actuals(run.evaluation, scenario)
@@ -300,41 +300,20 @@ def actuals_files(path: str | os.PathLike[str]) -> list[Path]:
     return sorted(found, key=lambda p: (wanted[p.name.casefold()], p.name))
 
 
-def _outside_horizon(path: str, choice: str, first: int, years: int) -> dict[str, str]:
+def _outside_horizon(setting_cells: Mapping[str, str], choice: str, first: int,
+                     years: int) -> dict[str, str]:
     """The error of a ``--quarter`` the plan does not cover, at the Settings cell that sets
-    the horizon's end (or its start, for a quarter before it)."""
+    the horizon's end (or its start, for a quarter before it): ``setting_cells`` is the
+    plan's :attr:`~omplan.core.model.Plan.setting_cells`."""
     last = first + years - 1
     span = f"FY{first}" if years == 1 else f"FY{first}–FY{last}"
     label = choice if choice.startswith("FY") else f"FY{first} {choice}"
     before = int(label[2:6]) < first
     key = "fiscal_year" if before else "horizon_years"
-    location = _setting_cell(path, key) or _setting_cell(path, "fiscal_year") or "Settings"
+    location = setting_cells.get(key) or setting_cells.get("fiscal_year") or "Settings"
     fix = ("choose a quarter from that year on" if before else
            "choose a quarter within it or raise horizon_years")
     return finding("quarter-outside-horizon",
                    f"--quarter {label} is outside this plan's horizon, {span} (fiscal_year "
                    f"{first}, horizon_years {years}), so no workbook was written for it; "
                    f"{fix}", location)
-
-
-def _setting_cell(path: str, key: str) -> str:
-    """``Settings!B4``: the Value cell of setting ``key`` in the plan file ('' if none)."""
-    from omplan.input.reader import grids_from_file
-    from omplan.input.tables import Collector, find_table, norm_header, rows
-
-    try:
-        grids = grids_from_file(path)
-    except Exception:
-        return ""
-    grid = next((g for name, g in grids.items() if norm_header(name) == "settings"), None)
-    if grid is None:
-        return ""
-    out = Collector()
-    table = find_table(grid, ("Setting", "Value"), (), out)
-    if table is None:
-        return ""
-    for row in rows(table, out):
-        name = re.sub(r"[\s\-]+", "_", str(row.raw("Setting") or "").strip()).casefold()
-        if name == key:
-            return row.ref("Value")
-    return ""
