@@ -33,8 +33,9 @@ from omplan.core.engine import evaluate
 from omplan.core.model import ActualLine, Plan
 from omplan.files.run import run_plan
 from omplan.render.xlsx import render_workbook
+from omplan.report.budget import build_quarter_layout
+from omplan.report.budget_quarter import SIGN_OFF
 from omplan.report.layout import SheetLayout
-from omplan.report.quarterly import SIGN_OFF, build_quarter_layout
 
 ROOT = Path(__file__).resolve().parents[1]
 

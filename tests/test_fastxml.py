@@ -30,8 +30,8 @@ from omplan.files.report import report_layout
 from omplan.files.run import run_plan
 from omplan.render.xlsx import render_workbook
 from omplan.report import styles as st
-from omplan.report.annual import build_report_layout
 from omplan.report.layout import Block, Ref, SheetLayout, Text, Validation
+from omplan.report.plan_report import build_report_layout
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -230,7 +230,7 @@ def test_same_bytes_on_every_run_and_in_another_process(tmp_path):
         "from datetime import datetime\n"
         "from factories import parse\nfrom plan_generator import make_plan\n"
         "from omplan.core.engine import evaluate\n"
-        "from omplan.report.annual import build_report_layout\n"
+        "from omplan.report.plan_report import build_report_layout\n"
         "from omplan.render.xlsx import render_workbook\n"
         "plan, _ = parse(make_plan(60, 2, seed=3))\n"
         "layout = build_report_layout(evaluate(plan), generated=datetime(2027, 1, 15, 8), "

@@ -27,8 +27,8 @@ from omplan.core.model import ActualLine, Plan
 from omplan.core.summary import plan_figures
 from omplan.render.xlsx import render_workbook
 from omplan.report.actuals import SHEET, actuals_sheet
-from omplan.report.annual import build_report_layout
 from omplan.report.layout import SheetLayout, sheet_names
+from omplan.report.plan_report import build_report_layout
 
 
 def sheet_of(plan: Plan) -> tuple[SheetLayout, ActualsFigures]:

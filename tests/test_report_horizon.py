@@ -38,9 +38,9 @@ from omplan.core.model import LEVELS, SOURCINGS, Plan, level_label
 from omplan.core.summary import plan_figures
 from omplan.input.reader import load_plan
 from omplan.render.xlsx import render_workbook
-from omplan.report.annual import build_report_layout
 from omplan.report.common import LEDGER_HEADER
 from omplan.report.layout import ReportLayout
+from omplan.report.plan_report import build_report_layout
 
 CENT = 0.005
 SCENARIOS = ["Scenario", "Role", "System", "Change", "Value"]

@@ -17,7 +17,6 @@ import omplan.report.layout as layout_mod
 from omplan.core.engine import evaluate
 from omplan.core.periods import quarter_labels
 from omplan.core.summary import summary_json
-from omplan.report.annual import SUMMARY_HEADER, build_report_layout
 from omplan.report.common import LEDGER_HEADER
 from omplan.report.layout import (
     RESERVED_SHEETS,
@@ -25,6 +24,8 @@ from omplan.report.layout import (
     SourceInfo,
     sheet_names,
 )
+from omplan.report.plan_report import build_report_layout
+from omplan.report.summary_sheet import SUMMARY_HEADER
 
 SCENARIOS = ["Scenario", "Role", "System", "Change", "Value"]
 
@@ -347,3 +348,30 @@ def test_no_chart_is_cut_by_a_page_break(paper, row_pt):
         pages = _page_of_rows(sheet, row_pt, *paper)
         for chart in sheet.charts:
             assert pages[chart.anchor[0]] == pages[chart.end[0]], (sheet.name, chart.key)
+
+
+def test_a_plan_without_figures_or_a_scenario_is_a_report_error():
+    """The builders raise omplan's own exception (an OmplanError, and a ValueError as
+    before), never a bare ValueError."""
+    from omplan.core.errors import OmplanError
+    from omplan.report.budget import build_quarter_layout
+    from omplan.report.errors import ReportError
+
+    zero = tiny_plan()
+    zero["Staffing"] = [zero["Staffing"][0], ["ERP", "Ops", "In-house", None, 0, 0, 0, 0]]
+    plan, _ = parse(zero)
+    evaluation = evaluate(plan)
+    assert [f.code for f in evaluation.errors] == ["zero-total"]
+    with pytest.raises(ReportError, match="the plan has errors") as raised:
+        build_report_layout(evaluation)
+    assert isinstance(raised.value, OmplanError) and isinstance(raised.value, ValueError)
+    with pytest.raises(ReportError, match="the plan has errors"):
+        build_quarter_layout(evaluation, "Baseline", "Q1")
+    good = evaluate(parse(tiny_plan())[0])
+    with pytest.raises(ReportError, match="no scenario 'Lean'"):
+        build_quarter_layout(good, "Lean", "Q1")
+    with pytest.raises(ReportError, match="not a quarter"):
+        build_quarter_layout(good, "Baseline", "Q5")
+    with pytest.raises(ReportError, match="outside the plan's horizon"):
+        build_quarter_layout(good, "Baseline", "FY2029 Q1")
+    assert issubclass(ReportTooLarge, ReportError)

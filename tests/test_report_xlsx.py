@@ -32,7 +32,7 @@ from omplan.core.model import (
 from omplan.core.periods import quarter_labels
 from omplan.files.report import ReportError, report_layout, write_report
 from omplan.files.run import run_plan
-from omplan.report.annual import COMPONENT_LABELS, NO_ROLE, NO_SOURCING
+from omplan.report.scenario_sheet import COMPONENT_LABELS, NO_ROLE, NO_SOURCING
 
 SAMPLE = sample_plan_path()
 EPOCH = 1_800_000_000  # 2027-01-15 08:00:00 UTC

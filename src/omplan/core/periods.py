@@ -8,6 +8,7 @@ that needs quarter names, month labels or fiscal-year spans asks this one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -75,6 +76,15 @@ class Horizon:
         k = 4 * (fiscal_year - self.first_fiscal_year) + quarter - 1
         return self.periods[k] if 0 <= k < len(self) and 1 <= quarter <= 4 else None
 
+    def period_named(self, text: str) -> Period | None:
+        """The period ``text`` names (:func:`parse_quarter`; a bare ``Q3`` is of the first
+        fiscal year); None when it names none, or one outside the horizon."""
+        found = parse_quarter(text)
+        if found is None:
+            return None
+        year, quarter = found
+        return self.period_of(self.first_fiscal_year if year is None else year, quarter)
+
     def month_of(self, index: int) -> tuple[int, int]:
         """Calendar (year, month) of fiscal month index i."""
         offset = self.fy_start_month - 1 + index
@@ -83,6 +93,21 @@ class Horizon:
     def months(self, period: Period) -> list[tuple[int, int]]:
         """The (calendar year, month 1–12) of the period's three months."""
         return fiscal_months(period.fiscal_year, self.fy_start_month, period.name)
+
+
+_QUARTER_TEXT = re.compile(r"(?:fy(\d{4}))?q([1-4])")
+
+
+def parse_quarter(text: object) -> tuple[int | None, int] | None:
+    """A quarter as a planner writes it: ``Q3`` -> (None, 3); ``FY2028 Q3``, ``fy2028q3``,
+    ``FY 2028-Q3`` -> (2028, 3) (case, spaces, hyphens and underscores ignored); None for
+    anything else."""
+    if not isinstance(text, str):
+        return None
+    match = _QUARTER_TEXT.fullmatch(re.sub(r"[\s\-_]+", "", text).casefold())
+    if match is None:
+        return None
+    return (int(match[1]) if match[1] else None), int(match[2])
 
 
 def fiscal_months(fiscal_year: int, fy_start_month: int, quarter: str) -> list[tuple[int, int]]:

@@ -54,8 +54,10 @@ from omplan.report.layout import (
     Block,
     ChartSpec,
     ConditionalFormat,
+    Ref,
     ReportLayout,
     SheetLayout,
+    TableSpec,
     Validation,
     check_limits,
 )
@@ -82,8 +84,8 @@ class DeterministicZip(zipfile.ZipFile):
         info.file_size = size
         return info
 
-    def writestr(self, zinfo_or_arcname, data, compress_type=None,  # type: ignore[override]
-                 compresslevel=None) -> None:
+    def writestr(self, zinfo_or_arcname: Any, data: Any,  # type: ignore[override]
+                 compress_type: int | None = None, compresslevel: int | None = None) -> None:
         if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
             zinfo_or_arcname = self._info(zinfo_or_arcname)
         sheets, self._sheets = self._sheets, None
@@ -95,8 +97,8 @@ class DeterministicZip(zipfile.ZipFile):
         finally:
             self._sheets = sheets
 
-    def write(self, filename, arcname=None, compress_type=None,  # type: ignore[override]
-              compresslevel=None) -> None:
+    def write(self, filename: Any, arcname: Any = None,  # type: ignore[override]
+              compress_type: int | None = None, compresslevel: int | None = None) -> None:
         size = os.path.getsize(filename)
         info = self._info(arcname or os.path.basename(filename), size)
         if self._sheets is not None and self._sheets.handles(info.filename):
@@ -354,7 +356,7 @@ def _write_bulk(ws: Any, block: Block, cells: _CellFactory) -> None:
         ws.append(lead + row if lead else row)
 
 
-def _reference(ref) -> Reference:
+def _reference(ref: Ref) -> Reference:
     """A chart reference; built from the bare sheet name so openpyxl quotes it once."""
     return Reference(DummyWorksheet(ref.sheet), min_col=ref.first_col, min_row=ref.first_row,
                      max_col=ref.last_col, max_row=ref.last_row)
@@ -472,7 +474,7 @@ def _validation(ws: Any, spec: Validation) -> None:
     ws.data_validations.append(dv)
 
 
-def _table(ws: Any, spec) -> None:
+def _table(ws: Any, spec: TableSpec) -> None:
     table = Table(displayName=spec.name, ref=spec.ref.a1)
     table.tableStyleInfo = TableStyleInfo(name=spec.style, showRowStripes=True)
     table.tableColumns = [TableColumn(id=i, name=name)

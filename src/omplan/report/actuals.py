@@ -81,15 +81,19 @@ class ScenarioActuals:
         return float(self.rows.loc[self.rows["month"].isin(list(months)), "amount"].sum())
 
 
-def scenario_actuals(evaluation: Evaluation, scenario: str) -> ScenarioActuals | None:
+def scenario_actuals(evaluation: Evaluation, scenario: str,
+                     figures: ActualsFigures | None = None) -> ScenarioActuals | None:
     """Actuals against ``scenario``'s plan (None when the plan has no actual rows). With the
-    plan's ``budget_scenario`` these are exactly the JSON's ``actuals`` figures."""
+    plan's ``budget_scenario`` these are exactly the JSON's ``actuals`` figures: ``figures``,
+    when the caller has them (the run's ``PlanFigures.actuals``)."""
     plan = evaluation.plan
     if not plan.actuals or not evaluation.ok:
         return None
     if plan.settings.budget_scenario != scenario:
         plan = replace(plan, settings=replace(plan.settings, budget_scenario=scenario))
-    figures = actuals_figures(plan, evaluation.ledger)
+        figures = None
+    if figures is None:
+        figures = actuals_figures(plan, evaluation.ledger)
     if figures is None:
         return None
     return ScenarioActuals(scenario, figures, actuals_ledger(plan, evaluation.ledger))
@@ -98,14 +102,15 @@ def scenario_actuals(evaluation: Evaluation, scenario: str) -> ScenarioActuals |
 # --------------------------------------------------------------------------- the sheet
 
 
-def actuals_sheet(evaluation: Evaluation, scenario: str | None = None) -> SheetBuilder | None:
+def actuals_sheet(evaluation: Evaluation, scenario: str | None = None,
+                  figures: ActualsFigures | None = None) -> SheetBuilder | None:
     """The report's Plan vs actual sheet (None when the plan has no actuals): by month with
     a chart, by quarter with the band check on actual spend, by activity, by system, and the
-    forecast of every fiscal year."""
+    forecast of every fiscal year (``figures``: the run's actuals figures, when it has them)."""
     plan = evaluation.plan
     s = plan.settings
     scenario = scenario or s.budget_scenario
-    found = scenario_actuals(evaluation, scenario)
+    found = scenario_actuals(evaluation, scenario, figures)
     if found is None:
         return None
     fig = found.figures

@@ -46,7 +46,7 @@ class LedgerRows(Sequence[tuple[Any, ...]]):
     def __len__(self) -> int:
         return len(self._ledger)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index: Any) -> Any:  # type: ignore[override]
         if isinstance(index, slice):  # a few rows (column widths): from those rows alone
             if "columns" in self.__dict__:
                 columns = self.columns

@@ -1,9 +1,9 @@
 """Reports as data: sheets of cell blocks, charts, tables and print settings.
 
 The layout knows no spreadsheet library: ``render.xlsx`` writes it to a file, ``render.live``
-into a live xlwings book. Builders: :mod:`omplan.report.annual` (the report workbook),
-:mod:`omplan.report.quarterly` (budgets and rollups), on :mod:`omplan.report.builder` and the
-sheets both share in :mod:`omplan.report.common`.
+into a live xlwings book. Builders: :mod:`omplan.report.plan_report` (the report workbook),
+:mod:`omplan.report.budget` (quarterly budgets), :mod:`omplan.report.rollup` (rollups), on
+:mod:`omplan.report.builder` and the sheets they share in :mod:`omplan.report.common`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from omplan.core.errors import OmplanError
 from omplan.core.findings import column_letter, quote_sheet
 from omplan.core.ledger import Evaluation
 from omplan.report import styles as st
+from omplan.report.errors import ReportTooLarge
 
 #: Excel's grid limits (rows include the header row).
 EXCEL_MAX_ROWS = 1_048_576
@@ -27,10 +27,6 @@ SHEET_NAME_MAX = 31
 RESERVED_SHEETS = ("Summary", "Business case", "Plan vs actual", "Ledger", "Checks", "About",
                    "History")
 _FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
-
-
-class ReportTooLarge(OmplanError, ValueError):
-    """The report does not fit Excel's grid; raised before anything is written."""
 
 
 @dataclass(frozen=True, slots=True)
