@@ -33,6 +33,13 @@ transitions are part of the run). With ``--scaling`` each size then runs at one 
 years, and the table gives the ratio of the two (target for 10,000 lines × 20 scenarios × 5
 years: ≤ 4 s CPU and ≤ 2 GB peak).
 
+``--figures`` times the JSON summary alone: ``plan_figures`` + ``to_json`` of an evaluated
+plan of ``--lines`` × ``--scenarios`` × ``--years`` (the engine not timed), the median and best
+CPU of ``--repeat`` runs, each with nothing computed before it (target for 10,000 lines × 20
+scenarios × 5 years: ≤ 1 s). With ``--against DIR`` (another revision's ``src``, e.g. from
+``git worktree``) it times that revision the same way in a child process and checks that
+both give the same JSON, byte for byte.
+
 ``--strict`` makes a missed target exit with status 2 (for CI); ``--keep DIR`` keeps the
 generated workbook there; ``--profile FILE`` also writes a cProfile of one ``evaluate`` run to
 FILE and prints its top functions.
@@ -55,6 +62,8 @@ ENGINE_TARGET_S = 2.0
 READ_TARGET_RATIO = 0.3
 #: (seconds, GB) for 10,000 lines x 20 scenarios over a multi-year horizon
 HORIZON_TARGET = (4.0, 2.0)
+#: seconds of CPU for the JSON summary (plan_figures + to_json) of 10,000 x 20 x 5 years
+FIGURES_TARGET_S = 1.0
 
 
 def with_years(plan: Any, years: int) -> Any:
@@ -131,9 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--written-back", action="store_true",
                         help="read a 16,000 x 11 plan carrying a > 128 MiB Ledger part")
+    parser.add_argument("--figures", action="store_true",
+                        help="time the JSON summary alone (plan_figures + to_json)")
+    parser.add_argument("--against", type=Path,
+                        help="with --figures: another revision's src folder to compare with")
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.written_back:
         return written_back_read(args.seed)
+    if args.figures:
+        return figures_bench(args)
     if args.child is not None:
         return engine_child(args.child, args.scenarios, args.seed, args.repeat, args.years)
     if args.scaling:
@@ -223,6 +239,72 @@ def main(argv: list[str] | None = None) -> int:
 
     missed = t_eval > ENGINE_TARGET_S or ratio > READ_TARGET_RATIO
     return 2 if (missed and args.strict) else 0
+
+
+def figures_bench(args: argparse.Namespace) -> int:
+    """``--figures``: the JSON summary of an evaluated plan, timed alone (see the module)."""
+    import hashlib
+    import json
+    import statistics
+    import subprocess
+
+    pinning = pin_to_one_core()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from generate import make_plan
+
+    from omplan.core.engine import evaluate
+    from omplan.core.summary import plan_figures
+    from omplan.input.reader import SheetGrid, parse_plan
+
+    plan, findings = parse_plan({n: SheetGrid(n, rows) for n, rows in
+                                 make_plan(args.lines, args.scenarios, args.seed).items()},
+                                "bench.xlsx")
+    assert plan is not None
+    plan = with_years(plan, args.years)
+    evaluation = evaluate(plan)
+    assert evaluation.ok, evaluation.errors[:3]
+    cpus, walls, summary = [], [], None
+    for _ in range(args.repeat):
+        summary = None
+        for cache in ("figures_cache", "rows_cache"):  # revisions before these went
+            getattr(evaluation, cache, []).clear()
+        gc.collect()
+        start, cpu = time.perf_counter(), time.process_time()
+        summary = plan_figures(plan, findings, evaluation).to_json()
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    text = json.dumps(summary, ensure_ascii=False).encode("utf-8")
+    result = {"cpu": statistics.median(cpus), "best": min(cpus),
+              "wall": statistics.median(walls), "rows": len(evaluation.ledger),
+              "sha256": hashlib.sha256(text).hexdigest()}
+    if args.out is not None:  # a child timing another revision
+        args.out.write_text(json.dumps(result))
+        return 0
+    size = f"{args.lines:,} lines x {args.scenarios} scenarios x {args.years} year(s)"
+    print(f"JSON summary (plan_figures + to_json), {size}, seed {args.seed}: "
+          f"{result['rows']:,} ledger rows; median of {args.repeat}; {pinning}")
+    rows = [("this revision", result)]
+    if args.against is not None:
+        with tempfile.TemporaryDirectory(prefix="omplan-bench-figures-") as tmp:
+            out = Path(tmp) / "other.json"
+            subprocess.run([sys.executable, __file__, "--figures", "--lines", str(args.lines),
+                            "--scenarios", str(args.scenarios), "--seed", str(args.seed),
+                            "--years", str(args.years), "--repeat", str(args.repeat),
+                            "--out", str(out)], check=True,
+                           env={**os.environ, "PYTHONPATH": str(args.against)})
+            rows.append((str(args.against), json.loads(out.read_text())))
+    for name, r in rows:
+        print(f"  {name:40} CPU median {r['cpu']:6.3f} s, best {r['best']:6.3f} s; "
+              f"wall {r['wall']:6.3f} s; JSON sha256 {r['sha256'][:12]}")
+    if len(rows) == 2:
+        same = rows[0][1]["sha256"] == rows[1][1]["sha256"]
+        print(f"  the same JSON, byte for byte: {'yes' if same else 'NO'}; speed-up "
+              f"{rows[1][1]['cpu'] / rows[0][1]['cpu']:.1f}x")
+    target = args.lines == 10_000 and args.scenarios == 20 and args.years == 5
+    met = result["cpu"] <= FIGURES_TARGET_S
+    if target:
+        print(f"target ≤ {FIGURES_TARGET_S:g} s CPU: {'met' if met else 'MISSED'}")
+    return 2 if (args.strict and target and not met) else 0
 
 
 def profile_evaluate(evaluate: Callable[[Any], Any], plan: Any, out: Path) -> None:

@@ -112,3 +112,15 @@ def test_an_evaluated_plan_sums_like_its_scenarios_group_bys():
     for keys in KEYS:
         for where in (None, "labour", "external labour"):
             check(ledger, keys, where)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_groupings_summed_together_are_the_groupings_summed_alone(shuffle):
+    ledger = ledger_like(7, shuffle)
+    groupings = [("kind", None), ("component", None), ("sourcing", "labour"),
+                 ("activity", "external labour")]
+    together = LedgerSums(ledger).by_each(groupings)
+    for (key, where), got in zip(groupings, together, strict=True):
+        check(ledger, [key], where)  # pandas' own group-bys
+        alone = LedgerSums(ledger).by([key], where)
+        assert (got.scenario == alone.scenario).all() and (got.whole == alone.whole).all()

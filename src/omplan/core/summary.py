@@ -274,6 +274,8 @@ def plan_figures(plan: Plan | None, findings: list[Finding],
     if actuals is not None:
         by_scenario.setdefault(st.budget_scenario, []).extend(actuals.findings)
     sums = LedgerSums(evaluation.ledger)
+    # the groupings whose groups are long runs of ledger rows, in one pass together
+    sums.by_each([("kind", None), ("component", None), ("sourcing", "labour")])
     horizon = horizon_figures(evaluation, sums)
     scenarios = [scenario_figures(evaluation, name, by_scenario.get(name), horizon, sums)
                  for name in evaluation.scenarios]
