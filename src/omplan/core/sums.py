@@ -28,7 +28,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from omplan.core.model import IN_HOUSE
+from omplan.core.model import EXTERNAL_SOURCINGS, IN_HOUSE
 
 __all__ = ["SELECTIONS", "LedgerSums", "Sums", "group_sums"]
 
@@ -131,26 +131,30 @@ class Sums:
     whole: np.ndarray
 
 
-#: The row selections :meth:`LedgerSums.by` knows, by name: (column, value, rows equal?) all
-#: of which a row must meet.
-SELECTIONS: dict[str, tuple[tuple[str, str, bool], ...]] = {
-    "labour": (("component", "labour", True),),
-    "external labour": (("component", "labour", True), ("sourcing", IN_HOUSE, False)),
-    "transition": (("component", "transition", True),),
+#: The row selections :meth:`LedgerSums.by` knows, by name: (column, values, in them?), all
+#: of which a row must meet. Labour rows always have a sourcing, so "external labour" (not
+#: in-house, as the JSON's billing reads it) and "outsourced labour" (Outsource or Offshore,
+#: as the report's) are the same rows in every ledger of the engine.
+SELECTIONS: dict[str, tuple[tuple[str, tuple[str, ...], bool], ...]] = {
+    "labour": (("component", ("labour",), True),),
+    "external labour": (("component", ("labour",), True), ("sourcing", (IN_HOUSE,), False)),
+    "outsourced labour": (("component", ("labour",), True),
+                          ("sourcing", EXTERNAL_SOURCINGS, True)),
+    "transition": (("component", ("transition",), True),),
 }
 
 
 class LedgerSums:
-    """Group sums of a ledger's amounts by scenario and other columns (see the module); each
-    grouping is computed once."""
+    """Group sums of a ledger's amounts (or of another number ``column``, such as ``fte``) by
+    scenario and other columns (see the module); each grouping is computed once."""
 
     #: more runs of one scenario than this per scenario: not the engine's order; the rows of
     #: each scenario are then found by a comparison per scenario
     MAX_RUNS_PER_SCENARIO = 64
 
-    def __init__(self, ledger: pd.DataFrame) -> None:
+    def __init__(self, ledger: pd.DataFrame, column: str = "amount") -> None:
         self.ledger = ledger
-        self.amount = ledger["amount"].to_numpy(dtype=float)
+        self.amount = ledger[column].to_numpy(dtype=float)
         self.n_scenarios = len(ledger["scenario"].cat.categories)
         self._codes: dict[str, np.ndarray] = {}
         self._selected: dict[str, np.ndarray] = {}
@@ -177,6 +181,10 @@ class LedgerSums:
         if value not in categories:
             return np.zeros(len(self.amount), dtype=bool)
         return np.asarray(self.codes(column) == categories.index(value))
+
+    def categories(self, column: str) -> list[str]:
+        """The categories of ``column``, in code order."""
+        return [str(c) for c in self.ledger[column].cat.categories]
 
     def by(self, keys: Sequence[str], where: str | None = None) -> Sums:
         """Sums of the rows of selection ``where`` (:data:`SELECTIONS`; all rows if None) by
@@ -317,9 +325,11 @@ class LedgerSums:
         found = self._selected.get(name)
         if found is None:
             selected = None
-            for column, value, equal in SELECTIONS[name]:
-                rows = self.is_(column, value)
-                if not equal:
+            for column, values, inside in SELECTIONS[name]:
+                rows = self.is_(column, values[0])
+                for value in values[1:]:
+                    rows |= self.is_(column, value)
+                if not inside:
                     rows = ~rows
                 selected = rows if selected is None else selected & rows
             assert selected is not None

@@ -13,14 +13,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from omplan.core.ledger import Evaluation, band_status, kind_totals, pivot
+from omplan.core.ledger import Evaluation, band_status
 from omplan.core.model import (
     ACTIVITIES,
     COMPONENT_TABLE,
     COMPONENTS,
-    EXTERNAL_SOURCINGS,
     FIXED_FEE,
     LEVEL_GUIDANCE,
     LEVELS,
@@ -33,6 +33,7 @@ from omplan.core.model import (
 )
 from omplan.core.periods import quarter_labels
 from omplan.core.summary import PlanFigures, ScenarioFigures, billing_split
+from omplan.core.sums import LedgerSums
 from omplan.report import styles as st
 from omplan.report.builder import SheetBuilder
 from omplan.report.layout import ChartSpec, ConditionalFormat, PrintSetup, Ref, SeriesSpec, Styled
@@ -56,40 +57,75 @@ def _share(operation: float, total: float) -> float | None:
 
 
 class ScenarioFacts:
-    """Ledger group-bys shared by every scenario sheet (computed once for all scenarios)."""
+    """Ledger group-bys shared by every scenario sheet, computed once for all scenarios (one
+    pass over the ledger each, :class:`~omplan.core.sums.LedgerSums`, the same sums as the
+    group-bys of the whole ledger), held as dicts: hundreds of scalar lookups per sheet cost
+    microseconds here.
+
+    ``(scenario, key)`` -> value, or -> {quarter label: value} for the ``*_quarter`` tables,
+    or -> {"operation", "maintenance", "total"} for ``level``, ``sourcing`` and ``system``;
+    ``fte_level`` and ``fte_sourcing``: ``(scenario, key, quarter)`` -> the FTE of labour rows.
+    """
 
     def __init__(self, evaluation: Evaluation) -> None:
         led = evaluation.ledger
-        self.activity_quarter = pivot(led, ["scenario", "activity"], "quarter")
-        self.activity_year = pivot(led, ["scenario", "activity"])
-        self.level = kind_totals(led, ["scenario", "level"])
-        self.sourcing = kind_totals(led, ["scenario", "sourcing"])
-        labour = led[led["component"] == "labour"]
-        self.sourcing_labour = pivot(labour, ["scenario", "sourcing"])
-        self.system = kind_totals(led, ["scenario", "system"])
-        self.systems = [str(s) for s in led["system"].cat.categories]
-        self.component_quarter = pivot(led, ["scenario", "component"], "quarter")
-        external = labour[labour["sourcing"].isin(list(EXTERNAL_SOURCINGS))]
-        self.external_quarter = pivot(external, ["scenario", "activity"], "quarter")
-        self.external_year = pivot(external, ["scenario", "activity"])
+        sums = LedgerSums(led)
+        self._names = sums.categories("scenario")
+        self._quarters = sums.categories("quarter")
+        activities = sums.categories("activity")
+        self.activity_quarter = self._by_quarter(sums.by(["activity", "quarter"]).whole,
+                                                 activities)
+        self.activity_year = self._by(sums.by(["activity"]).whole, activities)
+        self.level = self._kinds(sums.by(["level", "kind"]).whole, sums.categories("level"))
+        sourcing = sums.categories("sourcing")
+        self.sourcing = self._kinds(sums.by(["sourcing", "kind"]).whole, sourcing)
+        self.sourcing_labour = self._by(sums.by(["sourcing"], "labour").whole, sourcing)
+        self.systems = sums.categories("system")
+        self.system = self._kinds(sums.by(["system", "kind"]).whole, self.systems)
+        self.component_quarter = self._by_quarter(sums.by(["component", "quarter"]).whole,
+                                                  sums.categories("component"))
+        external = sums.by(["activity", "quarter"], "outsourced labour").whole
+        self._external = dict(zip(self._names, external, strict=True))
+        self.external_quarter = self._by_quarter(external, activities)
+        self.external_year = self._by(sums.by(["activity"], "outsourced labour").whole,
+                                      activities)
         # FTE of labour rows (0 on every other row), by level and sourcing per quarter
-        self.fte_level = _fte(led, "level")
-        self.fte_sourcing = _fte(led, "sourcing")
-        self._rows: dict[int, dict[Any, Any]] = {}
+        fte = LedgerSums(led, "fte")
+        self.fte_level = self._per_quarter(fte.by(["level", "quarter"]).whole,
+                                           sums.categories("level"))
+        self.fte_sourcing = self._per_quarter(fte.by(["sourcing", "quarter"]).whole, sourcing)
 
-    def rows(self, frame: pd.DataFrame | pd.Series) -> dict[Any, Any]:
-        """``frame``'s rows as a dict (index -> {column: value}, or value for a Series):
-        hundreds of scalar lookups per sheet cost microseconds here, not ``.loc``'s."""
-        found = self._rows.get(id(frame))
-        if found is None:
-            found = self._rows[id(frame)] = (frame.to_dict() if isinstance(frame, pd.Series)
-                                             else frame.to_dict("index"))
-        return found
+    def rows(self, table: dict[Any, Any]) -> dict[Any, Any]:
+        """``table`` itself (its rows are dicts already)."""
+        return table
 
+    def external_in_quarter(self, scenario: str, quarter: str) -> pd.Series:
+        """External labour of ``scenario`` in ``quarter`` by activity, in activity order."""
+        column = self._external[scenario][:, self._quarters.index(quarter)]
+        return pd.Series(column, index=list(ACTIVITIES), copy=True)
 
-def _fte(ledger: pd.DataFrame, by: str) -> pd.Series:
-    """Sum of the ledger's ``fte`` by scenario, ``by`` and quarter (every category kept)."""
-    return ledger.groupby(["scenario", by, "quarter"], observed=False)["fte"].sum()
+    def _by(self, sums: np.ndarray, keys: Sequence[str]) -> dict[tuple[str, str], float]:
+        return {(name, key): v for name, row in zip(self._names, sums.tolist(), strict=True)
+                for key, v in zip(keys, row, strict=True)}
+
+    def _by_quarter(self, sums: np.ndarray, keys: Sequence[str]
+                    ) -> dict[tuple[str, str], dict[str, float]]:
+        return {(name, key): dict(zip(self._quarters, values, strict=True))
+                for name, rows in zip(self._names, sums.tolist(), strict=True)
+                for key, values in zip(keys, rows, strict=True)}
+
+    def _per_quarter(self, sums: np.ndarray, keys: Sequence[str]
+                     ) -> dict[tuple[str, str, str], float]:
+        return {(name, key, q): v for name, rows in zip(self._names, sums.tolist(), strict=True)
+                for key, values in zip(keys, rows, strict=True)
+                for q, v in zip(self._quarters, values, strict=True)}
+
+    def _kinds(self, sums: np.ndarray, keys: Sequence[str]
+               ) -> dict[tuple[str, str], dict[str, float]]:
+        """(operation, maintenance) sums -> the rows of ``kind_totals``: total = their sum."""
+        return {(name, key): {"operation": op, "maintenance": mt, "total": op + mt}
+                for name, rows in zip(self._names, sums.tolist(), strict=True)
+                for key, (op, mt) in zip(keys, rows, strict=True)}
 
 
 class TimeAxis:
@@ -213,7 +249,7 @@ def scenario_sheet(plan: Plan, sc: ScenarioFigures, sheet_name: str, facts: Scen
     year_cols = ("Operation", "Maintenance", "Total", "Share of total")
     total = sc.total
 
-    def kind_rows(frame: pd.DataFrame, keys: Sequence[Any], labels: Sequence[str],
+    def kind_rows(frame: dict[Any, Any], keys: Sequence[Any], labels: Sequence[str],
                   extra: Sequence[Any] | None = None) -> list[list[Any]]:
         out = []
         found = facts.rows(frame)
@@ -299,7 +335,7 @@ def scenario_sheet(plan: Plan, sc: ScenarioFigures, sheet_name: str, facts: Scen
                             "quarters)", row_kinds={len(rows) - 1: "total"})
 
     # billing boundary over external labour (spec §3.9)
-    eq = facts.external_quarter.loc[name]
+    eq = {q: facts.external_in_quarter(name, q) for q in labels}
     eqd, ey = facts.rows(facts.external_quarter), facts.rows(facts.external_year)
     rows = []
     for a in ACTIVITIES:
