@@ -542,3 +542,27 @@ def test_an_over_budget_quarter_is_on_the_checks_sheet():
     assert over[0][3].startswith("FY2028 Q1: actual spend 81,000 EUR is 15,000 (22.7%) over")
     summary = layout.sheet("Budget").block("summary")
     assert summary.row_of("Year to date (Q1–Q2)")[3] == 15_000 + 2_500
+
+
+def test_quarters_are_read_by_the_period_axis_one_way():
+    """A budget's quarter is read by core.periods (the same reading as a typed quarter cell),
+    and outside the horizon or unreadable it is the report's error, naming what was given."""
+    from omplan.core.periods import Horizon, parse_quarter
+    from omplan.report.budget_quarter import period_of
+    from omplan.report.errors import ReportError
+
+    assert parse_quarter("Q3") == (None, 3)
+    assert parse_quarter("FY2028 Q3") == parse_quarter("fy2028-q3") == (2028, 3)
+    assert parse_quarter(" FY 2028_Q3 ") == (2028, 3)
+    assert [parse_quarter(x) for x in ("Q5", "FY28 Q1", "", None, 3, "2028 Q1")] == \
+        [None] * 6
+    horizon = Horizon(2027, 2, 4)
+    assert horizon.period_named("FY2028 Q2").index == 5
+    assert horizon.period_named("Q4").index == 3
+    assert horizon.period_named("FY2029 Q1") is None
+    plan, _ = parse(with_rows(tiny_plan(), "Settings", ["horizon_years", 2]))
+    assert period_of(plan, "fy2028q2").index == 5 and period_of(plan, 7).label == "FY2028 Q4"
+    for bad, message in ((8, "index 8 is outside"), ("Q0", "'Q0' is not a quarter"),
+                         ("FY2026 Q4", "'FY2026 Q4' is outside")):
+        with pytest.raises(ReportError, match=message):
+            period_of(plan, bad)
