@@ -18,6 +18,7 @@ import pandas as pd
 from omplan.core.findings import Finding
 from omplan.core.model import ACTIVITIES, BASELINE, COMPONENTS, QUARTERS, Plan
 from omplan.core.scenarios import ScenarioLines, Segments
+from omplan.core.sums import group_sums
 
 #: Ledger columns as the Ledger sheet shows them; every column but ``amount`` is categorical.
 #: Blank role/sourcing/vendor ('') marks plan-level money: coordination and other
@@ -200,7 +201,8 @@ def sum_by(ledger: pd.DataFrame, keys: Sequence[str],
 
     The sums are bit for bit those of ``ledger[where].groupby(keys, observed=False)
     ["amount"].sum()`` (the same rows, the same group ids, so pandas adds them the same way),
-    grouped on one integer code, which is much faster than several categorical keys.
+    grouped on one integer code (:func:`omplan.core.sums.group_sums`), which is much faster
+    than several categorical keys.
     """
     shape = tuple(len(ledger[k].cat.categories) for k in keys)
     rows = None if where is None else np.flatnonzero(where)
@@ -212,10 +214,7 @@ def sum_by(ledger: pd.DataFrame, keys: Sequence[str],
         codes = ledger[k].cat.codes.to_numpy()
         code *= size
         code += codes if rows is None else codes[rows]
-    n = int(np.prod(shape))
-    groups = pd.Categorical.from_codes(code, categories=pd.RangeIndex(n), validate=False)
-    sums = pd.Series(amount, copy=False).groupby(groups, observed=False).sum()
-    return sums.to_numpy(dtype=float).reshape(shape)
+    return group_sums(amount, code, int(np.prod(shape))).reshape(shape)
 
 
 def is_category(ledger: pd.DataFrame, column: str, value: str) -> np.ndarray:

@@ -359,9 +359,10 @@ class LedgerSums:
             self.runs: list[Piece] = [slice(0, len(scenario))]
             return [[np.flatnonzero(scenario == k)] for k in range(n_s)]
         bounds = [0, *starts.tolist(), len(scenario)]
-        self.runs = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+        runs = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+        self.runs = list(runs)
         pieces: list[list[Piece]] = [[] for _ in range(n_s)]
-        for run in self.runs:
+        for run in runs:
             pieces[int(scenario[run.start])].append(run)
         return pieces
 
