@@ -100,6 +100,13 @@ class Settings:
     horizon_years: int = _SETTING["horizon_years"].default
     budget_scenario: str = _SETTING["budget_scenario"].default
     variance_threshold: float = _SETTING["variance_threshold"].default
+    #: the optimiser (Options sheet): first quarter its changes apply from ('' = the first)
+    optimise_from: str = _SETTING["optimise_from"].default
+    max_changes: int | None = _SETTING["max_changes"].default
+    transition_budget: float | None = _SETTING["transition_budget"].default
+    min_inhouse_share: float = _SETTING["min_inhouse_share"].default
+    optimised_name: str = _SETTING["optimised_name"].default
+    optimise_seconds: float = _SETTING["optimise_seconds"].default
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +175,8 @@ class Contract:
     emergency_sla_hours: float | None
     permanent_fix_sla_days: float | None
     location: str = ""
+    #: the vendor's capacity in FTE (the optimiser's Max FTE column); None = no limit
+    max_fte: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +189,21 @@ class ScenarioChange:
     location: str = ""
     #: period index k (0-based over the horizon) from which the row applies; 0 = from the start
     start: int = 0
+    #: index into ``Plan.staffing`` of the one line the row applies to (the optimiser's rows,
+    #: where several lines share a role and a system); None = every matching line
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OptionRow:
+    """One Options row: the matching Baseline lines may take (sourcing, vendor); role and
+    system are an id or name, or '*'; a blank vendor offers '<Sourcing> vendor'."""
+
+    role: str
+    system: str
+    sourcing: str
+    vendor: str = ""
+    location: str = ""
 
 
 OTHER_COSTS = "Other costs"
@@ -249,6 +273,8 @@ class Plan:
     source_name: str = ""
     #: setting key -> the Value cell it was read from (``Settings!B4``); missing = default
     setting_cells: dict[str, str] = field(default_factory=dict)
+    #: the Options sheet: what each line may take when the optimiser looks for the best mix
+    options: list[OptionRow] = field(default_factory=list)
 
     @property
     def horizon(self) -> Horizon:

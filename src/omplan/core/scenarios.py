@@ -139,6 +139,8 @@ def apply_scenarios(plan: Plan, systems: list[str], roles: list[str]) -> Scenari
                 mask &= base_role == role_idx[change.role]
             if change.system != "*":
                 mask &= base_sys == sys_idx.get(change.system, -1)
+            if change.line is not None:  # the optimiser's rows: one line of its role and system
+                mask &= np.arange(n) == change.line
             k = max(int(change.start), 0)
             if change.change == "sourcing":
                 b_src[mask, k:] = src_idx[str(change.value)]
