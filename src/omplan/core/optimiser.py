@@ -327,7 +327,7 @@ class _Setup:
         return len(self.x_line)
 
     def pairs(self, i: int | np.integer) -> np.ndarray:
-        return np.arange(self.x_first[i], self.x_first[i + 1])
+        return np.arange(int(self.x_first[i]), int(self.x_first[i + 1]))
 
     def years(self) -> list[int]:
         return self.plan.horizon.fiscal_years
@@ -488,7 +488,9 @@ class _Model:
         self.constant = float(np.where(after, s.other_total, s.base_total) @ s.discount)
         self.base: list[Row] = [_row(self.x[s.pairs(i)], np.ones(len(s.pairs(i))), 1.0, 1.0)
                                 for i in range(s.n_lines)]
-        self.coord: list[tuple[int, int, int]] = []  # (system, period, c variable)
+        #: split-contract coordination: (system, periods, w variables, amount per w and
+        #: period) for each group of periods with the same staffed lines
+        self.coord: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         self.exact: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}  # -> (xs, u)
         #: mixes excluded (their x variables), each with the rules the engine found broken
         #: (none: a mix already checked)
@@ -589,18 +591,21 @@ class _Model:
         rows.append(_row([z, any_op], [1.0, -1.0], -np.inf, 0.0))
         rows.append(_row([z, any_mt], [1.0, -1.0], -np.inf, 0.0))
         rows.append(_row([z, *differ], [1.0] + [-1.0] * len(differ), -np.inf, 0.0))
-        external = np.where(s.x_in_house[xs], 0.0, 1.0)
-        for k in periods:  # c_k = coordination_overhead × external L + V, when split
-            e = co * s.labour[xs, k] * external
-            big = float(sum(e[s.x_line[xs] == i].max() for i in staffed))
-            if big <= 0:
-                continue
-            c = int(self._vars(1, 0.0, big, cost=s.discount[k])[0])
-            self.coord.append((sys_i, k, c))
-            xv = self.x[xs]
-            rows.append(_row([c, *xv, z], [1.0, *(-e), -big], -big, np.inf))
-            rows.append(_row([c, *xv], [1.0, *(-e)], -np.inf, 0.0))
-            rows.append(_row([c, z], [1.0, -big], -np.inf, 0.0))
+        # coordination = coordination_overhead × (L + V of the external lines) when split:
+        # w = z × x for each external pair, exactly (x, z binary)
+        ext = xs[~s.x_in_house[xs]]
+        ks = np.asarray(periods, dtype=np.int64)
+        amount = co * s.labour[np.ix_(ext, ks)]  # (pairs, periods)
+        keep = amount.sum(axis=1) > 0
+        ext, amount = ext[keep], amount[keep]
+        if not len(ext):
+            return
+        w = self._vars(len(ext), 0.0, 1.0, cost=amount @ s.discount[ks])
+        for wv, xv in zip(w, self.x[ext], strict=True):
+            rows.append(_row([wv, xv], [1.0, -1.0], -np.inf, 0.0))
+            rows.append(_row([wv, z], [1.0, -1.0], -np.inf, 0.0))
+            rows.append(_row([wv, xv, z], [1.0, -1.0, -1.0], -1.0, np.inf))
+        self.coord.append((sys_i, ks, w, amount))
 
     # the limits ------------------------------------------------------------------------
 
@@ -744,11 +749,12 @@ class _Model:
                     bound = hi if upper else lo
                     cols.append(self.x[xs])
                     vals.append(sign * amount * (bound - share))
-        for sys_i, k, c in self.coord:
-            if k in after:
-                lo, hi = self.coord_bounds[(sys_i, k)]
-                cols.append(np.array([c]))
-                vals.append(np.array([sign * ((hi if upper else lo) - share)]))
+        for sys_i, ks, w, coord_amount in self.coord:
+            factor = np.array([(self.coord_bounds[(sys_i, int(k))][1 if upper else 0] - share)
+                               if k // 4 == y else 0.0 for k in ks])
+            if factor.any():
+                cols.append(w)
+                vals.append(sign * coord_amount @ factor)
         row = _row(np.concatenate(cols) if cols else np.zeros(0, np.int64),
                    np.concatenate(vals) if vals else np.zeros(0), -np.inf, np.inf)
         return row, const
@@ -809,9 +815,11 @@ class _Model:
         self.cuts.append((self.x[mix], frozenset(broken)))
 
     def solve(self, *, drop: Sequence[str] = (), objective: np.ndarray | None = None,
-              extra: Sequence[Row] = (), time_limit: float = 60.0, cuts: bool = True) -> Any:
+              extra: Sequence[Row] = (), time_limit: float = 60.0, cuts: bool = True,
+              relax: bool = False) -> Any:
         """Solve without the families (or kinds of family) named in ``drop``, minimising
-        ``objective`` (default: the NPV of cost); ``extra`` rows added."""
+        ``objective`` (default: the NPV of cost); ``extra`` rows added; with ``relax`` the
+        linear relaxation (every variable continuous: a bound, fast)."""
         from scipy.optimize import Bounds, LinearConstraint, milp
         from scipy.sparse import csr_matrix
 
@@ -834,7 +842,7 @@ class _Model:
         matrix.sum_duplicates()
         cost = np.asarray(self.cost) if objective is None else objective
         with _quiet_stdout():
-            return milp(cost, integrality=np.asarray(self.integer),
+            return milp(cost, integrality=np.zeros(n) if relax else np.asarray(self.integer),
                         bounds=Bounds(np.asarray(self.lb), np.asarray(self.ub)),
                         constraints=[LinearConstraint(
                             matrix, np.array([r[2] for r in rows]),
@@ -998,6 +1006,13 @@ class _Search:
         self.solves += 1
         return self.model.solve(time_limit=self.left(), **kw)
 
+    def objective(self) -> np.ndarray:
+        """The NPV of cost plus a tiny amount per change (together below a quarter of the
+        tie, TIE / 4): among mixes that cost the same, the model prefers fewer changes."""
+        out = np.asarray(self.model.cost).copy()
+        out[self.model.x[self.s.x_changed]] += TIE / (4 * (self.s.n_lines + 1))
+        return out
+
     def check(self, mix: np.ndarray) -> _Checked:
         key = mix.tobytes()
         found = self.checked.get(key)
@@ -1027,15 +1042,17 @@ def optimise(plan: Plan, time_limit: float | None = None) -> OptimiserFigures:
     best: _Checked | None = None
     bound = -np.inf  # the least NPV of cost any mix not yet checked can have
     proven = False
+    steer = TIE / 4  # what the steering towards fewer changes may add to the objective
     while search.left() > 0:
-        result = search.solve()
+        result = search.solve(objective=search.objective())
         if result.x is None:  # nothing left (every other mix cut), or out of time
             proven = result.status == 2 and best is not None
             if result.status != 2:
-                bound = _dual_bound(result)
+                bound = _dual_bound(result) + model.constant - steer
             break
         lower = model.value(result)
-        bound = lower if result.status == 0 else _dual_bound(result)
+        bound = (lower - steer if result.status == 0
+                 else _dual_bound(result) + model.constant - steer)
         if best is not None and bound >= best.npv_cost - TIE:
             proven = True
             break
@@ -1065,21 +1082,22 @@ def _dual_bound(result: Any) -> float:
 
 
 def _fewest_changes(search: _Search, best: _Checked) -> _Checked:
-    """Among the mixes within half a cent of the cheapest, one with the fewest changes."""
+    """Among the mixes within half a cent of the cheapest, one with the fewest changes: the
+    cheapest mix with fewer changes than the best so far is looked for until it costs more
+    than the cheapest plus half a cent (or there is none)."""
     s, model = search.s, search.model
-    changed = np.zeros(model.n_vars)
-    changed[model.x[s.x_changed]] = 1.0
-    ceiling = best.npv_cost - model.constant + TIE + 1e-9 * abs(best.npv_cost)
+    window = best.npv_cost + TIE
     while best.changes > 0 and search.left() > 0:
-        changed.resize(model.n_vars, refcheck=False)  # refinements add variables
-        cost_row = _row(np.arange(model.n_vars), np.asarray(model.cost), -np.inf, ceiling)
-        result = search.solve(objective=changed, extra=[cost_row])
-        if result.x is None:
+        fewer = _row(model.x[s.x_changed], np.ones(int(s.x_changed.sum())), -np.inf,
+                     best.changes - 1.0)
+        bound = search.solve(extra=[fewer], relax=True)  # a bound first: usually enough
+        if bound.x is None or model.value(bound) > window:
             break
-        if int(round(float(np.dot(changed, result.x)))) >= best.changes:
-            break  # no mix within the tie has fewer changes
+        result = search.solve(objective=search.objective(), extra=[fewer])
+        if result.x is None or model.value(result) > window:
+            break
         checked = search.check(model.mix_of(result))
-        if checked.ok and checked.npv_cost <= best.npv_cost + TIE:
+        if checked.ok and checked.npv_cost <= window:
             best = checked
         elif checked.ok:
             model.cut(checked.mix)
@@ -1147,21 +1165,19 @@ _RULE_KINDS = ("band", *_LIMITS)
 
 def _binding(search: _Search, best: _Checked, checks: list[ConstraintCheck]) -> list[str]:
     """The rules without which the mix could be cheaper by more than half a cent: each rule
-    that could stand in the way is dropped in turn and the cheapest mix without it looked
-    for (engine-checked, as in the search)."""
-    s, model = search.s, search.model
-    free = search.solve(drop=_RULE_KINDS, cuts=False)
-    if free.x is None or model.value(free) >= best.npv_cost - TIE:
-        return []
-    free_mix = model.mix_of(free)
+    with too little room for one more line to move is dropped in turn and the cheapest mix
+    without it looked for (engine-checked, as in the search)."""
     return [check.name for check in checks
-            if search.left() > 0 and _may_bind(s, check, free_mix)
+            if search.left() > 0 and _tight(search.s, check)
             and _cheaper_without(search, check.name, best.npv_cost)]
 
 
 def _cheaper_without(search: _Search, rule: str, cost: float, tries: int = 25) -> bool:
     """Whether some mix that meets every rule but ``rule`` costs less than ``cost``."""
     model = search.model
+    bound = search.solve(drop=[rule], relax=True)  # a bound first: usually enough
+    if bound.x is None or model.value(bound) >= cost - TIE:
+        return False
     for _ in range(tries):
         if search.left() <= 0:
             return False
@@ -1181,30 +1197,32 @@ def _cheaper_without(search: _Search, rule: str, cost: float, tries: int = 25) -
     return False
 
 
-def _may_bind(s: _Setup, check: ConstraintCheck, free_mix: np.ndarray) -> bool:
-    """Whether a rule can stand between the mix and a cheaper one: a band edge the cheapest
-    mix without rules crosses; a limit that mix breaks."""
-    st = s.plan.settings
-    chosen = _mix_choices(s, free_mix)
-    after = slice(s.start, s.n_periods)
-    if check.name.startswith("band "):
-        return True
-    if check.name == "max_changes":
-        return int(s.x_changed[free_mix].sum()) > check.limit
-    if check.name == "transition_budget":
-        return float(s.transition[free_mix].sum()) > check.limit
-    if check.name.startswith("capacity "):
-        vendor = check.name[len("capacity "):].casefold()
-        mine = [i for i, c in enumerate(chosen) if c.vendor.casefold() == vendor]
-        return bool((s.fte[mine, after].sum(axis=0) > check.limit + _FTE_TOLERANCE).any())
+def _tight(s: _Setup, check: ConstraintCheck) -> bool:
+    """Whether a rule has less room (slack) than one line's move could use: only such a rule
+    can stand between the mix and a cheaper one."""
+    if check.unit == "count":
+        return check.slack < 1
+    if check.unit == "money":
+        return check.slack < float(s.transition.max(initial=0.0))
+    if check.unit == "fte":
+        return check.slack < float(s.fte[:, s.start:].max(initial=0.0))
     if check.name.startswith("min_inhouse_share "):
-        system = s.systems.index(check.name[len("min_inhouse_share "):])
-        lines = np.flatnonzero(s.system == system)
-        own = [i for i in lines if chosen[i].sourcing == IN_HOUSE]
-        total = s.fte[lines, after].sum(axis=0)
-        return bool((s.fte[own, after].sum(axis=0)
-                     < st.min_inhouse_share * total - _FTE_TOLERANCE).any())
-    return True
+        lines = s.system == s.systems.index(check.name[len("min_inhouse_share "):])
+        after = s.fte[lines, s.start:]
+        total = after.sum(axis=0)
+        step = np.divide(after.max(axis=0), total, out=np.zeros_like(total), where=total > 0)
+        return check.slack < float(step.max(initial=0.0))
+    # a band edge: one line moving shifts the year's share by at most its largest cost
+    # difference over the year's total
+    y = int(check.name.split()[1][2:]) - s.plan.horizon.first_fiscal_year
+    periods = [k for k in range(4 * y, 4 * y + 4) if k >= s.start]
+    if not periods:
+        return False
+    amount = s.labour[:, periods].sum(axis=1)
+    spread = max((float(np.ptp(amount[s.pairs(i)])) for i in range(s.n_lines)
+                  if len(s.pairs(i)) > 1), default=0.0)
+    total = float(s.base_total[4 * y:4 * y + 4].sum())
+    return total <= 0 or check.slack < 2 * spread / total
 
 
 # --------------------------------------------------------------------------- infeasible
