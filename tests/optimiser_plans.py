@@ -108,22 +108,22 @@ def random_plan(seed: int, max_mixes: int = 400) -> Plan:
     contracts = {}
     for vendor in ("Acme", "Bangalore", "Offshore vendor"):
         if rng.random() < 0.4:
-            contracts[vendor.casefold()] = Contract(vendor, 4, 10, "", rng.choice((0.5, 1, 2,
-                                                                                   3)))
+            contracts[vendor.casefold()] = Contract(vendor, 4, 10, "", rng.choice((1, 2, 3,
+                                                                                   4)))
     settings = Settings(
         "Random", 2027, horizon_years=years, coordination_overhead=rng.choice((0.05, 0.2)),
         optimise_from=rng.choice(("", "", "Q2", "Q3", "FY2028 Q1" if years > 1 else "Q4")),
-        max_changes=rng.choice((None, None, 0, 1, 2)),
-        transition_budget=rng.choice((None, None, 20000.0, 60000.0)),
-        min_inhouse_share=rng.choice((0.0, 0.0, 0.3, 0.5)),
+        max_changes=rng.choice((None, None, None, 0, 1, 2)),
+        transition_budget=rng.choice((None, None, None, 30000.0, 80000.0)),
+        min_inhouse_share=rng.choice((0.0, 0.0, 0.0, 0.3, 0.5)),
         discount_rate=rng.choice((0.0, 0.08)))
     plan = Plan(settings, roles, rates, allocation, staffing, contracts=contracts,
                 escalation=escalation, fx=fx, options=options)
     # a band near the Baseline's share, narrow enough to matter, at times just past it
     figures = plan_figures(plan, [], evaluate(plan))
     share = figures.baseline.operation_share or 0.5
-    width = rng.choice((0.1, 0.03, 0.01, 0.005))
-    centre = share + rng.choice((0.0, 0.0, -1.0, 1.0)) * rng.uniform(0.5, 2.0) * width
+    width = rng.choice((0.2, 0.2, 0.1, 0.03, 0.01, 0.005))
+    centre = share + rng.choice((0.0, 0.0, 0.0, -1.0, 1.0)) * rng.uniform(0.5, 1.5) * width
     plan.settings = dataclasses.replace(settings, band_low=max(0.0, centre - width),
                                         band_high=min(1.0, centre + width))
     n_mixes = int(np.prod([len(c) for c in line_choices(plan)[1]]))
