@@ -428,7 +428,7 @@ def _quarter_totals(evaluation: Any, scenario: int) -> tuple[np.ndarray, np.ndar
     return per_q[:, 0], per_q[:, 1]
 
 
-def _ratio_bounds(phi: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[float, float]:
+def ratio_bounds(phi: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[float, float]:
     """The least and the greatest Σ w φ / Σ w over weights low ≤ w ≤ high (a weighted mean
     of fixed shares whose weights move within bounds: at an extreme the shares below it
     weigh their most, or their least, and those above it the other way round)."""
@@ -492,6 +492,7 @@ class _Model:
         #: period) for each group of periods with the same staffed lines
         self.coord: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         self.exact: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}  # -> (xs, u)
+        self._band_cache: tuple[int, list[_Family]] | None = None
         #: mixes excluded (their x variables), each with the rules the engine found broken
         #: (none: a mix already checked)
         self.cuts: list[tuple[np.ndarray, frozenset[str]]] = []
@@ -557,40 +558,27 @@ class _Model:
         if not op or not mt:
             return  # never both kinds of work here: never a split contract
         rows = self.base
+        # some staffed line here does operation work and some maintenance work, whatever it
+        # chooses: both kinds are done, so a split contract is a party doing one kind only
         z = int(self._vars(1, 0.0, 1.0, integer=True)[0])
-        any_op, any_mt = (int(v) for v in self._vars(2, 0.0, 1.0))
         o_var: dict[str, int] = {}
         m_var: dict[str, int] = {}
-        for members, var, any_var in ((op, o_var, any_op), (mt, m_var, any_mt)):
+        for members, var in ((op, o_var), (mt, m_var)):
             for party, xs_p in members.items():
                 v = int(self._vars(1, 0.0, 1.0)[0])  # the party does this kind of work
                 var[party] = v
                 rows += [_row([v, m], [1.0, -1.0], 0.0, np.inf) for m in xs_p]
                 rows.append(_row([v, *xs_p], [1.0] + [-1.0] * len(xs_p), -np.inf, 0.0))
-                rows.append(_row([any_var, v], [1.0, -1.0], 0.0, np.inf))
-            rows.append(_row([any_var, *var.values()], [1.0] + [-1.0] * len(var), -np.inf,
-                             0.0))
-        differ = []
         for party in dict.fromkeys([*op, *mt]):
             o, m = o_var.get(party), m_var.get(party)
-            # split when a party does one kind and not the other while both kinds are done:
-            # z ≥ O_p − M_p + anyM − 1 and z ≥ M_p − O_p + anyO − 1
-            for a, b, other in ((o, m, any_mt), (m, o, any_op)):
-                if a is None:
-                    continue
-                cols, vals = [z, a, other], [1.0, -1.0, -1.0]
-                if b is not None:
-                    cols.append(b)
-                    vals.append(1.0)
-                rows.append(_row(cols, vals, -1.0, np.inf))
-            d = int(self._vars(1, 0.0, 1.0)[0])  # d_p ≤ |O_p − M_p|
-            differ.append(d)
-            pair = [v for v in (o, m) if v is not None]
-            rows.append(_row([d, *pair], [1.0] + [-1.0] * len(pair), -np.inf, 0.0))
-            rows.append(_row([d, *pair], [1.0] * (1 + len(pair)), -np.inf, 2.0))
-        rows.append(_row([z, any_op], [1.0, -1.0], -np.inf, 0.0))
-        rows.append(_row([z, any_mt], [1.0, -1.0], -np.inf, 0.0))
-        rows.append(_row([z, *differ], [1.0] + [-1.0] * len(differ), -np.inf, 0.0))
+            # z ≥ |O_p − M_p|: split when a party does one kind of work only. Only the lower
+            # bounds: a larger z or w only costs more, so the model's cost of a mix is its
+            # real cost (at its least), and every real mix stays feasible
+            for a, b in ((o, m), (m, o)):
+                if a is not None:
+                    cols, vals = ([z, a, b], [1.0, -1.0, 1.0]) if b is not None else (
+                        [z, a], [1.0, -1.0])
+                    rows.append(_row(cols, vals, 0.0, np.inf))
         # coordination = coordination_overhead × (L + V of the external lines) when split:
         # w = z × x for each external pair, exactly (x, z binary)
         ext = xs[~s.x_in_house[xs]]
@@ -601,9 +589,7 @@ class _Model:
         if not len(ext):
             return
         w = self._vars(len(ext), 0.0, 1.0, cost=amount @ s.discount[ks])
-        for wv, xv in zip(w, self.x[ext], strict=True):
-            rows.append(_row([wv, xv], [1.0, -1.0], -np.inf, 0.0))
-            rows.append(_row([wv, z], [1.0, -1.0], -np.inf, 0.0))
+        for wv, xv in zip(w, self.x[ext], strict=True):  # w ≥ x + z − 1
             rows.append(_row([wv, xv, z], [1.0, -1.0, -1.0], -1.0, np.inf))
         self.coord.append((sys_i, ks, w, amount))
 
@@ -684,27 +670,45 @@ class _Model:
         self.coord_bounds: dict[tuple[int, int], tuple[float, float]] = {}
         self.fallback: set[tuple[int, int]] = set()
         nonpro = ~s.pro_rata
+        coordinated = {(sys_i, int(k)) for sys_i, ks, _, _ in self.coord for k in ks}
+        memo: dict[bytes, tuple[float, float]] = {}
+
+        def _ratio_bounds(phi: np.ndarray, low: np.ndarray,
+                          high: np.ndarray) -> tuple[float, float]:
+            key = phi.tobytes() + low.tobytes() + high.tobytes()  # quarters alike: once
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = ratio_bounds(phi, low, high)
+            return found
+
         for k in range(s.start, n_k):
             staffed = s.fte[:, k] > 0
-            plan_lines = np.flatnonzero(staffed & nonpro)
-            plan_wide = _ratio_bounds(s.op_share[plan_lines], lab_lo[plan_lines, k],
-                                      lab_hi[plan_lines, k])
+            plan_wide: tuple[float, float] | None = None
             for sys_i in np.unique(s.system[staffed]):
+                key = (int(sys_i), k)
                 here = staffed & (s.system == sys_i)
+                if not (here & s.pro_rata).any() and key not in coordinated:
+                    continue  # no mix-dependent share here
                 own = np.flatnonzero(here & nonpro)
                 if len(own):
                     r = _ratio_bounds(s.op_share[own], lab_lo[own, k], lab_hi[own, k])
-                else:
+                else:  # the plan-wide mix of the period
+                    if plan_wide is None:
+                        every = np.flatnonzero(staffed & nonpro)
+                        plan_wide = _ratio_bounds(s.op_share[every], lab_lo[every, k],
+                                                  lab_hi[every, k])
                     r = plan_wide
-                    self.fallback.add((int(sys_i), k))
-                self.pro_bounds[(int(sys_i), k)] = r
-                lines = np.flatnonzero(here)
-                pro = s.pro_rata[lines]
-                phi = s.op_share[lines]
-                a, b = lv_lo[lines, k], lv_hi[lines, k]
-                self.coord_bounds[(int(sys_i), k)] = (
-                    _ratio_bounds(np.where(pro, r[0], phi), a, b)[0],
-                    _ratio_bounds(np.where(pro, r[1], phi), a, b)[1])
+                    self.fallback.add(key)
+                if (here & s.pro_rata).any():
+                    self.pro_bounds[key] = r
+                if key in coordinated:
+                    lines = np.flatnonzero(here)
+                    pro = s.pro_rata[lines]
+                    phi = s.op_share[lines]
+                    a, b = lv_lo[lines, k], lv_hi[lines, k]
+                    self.coord_bounds[key] = (
+                        _ratio_bounds(np.where(pro, r[0], phi), a, b)[0],
+                        _ratio_bounds(np.where(pro, r[1], phi), a, b)[1])
 
     def _amounts(self, xs: np.ndarray, periods: Sequence[int]) -> np.ndarray:
         """L + V + T of pairs ``xs`` over ``periods``."""
@@ -761,7 +765,13 @@ class _Model:
 
     def band_families(self) -> list[_Family]:
         """Per fiscal year: share ≥ band_low and share ≤ band_high (each over its bounds); a
-        year that cannot cost anything fails both."""
+        year that cannot cost anything fails both. Built again only after a refinement."""
+        key = len(self.exact)
+        if self._band_cache is None or self._band_cache[0] != key:
+            self._band_cache = (key, self._band_families())
+        return self._band_cache[1]
+
+    def _band_families(self) -> list[_Family]:
         s = self.s
         st = s.plan.settings
         out = []
@@ -841,14 +851,24 @@ class _Model:
              np.concatenate([[0], np.cumsum(sizes)])), shape=(len(rows), n))
         matrix.sum_duplicates()
         cost = np.asarray(self.cost) if objective is None else objective
-        with _quiet_stdout():
-            return milp(cost, integrality=np.zeros(n) if relax else np.asarray(self.integer),
-                        bounds=Bounds(np.asarray(self.lb), np.asarray(self.ub)),
-                        constraints=[LinearConstraint(
-                            matrix, np.array([r[2] for r in rows]),
-                            np.array([r[3] for r in rows]))],
-                        options={"disp": False, "mip_rel_gap": 0.0,
-                                 "time_limit": max(time_limit, 0.05)})
+        lo = np.array([r[2] for r in rows])
+        hi = np.array([r[3] for r in rows])
+        lb, ub = np.asarray(self.lb), np.asarray(self.ub)
+        integer = np.zeros(n) if relax else np.asarray(self.integer)
+        deadline = time.perf_counter() + max(time_limit, 0.05)
+
+        def run(lower: np.ndarray, upper: np.ndarray) -> Any:
+            with _quiet_stdout():
+                return milp(cost, integrality=integer, bounds=Bounds(lower, upper),
+                            constraints=[LinearConstraint(matrix, lo, hi)],
+                            options={"disp": False, "mip_rel_gap": 0.0,
+                                     "time_limit": max(deadline - time.perf_counter(), 0.05)})
+
+        if relax or int(np.sum(integer)) < _FIXING_SIZE:
+            return run(lb, ub)
+        choices = np.zeros(n, dtype=bool)
+        choices[self.x] = True
+        return _fix_and_solve(run, cost, matrix, lo, hi, lb, ub, choices)
 
     def mix_of(self, result: Any) -> np.ndarray:
         """The pair each line chooses in a solution."""
@@ -860,6 +880,59 @@ class _Model:
     def value(self, result: Any) -> float:
         """The NPV of cost of a solution (the bound of its mix's real NPV)."""
         return self.constant + float(np.dot(self.cost, result.x))
+
+
+#: Models with at least this many binaries are first solved as linear programs: their
+#: reduced costs fix the binaries no optimal mix can use before the integer search
+#: (HiGHS spends most of its time on a large model's root otherwise).
+_FIXING_SIZE = 1500
+
+
+def _fix_and_solve(run: Any, cost: np.ndarray, matrix: Any, lo: np.ndarray, hi: np.ndarray,
+                   lb: np.ndarray, ub: np.ndarray, integer: np.ndarray) -> Any:
+    """Solve exactly, faster: the linear relaxation gives a bound and reduced costs; the
+    integer problem with every choice (``integer``: the x binaries) the relaxation leaves at
+    0 or 1 fixed there gives a mix (a bound from above); every choice whose reduced cost
+    alone exceeds the gap between the two is fixed at 0 (no better mix can take it), and the
+    rest is solved as usual."""
+    lp = _linear_program(cost, matrix, lo, hi, lb, ub)
+    if lp is None:
+        return run(lb, ub)
+    x = np.asarray(lp.x)
+    at_zero = integer & (x <= 1e-9)
+    at_one = integer & (x >= 1 - 1e-9)
+    lower, upper = lb.copy(), ub.copy()
+    upper[at_zero] = 0.0
+    lower[at_one] = 1.0
+    restricted = run(lower, upper)
+    if restricted.x is None or restricted.status != 0:
+        return run(lb, ub)
+    bound, found = float(lp.fun), float(restricted.fun)
+    margin = 1e-7 * max(1.0, abs(found)) + 1e-6
+    if found - bound <= margin:  # the relaxation's bound is met: optimal
+        return restricted
+    reduced = np.asarray(lp.lower.marginals)
+    upper = ub.copy()
+    upper[at_zero & (bound + reduced > found + margin)] = 0.0
+    return run(lb, upper)
+
+
+def _linear_program(cost: np.ndarray, matrix: Any, lo: np.ndarray, hi: np.ndarray,
+                    lb: np.ndarray, ub: np.ndarray) -> Any | None:
+    """The linear relaxation with its reduced costs (``lower.marginals``); None when it
+    does not solve to optimality."""
+    from scipy.optimize import linprog
+    from scipy.sparse import vstack
+
+    equal = np.isfinite(lo) & (lo == hi)
+    above = np.isfinite(hi) & ~equal
+    below = np.isfinite(lo) & ~equal
+    a_ub = vstack([matrix[np.flatnonzero(above)], -matrix[np.flatnonzero(below)]]).tocsr()
+    b_ub = np.concatenate([hi[above], -lo[below]])
+    with _quiet_stdout():
+        lp = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=matrix[np.flatnonzero(equal)],
+                     b_eq=lo[equal], bounds=np.column_stack([lb, ub]), method="highs")
+    return lp if lp.status == 0 else None
 
 
 @contextlib.contextmanager
@@ -1068,12 +1141,20 @@ def optimise(plan: Plan, time_limit: float | None = None) -> OptimiserFigures:
         model.cut(checked.mix)  # dearer than the model said: look further
     if best is None:
         return _infeasible(search, began)
+    # what follows (fewer changes among near ties, which rules bind) takes at most half as
+    # long again as the search (at least a second), within the time limit
+    search.deadline = min(search.deadline, time.perf_counter()
+                          + max(_EXTRA_SECONDS, 0.5 * (time.perf_counter() - began)))
     if proven:
         best = _fewest_changes(search, best)
         gap = 0.0
     else:
         gap = max(0.0, best.npv_cost - bound) / max(abs(best.npv_cost), 1.0)
     return _figures(search, best, "optimal" if proven else "feasible", gap, began)
+
+
+#: The least time the tie-break and the binding rules get after the search.
+_EXTRA_SECONDS = 1.0
 
 
 def _dual_bound(result: Any) -> float:
@@ -1167,9 +1248,11 @@ def _binding(search: _Search, best: _Checked, checks: list[ConstraintCheck]) -> 
     """The rules without which the mix could be cheaper by more than half a cent: each rule
     with too little room for one more line to move is dropped in turn and the cheapest mix
     without it looked for (engine-checked, as in the search)."""
-    return [check.name for check in checks
-            if search.left() > 0 and _tight(search.s, check)
-            and _cheaper_without(search, check.name, best.npv_cost)]
+    tight = sorted((c for c in checks if _tight(search.s, c)),
+                   key=lambda c: c.slack / max(abs(c.limit), 1e-9))
+    found = {c.name for c in tight
+             if search.left() > 0 and _cheaper_without(search, c.name, best.npv_cost)}
+    return [c.name for c in checks if c.name in found]
 
 
 def _cheaper_without(search: _Search, rule: str, cost: float, tries: int = 25) -> bool:
