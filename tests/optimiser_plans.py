@@ -41,9 +41,9 @@ from omplan.core.summary import plan_figures
 VENDORS = {OUTSOURCE: ["Acme", "Northwind"], OFFSHORE: ["Bangalore", ""]}
 
 
-def random_plan(seed: int, max_mixes: int = 400) -> Plan:
-    """A valid plan of 3–6 lines over 1–2 systems and 1–2 years, with random options and
-    rules; its mixes number at most ``max_mixes``."""
+def random_plan(seed: int, max_mixes: int = 400, lines: tuple[int, int] = (3, 6)) -> Plan:
+    """A valid plan of 3–6 lines (``lines``) over 1–2 systems and 1–2 years, with random
+    options and rules; its mixes number at most ``max_mixes``."""
     rng = random.Random(seed)
     years = rng.choice((1, 1, 2))
     roles = {"Desk": Role("Desk", "L1"), "Ops": Role("Ops", "L2"), "Dev": Role("Dev", "L3"),
@@ -72,7 +72,7 @@ def random_plan(seed: int, max_mixes: int = 400) -> Plan:
     systems = ["ERP", "CRM"][: rng.choice((1, 2))]
     n_k = 4 * years
     staffing: list[StaffingLine] = []
-    n_lines = rng.randint(3, 6)
+    n_lines = rng.randint(*lines)
     for i in range(n_lines):
         role = "Ops" if i == 0 else rng.choice(list(roles))
         system = systems[i % len(systems)]
@@ -128,7 +128,7 @@ def random_plan(seed: int, max_mixes: int = 400) -> Plan:
                                         band_high=min(1.0, centre + width))
     n_mixes = int(np.prod([len(c) for c in line_choices(plan)[1]]))
     if n_mixes > max_mixes:
-        return random_plan(seed + 10_000, max_mixes)
+        return random_plan(seed + 10_000, max_mixes, lines)
     return plan
 
 

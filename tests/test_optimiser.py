@@ -71,6 +71,24 @@ def test_the_optimiser_equals_exhaustive_search(seed):
     assert found.npv_cost == pytest.approx(result.npv_cost, abs=CENT_TOLERANCE)
 
 
+#: larger random plans (6–9 lines) whose searches refine the band and cut candidates off
+LARGER = (1, 13, 19, 20, 25)
+
+
+@pytest.mark.parametrize("seed", LARGER)
+def test_the_optimiser_equals_exhaustive_search_on_larger_plans(seed):
+    plan = random_plan(seed, 2500, (6, 9))
+    best = best_of(exhaustive(plan))
+    result = optimise(plan, time_limit=120)
+    assert result.refinements + result.cuts > 0
+    if best is None:
+        assert result.status == "infeasible"
+        return
+    assert result.status == "optimal", result.infeasible
+    assert result.npv_cost == pytest.approx(best.npv_cost, abs=CENT_TOLERANCE)
+    assert len(result.changes) == best.changes
+
+
 def test_the_random_plans_cover_what_makes_the_model_hard():
     """The seeds above meet every feature: pro-rata roles, split contracts, escalation, FX,
     a later optimise_from, and each rule binding or breaking somewhere."""

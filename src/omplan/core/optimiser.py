@@ -57,6 +57,8 @@ TIE = CENT_TOLERANCE
 #: How far the linear model's band may sit outside the real one (a share): the model must
 #: contain every mix the engine accepts, rounding included.
 _BAND_MARGIN = 1e-7
+#: How much wider than computed the bounds of a mix-dependent share are kept (rounding).
+_SHARE_MARGIN = 1e-9
 #: FTE compared with a limit (capacity, in-house share) may be off by rounding only.
 _FTE_TOLERANCE = 1e-9
 
@@ -677,8 +679,10 @@ class _Model:
                           high: np.ndarray) -> tuple[float, float]:
             key = phi.tobytes() + low.tobytes() + high.tobytes()  # quarters alike: once
             found = memo.get(key)
-            if found is None:
-                found = memo[key] = ratio_bounds(phi, low, high)
+            if found is None:  # a hair wider: a share at its bound stays inside, rounded
+                least, most = ratio_bounds(phi, low, high)
+                found = memo[key] = (max(0.0, least - _SHARE_MARGIN),
+                                     min(1.0, most + _SHARE_MARGIN))
             return found
 
         for k in range(s.start, n_k):
@@ -813,6 +817,7 @@ class _Model:
             w = np.where(s.pro_rata[s.x_line[xs]], 0.0, s.lab[xs, k])
             phi = s.op_share[s.x_line[xs]]
             # Σ L φ x = Σ L u, i.e. r × N = O: r is the operation share of the labour mix
+            w = w / max(float(w.max(initial=0.0)), 1.0)  # the same row, in units near 1
             self.base.append(_row(np.concatenate([self.x[xs], u]),
                                   np.concatenate([w * phi, -w]), 0.0, 0.0))
             self.exact[(sys_i, k)] = (xs, u)
@@ -858,11 +863,18 @@ class _Model:
         deadline = time.perf_counter() + max(time_limit, 0.05)
 
         def run(lower: np.ndarray, upper: np.ndarray) -> Any:
-            with _quiet_stdout():
-                return milp(cost, integrality=integer, bounds=Bounds(lower, upper),
-                            constraints=[LinearConstraint(matrix, lo, hi)],
-                            options={"disp": False, "mip_rel_gap": 0.0,
-                                     "time_limit": max(deadline - time.perf_counter(), 0.05)})
+            for presolve in (True, False):
+                with _quiet_stdout():
+                    result = milp(cost, integrality=integer, bounds=Bounds(lower, upper),
+                                  constraints=[LinearConstraint(matrix, lo, hi)],
+                                  options={"disp": False, "mip_rel_gap": 0.0,
+                                           "presolve": presolve, "time_limit": max(
+                                               deadline - time.perf_counter(), 0.05)})
+                # HiGHS's presolve can call a model infeasible that is not, on rounding: an
+                # infeasible answer is confirmed without it
+                if result.status != 2:
+                    break
+            return result
 
         if relax or int(np.sum(integer)) < _FIXING_SIZE:
             return run(lb, ub)
@@ -1411,7 +1423,7 @@ def _needed(search: _Search, fams: Sequence[_Family],
     where = (fam.name[len("min_inhouse_share "):] if not several
              else "every system at once")
     return need, (f"the most in-house share of FTE a mix keeps in {where} in every quarter "
-                  f"is {need:.1%} with the other rules met, below min_inhouse_share "
+                  f"is {need:.1%} with the other rules met, against min_inhouse_share "
                   f"{fam.limit:.0%}")
 
 
