@@ -339,6 +339,14 @@ def test_the_json_block_has_the_contract_keys():
     assert block["infeasible"] is None
 
 
+def test_no_time_to_search_is_said_as_such():
+    plan = _tiny(band_low=0.0, band_high=1.0)
+    plan.options = [OptionRow("Dev", "ERP", OFFSHORE, "")]
+    result = optimise(plan, time_limit=0)
+    assert result.status == "infeasible" and result.infeasible.constraint == "time"
+    assert "optimise_seconds" in result.infeasible.message
+
+
 def test_no_stray_output_on_the_terminal(capfd):
     plan = random_plan(22)
     capfd.readouterr()
