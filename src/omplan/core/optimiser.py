@@ -1147,8 +1147,8 @@ def optimise(plan: Plan, time_limit: float | None = None) -> OptimiserFigures:
             continue
         if best is None or checked.npv_cost < best.npv_cost:
             best = checked
-        if result.status == 0 and checked.npv_cost <= lower + TIE:
-            proven = True  # the bound of every mix not yet excluded: optimal
+        if result.status == 0 and checked.npv_cost <= lower + TIE / 2:
+            proven = True  # within the tie of the bound of every mix not yet excluded
             break
         model.cut(checked.mix)  # dearer than the model said: look further
     if best is None:
