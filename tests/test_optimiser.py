@@ -196,6 +196,16 @@ def test_a_cheaper_option_moves_the_line_with_its_transition():
     assert optimised.npv_cost == pytest.approx(result.npv_cost)
 
 
+def test_an_option_priced_in_a_currency_without_a_rate_is_no_choice():
+    plan = _tiny(band_low=0.0, band_high=1.0)
+    plan.rates = {**plan.rates, ("Dev", OFFSHORE): Rate("Dev", OFFSHORE, 500000, "", "INR")}
+    plan.options = [OptionRow("Dev", "ERP", OFFSHORE, "")]  # the FX sheet has no INR rate
+    assert line_choices(plan)[1][1] == [Choice(IN_HOUSE, ""), Choice(OFFSHORE,
+                                                                     "Offshore vendor")]
+    result = optimise(plan)
+    assert result.status == "optimal" and result.changes == ()
+
+
 def test_a_timed_start_moves_the_line_from_that_quarter():
     plan = _tiny(band_low=0.0, band_high=1.0, optimise_from="Q3")
     plan.options = [OptionRow("Dev", "ERP", OFFSHORE, "")]

@@ -361,10 +361,11 @@ def _setup(plan: Plan) -> _Setup:
         kept = []
         staffed = (fte[i] > 0) & after
         first = np.flatnonzero(staffed)
-        for j, choice in enumerate(offered):
-            rate = arrays.line_rate[(1 + j) * n + i]
-            if choice != baseline[i] and (rate[staffed] <= 0).any():
-                continue  # no rate in some quarter (e.g. no FX rate): not a choice
+        # each choice j as scenario j priced it; the Baseline (scenario 0) when none is left
+        priced = [(c, arrays.line_rate[(1 + j) * n + i]) for j, c in enumerate(offered)]
+        priced = [(c, rate) for c, rate in priced
+                  if c == baseline[i] or not (rate[staffed] <= 0).any()]  # no rate: no choice
+        for choice, rate in priced or [(baseline[i], arrays.line_rate[i])]:
             kept.append(choice)
             x_line.append(i)
             x_choice.append(choice)
