@@ -1154,16 +1154,18 @@ def optimise(plan: Plan, time_limit: float | None = None) -> OptimiserFigures:
         model.cut(checked.mix)  # dearer than the model said: look further
     if best is None:
         return _infeasible(search, began)
-    # what follows (fewer changes among near ties, which rules bind) takes at most half as
-    # long again as the search (at least a second), within the time limit
+    # what follows (fewer changes among near ties, which rules bind) takes at most a third
+    # as long again as the search (at least a second), within the time limit
     search.deadline = min(search.deadline, time.perf_counter()
-                          + max(_EXTRA_SECONDS, 0.5 * (time.perf_counter() - began)))
+                          + max(_EXTRA_SECONDS, (time.perf_counter() - began) / 3))
+    binding: list[str] = []
     if proven:
+        binding = _binding(search, best, _constraint_checks(search.s, best))
         best = _fewest_changes(search, best)
         gap = 0.0
     else:
         gap = max(0.0, best.npv_cost - bound) / max(abs(best.npv_cost), 1.0)
-    return _figures(search, best, "optimal" if proven else "feasible", gap, began)
+    return _figures(search, best, "optimal" if proven else "feasible", gap, began, binding)
 
 
 #: The least time the tie-break and the binding rules get after the search.
@@ -1204,7 +1206,7 @@ def _fewest_changes(search: _Search, best: _Checked) -> _Checked:
 
 
 def _figures(search: _Search, best: _Checked, status: str, gap: float,
-             began: float) -> OptimiserFigures:
+             began: float, binding: list[str]) -> OptimiserFigures:
     s = search.s
     plan = s.plan
     choices = _mix_choices(s, best.mix)
@@ -1212,9 +1214,8 @@ def _figures(search: _Search, best: _Checked, status: str, gap: float,
         LineChange(i, plan.staffing[i].location, plan.staffing[i].system,
                    plan.staffing[i].role, s.baseline[i], c)
         for i, c in enumerate(choices) if c != s.baseline[i])
-    checks = _constraint_checks(s, best)
-    binding = _binding(search, best, checks) if status == "optimal" else []
-    checks = [dataclasses.replace(c, binding=c.name in binding) for c in checks]
+    checks = [dataclasses.replace(c, binding=c.name in binding)
+              for c in _constraint_checks(s, best)]
     return OptimiserFigures(
         status=status, scenario=search.name, npv_cost=best.npv_cost,
         npv_savings=s.base_npv - best.npv_cost, gap=gap,
@@ -1258,14 +1259,46 @@ _RULE_KINDS = ("band", *_LIMITS)
 
 
 def _binding(search: _Search, best: _Checked, checks: list[ConstraintCheck]) -> list[str]:
-    """The rules without which the mix could be cheaper by more than half a cent: each rule
-    with too little room for one more line to move is dropped in turn and the cheapest mix
-    without it looked for (engine-checked, as in the search)."""
-    tight = sorted((c for c in checks if _tight(search.s, c)),
+    """The rules without which the mix could be cheaper by more than half a cent. First the
+    cheapest single moves from the mix (one line to another choice) are checked with the
+    engine: a cheaper move that breaks one rule alone proves that rule binding. Then each
+    rule left with too little room for one more move is dropped in turn and the cheapest mix
+    without it looked for (engine-checked, as in the search), while time allows."""
+    found = _binding_moves(search, best)
+    tight = sorted((c for c in checks if c.name not in found and _tight(search.s, c)),
                    key=lambda c: c.slack / max(abs(c.limit), 1e-9))
-    found = {c.name for c in tight
-             if search.left() > 0 and _cheaper_without(search, c.name, best.npv_cost)}
+    found |= {c.name for c in tight
+              if search.left() > 0 and _cheaper_without(search, c.name, best.npv_cost)}
     return [c.name for c in checks if c.name in found]
+
+
+def _binding_moves(search: _Search, best: _Checked, per_choice: int = 3,
+                   tries: int = 24) -> set[str]:
+    """Rules proven binding by one line's move: for each choice (sourcing and vendor) the
+    ``per_choice`` moves to it that save the most (by the model's cost of each line), at
+    most ``tries`` in all, each checked by the engine."""
+    s = search.s
+    current = best.mix
+    saving = s.npv_cost[current][s.x_line] - s.npv_cost  # per pair: what moving there saves
+    saving[current] = -np.inf
+    by_choice: dict[Choice, list[int]] = {}
+    for x in np.argsort(-saving, kind="stable"):
+        if saving[x] <= TIE:
+            break
+        picked = by_choice.setdefault(s.x_choice[x], [])
+        if len(picked) < per_choice:
+            picked.append(int(x))
+    order = sorted((x for xs in by_choice.values() for x in xs), key=lambda x: -saving[x])
+    found: set[str] = set()
+    for x in order[:tries]:
+        if search.left() <= 0:
+            break
+        mix = current.copy()
+        mix[s.x_line[x]] = x
+        checked = search.check(mix)
+        if len(checked.broken) == 1 and checked.npv_cost < best.npv_cost - TIE:
+            found.add(checked.broken[0])
+    return found
 
 
 def _cheaper_without(search: _Search, rule: str, cost: float, tries: int = 25) -> bool:
