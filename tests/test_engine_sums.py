@@ -125,3 +125,15 @@ def test_groupings_summed_together_are_the_groupings_summed_alone(shuffle):
         check(ledger, [key], where)  # pandas' own group-bys
         alone = LedgerSums(ledger).by([key], where)
         assert (got.scenario == alone.scenario).all() and (got.whole == alone.whole).all()
+
+
+def test_groupings_that_share_their_groups_summed_together():
+    ledger = ledger_like(9, shuffle=False)
+    together = LedgerSums(ledger).by_each([(None, None), (None, "external labour"),
+                                           ("kind", "labour")], label=["quarter"])
+    for (key, where), got in zip([(None, None), (None, "external labour"), ("kind", "labour")],
+                                 together, strict=True):
+        keys = ["quarter"] if key is None else ["quarter", key]
+        check(ledger, keys, where)
+        alone = LedgerSums(ledger).by(keys, where)
+        assert (got.scenario == alone.scenario).all() and (got.whole == alone.whole).all()

@@ -274,8 +274,10 @@ def plan_figures(plan: Plan | None, findings: list[Finding],
     if actuals is not None:
         by_scenario.setdefault(st.budget_scenario, []).extend(actuals.findings)
     sums = LedgerSums(evaluation.ledger)
-    # the groupings whose groups are long runs of ledger rows, in one pass together
+    # the groupings whose groups are long runs of ledger rows, in one pass together; the
+    # activities of all rows and of external labour, in another
     sums.by_each([("kind", None), ("component", None), ("sourcing", "labour")])
+    sums.by_each([(None, None), (None, "external labour")], label=["activity"])
     horizon = horizon_figures(evaluation, sums)
     scenarios = [scenario_figures(evaluation, name, by_scenario.get(name), horizon, sums)
                  for name in evaluation.scenarios]

@@ -195,35 +195,46 @@ class LedgerSums:
             found = self._sums[cache_key] = self._by(tuple(keys), where)
         return found
 
-    def by_each(self, groupings: Sequence[tuple[str, str | None]]) -> list[Sums]:
-        """:meth:`by` of each (key, where) of ``groupings``, the ones not yet computed in one
-        pass together: a column per category of each key (worth it for groupings whose groups
-        are long runs of rows, whose additions would otherwise wait on each other)."""
+    def by_each(self, groupings: Sequence[tuple[str | None, str | None]],
+                label: Sequence[str] = ()) -> list[Sums]:
+        """:meth:`by` of each (key, where) of ``groupings`` by scenario, ``label`` and the key
+        (none: the label's groups alone), the ones not yet computed in one pass together: a
+        column per category of each key, a row's columns added side by side (worth it for
+        groupings whose groups are long runs of rows, whose additions would otherwise wait
+        on each other, or that share their groups and differ in the rows they take)."""
+        label = tuple(label)
+
+        def keys_of(key: str | None) -> tuple[str, ...]:
+            return label if key is None else (*label, key)
+
         todo = [(key, where) for key, where in dict.fromkeys(groupings)
-                if ((key,), where) not in self._sums]
+                if (keys_of(key), where) not in self._sums]
         if len(todo) > 1 and _kernel_agrees():
             rows = len(self.amount)
-            sizes = [self.size(key) for key, _ in todo]
+            sizes = [1 if key is None else self.size(key) for key, _ in todo]
             skip = np.empty((sum(sizes), rows), dtype=np.uint8)
             j = 0
             for (key, where), size in zip(todo, sizes, strict=True):
                 outside = None if where is None else ~self._selection(where)
                 for value in range(size):
                     row = skip[j].view(bool)
-                    np.not_equal(self.codes(key), value, out=row)
-                    if outside is not None:
-                        row |= outside
+                    if key is None:
+                        row[:] = False if outside is None else outside
+                    else:
+                        np.not_equal(self.codes(key), value, out=row)
+                        if outside is not None:
+                            row |= outside
                     j += 1
-            scenario = self._buffer(rows)
-            np.copyto(scenario, self.codes("scenario"))
-            kahan = _kahan_columns(self.amount, scenario, self.n_scenarios, skip)
+            n_groups = self.n_scenarios * int(np.prod([self.size(k) for k in label]))
+            ids = self._group_ids(("scenario", *label), slice(0, rows), rows)
+            kahan = _kahan_columns(self.amount, ids, n_groups, skip)
             del skip
             j = 0
             for (key, where), size in zip(todo, sizes, strict=True):
-                self._sums[((key,), where)] = self._finish(
-                    (key,), where, np.ascontiguousarray(kahan[:, j:j + size]).ravel())
+                self._sums[(keys_of(key), where)] = self._finish(
+                    keys_of(key), where, np.ascontiguousarray(kahan[:, j:j + size]).ravel())
                 j += size
-        return [self.by([key], where) for key, where in groupings]
+        return [self.by(keys_of(key), where) for key, where in groupings]
 
     # ------------------------------------------------------------------ one grouping
 
