@@ -1,0 +1,360 @@
+"""Ordinary slips that gave silent wrong figures or hid problems, made the way a finance
+manager makes them, on a plan of a European retailer: EUR, five years from January, six
+systems, a nearshore vendor billed in PLN, four scenarios.
+
+Each test writes the plan workbook with openpyxl or XlsxWriter, with one slip in it, and reads
+it with omplan as a user would (``omplan.run_plan``, or the command line).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from factories import ACTS, grids, write_openpyxl, write_xlsxwriter
+
+from omplan.apps.cli import cli
+from omplan.input.reader import parse_plan
+from omplan.pipeline import run_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+SYSTEMS = ["POS", "E-commerce", "ERP", "Warehouse", "CRM", "Data platform"]
+#: PLN per EUR as the market quotes it, and what the FX sheet asks for (EUR per one PLN)
+PLN_PER_EUR = 4.31
+EUR_PER_PLN = 0.232
+
+
+def retailer_plan() -> dict[str, list[list[Any]]]:
+    """A correct plan: Offshore rows are the Krakow vendor's, in PLN (about 0.6 times the
+    EUR in-house rates once converted)."""
+    staffing = [["System", "Role", "Sourcing", "Vendor", "Q1", "Q2", "Q3", "Q4"]]
+    for system in SYSTEMS:
+        staffing += [
+            [system, "Service desk agent", "In-house", None, 2, 2, 2, 2],
+            [system, "Ops engineer", "In-house", None, 1.5, 1.5, 1.5, 1.5],
+            [system, "DBA", "Outsource", "Acme Services", 0.5, 0.5, 0.5, 0.5],
+            [system, "Developer", "Offshore", "Krakow Soft", 2, 2, 2, 2],
+            [system, "Senior developer", "In-house", None, 1, 1, 1, 1],
+            [system, "Service owner", "In-house", None, 0.25, 0.25, 0.25, 0.25],
+        ]
+    return {
+        "Settings": [["Setting", "Value"], ["plan_name", "Retail O&M"], ["currency", "EUR"],
+                     ["fiscal_year", 2027], ["fy_start_month", 1], ["horizon_years", 5]],
+        "Roles": [["Role", "Level"], ["Service desk agent", "L1"], ["Ops engineer", "L2"],
+                  ["DBA", "L2"], ["Developer", "L3"], ["Senior developer", "L3"],
+                  ["Service owner", "PMO"]],
+        "Rates": [["Role", "Sourcing", "Monthly cost", "Currency"],
+                  ["Service desk agent", "In-house", 4800, None],
+                  ["Service desk agent", "Outsource", 5500, None],
+                  ["Service desk agent", "Offshore", 14000, "PLN"],
+                  ["Ops engineer", "In-house", 7500, None],
+                  ["Ops engineer", "Outsource", 8600, None],
+                  ["Ops engineer", "Offshore", 21000, "PLN"],
+                  ["DBA", "In-house", 8200, None],
+                  ["DBA", "Outsource", 9400, None],
+                  ["DBA", "Offshore", 23000, "PLN"],
+                  ["Developer", "In-house", 8800, None],
+                  ["Developer", "Outsource", 10100, None],
+                  ["Developer", "Offshore", 25000, "PLN"],
+                  ["Senior developer", "In-house", 10500, None],
+                  ["Senior developer", "Outsource", 12000, None],
+                  ["Senior developer", "Offshore", 30000, "PLN"],
+                  ["Service owner", "In-house", 12500, None],
+                  ["Service owner", "Outsource", 14400, None]],
+        "Allocation": [["Role", *ACTS],
+                       ["Service desk agent", 0.2, 0.5, 0.3, None, None, None, None, None],
+                       ["Ops engineer", 0.3, 0.3, 0.2, 0.2, None, None, None, None],
+                       ["DBA", 0.2, 0.2, 0.3, None, None, 0.3, None, None],
+                       ["Developer", None, 0.1, None, None, 0.4, 0.2, 0.1, 0.2],
+                       ["Senior developer", None, None, None, None, 0.3, 0.2, 0.2, 0.3],
+                       ["Service owner", *([0.125] * 8)]],
+        "Staffing": staffing,
+        "Contracts": [["Vendor", "Emergency response SLA hours", "Permanent fix SLA days"],
+                      ["Krakow Soft", 4, 5], ["Acme Services", 2, 5]],
+        "Scenarios": [["Scenario", "Role", "System", "Change", "Value", "From"],
+                      ["Nearshore L3", "Senior developer", "*", "sourcing", "Offshore", None],
+                      ["Nearshore L3", "Senior developer", "*", "vendor", "Krakow Soft", None],
+                      ["Outsource L1", "Service desk agent", "*", "sourcing", "Outsource", "Q3"],
+                      ["Outsource L1", "Service desk agent", "*", "vendor", "Acme Services",
+                       "Q3"],
+                      ["Lean", "*", "*", "fte_factor", 0.9, None],
+                      ["Krakow rates", "Developer", "*", "rate_factor", 1.05, None]],
+        "FX": [["Currency", "Fiscal year", "Rate"], ["PLN", None, EUR_PER_PLN]],
+    }
+
+
+def _write(tmp_path: Path, sheets: dict[str, list[list[Any]]], name: str = "retail.xlsx",
+           writer: Any = write_openpyxl) -> Path:
+    return writer(sheets, tmp_path / name)
+
+
+def _codes(findings: list[Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in findings:
+        out[f.code] = out.get(f.code, 0) + 1
+    return out
+
+
+def _baseline_total(path: Path) -> float:
+    run = run_plan(path)
+    assert run.ok, run.errors
+    return run.figures.baseline.total
+
+
+def _generated_plans(tmp_path: Path) -> list[Path]:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import write_plan
+
+    paths = [tmp_path / "gen_small.xlsx", tmp_path / "gen_mid.xlsx"]
+    write_plan(paths[0], 60, 3, seed=1)
+    write_plan(paths[1], 400, 6, seed=2)
+    return paths
+
+
+# --------------------------------------------------------------------------- correct plans
+
+
+def test_correct_plans_get_no_new_warning(tmp_path):
+    """The sample plan (INR offshore rates), the retailer (PLN) and generated plans: none of
+    the new checks speaks."""
+    new_codes = {"fx-suspicious", "rate-outlier", "similar-name", "fx-unused", "sheet-name"}
+    plans = [ROOT / "src" / "omplan" / "data" / "sample_plan.xlsx",
+             _write(tmp_path, retailer_plan()), *_generated_plans(tmp_path)]
+    for path in plans:
+        run = run_plan(path)
+        assert run.ok, (path, run.errors)
+        assert not new_codes & set(_codes(run.findings)), (path, run.findings)
+
+
+# --------------------------------------------------------------------------- 1. FX
+
+
+def test_fx_typed_the_market_way_is_warned_with_the_rate_meant(tmp_path):
+    """4.31 PLN per EUR typed where the sheet asks for EUR per PLN multiplies the nearshore
+    rates by 18.6 and the Baseline by 5.3: a warning at the FX cell names the Rates cell and
+    the reciprocal to enter."""
+    good = _baseline_total(_write(tmp_path, retailer_plan(), "good.xlsx"))
+    sheets = retailer_plan()
+    sheets["FX"][1][2] = PLN_PER_EUR
+    run = run_plan(_write(tmp_path, sheets, writer=write_xlsxwriter))
+    assert run.ok  # a warning: the figures are still produced
+    assert run.figures.baseline.total / good == pytest.approx(5.28, abs=0.01)
+    found = [f for f in run.findings if f.code == "fx-suspicious"]
+    assert len(found) == 1
+    f = found[0]
+    assert f.severity == "warning" and f.location == "FX!C2"
+    assert "the PLN rates come to 11.4 times above the same roles' EUR rates" in f.message
+    assert "(25,000 PLN, Rates!C13) comes to 107,750 EUR a month" in f.message
+    assert "the wrong way round" in f.message
+    assert "enter 1/4.31 = 0.232," in f.message
+    # the nearshore rates, 18.6 times too high, are not warned about a second time
+    assert "rate-outlier" not in _codes(run.findings)
+
+
+def test_fx_the_other_way_round_too(tmp_path):
+    """An INR-per-USD rate on a USD plan (the sample's rupees) is the same slip."""
+    from omplan.files.sample import SAMPLE_PLAN
+
+    sheets = copy.deepcopy(SAMPLE_PLAN)
+    sheets["FX"][1][2] = 82.5708
+    plan, findings = parse_plan(grids(sheets), "sample_plan.xlsx")
+    found = [f for f in findings if f.code == "fx-suspicious"]
+    assert len(found) == 1 and found[0].location == "FX!C2"
+    assert "enter 1/82.5708 = 0.01211" in found[0].message
+
+
+def test_a_currency_with_parity_like_magnitudes_is_left_alone(tmp_path):
+    """A EUR plan with a Swiss vendor in CHF at 1.05 EUR per CHF: rates a little above the
+    EUR ones, nothing to warn about; the reciprocal would not be plausible either."""
+    sheets = retailer_plan()
+    sheets["FX"][1] = ["CHF", None, 1.05]
+    for row in sheets["Rates"][1:]:
+        if row[3] == "PLN":
+            row[2], row[3] = round(row[2] * EUR_PER_PLN * 1.9), "CHF"
+    run = run_plan(_write(tmp_path, sheets))
+    assert run.ok and "fx-suspicious" not in _codes(run.findings)
+
+
+# --------------------------------------------------------------------------- 2. vendor case
+
+
+def test_a_vendor_in_other_capitals_is_the_same_vendor(tmp_path):
+    """'Krakow soft' in Scenarios for the Staffing's 'Krakow Soft': no transition is charged
+    for a change that is none, every figure is the correct plan's, and a warning points at
+    the cell with the other spelling."""
+    good = run_plan(_write(tmp_path, retailer_plan(), "good.xlsx"))
+    sheets = retailer_plan()
+    sheets["Scenarios"][2][4] = "Krakow soft"  # Nearshore L3's vendor row
+    sheets["Staffing"][10][3] = "  KRAKOW SOFT "  # a later cell in capitals, spaces around
+    run = run_plan(_write(tmp_path, sheets))
+    assert run.ok
+    for a, b in zip(good.figures.scenarios, run.figures.scenarios, strict=True):
+        assert (b.name, b.total, b.npv_cost, b.components) == (a.name, a.total, a.npv_cost,
+                                                              a.components)
+    nearshore = run.figures.scenarios[1]
+    assert nearshore.name == "Nearshore L3"
+    assert nearshore.components["transition"] == good.figures.scenarios[1].components[
+        "transition"]
+    vendors = set(run.evaluation.ledger["vendor"].astype(str))
+    assert "Krakow Soft" in vendors and not {"Krakow soft", "KRAKOW SOFT"} & vendors
+    warned = {f.location: f.message for f in run.findings if f.code == "similar-name"}
+    assert warned == {
+        "Staffing!D11": "vendor 'KRAKOW SOFT' is 'Krakow Soft' (at Staffing!D5) in other "
+                        "capitals or spacing: omplan takes both as one vendor, 'Krakow Soft'; "
+                        "use one spelling",
+        "Scenarios!E3": "vendor 'Krakow soft' is 'Krakow Soft' (at Staffing!D5) in other "
+                        "capitals or spacing: omplan takes both as one vendor, 'Krakow Soft'; "
+                        "use one spelling"}
+
+
+def test_a_default_vendor_name_typed_in_other_capitals(tmp_path):
+    """'offshore vendor' typed in a cell is the vendor a blank Offshore cell gets."""
+    sheets = retailer_plan()
+    for row in sheets["Staffing"][1:]:
+        if row[3] == "Krakow Soft":
+            row[3] = None
+    sheets["Staffing"][4][3] = "offshore vendor"
+    run = run_plan(_write(tmp_path, sheets))
+    assert run.ok
+    assert set(run.evaluation.ledger["vendor"].astype(str)) >= {"Offshore vendor"}
+    assert "offshore vendor" not in set(run.evaluation.ledger["vendor"].astype(str))
+    [f] = [f for f in run.findings if f.code == "similar-name"]
+    assert f.location == "Staffing!D5"
+    assert "(the name omplan gives a line with a blank Vendor cell)" in f.message
+
+
+# --------------------------------------------------------------------------- 3. rate outliers
+
+
+def test_a_rate_with_an_extra_zero_is_warned_with_the_rate_meant(tmp_path):
+    sheets = retailer_plan()
+    sheets["Rates"][4][2] = 75000  # Ops engineer, In-house: 7,500
+    run = run_plan(_write(tmp_path, sheets, writer=write_xlsxwriter))
+    assert run.ok
+    [f] = [f for f in run.findings if f.code == "rate-outlier"]
+    assert f.severity == "warning" and f.location == "Rates!C5"
+    assert f.message == (
+        "the In-house rate of 'Ops engineer', 75,000 EUR a month, is 8.5 times above the "
+        "median of the other In-house rates (8,800 EUR) and 8.7 times above its Outsource "
+        "rate (Rates!C6): a zero too many? If it is 7,500, correct the cell; if the rate is "
+        "right, this warning can be ignored")
+
+
+def test_a_foreign_rate_with_an_extra_zero_and_one_too_few(tmp_path):
+    """Compared in plan currency: 300,000 PLN (for 30,000) is 10 times the other nearshore
+    rates; 1,050 EUR (for 10,500) a tenth of the other in-house ones."""
+    sheets = retailer_plan()
+    sheets["Rates"][15][2] = 300000  # Senior developer, Offshore, PLN
+    sheets["Rates"][13][2] = 1050  # Senior developer, In-house
+    run = run_plan(_write(tmp_path, sheets))
+    found = {f.location: f.message for f in run.findings if f.code == "rate-outlier"}
+    assert set(found) == {"Rates!C16", "Rates!C14"}
+    assert "300,000 PLN a month" in found["Rates!C16"]
+    assert "If it is 30,000, correct the cell" in found["Rates!C16"]
+    assert "a zero too few? If it is 10,500, correct the cell" in found["Rates!C14"]
+
+
+def test_expensive_and_cheap_roles_that_are_meant_are_left_alone(tmp_path):
+    """An architect at three times the median and offshore work at a third of in-house."""
+    sheets = retailer_plan()
+    sheets["Roles"].append(["Architect", "L3"])
+    sheets["Rates"] += [["Architect", "In-house", 26000, None],
+                        ["Architect", "Offshore", 20000, "PLN"]]
+    sheets["Allocation"].append(["Architect", None, None, None, None, 0.5, None, 0.5, None])
+    run = run_plan(_write(tmp_path, sheets))
+    assert run.ok and "rate-outlier" not in _codes(run.findings)
+
+
+# --------------------------------------------------------------------------- 4. all at once
+
+
+def _many_errors() -> dict[str, list[list[Any]]]:
+    sheets = retailer_plan()
+    sheets["Settings"].append(["band_low", 40])  # a percent number
+    sheets["Staffing"][3][4] = "three"  # FTE as a word
+    sheets["Staffing"][8][1] = "Ops Engineer "  # a role in other capitals
+    sheets["Rates"][8][2] = "n/a"  # DBA, Outsource
+    sheets["Allocation"][2][2] = 0.4  # Ops engineer's shares add up to 1.1
+    sheets["Scenarios"].append(["PMO nearshore", "Service owner", "*", "sourcing",
+                                "Offshore", None])  # the role has no Offshore rate
+    sheets["Scenarios"].append(["Lean", "*", "*", "fte_factor", 90, None])  # 90 for 0.9
+    sheets["FX"][1][0] = "PNL"  # the currency typo
+    return sheets
+
+
+def test_every_problem_is_reported_in_one_run(tmp_path):
+    """A currency typo on FX (the PLN rates then have none) and a rate a scenario needs are
+    reported with the reader's errors, not after they are fixed."""
+    run = run_plan(_write(tmp_path, _many_errors()))
+    assert not run.ok
+    errors = {(f.code, f.location) for f in run.errors}
+    assert errors == {
+        ("percent-number", "Settings!B7"), ("not-a-number", "Staffing!E4"),
+        ("unknown-role", "Staffing!B9"), ("not-a-number", "Rates!C9"),
+        ("shares-not-one", "Allocation!A3"), ("percent-number", "Scenarios!E9"),
+        ("missing-rate", "Scenarios!A8"),
+        # the PLN rates of the roles on Staffing (Developer) and in a scenario (Senior
+        # developer), at their Currency cells
+        ("missing-fx-rate", "Rates!D13"), ("missing-fx-rate", "Rates!D16")}
+    [typo] = [f for f in run.findings if f.code == "fx-unused"]
+    assert typo.location == "FX!A2"
+    assert typo.message == ("FX rate for PNL: no Rates or Costs row is in PNL, and the PLN "
+                            "amounts (Rates!D4) have no FX rate: did you mean PLN?")
+    [unknown] = [f for f in run.errors if f.code == "unknown-role"]
+    assert unknown.message == ("role 'Ops Engineer' is not listed on the Roles sheet: did you "
+                               "mean 'Ops engineer'?")
+
+
+def test_every_problem_in_the_terminal(tmp_path):
+    from test_cli import no_traceback, omplan_cmd
+
+    path = _write(tmp_path, _many_errors())
+    result = omplan_cmd("run", path)
+    no_traceback(result)
+    assert result.returncode == 2
+    text = " ".join(result.stderr.split())  # the terminal wraps long lines
+    assert "retail.xlsx: 9 errors; no figures were produced" in text
+    assert "Rates!D13: the Offshore rate of 'Developer' is in PLN, but the FX sheet has no " \
+           "PLN rate for FY2027, FY2028, FY2029, FY2030, FY2031" in text
+    assert "Scenarios!A8: scenario 'PMO nearshore' puts Service owner on POS" in text
+
+
+def test_a_rate_row_with_an_error_explains_the_scenario_that_needs_it(tmp_path):
+    """No second error for a rate whose row is already reported wrong."""
+    sheets = retailer_plan()
+    sheets["Rates"][17][2] = "n/a"  # Service owner, Outsource
+    sheets["Scenarios"].append(["PMO out", "Service owner", "*", "sourcing", "Outsource", None])
+    run = run_plan(_write(tmp_path, sheets))
+    assert [(f.code, f.location) for f in run.errors] == [("not-a-number", "Rates!C18")]
+
+
+# --------------------------------------------------------------------------- 6. did you mean
+
+
+def test_a_sheet_renamed_with_its_year_is_named(tmp_path):
+    sheets = retailer_plan()
+    sheets["Staffing 2027"] = sheets.pop("Staffing")
+    sheets["Senarios"] = sheets.pop("Scenarios")
+    run = run_plan(_write(tmp_path, sheets))
+    assert [str(f) for f in run.errors] == [
+        "Staffing: required sheet 'Staffing' is missing: sheet 'Staffing 2027' looks like it; "
+        "rename it to 'Staffing'"]
+    [f] = [f for f in run.findings if f.code == "sheet-name"]
+    assert str(f) == ("Senarios: sheet 'Senarios' is not read: omplan reads the optional sheet "
+                      "'Scenarios' by that name only; rename it to 'Scenarios' if it holds that "
+                      "table")
+
+
+def test_sheets_that_only_look_alike_are_not_named(tmp_path):
+    """A report's own sheets, a scenario sheet and a sheet of notes are no plan sheets."""
+    sheets = retailer_plan()
+    sheets.pop("Contracts")
+    for name in ("Summary", "Checks", "About", "Costs cut", "Notes", "Ledger"):
+        sheets[name] = [["x"]]
+    run = run_plan(_write(tmp_path, sheets))
+    assert run.ok and "sheet-name" not in _codes(run.findings)
