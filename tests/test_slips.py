@@ -298,11 +298,9 @@ def test_every_problem_is_reported_in_one_run(tmp_path):
         ("unknown-role", "Staffing!B9"), ("not-a-number", "Rates!C9"),
         ("shares-not-one", "Allocation!A3"), ("percent-number", "Scenarios!E9"),
         ("missing-rate", "Scenarios!A8"),
-        # the PLN rates of the roles on Staffing (Developer) and in a scenario (Senior
-        # developer), at their Currency cells
-        ("missing-fx-rate", "Rates!D13"), ("missing-fx-rate", "Rates!D16")}
-    [typo] = [f for f in run.findings if f.code == "fx-unused"]
-    assert typo.location == "FX!A2"
+        # the typo, which stands for the missing PLN rates
+        ("bad-currency", "FX!A2")}
+    [typo] = [f for f in run.findings if f.code == "bad-currency"]
     assert typo.message == ("FX rate for PNL: no Rates or Costs row is in PNL, and the PLN "
                             "amounts (Rates!D4) have no FX rate: did you mean PLN?")
     [unknown] = [f for f in run.errors if f.code == "unknown-role"]
@@ -318,10 +316,22 @@ def test_every_problem_in_the_terminal(tmp_path):
     no_traceback(result)
     assert result.returncode == 2
     text = " ".join(result.stderr.split())  # the terminal wraps long lines
-    assert "retail.xlsx: 9 errors; no figures were produced" in text
-    assert "Rates!D13: the Offshore rate of 'Developer' is in PLN, but the FX sheet has no " \
-           "PLN rate for FY2027, FY2028, FY2029, FY2030, FY2031" in text
+    assert "retail.xlsx: 8 errors; no figures were produced" in text
+    assert "FX!A2: FX rate for PNL: no Rates or Costs row is in PNL, and the PLN amounts " \
+           "(Rates!D4) have no FX rate: did you mean PLN?" in text
     assert "Scenarios!A8: scenario 'PMO nearshore' puts Service owner on POS" in text
+
+
+def test_a_missing_fx_rate_is_reported_with_the_reader_errors(tmp_path):
+    """No typo to point at: the PLN row deleted. The engine's error for the rates that need
+    it comes in the same run as an error elsewhere."""
+    sheets = retailer_plan()
+    sheets["FX"][1] = ["CHF", None, 1.05]
+    sheets["Staffing"][3][4] = "three"
+    run = run_plan(_write(tmp_path, sheets))
+    assert [(f.code, f.location) for f in run.errors] == [
+        ("not-a-number", "Staffing!E4"), ("missing-fx-rate", "Rates!D13"),
+        ("missing-fx-rate", "Rates!D16")]
 
 
 def test_a_rate_row_with_an_error_explains_the_scenario_that_needs_it(tmp_path):
@@ -358,3 +368,69 @@ def test_sheets_that_only_look_alike_are_not_named(tmp_path):
         sheets[name] = [["x"]]
     run = run_plan(_write(tmp_path, sheets))
     assert run.ok and "sheet-name" not in _codes(run.findings)
+
+
+# --------------------------------------------------------------------------- 5. outputs
+
+
+def test_json_never_overwrites_a_gl_export(tmp_path):
+    """`--json gl.csv` (the GL export meant for --actuals): exit 2, one sentence, the file
+    as it was, nothing run."""
+    from test_cli import no_traceback, omplan_cmd
+
+    plan = _write(tmp_path, retailer_plan())
+    gl = tmp_path / "gl.csv"
+    gl.write_text("Month;System;Activity;Amount\n2027-01;POS;Monitoring;1.000,00\n")
+    before = gl.read_bytes()
+    result = omplan_cmd("run", plan, "--json", gl)
+    no_traceback(result)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip() == (
+        f"omplan: --json {gl} is an existing file: the JSON summary is written to a file whose "
+        "name ends in .json; nothing was run")
+    assert gl.read_bytes() == before
+
+
+def test_json_replaces_only_its_own_summary(tmp_path):
+    from test_cli import omplan_cmd
+
+    plan = _write(tmp_path, retailer_plan())
+    summary = tmp_path / "summary.json"
+    assert omplan_cmd("run", plan, "--json", summary).returncode == 0
+    assert omplan_cmd("run", plan, "--json", summary).returncode == 0  # ours: replaced
+    assert json.loads(summary.read_text())["plan"] == "Retail O&M"
+    theirs = tmp_path / "settings.json"
+    theirs.write_text('{"theme": "dark"}')
+    result = omplan_cmd("run", plan, "--json", theirs)
+    assert result.returncode == 2 and theirs.read_text() == '{"theme": "dark"}'
+    assert "exists and is not a JSON summary omplan wrote" in result.stderr
+    result = omplan_cmd("run", plan, "--json", tmp_path / "summary.txt")
+    assert result.returncode == 2 and "is not a .json name" in result.stderr
+    assert not (tmp_path / "summary.txt").exists()
+
+
+def test_out_never_overwrites_a_workbook_of_yours(tmp_path):
+    """--out onto the plan, onto a CSV, onto a colleague's workbook: refused before running;
+    onto a report omplan wrote: replaced."""
+    from test_cli import no_traceback, omplan_cmd
+
+    plan = _write(tmp_path, retailer_plan())
+    budget = write_xlsxwriter({"Budget": [["Item", "Amount"], ["Servers", 1000]]},
+                              tmp_path / "budget.xlsx")
+    gl = tmp_path / "gl.csv"
+    gl.write_text("Month,System,Activity,Amount\n")
+    cases = {plan: "is the plan itself", budget: "exists and is not a report omplan wrote",
+             gl: "is an existing file: the report is an Excel workbook"}
+    for target, why in cases.items():
+        before = target.read_bytes()
+        result = omplan_cmd("run", plan, "--out", target)
+        no_traceback(result)
+        assert result.returncode == 2 and result.stdout == "", target
+        assert why in result.stderr and "nothing was run" in result.stderr
+        assert target.read_bytes() == before
+    report = tmp_path / "report.xlsx"
+    assert omplan_cmd("run", plan, "--out", report).returncode == 0
+    first = report.stat().st_mtime_ns
+    result = omplan_cmd("run", plan, "--out", report, "--json", tmp_path / "s.json")
+    assert result.returncode == 0, result.stderr
+    assert report.stat().st_mtime_ns >= first and (tmp_path / "s.json").exists()

@@ -34,27 +34,6 @@ def _err(line: str) -> None:
     streams.echo(line, err=True)
 
 
-def _check_json_path(json_path: Path, plan_path: Path) -> str | None:
-    """Why ``--json`` cannot be written there (None: it can): never over the plan or any
-    workbook, only into a folder that exists."""
-    if json_path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".xlsb"):
-        return (f"omplan: --json {json_path} names a workbook: the JSON summary is written "
-                "to a .json file; nothing was run")
-    try:
-        same = json_path.exists() and json_path.resolve() == plan_path.resolve()
-    except OSError:
-        same = False
-    if same:
-        return (f"omplan: --json {json_path} is the plan itself: choose another file name "
-                "for the JSON summary; nothing was run")
-    if not json_path.parent.is_dir():
-        return (f"omplan: folder {json_path.parent} does not exist; create it or choose "
-                "another --json file; nothing was run")
-    if json_path.is_dir():
-        return f"omplan: --json {json_path} is a folder; give a file name; nothing was run"
-    return None
-
-
 def _write_json(summary: dict[str, Any], path: Path) -> str | None:
     """Write the JSON summary atomically (a random temporary name beside it, then a rename);
     returns why it could not be written, or None."""
@@ -72,14 +51,16 @@ def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None =
                 writeback: bool = False, actuals_path: Path | None = None) -> int:
     """``omplan run``: the files are written first, then the summary is printed (a closed
     stdout costs the printing, never the files)."""
+    from omplan.apps.outputs import check_json_path, check_out_path
     from omplan.pipeline import run_plan
 
-    if json_path is not None and (problem := _check_json_path(json_path, plan_path)):
+    problem = None
+    if json_path is not None:
+        problem = check_json_path(json_path, plan_path, actuals_path)
+    if problem is None and out_path is not None:
+        problem = check_out_path(out_path, plan_path, actuals_path)
+    if problem is not None:  # before anything is run: never over a file of the user's
         _err(problem)
-        return EXIT_INPUT
-    if json_path is not None and actuals_path is not None \
-            and json_path.absolute() == actuals_path.absolute():
-        _err(f"omplan: --json {json_path} would overwrite the --actuals file; nothing was run")
         return EXIT_INPUT
     run = run_plan(plan_path, actuals_path)
     status = EXIT_OK
@@ -184,9 +165,10 @@ def cli() -> None:
 @click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the JSON summary to this file (a new .json file, or one omplan "
-                   "wrote before; never the plan or a workbook).")
+                   "wrote before; never the plan or a file of yours).")
 @click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the report workbook (.xlsx) to this file.")
+              help="Write the report workbook (.xlsx) to this file (a new one, or one omplan "
+                   "wrote before).")
 @click.option("--writeback", is_flag=True,
               help="Write the report sheets into PLAN itself (only omplan's own sheets are "
                    "replaced; PLAN.bak keeps the previous version).")

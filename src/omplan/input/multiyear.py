@@ -138,17 +138,17 @@ def read_fx(table: Table, reading: Reading) -> list[FxRate]:
                         f"{horizon_text(horizon)}", row.ref("Fiscal year"))
             continue
         fx.append(FxRate(code, fiscal_year, rate, row.ref("Rate")))
-    _warn_misspelt_fx(fx, currency_cells, reading)
+    _check_misspelt_fx(fx, currency_cells, reading)
     reading.fx_warned = warn_inverted_fx(reading.rates, reading.values.get("Roles"), fx,
                                          plan_currency, out)
     return fx
 
 
-def _warn_misspelt_fx(fx: list[FxRate], currency_cells: Mapping[str, str],
-                      reading: Reading) -> None:
+def _check_misspelt_fx(fx: list[FxRate], currency_cells: Mapping[str, str],
+                       reading: Reading) -> None:
     """An FX row for a currency that no Rates or Costs row uses, while a currency they use
-    has no FX row and is one letter off, is a typo: warned at the FX row (the missing rate
-    itself is an error of its own)."""
+    has no FX row and is one letter off, is a typo: an error at the FX row's Currency cell,
+    which stands for the missing rates of the currency it was meant for."""
     used: dict[str, str] = {}  # currency of a Rates or Costs row -> its first Currency cell
     for rate in (reading.rates or {}).values():
         if rate.currency:
@@ -163,10 +163,11 @@ def _warn_misspelt_fx(fx: list[FxRate], currency_cells: Mapping[str, str],
         close = [code for code in used if code not in given
                  and damerau_levenshtein(code, row.currency, 1) <= 1]
         if close:
-            out = reading.out
-            out.warning("fx-unused", f"FX rate for {row.currency}: no Rates or Costs row is in "
-                        f"{row.currency}, and the {close[0]} amounts ({used[close[0]]}) have no "
-                        f"FX rate: did you mean {close[0]}?", currency_cells[row.currency])
+            reading.bad_fx.add(close[0])
+            reading.out.error("bad-currency", f"FX rate for {row.currency}: no Rates or Costs "
+                              f"row is in {row.currency}, and the {close[0]} amounts "
+                              f"({used[close[0]]}) have no FX rate: did you mean {close[0]}?",
+                              currency_cells[row.currency])
 
 
 def _read_fiscal_year(row: Row) -> tuple[bool, int | None]:
