@@ -434,3 +434,83 @@ def test_out_never_overwrites_a_workbook_of_yours(tmp_path):
     result = omplan_cmd("run", plan, "--out", report, "--json", tmp_path / "s.json")
     assert result.returncode == 0, result.stderr
     assert report.stat().st_mtime_ns >= first and (tmp_path / "s.json").exists()
+
+
+# --------------------------------------------------------------------------- 15. GL export
+
+
+def _european_gl(path: Path, rows: int = 101) -> tuple[Path, float]:
+    """A GL export as a German-locale ERP writes it: semicolons, day-first dates with dots,
+    decimal commas with points between thousands; returns the file and its total."""
+    lines = ["Month;System;Activity;Amount;Currency;Item"]
+    total = 0.0
+    for i in range(rows):
+        cents = 592113 + 1000 * i
+        amount = cents / 100
+        total += amount
+        text = f"{amount:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+        month = 1 + i % 6
+        lines.append(f"{10 + i % 18:02d}.{month:02d}.2027;{SYSTEMS[i % 6]};Monitoring;{text};"
+                     f"EUR;Rechnung {i}")
+    path.write_text("\n".join(lines) + "\n", encoding="cp1252")
+    return path, total
+
+
+def test_a_european_gl_export_is_read_as_such(tmp_path):
+    plan = _write(tmp_path, retailer_plan())
+    gl, total = _european_gl(tmp_path / "gl.csv")
+    assert "5.921,13" in gl.read_text(encoding="cp1252")
+    run = run_plan(plan, gl)
+    assert run.ok, run.errors[:3]
+    assert [f for f in run.findings if f.severity == "error"] == []
+    assert sum(line.amount for line in run.plan.actuals) == pytest.approx(total)
+    assert {line.month for line in run.plan.actuals} == set(range(6))  # Jan-Jun 2027
+    # rows of one month, system and activity add up: POS in January is rows 0, 6, 12, ...
+    pos_january = sum((592113 + 1000 * i) / 100 for i in range(0, 101, 6))
+    first = next(line for line in run.plan.actuals if line.location == "gl.csv line 2")
+    assert (first.month, first.system) == (0, "POS")
+    assert first.amount == pytest.approx(pos_january)
+
+
+def test_the_decimal_style_can_be_forced_and_a_wrong_one_is_one_message(tmp_path):
+    """--csv-decimal point on the European file: one message for the Amount column, with
+    the way out, instead of one per line."""
+    from test_cli import no_traceback, omplan_cmd
+
+    plan = _write(tmp_path, retailer_plan())
+    gl, _ = _european_gl(tmp_path / "gl.csv")
+    result = omplan_cmd("run", plan, "--actuals", gl, "--csv-decimal", "point")
+    no_traceback(result)
+    assert result.returncode == 2
+    text = " ".join(result.stderr.split())
+    assert "retail.xlsx: 1 error; no figures were produced" in text
+    assert ("gl.csv line 2, column Amount: column Amount: 101 of 101 rows have the same "
+            "problem, the first at gl.csv line 2, column Amount: Amount must be a number, got "
+            "'5.921,13' (a decimal comma: use a decimal point, 5921.13); omplan read the "
+            "amounts with a decimal point: if "
+            "the file uses a "
+            "decimal comma, run with --csv-decimal comma") in text
+    assert "Text to Columns" not in text
+    forced = omplan_cmd("run", plan, "--actuals", gl, "--csv-decimal", "comma")
+    assert forced.returncode == 0, forced.stderr
+
+
+def test_a_value_in_the_other_decimal_style_is_its_own_error(tmp_path):
+    """Most amounts have decimal commas: the one with a decimal point is located."""
+    plan = _write(tmp_path, retailer_plan())
+    gl = tmp_path / "gl.csv"
+    gl.write_text("Month;System;Activity;Amount\n28.01.2027;POS;Monitoring;1.234,50\n"
+                  "28.02.2027;POS;Monitoring;99.95\n28.03.2027;POS;Monitoring;10,5\n")
+    run = run_plan(plan, gl)
+    assert [str(f) for f in run.errors] == [
+        "gl.csv line 3, column Amount: Amount must be a number, got '99.95' (a decimal point)"]
+
+
+def test_a_comma_separated_file_keeps_decimal_points(tmp_path):
+    plan = _write(tmp_path, retailer_plan())
+    gl = tmp_path / "gl.csv"
+    gl.write_text('Month,System,Activity,Amount\n2027-01-31,POS,Monitoring,"1,234.50"\n'
+                  "2027-02-28,POS,Monitoring,12.5\n")
+    run = run_plan(plan, gl)
+    assert run.ok
+    assert [line.amount for line in run.plan.actuals] == [1234.5, 12.5]

@@ -82,13 +82,16 @@ class PlanRun:
 
 
 def run_plan(path: str | os.PathLike[str],
-             actuals: str | os.PathLike[str] | None = None) -> PlanRun:
+             actuals: str | os.PathLike[str] | None = None, *,
+             csv_decimal: str = "auto") -> PlanRun:
     """Read, check and evaluate a plan workbook, with the actual spend of ``actuals`` (a .csv
-    or a workbook's Actuals sheet) instead of the plan's own; never raises for bad input."""
+    or a workbook's Actuals sheet) instead of the plan's own; never raises for bad input.
+    ``csv_decimal``: how a .csv writes its amounts, 'auto' (found from the file), 'comma'
+    (5.921,13) or 'point' (5,921.13)."""
     source = Path(path)
     plan, findings = load_plan(source)
     if plan is not None and actuals is not None:
-        plan, more = use_actuals_file(plan, actuals, read_grids)
+        plan, more = use_actuals_file(plan, actuals, read_grids, csv_decimal)
         findings += more
     run = PlanRun(source, plan, findings, actuals_file=None if actuals is None else Path(actuals))
     return _evaluated(run)

@@ -48,7 +48,8 @@ def _write_json(summary: dict[str, Any], path: Path) -> str | None:
 
 
 def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None = None,
-                writeback: bool = False, actuals_path: Path | None = None) -> int:
+                writeback: bool = False, actuals_path: Path | None = None,
+                csv_decimal: str = "auto") -> int:
     """``omplan run``: the files are written first, then the summary is printed (a closed
     stdout costs the printing, never the files)."""
     from omplan.apps.outputs import check_json_path, check_out_path
@@ -62,7 +63,7 @@ def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None =
     if problem is not None:  # before anything is run: never over a file of the user's
         _err(problem)
         return EXIT_INPUT
-    run = run_plan(plan_path, actuals_path)
+    run = run_plan(plan_path, actuals_path, csv_decimal=csv_decimal)
     status = EXIT_OK
     done: list[str] = []
     if json_path is not None:
@@ -175,10 +176,15 @@ def cli() -> None:
 @click.option("--actuals", "actuals_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Compare actual spend from this file with the budget (.csv, or an .xlsx/"
                    ".xlsm with an Actuals sheet; used instead of PLAN's own Actuals sheet).")
+@click.option("--csv-decimal", type=click.Choice(["auto", "comma", "point"]), default="auto",
+              show_default=True,
+              help="How the --actuals .csv writes amounts: comma (5.921,13, as European "
+                   "exports do), point (5,921.13), or auto: found from the file.")
 def run(plan: Path, json_path: Path | None, out_path: Path | None, writeback: bool,
-        actuals_path: Path | None) -> None:
+        actuals_path: Path | None, csv_decimal: str) -> None:
     """Check a plan workbook, compute every scenario and print the split."""
-    sys.exit(_guard(run_command, plan, json_path, out_path, writeback, actuals_path))
+    sys.exit(_guard(run_command, plan, json_path, out_path, writeback, actuals_path,
+                    csv_decimal))
 
 
 @cli.command(short_help="Run the shipped sample plan and write its report workbook.")
