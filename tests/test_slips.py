@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from factories import ACTS, grids, write_openpyxl, write_xlsxwriter
 
-from omplan.apps.cli import cli
 from omplan.input.reader import parse_plan
 from omplan.pipeline import run_plan
 
