@@ -512,3 +512,19 @@ def test_a_comma_separated_file_keeps_decimal_points(tmp_path):
     run = run_plan(plan, gl)
     assert run.ok
     assert [line.amount for line in run.plan.actuals] == [1234.5, 12.5]
+
+
+def test_an_actuals_file_is_checked_with_a_plan_that_has_errors(tmp_path):
+    """The GL export's problems come in the same run as the plan's."""
+    sheets = retailer_plan()
+    sheets["Staffing"][3][4] = "three"
+    plan = _write(tmp_path, sheets)
+    gl = tmp_path / "gl.csv"
+    gl.write_text("Month;System;Activity;Amount\n28.01.2027;POS;Monitoring;1.234,50\n"
+                  "31.13.2027;POS;Monitoring;10,00\n")
+    run = run_plan(plan, gl)
+    assert run.plan is None and run.evaluation is None
+    assert [(f.code, f.location) for f in run.errors] == [
+        ("not-a-number", "Staffing!E4"), ("bad-month", "gl.csv line 3, column Month")]
+    assert run.errors[1].message.endswith(
+        "(there is no month 13: dates with dots are read day first, as 28.01.2027)")

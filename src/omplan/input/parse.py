@@ -194,12 +194,14 @@ def read_sheets(grids: Mapping[str, SheetGrid], source_name: str = "plan",
 
 def parse_plan(
     grids: Mapping[str, SheetGrid], source_name: str = "plan",
-    sheet_names: Collection[str] | None = None,
+    sheet_names: Collection[str] | None = None, *, partial: bool = False,
 ) -> tuple[Plan | None, list[Finding]]:
     """Check and type the plan found in ``grids`` (sheet name -> grid). Plan is None on errors.
 
     ``sheet_names`` are all the sheets of the workbook, those not read included: a required
-    sheet that is missing is looked for among them ("did you mean")."""
+    sheet that is missing is looked for among them ("did you mean"). ``partial``: on errors,
+    the plan as far as it reads (rows with errors left out) instead of None, when there is
+    one, for the checks of what comes with it (an actuals file); never to be evaluated."""
     reading = read_sheets(grids, source_name, sheet_names)
     findings = reading.out.findings
     settings = reading.settings.settings
@@ -215,7 +217,7 @@ def parse_plan(
                 systems=list(reading.values.get("Systems") or ()))
     if has_errors(findings):
         findings.extend(_engine_errors(plan, reading))
-        return None, findings
+        return (plan if partial else None), findings
     return plan, findings
 
 

@@ -72,11 +72,13 @@ def warn_inverted_fx(rates: Mapping[tuple[str, str], Rate] | None,
     if not rates or not fx or not plan_currency:
         return set()
     warned: set[str] = set()
+    references = {key: _domestic_reference(rate, rates, roles)
+                  for key, rate in rates.items() if rate.currency}
     for row in fx:
         pairs = []  # (converted / reference, the Rates row, reference)
-        for rate in rates.values():
+        for key, rate in rates.items():
             if rate.currency == row.currency:
-                reference = _domestic_reference(rate, rates, roles)
+                reference = references[key]
                 if reference:
                     pairs.append((rate.monthly_cost * row.rate / reference, rate, reference))
         if not pairs:

@@ -101,8 +101,9 @@ def read_grids(path: str | os.PathLike[str], sheets: Collection[str] | None = No
 
 def load_plan(path: str | os.PathLike[str],
               read: Callable[[str | os.PathLike[str]], Mapping[str, SheetGrid]] = grids_from_file,
-              ) -> tuple[Plan | None, list[Finding]]:
-    """Read a plan workbook: the plan (None on errors) and every finding, never raising."""
+              *, partial: bool = False) -> tuple[Plan | None, list[Finding]]:
+    """Read a plan workbook: the plan (None on errors; with ``partial``, as far as it reads,
+    see :func:`~omplan.input.parse.parse_plan`) and every finding, never raising."""
     extra: list[Finding] = []
     names: list[str] | None = None
     try:
@@ -114,5 +115,5 @@ def load_plan(path: str | os.PathLike[str],
             grids = read(path)
     except FileProblem as problem:
         return None, [problem.as_finding()]
-    plan, findings = parse_plan(grids, Path(path).name, names)
+    plan, findings = parse_plan(grids, Path(path).name, names, partial=partial)
     return plan, extra + findings
