@@ -1,6 +1,6 @@
-"""Where ``omplan run`` may write its outputs: a new file, or one omplan wrote before; never the
-plan, the actual spend, or a file of the user's that happens to have the name (a GL export
-given to ``--json``, a workbook given to ``--out``).
+"""Where ``omplan run`` may write its outputs: a new or empty file, or one omplan wrote
+before; never the plan, the actual spend, or a file of the user's that happens to have the
+name (a GL export given to ``--json``, a workbook given to ``--out``).
 
 Each check returns the one sentence to print (exit 2, nothing run), or None when the path may
 be written.
@@ -48,6 +48,15 @@ def is_our_json(path: Path) -> bool:
     return isinstance(data, dict) and _SUMMARY_KEYS <= data.keys()
 
 
+def _holds_something(path: Path) -> bool:
+    """An existing file that is not empty (an empty one, made to reserve the name, has
+    nothing to lose)."""
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
+
+
 def _same(a: Path, b: Path | None) -> bool:
     if b is None:
         return False
@@ -78,7 +87,7 @@ def check_json_path(json_path: Path, plan_path: Path,
         what = "an existing file" if json_path.exists() else "not a .json name"
         return (f"omplan: {name} is {what}: the JSON summary is written to a file whose name "
                 "ends in .json; nothing was run")
-    if json_path.exists() and not is_our_json(json_path):
+    if _holds_something(json_path) and not is_our_json(json_path):
         return (f"omplan: {name} exists and is not a JSON summary omplan wrote: choose "
                 "another file name, or move that file away first; nothing was run")
     if not json_path.parent.is_dir():
@@ -103,7 +112,7 @@ def check_out_path(out_path: Path, plan_path: Path,
         what = "an existing file" if out_path.exists() else "not an .xlsx name"
         return (f"omplan: {name} is {what}: the report is an Excel workbook, written to a "
                 "file whose name ends in .xlsx; nothing was run")
-    if out_path.exists() and not is_our_report(out_path):
+    if _holds_something(out_path) and not is_our_report(out_path):
         return (f"omplan: {name} exists and is not a report omplan wrote: choose another file "
                 "name, or move that workbook away first; nothing was run")
     return None
