@@ -91,7 +91,7 @@ def run_plan(path: str | os.PathLike[str],
     source = Path(path)
     # with an actuals file, the plan as far as it reads even with errors: the file's own
     # problems are then reported in the same run
-    plan, findings = load_plan(source, partial=actuals is not None)
+    plan, findings = load_plan(source) if actuals is None else load_plan(source, partial=True)
     plan_errors = has_errors(findings)
     if plan is not None and actuals is not None:
         plan, more = use_actuals_file(plan, actuals, read_grids, csv_decimal)
