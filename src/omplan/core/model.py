@@ -102,6 +102,13 @@ class Settings:
     variance_threshold: float = _SETTING["variance_threshold"].default
     risk_draws: int = _SETTING["risk_draws"].default
     risk_seed: int = _SETTING["risk_seed"].default
+    #: the optimiser (Options sheet): first quarter its changes apply from ('' = the first)
+    optimise_from: str = _SETTING["optimise_from"].default
+    max_changes: int | None = _SETTING["max_changes"].default
+    transition_budget: float | None = _SETTING["transition_budget"].default
+    min_inhouse_share: float = _SETTING["min_inhouse_share"].default
+    optimised_name: str = _SETTING["optimised_name"].default
+    optimise_seconds: float = _SETTING["optimise_seconds"].default
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +177,8 @@ class Contract:
     emergency_sla_hours: float | None
     permanent_fix_sla_days: float | None
     location: str = ""
+    #: the vendor's capacity in FTE (the optimiser's Max FTE column); None = no limit
+    max_fte: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +191,21 @@ class ScenarioChange:
     location: str = ""
     #: period index k (0-based over the horizon) from which the row applies; 0 = from the start
     start: int = 0
+    #: index into ``Plan.staffing`` of the one line the row applies to (the optimiser's rows,
+    #: where several lines share a role and a system); None = every matching line
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OptionRow:
+    """One Options row: the matching Baseline lines may take (sourcing, vendor); role and
+    system are an id or name, or '*'; a blank vendor offers '<Sourcing> vendor'."""
+
+    role: str
+    system: str
+    sourcing: str
+    vendor: str = ""
+    location: str = ""
 
 
 OTHER_COSTS = "Other costs"
@@ -292,6 +316,8 @@ class Plan:
     systems: list[str] = field(default_factory=list)
     #: the Risks sheet's three-point drivers, in sheet order (empty: no Monte Carlo)
     risks: list[RiskDriver] = field(default_factory=list)
+    #: the Options sheet: what each line may take when the optimiser looks for the best mix
+    options: list[OptionRow] = field(default_factory=list)
 
     @property
     def horizon(self) -> Horizon:

@@ -8,8 +8,10 @@ that needs quarter names, month labels or fiscal-year spans asks this one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 QUARTERS: tuple[str, ...] = ("Q1", "Q2", "Q3", "Q4")
 MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
@@ -88,6 +90,33 @@ class Horizon:
     def months(self, period: Period) -> list[tuple[int, int]]:
         """The (calendar year, month 1–12) of the period's three months."""
         return fiscal_months(period.fiscal_year, self.fy_start_month, period.name)
+
+
+_QUARTER_RE = re.compile(r"(?:fy(\d{4}))?q([1-4])")
+
+
+def parse_quarter(value: Any) -> tuple[int | None, int] | None:
+    """A quarter typed in a cell: 'Q3' -> (None, 3); 'FY2028 Q3', 'fy2028q3', 'FY 2028-Q3'
+    -> (2028, 3). Case, spaces, hyphens and underscores are ignored; None when unreadable."""
+    if not isinstance(value, str):
+        return None
+    match = _QUARTER_RE.fullmatch(re.sub(r"[\s\-_]+", "", value).casefold())
+    if match is None:
+        return None
+    return (int(match[1]) if match[1] else None), int(match[2])
+
+
+def quarter_index(value: Any, horizon: Horizon) -> int | None:
+    """The period index k a quarter text names (``Q<n>`` of the first fiscal year, or
+    ``FY<year> Q<n>``); 0 for a blank; None when unreadable or outside the horizon."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 0
+    parsed = parse_quarter(value)
+    if parsed is None:
+        return None
+    year, quarter = parsed
+    period = horizon.period_of(horizon.first_fiscal_year if year is None else year, quarter)
+    return None if period is None else period.index
 
 
 def fiscal_months(fiscal_year: int, fy_start_month: int, quarter: str) -> list[tuple[int, int]]:

@@ -142,21 +142,29 @@ def apply_scenarios(plan: Plan, systems: list[str], roles: list[str]) -> Scenari
         cell = None  # the Vendor cells, (n, K) once a vendor row needs them
         moved = np.zeros(n, dtype=bool)  # lines a sourcing or vendor row applies to
         for c, change in by_scenario.get(name, []):
-            mask = np.ones(n, dtype=bool)
-            if change.role != "*":
-                mask &= base_role == role_idx[change.role]
-            if change.system != "*":
-                mask &= base_sys == sys_idx.get(change.system, -1)
+            mask: np.ndarray
+            if change.line is not None:  # the optimiser's rows: one line of its role and system
+                i = change.line
+                if (change.role != "*" and base_role[i] != role_idx[change.role]) or (
+                        change.system != "*" and base_sys[i] != sys_idx.get(change.system, -1)):
+                    continue
+                mask = np.array([i])  # an index, not a mask over every line: rows stay cheap
+            else:
+                mask = np.ones(n, dtype=bool)
+                if change.role != "*":
+                    mask &= base_role == role_idx[change.role]
+                if change.system != "*":
+                    mask &= base_sys == sys_idx.get(change.system, -1)
             k = max(int(change.start), 0)
             if change.change == "sourcing":
                 b_src[mask, k:] = src_idx[str(change.value)]
                 b_set[mask, k:] = c
-                moved |= mask
+                moved[mask] = True
             elif change.change == "vendor":
                 if cell is None:
                     cell = np.repeat(base_cell[:, None], n_periods, axis=1)
                 cell[mask, k:] = code(str(change.value))
-                moved |= mask
+                moved[mask] = True
             elif change.change == "fte_factor":
                 b_fte[mask, k:] *= float(change.value)
             else:

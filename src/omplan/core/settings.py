@@ -14,7 +14,8 @@ from typing import Any, Literal
 #: text: free text; currency: a three-letter ISO 4217 code; integer: a whole number in bounds;
 #: month: 1-12 or a month name; fraction: a number from 0 to 1 (a percent cell);
 #: number: a number in bounds.
-SettingKind = Literal["text", "currency", "integer", "month", "fraction", "number"]
+#: amount: money in the plan's currency, ≥ 0 (blank = none).
+SettingKind = Literal["text", "currency", "integer", "month", "fraction", "number", "amount"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,8 @@ class SettingSpec:
             return "1 to 12, or a month name such as April or Apr"
         if self.kind == "text":
             return "any text"
+        if self.kind == "amount":
+            return "an amount ≥ 0 in the plan's currency"
         if self.kind == "integer":
             return f"a whole number from {_whole(self.minimum)} to {_whole(self.maximum)}"
         return f"a number from {self.minimum:g} to {self.maximum:g}"
@@ -97,6 +100,24 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("risk_seed", "integer", 1,
                 "Seed of the Monte Carlo: the same seed gives the same figures",
                 minimum=0, maximum=4_294_967_295),
+    # the optimiser (an Options sheet): blank = no such rule
+    SettingSpec("optimise_from", "text", "",
+                "Quarter from which the optimised mix applies, Q<n> or FY<year> Q<n> "
+                "(blank = the first quarter)"),
+    SettingSpec("max_changes", "integer", None,
+                "Most Staffing lines the optimiser may move (blank = no limit)",
+                minimum=0, maximum=100_000),
+    SettingSpec("transition_budget", "amount", None,
+                "Most the optimised mix may spend on transition (blank = no limit)",
+                minimum=0, maximum=1e12),
+    SettingSpec("min_inhouse_share", "fraction", 0.0,
+                "Least in-house share of each system's FTE in every optimised quarter",
+                minimum=0, maximum=1),
+    SettingSpec("optimised_name", "text", "Optimised",
+                "Name of the scenario the optimiser adds"),
+    SettingSpec("optimise_seconds", "number", 60.0,
+                "Longest the optimiser searches before it reports its best mix so far",
+                minimum=1, maximum=3600),
 )
 SETTINGS_BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in SETTINGS}
 SETTING_KEYS: tuple[str, ...] = tuple(SETTINGS_BY_KEY)
@@ -128,6 +149,8 @@ def _default_text(spec: SettingSpec) -> str:
         return "the file name"
     if spec.required:
         return "required"
+    if spec.default is None or spec.default == "":
+        return "blank"
     if spec.kind == "fraction":
         return f"{spec.default:.0%}"
     return f"{spec.template_value}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from omplan.core.findings import Finding, cell_ref
+from omplan.core.periods import parse_quarter
 
 # --------------------------------------------------------------------------- grids
 
@@ -336,19 +337,13 @@ def rows(table: Table, out: Collector) -> Iterable[Row]:
 
 # --------------------------------------------------------------------------- periods
 
-_PERIOD_RE = re.compile(r"(?:fy(\d{4}))?q([1-4])")
 _PERIOD_HEADER_RE = re.compile(r"fy(\d+)q(\d+)")
 
 
 def parse_period(value: Any) -> tuple[int | None, int] | None:
     """A quarter typed in a cell: 'Q3' -> (None, 3); 'FY2028 Q3', 'fy2028q3', 'FY 2028-Q3'
     -> (2028, 3). Case, spaces, hyphens and underscores are ignored; None when unreadable."""
-    if not isinstance(value, str):
-        return None
-    match = _PERIOD_RE.fullmatch(norm_enum(value))
-    if match is None:
-        return None
-    return (int(match[1]) if match[1] else None), int(match[2])
+    return parse_quarter(value)
 
 
 def period_header(value: Any) -> tuple[int, int] | None:
