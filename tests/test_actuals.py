@@ -508,15 +508,33 @@ def test_semicolons_windows_text_and_a_repeated_problem_capped(tmp_path):
     errors = [f for f in findings if f.severity == "error"]
     per_code = {code: [f for f in errors if f.code == code]
                 for code in ("unknown-value", "not-a-number")}
-    # 150 bad rows (lines 3-152), each with a bad activity and a bad amount: the first 100 of
-    # each problem spelt out, the other 50 counted
+    # 150 bad rows of 151 (lines 3-152), each with a bad activity and a bad amount: a problem
+    # of nearly every row is the column's, one message each, at its first cell
     for code, found in per_code.items():
-        assert len(found) == DETAILED_PER_PROBLEM + 1, code
+        assert len(found) == 1, code
         assert found[0].location.startswith("export.csv line 3, column ")
-        assert found[-1].location == "export.csv"
-        assert found[-1].message.startswith("50 more rows have the same problem in column ")
+        assert found[0].message.startswith("column ")
+        assert ": 150 of 151 rows have the same problem, the first at export.csv line 3" \
+            in found[0].message
     assert "got 'Préventive'" in per_code["unknown-value"][0].message
+    assert per_code["not-a-number"][0].message.endswith(
+        "omplan read the amounts with a decimal comma: if the file uses a decimal point, run "
+        "with --csv-decimal point; else fix the column (or the export that wrote it)")
     assert [(x.month, x.activity, x.amount) for x in lines] == [(0, "Preventive", 1.0)]
+
+
+def test_a_repeated_problem_on_some_rows_is_capped(tmp_path):
+    """Not on nearly every row: the first 100 spelt out, the others counted."""
+    good = "".join(f"2027-0{1 + i % 9};ERP;Preventive;1\r\n" for i in range(100))
+    bad = "".join(f"2027-0{1 + i % 9};ERP;Préventive;1\r\n" for i in range(150))
+    path = write_csv(tmp_path / "export.csv", "Month;System;Activity;Amount\r\n" + good + bad,
+                     encoding="cp1252")
+    _, findings = read_actuals_csv(path, ActualsContext.of(tiny_plan_object()))
+    found = [f for f in findings if f.code == "unknown-value"]
+    assert len(found) == DETAILED_PER_PROBLEM + 1
+    assert found[0].location == "export.csv line 102, column Activity"
+    assert found[-1].location == "export.csv"
+    assert found[-1].message.startswith("50 more rows have the same problem in column ")
 
 
 def test_a_csv_with_a_row_longer_than_its_header(tmp_path):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from omplan.core.engine import evaluate
-from omplan.core.findings import Finding
+from omplan.core.findings import Finding, has_errors
 from omplan.core.ledger import Evaluation
 from omplan.core.model import Plan
 from omplan.core.summary import PlanFigures, plan_figures
@@ -82,14 +82,22 @@ class PlanRun:
 
 
 def run_plan(path: str | os.PathLike[str],
-             actuals: str | os.PathLike[str] | None = None) -> PlanRun:
+             actuals: str | os.PathLike[str] | None = None, *,
+             csv_decimal: str = "auto") -> PlanRun:
     """Read, check and evaluate a plan workbook, with the actual spend of ``actuals`` (a .csv
-    or a workbook's Actuals sheet) instead of the plan's own; never raises for bad input."""
+    or a workbook's Actuals sheet) instead of the plan's own; never raises for bad input.
+    ``csv_decimal``: how a .csv writes its amounts, 'auto' (found from the file), 'comma'
+    (5.921,13) or 'point' (5,921.13)."""
     source = Path(path)
-    plan, findings = load_plan(source)
+    # with an actuals file, the plan as far as it reads even with errors: the file's own
+    # problems are then reported in the same run
+    plan, findings = load_plan(source) if actuals is None else load_plan(source, partial=True)
+    plan_errors = has_errors(findings)
     if plan is not None and actuals is not None:
-        plan, more = use_actuals_file(plan, actuals, read_grids)
+        plan, more = use_actuals_file(plan, actuals, read_grids, csv_decimal)
         findings += more
+    if plan_errors:
+        plan = None
     run = PlanRun(source, plan, findings, actuals_file=None if actuals is None else Path(actuals))
     return _evaluated(run)
 

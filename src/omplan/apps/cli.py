@@ -34,27 +34,6 @@ def _err(line: str) -> None:
     streams.echo(line, err=True)
 
 
-def _check_json_path(json_path: Path, plan_path: Path) -> str | None:
-    """Why ``--json`` cannot be written there (None: it can): never over the plan or any
-    workbook, only into a folder that exists."""
-    if json_path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".xlsb"):
-        return (f"omplan: --json {json_path} names a workbook: the JSON summary is written "
-                "to a .json file; nothing was run")
-    try:
-        same = json_path.exists() and json_path.resolve() == plan_path.resolve()
-    except OSError:
-        same = False
-    if same:
-        return (f"omplan: --json {json_path} is the plan itself: choose another file name "
-                "for the JSON summary; nothing was run")
-    if not json_path.parent.is_dir():
-        return (f"omplan: folder {json_path.parent} does not exist; create it or choose "
-                "another --json file; nothing was run")
-    if json_path.is_dir():
-        return f"omplan: --json {json_path} is a folder; give a file name; nothing was run"
-    return None
-
-
 def _write_json(summary: dict[str, Any], path: Path) -> str | None:
     """Write the JSON summary atomically (a random temporary name beside it, then a rename);
     returns why it could not be written, or None."""
@@ -69,19 +48,22 @@ def _write_json(summary: dict[str, Any], path: Path) -> str | None:
 
 
 def run_command(plan_path: Path, json_path: Path | None, out_path: Path | None = None,
-                writeback: bool = False, actuals_path: Path | None = None) -> int:
+                writeback: bool = False, actuals_path: Path | None = None,
+                csv_decimal: str = "auto") -> int:
     """``omplan run``: the files are written first, then the summary is printed (a closed
     stdout costs the printing, never the files)."""
+    from omplan.apps.outputs import check_json_path, check_out_path
     from omplan.pipeline import run_plan
 
-    if json_path is not None and (problem := _check_json_path(json_path, plan_path)):
+    problem = None
+    if json_path is not None:
+        problem = check_json_path(json_path, plan_path, actuals_path)
+    if problem is None and out_path is not None:
+        problem = check_out_path(out_path, plan_path, actuals_path)
+    if problem is not None:  # before anything is run: never over a file of the user's
         _err(problem)
         return EXIT_INPUT
-    if json_path is not None and actuals_path is not None \
-            and json_path.absolute() == actuals_path.absolute():
-        _err(f"omplan: --json {json_path} would overwrite the --actuals file; nothing was run")
-        return EXIT_INPUT
-    run = run_plan(plan_path, actuals_path)
+    run = run_plan(plan_path, actuals_path, csv_decimal=csv_decimal)
     status = EXIT_OK
     done: list[str] = []
     if json_path is not None:
@@ -184,19 +166,25 @@ def cli() -> None:
 @click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the JSON summary to this file (a new .json file, or one omplan "
-                   "wrote before; never the plan or a workbook).")
+                   "wrote before; never the plan or a file of yours).")
 @click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the report workbook (.xlsx) to this file.")
+              help="Write the report workbook (.xlsx) to this file (a new one, or one omplan "
+                   "wrote before).")
 @click.option("--writeback", is_flag=True,
               help="Write the report sheets into PLAN itself (only omplan's own sheets are "
                    "replaced; PLAN.bak keeps the previous version).")
 @click.option("--actuals", "actuals_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Compare actual spend from this file with the budget (.csv, or an .xlsx/"
                    ".xlsm with an Actuals sheet; used instead of PLAN's own Actuals sheet).")
+@click.option("--csv-decimal", type=click.Choice(["auto", "comma", "point"]), default="auto",
+              show_default=True,
+              help="How the --actuals .csv writes amounts: comma (5.921,13, as European "
+                   "exports do), point (5,921.13), or auto: found from the file.")
 def run(plan: Path, json_path: Path | None, out_path: Path | None, writeback: bool,
-        actuals_path: Path | None) -> None:
+        actuals_path: Path | None, csv_decimal: str) -> None:
     """Check a plan workbook, compute every scenario and print the split."""
-    sys.exit(_guard(run_command, plan, json_path, out_path, writeback, actuals_path))
+    sys.exit(_guard(run_command, plan, json_path, out_path, writeback, actuals_path,
+                    csv_decimal))
 
 
 @cli.command(short_help="Run the shipped sample plan and write its report workbook.")

@@ -322,6 +322,12 @@ class RiskDriver:
     location: str = ""
 
 
+def vendor_key(name: str) -> str:
+    """What makes two vendor names one vendor: the name ignoring case and surrounding or
+    repeated spaces ('Krakow soft' is 'Krakow Soft')."""
+    return " ".join(name.split()).casefold()
+
+
 def resolve_vendor(sourcing: str, vendor_cell: str) -> str:
     """The vendor of a line (spec §2): '' in-house, else the Vendor cell or '<Sourcing> vendor'."""
     if sourcing == IN_HOUSE:

@@ -15,7 +15,7 @@ from itertools import chain
 
 import numpy as np
 
-from omplan.core.model import SOURCINGS, Plan
+from omplan.core.model import SOURCINGS, Plan, vendor_key
 
 #: Vendor code 0 is the in-house "vendor" ''.
 IN_HOUSE_VENDOR = 0
@@ -98,10 +98,18 @@ def apply_scenarios(plan: Plan, systems: list[str], roles: list[str]) -> Scenari
     sys_idx = {s: i for i, s in enumerate(systems)}
     role_idx = {r: i for i, r in enumerate(roles)}
     src_idx = {s: i for i, s in enumerate(SOURCINGS)}
+    # one vendor whatever its capitals and surrounding spaces: the first spelling coded names
+    # it (the default names first, then the Staffing cells, then the scenarios' vendor rows)
     vocab: dict[str, int] = {"": IN_HOUSE_VENDOR}
+    spelling: list[str] = [""]
 
     def code(name: str) -> int:
-        return vocab.setdefault(name, len(vocab))
+        key = vendor_key(name)
+        found = vocab.get(key)
+        if found is None:
+            found = vocab[key] = len(spelling)
+            spelling.append(name)
+        return found
 
     default_vendor = np.array([IN_HOUSE_VENDOR, *(code(f"{s} vendor") for s in SOURCINGS[1:])],
                               dtype=np.int32)
@@ -109,9 +117,9 @@ def apply_scenarios(plan: Plan, systems: list[str], roles: list[str]) -> Scenari
     base_role = np.array([role_idx[x.role] for x in lines], dtype=np.int64)
     base_src = np.array([src_idx[x.sourcing] for x in lines], dtype=np.int8)
     cells_text = [x.vendor for x in lines]
-    for name in dict.fromkeys(cells_text):  # new names coded in order of first appearance
-        code(name)
-    base_cell = np.fromiter(map(vocab.__getitem__, cells_text), dtype=np.int32, count=n)
+    # new names coded in order of first appearance
+    cell_code = {name: code(name) for name in dict.fromkeys(cells_text)}
+    base_cell = np.fromiter(map(cell_code.__getitem__, cells_text), dtype=np.int32, count=n)
     del cells_text
     base_fte = per_period([x.fte for x in lines], n_periods)
     base_vendor = _resolve(base_src, base_cell, default_vendor)
@@ -180,7 +188,7 @@ def apply_scenarios(plan: Plan, systems: list[str], roles: list[str]) -> Scenari
     return ScenarioLines(
         scenario=np.repeat(np.arange(len(names)), n), line=np.tile(np.arange(n), len(names)),
         system=np.tile(base_sys, len(names)), role=np.tile(base_role, len(names)),
-        sourcing=src, vendor=vendor, vendor_names=list(vocab), fte=fte,
+        sourcing=src, vendor=vendor, vendor_names=spelling, fte=fte,
         rate_factor=rate_factor, sourcing_set_at=set_at, change=change_mask)
 
 

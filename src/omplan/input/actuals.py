@@ -58,7 +58,8 @@ from omplan.input.tables import (
 )
 
 __all__ = [
-    "ACTUALS_CODES", "ACTUALS_SHEET", "ActualsContext", "parse_actuals", "read_actuals_csv",
+    "ACTUALS_CODES", "ACTUALS_SHEET", "CSV_DECIMALS", "ActualsContext", "csv_decimal",
+    "parse_actuals", "read_actuals_csv",
     "read_actuals_file", "read_actuals_table", "use_actuals_file",
 ]
 
@@ -76,6 +77,22 @@ ACTIVITY_ALIASES = {norm_enum(a): a for a in ACTIVITIES}
 _MONTH_TEXT = re.compile(
     r"(\d{4})-(\d{1,2})(?:-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?)?")
 _THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+#: Amounts that can be read only one way (the last separator followed by other than three
+#: digits, or both separators): with a decimal comma ('5.921,13', '12,5') or a decimal point
+_COMMA_DECIMAL = re.compile(
+    r"[-+(]?\d{1,3}(?:\.\d{3})+,\d*[)-]?|[-+(]?\d+,(?:\d{1,2}|\d{4,})[)-]?")
+_POINT_DECIMAL = re.compile(
+    r"[-+(]?\d{1,3}(?:,\d{3})+\.\d*[)-]?|[-+(]?\d+\.(?:\d{1,2}|\d{4,})[)-]?")
+#: an amount written with a decimal comma and points between thousands, sign in front,
+#: behind (SAP's '1.234,50-') or in accounting brackets
+_COMMA_AMOUNT = re.compile(r"([-+]?)(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d*))?(-?)")
+#: a day-first date with dots ('28.01.2027', '1.2.2027', '01.2027'), as European ERPs export
+_DOTTED_DATE = re.compile(r"(?:(\d{1,2})\.)?(\d{1,2})\.(\d{4})")
+#: How a CSV's amounts are written: found from the file ('auto'), or given.
+CSV_DECIMALS = ("auto", "comma", "point")
+#: A problem (code and column) on at least this share of a file's rows (and three rows or
+#: more) is systematic: one message for the column instead of one per row.
+SYSTEMATIC_SHARE = 0.9
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 
@@ -129,6 +146,11 @@ class _Problems:
     source: _Source
     detailed: list[tuple[int, int, Finding]] = field(default_factory=list)
     counts: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    #: the number of data rows (set by the checks): a problem on nearly every row is
+    #: reported once for its column
+    rows: int = 0
+    #: (code, column) -> advice for a problem on the whole column
+    advice: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, row_id: int, column: str, code: str, message: str) -> None:
         count, first = self.counts.get((code, column), (0, row_id))
@@ -137,9 +159,25 @@ class _Problems:
             finding = Finding("error", code, message, self.source.cell(row_id, column))
             self.detailed.append((row_id, COLUMNS.index(column), finding))
 
+    def _systematic(self, count: int) -> bool:
+        return count >= 3 and count >= SYSTEMATIC_SHARE * self.rows
+
     def findings(self) -> list[Finding]:
-        out = [f for *_, f in sorted(self.detailed, key=lambda t: (t[0], t[1]))]
+        whole = {key for key, (count, _) in self.counts.items() if self._systematic(count)}
+        out = [t[2] for t in sorted(self.detailed, key=lambda t: (t[0], t[1]))
+               if (t[2].code, COLUMNS[t[1]]) not in whole]
+        columns: list[Finding] = []  # one per systematic problem, before the others
         for (code, column), (count, first) in self.counts.items():
+            if (code, column) in whole:
+                example = next(f for _, c, f in self.detailed
+                               if f.code == code and COLUMNS[c] == column)
+                advice = self.advice.get((code, column), "fix the column (or the export "
+                                         "that wrote it) and run again")
+                columns.append(Finding("error", code, (
+                    f"column {column}: {count:,} of {self.rows:,} rows have the same problem, "
+                    f"the first at {example.location}: {example.message}; {advice}"),
+                    example.location))
+                continue
             if count > DETAILED_PER_PROBLEM:
                 rest = count - DETAILED_PER_PROBLEM
                 out.append(Finding("error", code, (
@@ -147,7 +185,7 @@ class _Problems:
                     f"{self.source.cell(first, column)} ({count:,} rows in all): fix the "
                     "column (or the export that wrote it) and run again"),
                     self.source.where))
-        return out
+        return [*columns, *out]
 
 
 # --------------------------------------------------------------------------- entry points
@@ -186,10 +224,14 @@ def _parse_table(table: Table, context: ActualsContext) -> tuple[list[ActualLine
     return lines, [*problems.findings(), *warnings]
 
 
-def read_actuals_csv(path: str | os.PathLike[str], context: ActualsContext
-                     ) -> tuple[list[ActualLine], list[Finding]]:
+def read_actuals_csv(path: str | os.PathLike[str], context: ActualsContext,
+                     decimal: str = "auto") -> tuple[list[ActualLine], list[Finding]]:
     """The rows of a .csv with the Actuals header (comma, semicolon or tab separated; UTF-8,
-    else Windows-1252); locations name the file's line and column."""
+    else Windows-1252); locations name the file's line and column.
+
+    ``decimal`` says how amounts are written: 'auto' (found from the file, see
+    :func:`csv_decimal`), 'comma' (5.921,13) or 'point' (5,921.13). Months may be dates
+    ``YYYY-MM-DD``, ``YYYY-MM`` or, day first, ``DD.MM.YYYY``."""
     source = _Source(Path(path).name)
     try:
         text = _decode(Path(path).read_bytes())
@@ -220,7 +262,15 @@ def read_actuals_csv(path: str | os.PathLike[str], context: ActualsContext
     body = table.iloc[r + 1:]
     frame = pd.DataFrame({name: body[c].to_numpy() for name, c in cols.items()})
     problems = _Problems(source)
-    found, warnings = _check(frame, lines[r + 1:], source, context, problems, text_only=True)
+    if decimal == "auto":
+        decimal = csv_decimal(pd.unique(frame["Amount"].to_numpy()).tolist(), sep)
+    other = "point" if decimal == "comma" else "comma"
+    problems.advice[("not-a-number", "Amount")] = (
+        f"omplan read the amounts with a decimal {decimal}: if the file uses a decimal "
+        f"{other}, run with --csv-decimal {other}; else fix the column (or the export that "
+        "wrote it)")
+    found, warnings = _check(frame, lines[r + 1:], source, context, problems, text_only=True,
+                             decimal=decimal)
     return found, [*problems.findings(), *warnings]
 
 
@@ -229,7 +279,8 @@ SheetReader = Callable[[Path, Collection[str]], tuple[Mapping[str, SheetGrid], l
 
 
 def read_actuals_file(path: str | os.PathLike[str], context: ActualsContext,
-                      read_sheets: SheetReader) -> tuple[list[ActualLine], list[Finding]]:
+                      read_sheets: SheetReader, decimal: str = "auto"
+                      ) -> tuple[list[ActualLine], list[Finding]]:
     """Actuals from ``--actuals FILE``: a .csv, or the Actuals sheet of an .xlsx/.xlsm read
     with ``read_sheets`` (its cells located as ``'[gl.xlsx]Actuals'!D7``, Excel's way of
     naming a cell of another workbook)."""
@@ -239,7 +290,7 @@ def read_actuals_file(path: str | os.PathLike[str], context: ActualsContext,
         why = "is a folder" if p.is_dir() else "does not exist"
         return [], [Finding("error", "file-missing", f"the actuals file {p} {why}")]
     if suffix == ".csv":
-        return read_actuals_csv(p, context)
+        return read_actuals_csv(p, context, decimal)
     if suffix not in (".xlsx", ".xlsm"):
         return [], [Finding("error", "file-type", f"the actuals file {p.name} must be a .csv, "
                             ".xlsx or .xlsm file (an .xls or .xlsb: save it as .xlsx first)")]
@@ -347,7 +398,7 @@ def _csv_header(table: pd.DataFrame, lines: np.ndarray,
 
 def _check(frame: pd.DataFrame, row_ids: np.ndarray, source: _Source, context: ActualsContext,
            problems: _Problems, text_only: bool, special: Mapping[str, np.ndarray] | None = None,
-           ) -> tuple[list[ActualLine], list[Finding]]:
+           decimal: str = "point") -> tuple[list[ActualLine], list[Finding]]:
     """Parse and check every column at once: every bad cell reported, the valid rows as
     lines, plus warnings. ``special`` marks cells per column already reported (error values,
     formulas without a value): their rows are left out and not reported twice."""
@@ -359,6 +410,7 @@ def _check(frame: pd.DataFrame, row_ids: np.ndarray, source: _Source, context: A
         row_ids = row_ids[keep_rows]
         special = {name: mask[keep_rows] for name, mask in special.items()}
     n = len(frame)
+    problems.rows = n
     st = context.settings
     for name in frame.columns:  # error values as a live book hands them over: '#N/A'
         errors = frame[name].isin(EXCEL_ERRORS).to_numpy()
@@ -417,13 +469,14 @@ def _check(frame: pd.DataFrame, row_ids: np.ndarray, source: _Source, context: A
     # Amount: a finite number, credits negative
     amount_raw = raw["Amount"]
     assert amount_raw is not None
-    amount, blank_amount = _amounts(amount_raw, text_only)
+    amount, blank_amount = _amounts(amount_raw, text_only, decimal)
     report(blank_amount, "Amount", "missing-value", lambda i: (
         "Amount is required (enter 0 for a month without spend, or delete the row)"))
     bad = np.isnan(amount) & ~blank_amount
+    hint = _csv_number_hint if text_only else number_hint
     report(bad, "Amount", "not-a-number", lambda i: (
         f"Amount must be a number, got {describe(amount_raw.iat[i])}"
-        f"{number_hint(amount_raw.iat[i])}"))
+        f"{hint(amount_raw.iat[i])}"))
     huge = np.abs(np.nan_to_num(amount)) > MAX_AMOUNT
     report(huge, "Amount", "out-of-range", lambda i: (
         f"Amount must be at most {MAX_AMOUNT:,.0f} either way, got {amount[i]:g}: check the "
@@ -573,6 +626,18 @@ def _parse_month(value: Any) -> tuple[int, int, str]:
         return 0, 0, "blank"
     if isinstance(value, str):
         text = value.strip()
+        dotted = _DOTTED_DATE.fullmatch(text)
+        if dotted:  # day first: 28.01.2027 (or the month alone, 01.2027)
+            day, m, y = (int(g) if g else 0 for g in dotted.groups())
+            if not 1 <= m <= 12:
+                return 0, 0, f"! (there is no month {m}: dates with dots are read day first, " \
+                    "as 28.01.2027)"
+            if day:
+                try:
+                    _dt.date(y, m, day)
+                except ValueError:
+                    return 0, 0, f"! (there is no day {day} in {y}-{m:02d})"
+            return y, m, ""
         match = _MONTH_TEXT.fullmatch(text)
         if match:
             y, m = int(match.group(1)), int(match.group(2))
@@ -590,10 +655,12 @@ def _parse_month(value: Any) -> tuple[int, int, str]:
     return 0, 0, "!"
 
 
-def _amounts(series: pd.Series, text_only: bool) -> tuple[np.ndarray, np.ndarray]:
+def _amounts(series: pd.Series, text_only: bool, decimal: str = "point"
+             ) -> tuple[np.ndarray, np.ndarray]:
     """(amount, blank): finite numbers, NaN where the cell is blank or not a number. Text is
     converted at once; what that cannot read is tried again one by one, for thousands
-    separators (1,234.50) and accounting negatives ((1,234.50))."""
+    separators (1,234.50) and accounting negatives ((1,234.50)). With ``decimal`` 'comma'
+    text is read the European way (5.921,13), once per distinct text."""
     n = len(series)
     values = series.to_numpy(dtype=object)
     amount = np.full(n, np.nan)
@@ -609,6 +676,12 @@ def _amounts(series: pd.Series, text_only: bool) -> tuple[np.ndarray, np.ndarray
             if number is not None:
                 amount[i] = number
     texts = values[is_text]
+    if decimal == "comma":
+        codes, uniques = pd.factorize(pd.Series(texts, dtype=object), use_na_sentinel=True)
+        parsed = np.array([_comma_amount(str(u).strip()) for u in uniques] + [math.nan])
+        amount[is_text] = parsed[codes]
+        blank[is_text] = np.array([not str(u).strip() for u in uniques] + [True])[codes]
+        return amount, blank
     numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").to_numpy(
         dtype=float, copy=True)
     text_blank = np.zeros(len(texts), dtype=bool)
@@ -636,11 +709,47 @@ def _amount_text(text: str) -> float:
     return -number if negative else number
 
 
-def use_actuals_file(plan: Plan, path: str | os.PathLike[str], read_sheets: SheetReader
-                     ) -> tuple[Plan, list[Finding]]:
+def _csv_number_hint(value: Any) -> str:
+    """Why a CSV value is no number: its decimal separator is not the file's (a file has no
+    cells to convert with Text to Columns)."""
+    hint = number_hint(value)
+    if hint and "Text to Columns" not in hint:
+        return hint
+    return " (a decimal point)" if _POINT_DECIMAL.fullmatch(str(value).strip()) else ""
+
+
+def _comma_amount(text: str) -> float:
+    """5.921,13, -1.234,5, 1.234,50- and (1.234,50) -> numbers; NaN for anything else."""
+    negative = text.startswith("(") and text.endswith(")")
+    body = text[1:-1].strip() if negative else text
+    match = _COMMA_AMOUNT.fullmatch(body)
+    if match is None:
+        return math.nan
+    sign, whole, fraction, trailing = match.groups()
+    if sign and trailing:
+        return math.nan
+    number = float(whole.replace(".", "") + "." + (fraction or "0"))
+    return -number if negative or sign == "-" or trailing else number
+
+
+def csv_decimal(amounts: Collection[str], sep: str) -> str:
+    """How a CSV writes its amounts, 'comma' or 'point': as most of its values that read only
+    one way do ('5.921,13', '12,5'; '1,234.50', '12.5'), so that the others are errors of
+    their own; when none does, by the separator (a semicolon file comes from a country with
+    decimal commas: that is why its spreadsheets separate values with semicolons)."""
+    comma = sum(1 for a in amounts if _COMMA_DECIMAL.fullmatch(a.strip()))
+    point = sum(1 for a in amounts if _POINT_DECIMAL.fullmatch(a.strip()))
+    if comma != point:
+        return "comma" if comma > point else "point"
+    return "comma" if sep == ";" else "point"
+
+
+def use_actuals_file(plan: Plan, path: str | os.PathLike[str], read_sheets: SheetReader,
+                     decimal: str = "auto") -> tuple[Plan, list[Finding]]:
     """The plan with the actual spend of ``path`` instead of its own Actuals sheet (an info
-    finding says so when the sheet had rows), and the file's findings."""
-    lines, findings = read_actuals_file(path, ActualsContext.of(plan), read_sheets)
+    finding says so when the sheet had rows), and the file's findings; ``decimal`` as for
+    :func:`read_actuals_csv`."""
+    lines, findings = read_actuals_file(path, ActualsContext.of(plan), read_sheets, decimal)
     if plan.actuals:
         source = plan.actuals[0].location.rsplit("!", 1)[0]
         findings.append(Finding("info", "actuals-replaced", (

@@ -15,11 +15,12 @@ from omplan.core.model import (
     OUTSOURCE,
     Escalation,
     FxRate,
-    Rate,
     ScenarioChange,
     StaffingLine,
     resolve_vendor,
+    vendor_key,
 )
+from omplan.input.plausibility import warn_inverted_fx
 from omplan.input.reading import Reading, horizon_text
 from omplan.input.schema import MAX_FX_RATE
 from omplan.input.tables import (
@@ -28,12 +29,13 @@ from omplan.input.tables import (
     Table,
     as_float,
     currency_code,
+    damerau_levenshtein,
     describe,
     is_blank,
     norm_enum,
 )
 
-__all__ = ["FX_SANITY_RATIO", "read_escalation", "read_fx"]
+__all__ = ["read_escalation", "read_fx"]
 
 
 def read_escalation(table: Table, reading: Reading) -> list[Escalation]:
@@ -85,8 +87,9 @@ def _warn_unmatched_escalation(escalation: list[Escalation], vendor_cells: Mappi
     vendors |= {f"{s} vendor" for s in (OUTSOURCE, OFFSHORE)}
     vendors |= {str(c.value) for c in changes if c.change == "vendor" and c.value}
     vendors.discard("")
+    keys = {vendor_key(v) for v in vendors}  # matched ignoring case, as the engine does
     for row in escalation:
-        if row.vendor and row.vendor not in vendors:
+        if row.vendor and vendor_key(row.vendor) not in keys:
             close = difflib.get_close_matches(row.vendor, sorted(vendors), n=1, cutoff=0.75)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             out.warning("no-match", f"escalation for vendor '{row.vendor}': no Staffing line or "
@@ -101,6 +104,7 @@ def read_fx(table: Table, reading: Reading) -> list[FxRate]:
     out, plan_currency, horizon = reading.out, reading.currency, reading.horizon
     fx: list[FxRate] = []
     seen: dict[tuple[str, int | None], str] = {}
+    currency_cells: dict[str, str] = {}
     for row in reading.rows(table):
         text = row.text("Currency", "Currency")
         code = currency_code(text) if text else None
@@ -111,6 +115,8 @@ def read_fx(table: Table, reading: Reading) -> list[FxRate]:
         what = f"Rate ({plan_currency} for one {code})" if code and plan_currency else "Rate"
         rate = row.number("Rate", what, strict=True, blank=None, maximum=MAX_FX_RATE)
         if code is None or not year_ok or rate is None:
+            if code is not None:
+                reading.bad_fx.add(code)
             continue
         key = (code, fiscal_year)
         what = f"{code} in FY{fiscal_year}" if fiscal_year is not None else \
@@ -120,6 +126,7 @@ def read_fx(table: Table, reading: Reading) -> list[FxRate]:
                       "keep one row", row.ref("Currency"))
             continue
         seen[key] = row.ref("Currency")
+        currency_cells.setdefault(code, row.ref("Currency"))
         if code == plan_currency:
             out.warning("fx-plan-currency", f"FX row for {code}, the plan's own currency, is "
                         f"ignored: amounts in {code} need no conversion (rate 1)",
@@ -131,50 +138,36 @@ def read_fx(table: Table, reading: Reading) -> list[FxRate]:
                         f"{horizon_text(horizon)}", row.ref("Fiscal year"))
             continue
         fx.append(FxRate(code, fiscal_year, rate, row.ref("Rate")))
-    _warn_inverted_fx(reading.rates, fx, plan_currency, out)
+    _check_misspelt_fx(fx, currency_cells, reading)
+    reading.fx_warned = warn_inverted_fx(reading.rates, reading.values.get("Roles"), fx,
+                                         plan_currency, out)
     return fx
 
 
-#: a foreign rate converted to more than this many times (or less than one over it) the
-#: role's own plan-currency rates is almost surely an FX rate typed the wrong way round
-FX_SANITY_RATIO = 20.0
-
-
-def _warn_inverted_fx(rates: dict[tuple[str, str], Rate] | None, fx: list[FxRate],
-                      plan_currency: str | None, out: Collector) -> None:
-    """Warn once per FX row that turns a foreign Rates row into an amount 20 times above (or
-    below) the same role's plan-currency rates: '82.57' typed for INR where the sheet asks
-    for USD per one INR (0.0121) passes every bound, and multiplies offshore costs by 6,800."""
-    if not rates or not fx or not plan_currency:
-        return
-    warned: set[str] = set()
-    for rate in rates.values():
-        if not rate.currency:
+def _check_misspelt_fx(fx: list[FxRate], currency_cells: Mapping[str, str],
+                       reading: Reading) -> None:
+    """An FX row for a currency that no Rates or Costs row uses, while a currency they use
+    has no FX row and is one letter off, is a typo: an error at the FX row's Currency cell,
+    which stands for the missing rates of the currency it was meant for."""
+    used: dict[str, str] = {}  # currency of a Rates or Costs row -> its first Currency cell
+    for rate in (reading.rates or {}).values():
+        if rate.currency:
+            used.setdefault(rate.currency, rate.currency_location or rate.location)
+    for cost in reading.get("Costs", []):
+        if cost.currency:
+            used.setdefault(cost.currency, cost.currency_location or cost.location)
+    given = {row.currency for row in fx}
+    for row in fx:
+        if row.currency in used:
             continue
-        own = sorted(r.monthly_cost for r in rates.values()
-                     if r.role == rate.role and not r.currency)
-        if not own:
-            continue
-        reference = own[len(own) // 2]
-        for row in fx:
-            if row.currency != rate.currency or row.location in warned:
-                continue
-            converted = rate.monthly_cost * row.rate
-            ratio = converted / reference
-            if 1 / FX_SANITY_RATIO <= ratio <= FX_SANITY_RATIO:
-                continue
-            warned.add(row.location)
-            side = "above" if ratio > 1 else "below"
-            times = ratio if ratio > 1 else 1 / ratio
-            out.warning(
-                "fx-suspicious",
-                f"at {row.rate:g} {plan_currency} for one {row.currency}, the {rate.sourcing} "
-                f"rate of '{rate.role}' ({rate.monthly_cost:,.0f} {row.currency}, "
-                f"{rate.location}) comes to {converted:,.0f} {plan_currency} a month, "
-                f"{times:,.0f} times {side} its {plan_currency} rate of {reference:,.0f}: "
-                f"is the rate the wrong way round? The FX sheet asks for {plan_currency} per "
-                f"one {row.currency} (for {row.rate:g} {row.currency} per {plan_currency}, "
-                f"enter {1 / row.rate:.6g})", row.location)
+        close = [code for code in used if code not in given
+                 and damerau_levenshtein(code, row.currency, 1) <= 1]
+        if close:
+            reading.bad_fx.add(close[0])
+            reading.out.error("bad-currency", f"FX rate for {row.currency}: no Rates or Costs "
+                              f"row is in {row.currency}, and the {close[0]} amounts "
+                              f"({used[close[0]]}) have no FX rate: did you mean {close[0]}?",
+                              currency_cells[row.currency])
 
 
 def _read_fiscal_year(row: Row) -> tuple[bool, int | None]:

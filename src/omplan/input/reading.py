@@ -12,12 +12,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from omplan.core.model import Allocation, Rate, Role, Settings, StaffingLine
+from omplan.core.model import (
+    OFFSHORE,
+    OUTSOURCE,
+    Allocation,
+    Rate,
+    Role,
+    Settings,
+    StaffingLine,
+    vendor_key,
+)
 from omplan.core.periods import Horizon
 from omplan.core.settings import SETTINGS_BY_KEY
-from omplan.input.tables import Collector, Row, Table, near_duplicates, rows
+from omplan.input.tables import Collector, Row, Table, near_duplicates, norm_header, rows
 
-__all__ = ["Names", "Reading", "SettingsRead", "check_role", "horizon_text"]
+#: the vendor of an external line with a blank Vendor cell
+DEFAULT_VENDORS = tuple(f"{sourcing} vendor" for sourcing in (OUTSOURCE, OFFSHORE))
+
+__all__ = ["DEFAULT_VENDORS", "Names", "Reading", "SettingsRead", "check_role", "did_you_mean",
+           "horizon_text"]
+
+#: the vendor of an external line with a blank Vendor cell
+DEFAULT_VENDORS = tuple(f"{sourcing} vendor" for sourcing in (OUTSOURCE, OFFSHORE))
 
 
 @dataclass
@@ -47,7 +63,6 @@ class Names:
     known: dict[str, str] | None
     systems: dict[str, str] = field(default_factory=dict)
     vendors: dict[str, str] = field(default_factory=dict)
-    contract_vendors: set[str] = field(default_factory=set)
 
     def check_system(self, name: str, location: str, out: Collector) -> bool:
         """False (and a located error) if the Systems sheet does not list ``name``."""
@@ -68,11 +83,32 @@ class Names:
         self.systems.setdefault(name, row.ref(column))
         return True
 
-    def vendor(self, name: str, location: str, contract: bool = False) -> None:
+    def vendor(self, name: str, location: str) -> None:
+        """Record a vendor name used at ``location`` (its first use is kept)."""
         if name:
             self.vendors.setdefault(name, location)
-            if contract:
-                self.contract_vendors.add(name)
+
+    def one_spelling_per_vendor(self, out: Collector) -> dict[str, str]:
+        """Vendor names that differ only in capitals or spaces are one vendor, spelt as the
+        first of them (Staffing, then Contracts, then Scenarios; a default name such as
+        'Offshore vendor' as the model spells it): a warning at each other spelling's first
+        cell. Returns other spelling -> the one kept, and keeps only that in ``vendors``."""
+        kept: dict[str, tuple[str, str]] = {
+            vendor_key(name): (name, "") for name in DEFAULT_VENDORS}
+        renamed: dict[str, str] = {}
+        for name, location in list(self.vendors.items()):
+            key = vendor_key(name)
+            first = kept.setdefault(key, (name, location))
+            if first[0] == name:
+                continue
+            renamed[name] = first[0]
+            del self.vendors[name]
+            where = f" (at {first[1]})" if first[1] else " (the name omplan gives a line with " \
+                "a blank Vendor cell)"
+            out.warning("similar-name", f"vendor '{name}' is '{first[0]}'{where} in other "
+                        f"capitals or spacing: omplan takes both as one vendor, '{first[0]}'; "
+                        "use one spelling", location)
+        return renamed
 
     def warn_near_duplicates(self, out: Collector) -> None:
         if self.known is None:
@@ -83,9 +119,6 @@ class Names:
                             "(a Systems sheet listing your systems catches this as you type)",
                             self.systems[b])
         for a, b in near_duplicates(list(self.vendors)):
-            if a.casefold() == b.casefold() and (a in self.contract_vendors
-                                                 or b in self.contract_vendors):
-                continue  # Contracts rows match vendors ignoring case
             out.warning("similar-name", f"vendors '{b}' and '{a}' (at {self.vendors[a]}) look "
                         "like one vendor spelt two ways: each spelling is a separate vendor "
                         "(contracts, SLAs and split-contract checks go by the name); use one "
@@ -105,6 +138,12 @@ class Reading:
     settings: SettingsRead = field(default_factory=SettingsRead)
     #: (role, sourcing) of the Rates rows whose cost or currency is reported wrong
     bad_rates: set[tuple[str, str]] = field(default_factory=set)
+    #: roles with a Rates row reported wrong (its sourcing too, maybe)
+    bad_rate_roles: set[str] = field(default_factory=set)
+    #: currencies with an FX row reported wrong (a missing rate of theirs is no news)
+    bad_fx: set[str] = field(default_factory=set)
+    #: currencies whose FX row is warned about as the wrong way round (or suspicious)
+    fx_warned: set[str] = field(default_factory=set)
     #: every scenario name of the Scenarios sheet with the cell of its first row
     scenario_names: dict[str, str] = field(default_factory=dict)
     _names: Names | None = None
@@ -159,10 +198,23 @@ def check_role(row: Row, role: str | None, known: set[str] | None, out: Collecto
     if role is None:
         return False
     if known is not None and role not in known:
-        out.error("unknown-role", f"role '{role}' is not listed on the Roles sheet",
-                  row.ref("Role"))
+        out.error("unknown-role", f"role '{role}' is not listed on the Roles sheet"
+                  f"{did_you_mean(role, known)}", row.ref("Role"))
         return False
     return True
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """': did you mean 'Ops engineer'?' for the known name that ``name`` is in other
+    capitals or spacing, or close to ('' when none is): names are matched exactly."""
+    options = list(known)
+    key = norm_header(name)
+    same = [k for k in options if norm_header(k) == key]
+    if not same:
+        folded = {norm_header(k): k for k in options}
+        close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.75)
+        same = [folded[c] for c in close]
+    return f": did you mean '{same[0]}'?" if same else ""
 
 
 def horizon_text(horizon: Horizon) -> str:

@@ -83,10 +83,13 @@ def read_rates(table: Table, reading: Reading) -> dict[tuple[str, str], Rate]:
         cost = row.get("Monthly cost")
         code = read_currency(row, currency)
         if not check_role(row, role, known, out) or sourcing is None:
+            if role is not None:
+                reading.bad_rate_roles.add(role)
             continue
         assert role is not None
         if cost is None or code is None:
             reading.bad_rates.add((role, sourcing))
+            reading.bad_rate_roles.add(role)
             continue
         key = (role, sourcing)
         if key in rates:
@@ -201,7 +204,7 @@ def read_contracts(table: Table, reading: Reading) -> dict[str, Contract]:
         days = row.get("Permanent fix SLA days")
         if vendor is None:
             continue
-        reading.names.vendor(vendor, row.ref("Vendor"), contract=True)
+        reading.names.vendor(vendor, row.ref("Vendor"))
         key = vendor.casefold()
         if key in contracts:
             reading.out.error("duplicate", f"vendor '{vendor}' has two contract rows (first at "

@@ -120,6 +120,9 @@ def number_hint(value: Any) -> str:
         if re.fullmatch(r"\s*[-+]?\d*,\d{1,2}\s*|\s*[-+]?\d+,\d{4,}\s*", value):
             return (f" (a decimal comma: use a decimal point, "
                     f"{value.strip().replace(',', '.')})")
+        if re.fullmatch(r"\s*[-+]?\d{1,3}(?:\.\d{3})+,\d*\s*", value):  # 5.921,13
+            meant = value.strip().replace(".", "").replace(",", ".")
+            return f" (a decimal comma: use a decimal point, {meant})"
         if looks_numeric(value):
             return " (a number stored as text: retype it or use Data > Text to Columns)"
     return ""

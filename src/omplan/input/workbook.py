@@ -31,9 +31,11 @@ def grids_from_file(path: str | os.PathLike[str]) -> dict[str, SheetGrid]:
     return read_grids(path)[0]
 
 
-def read_grids(path: str | os.PathLike[str], sheets: Collection[str] | None = None
+def read_grids(path: str | os.PathLike[str], sheets: Collection[str] | None = None,
+               all_names: list[str] | None = None
                ) -> tuple[dict[str, SheetGrid], list[Finding]]:
-    """The input sheets' values (or those of ``sheets``) and warnings about cells left out.
+    """The input sheets' values (or those of ``sheets``) and warnings about cells left out;
+    ``all_names``, when given, receives the name of every sheet of the workbook.
 
     Only the sheets omplan reads are touched. A sheet whose cells stay within
     ``DENSE_READ_CELLS`` is read by python-calamine as one grid; a larger one (a stray value
@@ -66,6 +68,8 @@ def read_grids(path: str | os.PathLike[str], sheets: Collection[str] | None = No
     findings: list[Finding] = []
     try:
         workbook = CalamineWorkbook.from_path(os.fspath(path))
+        if all_names is not None:
+            all_names.extend(workbook.sheet_names)
         grids = {}
         for name in workbook.sheet_names:
             if name not in scan.sheet_parts:
@@ -97,16 +101,19 @@ def read_grids(path: str | os.PathLike[str], sheets: Collection[str] | None = No
 
 def load_plan(path: str | os.PathLike[str],
               read: Callable[[str | os.PathLike[str]], Mapping[str, SheetGrid]] = grids_from_file,
-              ) -> tuple[Plan | None, list[Finding]]:
-    """Read a plan workbook: the plan (None on errors) and every finding, never raising."""
+              *, partial: bool = False) -> tuple[Plan | None, list[Finding]]:
+    """Read a plan workbook: the plan (None on errors; with ``partial``, as far as it reads,
+    see :func:`~omplan.input.parse.parse_plan`) and every finding, never raising."""
     extra: list[Finding] = []
+    names: list[str] | None = None
     try:
         grids: Mapping[str, SheetGrid]
         if read is grids_from_file:
-            grids, extra = read_grids(path)
+            names = []
+            grids, extra = read_grids(path, all_names=names)
         else:
             grids = read(path)
     except FileProblem as problem:
         return None, [problem.as_finding()]
-    plan, findings = parse_plan(grids, Path(path).name)
+    plan, findings = parse_plan(grids, Path(path).name, names, partial=partial)
     return plan, extra + findings
