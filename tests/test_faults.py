@@ -1,5 +1,7 @@
 """Faults around the CLI, with real parts: a full or read-only tmpfs, a closed pipe, real
-signals to a real batch, a socket that never answers, the umask (issue 11, items 6–12, 14, 16).
+signals to a real batch, a socket that never answers, the umask (issue 11, items 6–12, 14, 16);
+standard streams closed by the shell, things at a scheduler's address that are no scheduler,
+a disk that fills midway through a batch (issue 20, items 16–18).
 
 Every command runs as a user runs it: ``python -m omplan`` in a subprocess, bounded in time.
 """
@@ -10,6 +12,7 @@ import json
 import os
 import pty
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -578,3 +581,328 @@ def test_a_finding_of_several_scenarios_is_printed_once():
     assert split[0].startswith("warning [Baseline, Outsource L1/L2, Lean 2027] Staffing!A15:")
     assert len(split) == 2  # Offshore L3's has another vendor: another message
     assert "Share vs target" in result.stdout and "-2.5 pp" in result.stdout
+
+
+
+# --------------------------------------------------------------------------- issue 20, item 16
+
+
+CLOSE = {"stdout": ">&-", "stderr": "2>&-", "both": ">&- 2>&-"}
+
+
+def with_closed(streams: str, *args: str | os.PathLike[str],
+                cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run omplan as ``omplan ARGS >&-`` (or ``2>&-``, or both) from a shell: the stream is
+    closed, not a pipe nobody reads and not /dev/null."""
+    command = " ".join(shlex.quote(os.fspath(a)) for a in (sys.executable, "-m", "omplan",
+                                                           *args))
+    return subprocess.run(["sh", "-c", f"exec {command} {CLOSE[streams]}"], cwd=cwd,
+                          env=env_for(), capture_output=True, text=True, encoding="utf-8",
+                          timeout=180)
+
+
+def _made(tmp_path: Path, command: str) -> tuple[list[str], str]:
+    """The arguments of ``command`` writing into ``tmp_path``, and what it prints when all
+    went well."""
+    plans = [unit_plan(tmp_path / f"bu{i}.xlsx") for i in range(2)]
+    return {
+        "--version": (["--version"], "omplan, version"),
+        "run": (["run", SAMPLE, "--out", tmp_path / "r.xlsx", "--json", tmp_path / "s.json"],
+                "Report written to"),
+        "demo": (["demo", "--out", tmp_path / "d.xlsx"], "Report written to"),
+        "new": (["new", tmp_path / "n.xlsx", "--sample"], "Wrote "),
+        "batch": (["batch", *plans, "--quarter", "Q1", "--out", tmp_path / "out", "--jobs",
+                   "2"], "Batch report:"),
+    }[command]
+
+
+def _work_done(tmp_path: Path, command: str) -> None:
+    """What ``command`` writes is there, whole."""
+    if command == "run":
+        assert "Summary" in openpyxl.load_workbook(tmp_path / "r.xlsx",
+                                                   read_only=True).sheetnames
+        assert json.loads((tmp_path / "s.json").read_text())["plan"] == "Sample plan"
+    elif command == "demo":
+        assert "Summary" in openpyxl.load_workbook(tmp_path / "d.xlsx",
+                                                   read_only=True).sheetnames
+    elif command == "new":
+        book = openpyxl.load_workbook(tmp_path / "n.xlsx", read_only=True)
+        assert {"Settings", "Staffing"} <= set(book.sheetnames)
+    elif command == "batch":
+        report = json.loads((tmp_path / "out" / "batch_report.json").read_text())
+        assert (report["status"], report["plans_ok"]) == ("ok", 2)
+        assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+            "batch_report.json", "bu0_FY2027_Q1.xlsx", "bu1_FY2027_Q1.xlsx",
+            "rollup_FY2027_Q1.xlsx"]
+
+
+@pytest.mark.parametrize("streams", ["stdout", "stderr", "both"])
+@pytest.mark.parametrize("command", ["--version", "run", "demo", "new", "batch"])
+def test_a_closed_standard_stream_costs_the_printing_not_the_work(tmp_path, command,
+                                                                  streams):
+    args, success = _made(tmp_path, command)
+    result = with_closed(streams, *args, cwd=tmp_path)
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert result.stderr == ""  # open or not: no traceback, no "internal error", no warning
+    if streams == "stderr":  # what goes to standard output is printed as ever
+        assert success in result.stdout
+    else:
+        assert result.stdout == ""
+    _work_done(tmp_path, command)
+
+
+@pytest.mark.parametrize("streams", ["stdout", "both"])
+def test_a_closed_stdout_keeps_the_error_and_its_status(tmp_path, streams):
+    result = with_closed(streams, "run", tmp_path / "missing.xlsx")
+    assert result.returncode == 2 and result.stdout == ""
+    if streams == "stdout":
+        assert one_clear_line(result) == ("'missing.xlsx' was not found; check the path and "
+                                          "file name and try again.")
+
+
+def test_a_closed_stderr_keeps_the_status_of_an_error(tmp_path):
+    plan = unit_plan(tmp_path / "a.xlsx")
+    result = with_closed("stderr", "batch", plan, "--quarter", "Q9", "--out", tmp_path / "o")
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", "")
+    result = with_closed("stderr", "new", tmp_path / "p.txt")
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", "")
+
+
+def test_no_file_is_opened_on_a_closed_descriptor(tmp_path):
+    """With 0, 1 and 2 closed, the first file omplan opens would get descriptor 0: whatever
+    a worker or a library prints would land in it. The report stays a workbook."""
+    command = " ".join(shlex.quote(os.fspath(a)) for a in (
+        sys.executable, "-m", "omplan", "run", SAMPLE, "--out", tmp_path / "r.xlsx",
+        "--json", tmp_path / "s.json"))
+    result = subprocess.run(["sh", "-c", f"exec {command} <&- >&- 2>&-"], env=env_for(),
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0
+    assert "Summary" in openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True).sheetnames
+    assert json.loads((tmp_path / "s.json").read_text())["plan"] == "Sample plan"
+
+
+# --------------------------------------------------------------------------- issue 20, item 17
+
+
+@pytest.fixture
+def bad_request_server() -> Iterator[int]:
+    """An HTTP service on 127.0.0.1 that answers 400 Bad Request to what it is sent, as a web
+    server does to bytes that are not HTTP (it does not wait for a line that never comes)."""
+
+    class BadRequest(BaseHTTPRequestHandler):
+        def handle_one_request(self) -> None:
+            self.raw_requestline = self.rfile.read1(65536)
+            self.requestline, self.request_version, self.command = "", "HTTP/1.1", ""
+            self.send_error(400, "Bad Request")
+            self.close_connection = True
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), BadRequest)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def timed_dask_batch(tmp_path: Path, address: str, what: str,
+                     **env: str) -> subprocess.CompletedProcess[str]:
+    """``omplan batch --scheduler ADDRESS`` with the default timeouts (10 s to connect),
+    bounded at 120 s; prints how long the command took."""
+    pytest.importorskip("distributed")
+    plan = unit_plan(tmp_path / "a.xlsx")
+    started = time.monotonic()
+    result = omplan("batch", plan, "--quarter", "Q1", "--out", tmp_path / "out",
+                    "--scheduler", address, timeout=120, **env)
+    print(f"\n--scheduler at {what}: exit {result.returncode} after "
+          f"{time.monotonic() - started:.1f} s")
+    return result
+
+
+def test_an_http_service_answering_400_is_one_sentence_at_once(tmp_path, bad_request_server):
+    address = f"tcp://127.0.0.1:{bad_request_server}"
+    line = one_clear_line(timed_dask_batch(tmp_path, address, "an HTTP service answering 400"))
+    assert line == (f"omplan: cannot connect to the Dask scheduler at {address}: something "
+                    "answers at that address, but it is not a Dask scheduler: a web server or "
+                    "another service; check the address and that the scheduler is running")
+    assert not (tmp_path / "out" / "batch_report.json").exists()
+    assert leftovers(tmp_path / "out") == []
+
+
+def test_a_closed_port_is_one_sentence_within_the_connect_timeout(tmp_path, closed_port):
+    address = f"tcp://127.0.0.1:{closed_port}"
+    line = one_clear_line(timed_dask_batch(tmp_path, address, "a closed port"))
+    assert line == (f"omplan: cannot connect to the Dask scheduler at {address}: nothing "
+                    "listened at that address for 10 s (the connection was refused); check "
+                    "the address and that the scheduler is running")
+
+
+def test_a_port_that_never_answers_is_one_sentence_within_the_connect_timeout(
+        tmp_path, silent_server):
+    address = f"tcp://127.0.0.1:{silent_server}"
+    line = one_clear_line(timed_dask_batch(tmp_path, address, "a port that never answers"))
+    assert line == (f"omplan: cannot connect to the Dask scheduler at {address}: no answer "
+                    "within 10 s; check the address and that the scheduler is running")
+
+
+def test_the_connect_timeout_is_configurable(tmp_path, closed_port):
+    line = one_clear_line(timed_dask_batch(tmp_path, f"tcp://127.0.0.1:{closed_port}",
+                                           "a closed port, 2 s", OMPLAN_DASK_TIMEOUT="2"))
+    assert "nothing listened at that address for 2 s" in line
+
+
+API_SCRIPT = """
+import sys, time
+from omplan.apps.batch import BatchError, run_batch
+started = time.monotonic()
+try:
+    run_batch(sys.argv[1], quarter="Q1", out=sys.argv[2], scheduler=sys.argv[3])
+except BatchError as exc:
+    print(f"{time.monotonic() - started:.1f}", exc)
+"""
+
+
+def test_a_failed_connection_leaves_nothing_for_interpreter_exit(tmp_path,
+                                                                 bad_request_server):
+    """From Python, not the command: the half-made Dask client is closed when the connection
+    fails, so the interpreter's exit neither waits for it nor prints its traceback."""
+    pytest.importorskip("distributed")
+    plan = unit_plan(tmp_path / "a.xlsx")
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", API_SCRIPT, str(plan), str(tmp_path / "o"),
+                             f"tcp://127.0.0.1:{bad_request_server}"], cwd=ROOT,
+                            env=env_for(), capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - started
+    connect, _, message = result.stdout.strip().partition(" ")
+    print(f"\nrun_batch against an HTTP service answering 400: BatchError after {connect} s, "
+          f"the interpreter gone after {took:.1f} s")
+    assert result.returncode == 0 and result.stderr == ""
+    assert message.startswith("cannot connect to the Dask scheduler") and \
+        "not a Dask scheduler" in message
+
+
+# --------------------------------------------------------------------------- issue 20, item 18
+
+
+@pytest.fixture
+def two_mb_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB tmpfs, unmounted afterwards."""
+    mount = tmp_path / "disk2m"
+    _mount(mount, "size=2m,mode=0777")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True, timeout=30)
+
+
+def test_a_disk_that_fills_midway_keeps_the_report(tmp_path, two_mb_disk):
+    """Eight plans of twelve quarterly workbooks each (about 360 KB a plan) into 2 MB: the
+    disk fills after four or five plans. The report is there and says which plans failed,
+    and why, in a sentence; what it lists as written is there."""
+    plans = tmp_path / "pl"
+    plans.mkdir()
+    for i in range(8):
+        shutil.copy(SAMPLE, plans / f"bu{i}.xlsx")
+    result = omplan("batch", plans, "--quarter", "all", "--out", two_mb_disk, "--jobs", "2")
+    assert result.returncode == 2, result.stderr
+    assert not TRACEBACK.search(result.stdout + result.stderr), result.stderr
+    report = json.loads((two_mb_disk / "batch_report.json").read_text())
+    failed = [p["file"] for p in report["plans"] if p["status"] == "failed"]
+    print(f"\n{len(failed)} of 8 plans failed on the full disk: {', '.join(failed)}")
+    assert 1 <= len(failed) < 8 and report["plans_failed"] == len(failed)
+    assert report["status"] == "failed" and report["plans_ok"] == 8 - len(failed)
+    for p in report["plans"]:
+        if p["status"] == "failed":
+            assert p["errors"][0]["code"] == "write-failed"
+            assert p["errors"][0]["message"].endswith("No space left on device")
+        assert all((two_mb_disk / name).is_file() for name in p["outputs"])
+    sentence = report["disk_full"]
+    assert sentence.startswith("The --out folder ran out of space (No space left on device): "
+                               f"the workbooks of {len(failed)} plans ({', '.join(failed)})")
+    assert sentence.endswith("free some space there and run the batch again for those plans.")
+    assert f"omplan: {sentence}" in result.stderr.splitlines()
+    assert leftovers(two_mb_disk) == []  # neither the reserve nor a temporary file
+
+
+def test_the_report_is_there_while_the_batch_runs_and_after_it_is_killed(tmp_path):
+    """The report is written before the first plan and rewritten as plans finish; a batch
+    killed outright (SIGKILL: nothing can be written then) leaves the last one, which says
+    which plans had finished and which had not. The next batch there removes the killed
+    batch's reserve."""
+    proc, out, children = start_long_batch(tmp_path)
+    try:
+        report = json.loads((out / "batch_report.json").read_text())
+        assert report["status"] == "running" and report["note"].startswith(
+            "This report was written while the batch was running")
+        deadline = time.monotonic() + 120
+        while report["plans_pending"] == 16 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            report = json.loads((out / "batch_report.json").read_text())
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    assert_all_gone(children)
+    report = json.loads((out / "batch_report.json").read_text())
+    done = [p for p in report["plans"] if p["status"] != "pending"]
+    pending = [p for p in report["plans"] if p["status"] == "pending"]
+    assert report["status"] == "running" and report["plans_total"] == 16
+    assert (len(done), len(pending)) == (report["plans_ok"] + report["plans_failed"],
+                                         report["plans_pending"])
+    assert done and pending
+    for p in done:
+        assert p["status"] == "ok" and len(p["outputs"]) == 12
+        assert all((out / name).is_file() for name in p["outputs"])
+    for p in pending:
+        assert (p["outputs"], p["errors"], p["quarters"]) == ([], [], [])
+    reserves = [name for name in leftovers(out) if name.endswith(".reserve")]
+    assert len(reserves) == 1 and reserves[0].startswith(".batch_report.json.")
+    unit_plan(tmp_path / "small.xlsx")
+    result = omplan("batch", tmp_path / "small.xlsx", "--quarter", "Q1", "--out", out,
+                    "--quiet")
+    assert result.returncode == 0, result.stderr
+    # (a worker killed mid-write may leave its temporary workbook: that is not the reserve)
+    assert [name for name in leftovers(out) if name.endswith(".reserve")] == []
+    assert json.loads((out / "batch_report.json").read_text())["status"] == "ok"
+
+
+def _report(n_plans: int) -> dict[str, object]:
+    return {"status": "ok", "plans_total": n_plans, "plans_ok": n_plans, "plans_failed": 0,
+            "plans": [{"file": f"bu{i:03d}.xlsx", "status": "ok", "outputs": [],
+                       "note": "x" * 400} for i in range(n_plans)]}
+
+
+def test_the_final_report_takes_the_reserved_room_on_a_full_disk(small_disk):
+    """The mechanism itself, on a real 1 MB tmpfs: room for the report is reserved, the disk
+    is filled to the last byte, and the final report still gets written (the reserve is
+    given up for it); a final report larger than the reserve leaves the last report."""
+    from omplan.apps.batch.report_file import BatchReportFile
+
+    keeper = BatchReportFile(small_disk, 64 * 1024)
+    assert keeper.start(_report(1)) is None
+    assert keeper.reserved == 64 * 1024
+    fill(small_disk)
+    assert keeper.update(_report(10)) is False  # the disk is full: the first report stays
+    assert json.loads((small_disk / "batch_report.json").read_text())["plans_total"] == 1
+    assert keeper.finish(_report(100)) is None  # about 45 KB, in the reserve's room
+    keeper.close()
+    assert json.loads((small_disk / "batch_report.json").read_text())["plans_total"] == 100
+    assert leftovers(small_disk) == []
+
+    (small_disk / "ballast").unlink()
+    keeper = BatchReportFile(small_disk, 16 * 1024)
+    assert keeper.start(_report(2)) is None
+    fill(small_disk)
+    assert keeper.finish(_report(200)) == "No space left on device"  # 90 KB: too large
+    keeper.close()
+    assert json.loads((small_disk / "batch_report.json").read_text())["plans_total"] == 2
+    assert leftovers(small_disk) == []

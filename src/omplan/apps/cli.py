@@ -294,6 +294,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     # omplan's arrays need no BLAS threads; starting OpenBLAS's pool costs ~50 ms a command
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # ``omplan … >&-``: a closed stdout or stderr costs the printing, never the work
+    streams.reopen_closed_standard_streams()
     if not isinstance(sys.stdout, streams.PipeSafe):  # click's own output (--help) too
         sys.stdout = streams.PipeSafe(sys.stdout)  # type: ignore[assignment]
     try:

@@ -127,10 +127,22 @@ def batch_command(plans: Sequence[Path], quarter: str, out_dir: Path, scenario: 
     for rollup in outcome.rollups_failed:
         err(f"omplan: {rollup['file']} could not be written to {outcome.out_dir}: "
             f"{rollup['error']}")
+    if outcome.report.get("disk_full"):
+        err(f"omplan: {outcome.report['disk_full']}")
     if outcome.report_error is not None:
         err(f"omplan: {REPORT_NAME} could not be written to {outcome.out_dir}: "
-            f"{outcome.report_error}")
+            f"{outcome.report_error}{_last_report(outcome)}")
     return 0 if outcome.ok else 2
+
+
+def _last_report(outcome: BatchOutcome) -> str:
+    """What the report left in the folder says, when the final one could not be written."""
+    last = outcome.report_written
+    if last is None:
+        return ""
+    done = last["plans_ok"] + last["plans_failed"]
+    return (f"; the {REPORT_NAME} there was written while the batch ran and lists the "
+            f"{_plural(done, 'plan')} finished by then")
 
 
 def first_error(result: PlanResult) -> str:

@@ -1,12 +1,12 @@
 """The batch driver: check the inputs and ``--out``, run the tasks, write rollups and report.
 
 Whatever happens once plans have started — failed plans, a full disk, Ctrl-C or SIGTERM —
-the driver writes ``batch_report.json`` with what finished, if the folder takes it at all.
+the driver writes ``batch_report.json`` with what finished: it is written before the first
+plan, rewritten as plans finish, and its final version has room reserved on the disk.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import tempfile
@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 from omplan.apps.batch.executors import (
     Task,
     check_address,
+    close_client,
     connect,
+    connect_timeout,
     dask_timeout,
     import_distributed,
     run_dask,
@@ -27,10 +29,15 @@ from omplan.apps.batch.executors import (
 )
 from omplan.apps.batch.inputs import duplicates, expand_paths, overwritten_inputs
 from omplan.apps.batch.progress import Progress
-from omplan.apps.batch.rollups import batch_report, write_rollups
+from omplan.apps.batch.report_file import (
+    DISK_FULL,
+    BatchReportFile,
+    is_disk_full,
+    report_bytes,
+)
+from omplan.apps.batch.rollups import batch_report, pending, write_rollups
 from omplan.apps.batch.tasks import (
     BASELINE,
-    REPORT_NAME,
     BatchError,
     PlanResult,
     parse_quarters,
@@ -78,6 +85,9 @@ class BatchOutcome:
     report_error: str | None = None
     #: rollups that could not be written: {"file", "error"}
     rollups_failed: list[dict[str, str]] = field(default_factory=list)
+    #: the report in the folder: ``report``, or when that could not be written, the last
+    #: one written while the batch ran (status ``running``); None: none
+    report_written: dict[str, Any] | None = None
 
     @property
     def failed(self) -> list[PlanResult]:
@@ -156,18 +166,18 @@ def execute_batch(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str
     Raises :class:`BatchError` when the batch cannot start (nothing is run then), and
     :class:`BatchInterrupted` when Ctrl-C or a signal stops it (after writing the report).
     """
-    from omplan.files.xlsxio import source_date
-
     started = time.perf_counter()
     quarters = parse_quarters(quarter)
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     if jobs is not None and jobs < 1:
         raise BatchError(f"jobs must be at least 1, got {jobs}")
+    wait = wait_connect = 0.0
     if scheduler is not None:
         import_distributed()  # a clear error before any work
         scheduler = check_address(scheduler)
         wait = dask_timeout()
+        wait_connect = connect_timeout()
     plans = expand_paths(paths, warn)
     if not plans:
         raise BatchError("no plan workbooks to run: give .xlsx/.xlsm files or folders "
@@ -180,7 +190,24 @@ def execute_batch(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str
                          "would be overwritten; move or rename it, or choose another --out "
                          "folder; nothing was run")
     prepare_out_dir(out_dir)
-    client = connect(scheduler, wait) if scheduler is not None else None
+    client = connect(scheduler, wait_connect) if scheduler is not None else None
+    try:
+        return _run_batch(plans, quarters, out_dir, scenario, jobs, scheduler, client, wait,
+                          progress, started)
+    finally:
+        if client is not None:  # closed by run_dask; here when no plan was sent to it
+            close_client(client)
+
+
+def _run_batch(plans: list[Path], quarters: tuple[str, ...], out_dir: Path, scenario: str,
+               jobs: int | None, scheduler: str | None, client: Any, wait: float,
+               progress: Progress | None, started: float) -> BatchOutcome:
+    """The batch once it can start: run the tasks, write the rollups and the report.
+
+    ``batch_report.json`` is written before the first plan runs (every plan pending), again
+    as plans finish, and at the end into room reserved for it (see :mod:`.report_file`).
+    """
+    from omplan.files.xlsxio import source_date
 
     moment = source_date()
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
@@ -191,6 +218,13 @@ def execute_batch(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str
     progress = progress or Progress()
     total = len(plans)
     count = 0
+    report_file = BatchReportFile(out_dir, report_bytes(
+        total, quarters, sum(len(str(path)) for path in plans)))
+
+    def running_report() -> dict[str, Any]:
+        so_far = [r if r is not None else pending(str(plans[i]), scenario)
+                  for i, r in enumerate(results)]
+        return batch_report(so_far, quarters, scenario, moment, [], [], running=True)
 
     def done(i: int, result: PlanResult) -> None:
         nonlocal count
@@ -199,52 +233,78 @@ def execute_batch(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str
         results[i] = result
         count += 1
         progress.advance(result, count, total)
+        if report_file.due():
+            report_file.update(running_report())
 
     stopped: KeyboardInterrupt | None = None
-    progress.start(total)
     try:
-        tasks: list[Task] = []
-        clashes = duplicates(plans)
-        for i, path in enumerate(plans):
-            clash = clashes.get(i)
-            if clash:
-                done(i, PlanResult.failure(str(path), scenario, "duplicate-name", clash))
-            else:
-                tasks.append((i, str(path.resolve()) if scheduler else str(path)))
-        if tasks:
-            if client is not None:
-                run_dask(tasks, scheduler or "", kwargs, done, client=client, timeout=wait)
-            else:
-                run_local(tasks, jobs or os.cpu_count() or 1, kwargs, done)
-    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM: report what finished, then stop
-        stopped = exc
+        progress.start(total)
+        try:
+            report_file.start(running_report())
+            tasks: list[Task] = []
+            clashes = duplicates(plans)
+            for i, path in enumerate(plans):
+                clash = clashes.get(i)
+                if clash:
+                    done(i, PlanResult.failure(str(path), scenario, "duplicate-name", clash))
+                else:
+                    tasks.append((i, str(path.resolve()) if scheduler else str(path)))
+            if tasks:
+                if client is not None:
+                    run_dask(tasks, scheduler or "", kwargs, done, client=client,
+                             timeout=wait)
+                else:
+                    run_local(tasks, jobs or os.cpu_count() or 1, kwargs, done)
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM: report what finished, then stop
+            stopped = exc
+        finally:
+            progress.stop()
+        signum = getattr(stopped, "signum", int(signal.SIGINT)) if stopped is not None \
+            else None
+        name = signal.Signals(signum).name if signum is not None else None
+        final = [r if r is not None else PlanResult.failure(
+            str(plans[i]), scenario, "not-run",
+            f"the batch was stopped ({name}) before this plan finished; no workbook was "
+            "written for it") for i, r in enumerate(results)]
+        if stopped is None:
+            rollups, totals, unwritten = write_rollups(final, scenario, out_dir, moment,
+                                                       str(kwargs["generated_note"]))
+        else:  # a rollup of part of the plans would look complete: none
+            rollups, totals, unwritten = [], [], []
+        report = batch_report(final, quarters, scenario, moment, rollups, totals,
+                              rollups_failed=unwritten, stopped=name,
+                              disk_full=disk_full_sentence(final, unwritten))
+        report_error = report_file.finish(report)
     finally:
-        progress.stop()
-    signum = getattr(stopped, "signum", int(signal.SIGINT)) if stopped is not None else None
-    name = signal.Signals(signum).name if signum is not None else None
-    final = [r if r is not None else PlanResult.failure(
-        str(plans[i]), scenario, "not-run",
-        f"the batch was stopped ({name}) before this plan finished; no workbook was written "
-        "for it") for i, r in enumerate(results)]
-    if stopped is None:
-        rollups, totals, unwritten = write_rollups(final, scenario, out_dir, moment,
-                                                   str(kwargs["generated_note"]))
-    else:  # a rollup of part of the plans would look complete: none
-        rollups, totals, unwritten = [], [], []
-    report = batch_report(final, quarters, scenario, moment, rollups, totals,
-                          rollups_failed=unwritten, stopped=name)
-    report_path = out_dir / REPORT_NAME
-    from omplan.files.xlsxio import atomic_write_bytes
-
-    text = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    report_error = None
-    try:
-        atomic_write_bytes(report_path, text.encode("utf-8"))
-    except OSError as exc:
-        report_error = str(exc.strerror or exc)
-    outcome = BatchOutcome(final, quarters, scenario, out_dir, report, report_path,
+        report_file.close()
+    outcome = BatchOutcome(final, quarters, scenario, out_dir, report, report_file.path,
                            [r["file"] for r in rollups], time.perf_counter() - started,
-                           report_error, unwritten)
+                           report_error, unwritten, report_file.written)
     if stopped is not None and signum is not None:
         raise BatchInterrupted(signum, outcome) from stopped
     return outcome
+
+
+def disk_full_sentence(results: Sequence[PlanResult],
+                       rollups_failed: Sequence[dict[str, str]]) -> str | None:
+    """What a full ``--out`` disk kept from being written, in one sentence (None: nothing)."""
+    messages = [e["message"] for r in results for e in r.errors if e["code"] == "write-failed"]
+    plans = [r for r in results if any(
+        e["code"] == "write-failed" and is_disk_full(e["message"]) for e in r.errors)]
+    rollups = [u for u in rollups_failed if is_disk_full(u["error"])]
+    if not plans and not rollups:
+        return None
+    words = next(w for w in DISK_FULL
+                 if any(w in m for m in messages + [u["error"] for u in rollups]))
+    parts = []
+    if plans:
+        names = ", ".join(r.file for r in plans[:20])
+        if len(plans) > 20:
+            names += f" and {len(plans) - 20} more"
+        parts.append(f"the workbooks of {len(plans)} plan{'s' if len(plans) != 1 else ''} "
+                     f"({names})")
+    if rollups:
+        parts.append(f"{len(rollups)} rollup{'s' if len(rollups) != 1 else ''}")
+    again = " for those plans" if plans else ""
+    return (f"The --out folder ran out of space ({words}): {' and '.join(parts)} could not "
+            f"be written; free some space there and run the batch again{again}.")

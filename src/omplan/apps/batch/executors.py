@@ -23,9 +23,14 @@ Done = Callable[[int, PlanResult], None]
 #: The modules a worker needs, imported once by the fork server (Linux) before any fork.
 WORKER_MODULES = ["omplan.apps.batch", "omplan.pipeline", "omplan.report.quarterly",
                   "omplan.render.xlsx", "omplan.files.report", "omplan.files.xlsxio"]
-#: Seconds to wait for a Dask scheduler to answer (connecting, and when no plan finishes).
+#: Seconds to wait for a Dask scheduler to accept the connection and say who it is.
+DASK_CONNECT_TIMEOUT = 10.0
+#: Seconds without a finished plan before the driver asks the scheduler whether it is there.
 DASK_TIMEOUT = 30.0
+#: Sets both, in seconds.
 DASK_TIMEOUT_ENV = "OMPLAN_DASK_TIMEOUT"
+#: Seconds the driver gives a client to say goodbye to its scheduler.
+DASK_CLOSE_TIMEOUT = 5.0
 
 
 # --------------------------------------------------------------------------- local processes
@@ -157,11 +162,12 @@ def import_distributed() -> Any:
     return distributed
 
 
-def dask_timeout() -> float:
-    """Seconds to wait for the scheduler: ``OMPLAN_DASK_TIMEOUT``, else 30."""
+def dask_timeout(default: float = DASK_TIMEOUT) -> float:
+    """Seconds to wait for the scheduler: ``OMPLAN_DASK_TIMEOUT``, else ``default`` (30: how
+    long no plan may finish before the scheduler is asked whether it is still there)."""
     raw = os.environ.get(DASK_TIMEOUT_ENV, "").strip()
     if not raw:
-        return DASK_TIMEOUT
+        return default
     try:
         value = float(raw)
     except ValueError:
@@ -169,6 +175,12 @@ def dask_timeout() -> float:
     if not 0 < value < 86_400:
         raise BatchError(f"{DASK_TIMEOUT_ENV} must be a number of seconds above 0, got {raw!r}")
     return value
+
+
+def connect_timeout() -> float:
+    """Seconds to wait for the scheduler to accept the connection: ``OMPLAN_DASK_TIMEOUT``,
+    else 10 (a scheduler answers in milliseconds; a wrong address should not cost more)."""
+    return dask_timeout(DASK_CONNECT_TIMEOUT)
 
 
 def check_address(address: str) -> str:
@@ -197,33 +209,159 @@ def check_address(address: str) -> str:
     return text
 
 
+def quiet_distributed() -> None:
+    """Silence distributed's loggers: once omplan has said in one sentence what went wrong
+    with the scheduler, its warnings about closing comms and lost streams are noise."""
+    import logging
+
+    for name in ("distributed", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+def close_client(client: Any, timeout: float = DASK_CLOSE_TIMEOUT) -> None:
+    """Close a Dask client now, whatever state it is in, and stop its event loop thread.
+
+    A client left to ``Client.__del__`` is closed at interpreter exit, when its loop has
+    gone: that waits twice the connect timeout and prints a traceback. Here a client that
+    cannot be closed cleanly is marked closed, so that nothing is left for exit.
+    """
+    import asyncio
+
+    try:
+        client.close(timeout=timeout)
+    except (Exception, asyncio.CancelledError):  # a lost scheduler cannot be told goodbye
+        quiet_distributed()
+    finally:
+        if getattr(client, "status", "closed") != "closed":
+            client.status = "closed"  # Client.__del__ does nothing for a closed client
+        runner = getattr(client, "_loop_runner", None)
+        if runner is not None:
+            try:
+                runner.stop(timeout=timeout)
+            except (Exception, asyncio.CancelledError):  # its loop, cancelled, says so
+                pass
+
+
+_CLIENT_CLASS: Any = None
+
+
+def client_class() -> Any:
+    """``distributed.Client``, closing itself when it cannot connect (the constructor raises
+    and nobody holds the half-made client: without this, ``__del__`` closes it at exit)."""
+    global _CLIENT_CLASS
+    if _CLIENT_CLASS is None:
+        distributed = import_distributed()
+
+        class ClosingClient(distributed.Client):  # type: ignore[misc, name-defined]
+            def __init__(self, *args: Any, holder: dict[str, Any] | None = None,
+                         **kwargs: Any) -> None:
+                if holder is not None:  # the connecting client, to abandon when it hangs
+                    holder["made"] = self
+                try:
+                    super().__init__(*args, **kwargs)
+                except BaseException:
+                    close_client(self, timeout=2.0)
+                    raise
+
+        _CLIENT_CLASS = ClosingClient
+    return _CLIENT_CLASS
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _refused(address: str) -> bool:
+    """Is a connection to ``address`` refused (nothing listens there)? One quick try."""
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address, strict=False)
+        if scheme not in ("tcp", "tls", "ws", "wss"):
+            return False
+        host, port = parse_host_port(location)
+        with socket.create_connection((host, port), timeout=1.0):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def connect_failure(address: str, error: BaseException | None, timeout: float) -> str:
+    """Why the scheduler could not be reached, in the planner's words (no exception names)."""
+    chain = _causes(error) if error is not None else []
+    timed_out = error is None or any(isinstance(e, TimeoutError)
+                                     or str(e).startswith("Timed out") for e in chain)
+    # distributed retries a refused connection until the timeout: its last error may be the
+    # timeout of the last try, so a refusal is asked once more
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or (
+            timed_out and _refused(address)):
+        return (f"nothing listened at that address for {timeout:g} s (the connection was "
+                "refused)")
+    if timed_out:
+        return f"no answer within {timeout:g} s"
+    return ("something answers at that address, but it is not a Dask scheduler: a web "
+            "server or another service")
+
+
+def _abandon(client: Any, thread: threading.Thread) -> None:
+    """Give up a client still connecting: cancel what its event loop waits for (the
+    connecting thread then ends), then close it."""
+    import asyncio
+
+    def cancel_all() -> None:
+        for task in asyncio.all_tasks():
+            task.cancel()
+
+    loop = getattr(client, "loop", None)
+    if loop is not None:
+        try:
+            loop.add_callback(cancel_all)
+        except Exception:  # noqa: BLE001 - a loop already stopped: nothing to cancel
+            pass
+    thread.join(2.0)
+    close_client(client, timeout=1.0)
+
+
 def connect(address: str, timeout: float) -> Any:
     """A Dask client of the scheduler at ``address``, or a :class:`BatchError` within about
     ``timeout`` seconds (a scheduler that accepts and never answers, something else at the
-    address, a refused connection)."""
-    distributed = import_distributed()
+    address, a refused connection). A failed attempt leaves nothing behind: no client to
+    close at exit, no thread waiting, no log lines."""
+    import_distributed()
     import dask
 
+    client_type = client_class()
     box: dict[str, Any] = {}
 
     def attempt() -> None:
         try:
             with dask.config.set({"distributed.comm.timeouts.connect": f"{timeout}s"}):
-                box["client"] = distributed.Client(address, timeout=f"{timeout}s",
-                                                   set_as_default=False)
+                box["client"] = client_type(address, timeout=f"{timeout}s",
+                                            set_as_default=False, holder=box)
         except BaseException as exc:  # noqa: BLE001 - reported as one sentence below
             box["error"] = exc
 
     thread = threading.Thread(target=attempt, name="omplan-dask-connect", daemon=True)
     thread.start()
-    thread.join(timeout + 2)
+    # distributed's own timeout does not always end the attempt: a server that accepts and
+    # never answers holds it for ever (distributed 2026.8)
+    thread.join(timeout + 3)  # its own timeout, then the closing of a refused attempt
     if thread.is_alive() or "client" not in box:
-        error = box.get("error")
-        why = (f"no answer within {timeout:g} s" if error is None or isinstance(
-            error, TimeoutError) else f"{type(error).__name__}: {error}")
-        if isinstance(error, MemoryError | OSError) and not isinstance(error, TimeoutError):
-            why = "something at that address is not a Dask scheduler, or refused the connection"
-        raise BatchError(f"cannot connect to the Dask scheduler at {address} ({why}); check "
+        quiet_distributed()
+        why = connect_failure(address, None if thread.is_alive() else box.get("error"),
+                              timeout)
+        if thread.is_alive() and "made" in box:
+            _abandon(box["made"], thread)
+        raise BatchError(f"cannot connect to the Dask scheduler at {address}: {why}; check "
                          "the address and that the scheduler is running")
     return box["client"]
 
@@ -287,7 +425,4 @@ def run_dask(tasks: Sequence[Task], scheduler: str, kwargs: dict[str, Any], done
                         f"the Dask task failed: {type(exc).__name__}: {exc}")
                 done(i, result)
     finally:
-        try:
-            client.close(timeout=min(wait, 10))
-        except Exception:  # noqa: BLE001 - a lost scheduler cannot be told goodbye
-            pass
+        close_client(client, timeout=min(wait, DASK_CLOSE_TIMEOUT))

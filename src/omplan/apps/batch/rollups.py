@@ -10,6 +10,14 @@ from typing import Any
 
 from omplan.apps.batch.tasks import PlanResult
 
+#: The status of a plan not finished yet, in the report written while the batch runs.
+PENDING = "pending"
+#: What a report written while the batch ran says about itself.
+RUNNING_NOTE = ("This report was written while the batch was running, and is rewritten as "
+                "plans finish. If it still says running, the batch did not finish writing it "
+                "(it was killed, or the disk filled up): plans still pending had not "
+                "finished when it was written.")
+
 
 def write_rollups(results: Sequence[PlanResult], scenario: str, out_dir: Path,
                   moment: datetime, note: str
@@ -97,13 +105,16 @@ def batch_report(results: Sequence[PlanResult], quarters: Sequence[str], scenari
                  moment: datetime, rollups: Sequence[dict[str, Any]],
                  totals: Sequence[dict[str, Any]], *,
                  rollups_failed: Sequence[dict[str, str]] = (),
-                 stopped: str | None = None) -> dict[str, Any]:
+                 stopped: str | None = None, running: bool = False,
+                 disk_full: str | None = None) -> dict[str, Any]:
     """The content of ``batch_report.json`` (deterministic: no durations, no absolute paths
     but the plan paths as given).
 
     A batch stopped by a signal has status ``stopped`` and ``stopped_by`` (e.g. ``SIGTERM``);
-    rollups that could not be written are listed under ``rollups_failed``. Both keys appear
-    only when they apply.
+    rollups that could not be written are listed under ``rollups_failed``; ``disk_full`` is
+    the sentence saying what a full disk kept from being written. These keys appear only
+    when they apply. While the batch runs (``running``) the status is ``running``, plans not
+    finished yet are ``pending`` (counted in ``plans_pending``) and ``note`` says so.
     """
     from omplan.core.version import __version__
 
@@ -119,8 +130,11 @@ def batch_report(results: Sequence[PlanResult], quarters: Sequence[str], scenari
                                             "output", "actuals")} for q in r.quarters],
             "actuals": r.actuals,
         })
-    n_failed = sum(1 for r in results if not r.ok)
-    status = "stopped" if stopped else "ok" if not n_failed and not rollups_failed else "failed"
+    n_pending = sum(1 for r in results if r.status == PENDING)
+    n_ok = sum(1 for r in results if r.ok)
+    n_failed = len(results) - n_ok - n_pending
+    status = ("running" if running else "stopped" if stopped
+              else "ok" if not n_failed and not rollups_failed else "failed")
     report: dict[str, Any] = {
         "omplan_version": __version__,
         "generated": moment.isoformat(),
@@ -128,12 +142,16 @@ def batch_report(results: Sequence[PlanResult], quarters: Sequence[str], scenari
         "quarters": list(quarters),
         "status": status,
     }
+    if running:
+        report["note"] = RUNNING_NOTE
     if stopped:
         report["stopped_by"] = stopped
+    if disk_full:
+        report["disk_full"] = disk_full
+    report.update({"plans_total": len(results), "plans_ok": n_ok, "plans_failed": n_failed})
+    if running:
+        report["plans_pending"] = n_pending
     report.update({
-        "plans_total": len(results),
-        "plans_ok": len(results) - n_failed,
-        "plans_failed": n_failed,
         "plans": plans,
         "rollups": [r["file"] for r in rollups],
         "totals": list(totals),
@@ -141,3 +159,10 @@ def batch_report(results: Sequence[PlanResult], quarters: Sequence[str], scenari
     if rollups_failed:
         report["rollups_failed"] = list(rollups_failed)
     return report
+
+
+def pending(path: str, scenario: str) -> PlanResult:
+    """A plan that has not finished yet (in the report written while the batch runs)."""
+    result = PlanResult.new(path, scenario)
+    result.status = PENDING
+    return result
