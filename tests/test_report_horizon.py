@@ -293,6 +293,8 @@ def test_business_case_by_hand(tiny):
                    strict=True))
     assert off["Payback (months)"] == 21
     assert off["Pays back in"] == "FY2028 Q3"
+    # counted from the change (FY2028 Q1, k0 = 4): 21 − 3 × 4 = 9 months
+    assert off["Payback from change (months)"] == 9
     # Baseline 912,000 against 264,000 + (116,790 + 3 × 80,790) + 4 × 50,790 = 826,320
     assert off["Savings vs Baseline"] == cents(912_000 - 826_320)
     assert off["One-off (transition)"] == cents(36_000)
@@ -306,6 +308,7 @@ def test_business_case_by_hand(tiny):
     fy2028 = next(r for r in years.rows if r[0] == "Offshore dev" and r[1] == 2028)
     assert fy2028[2:4] == [cents(359_160), cents(384_000 - 359_160)]
     assert summary["scenarios"][1]["business_case"]["payback_months"] == 21
+    assert summary["scenarios"][1]["business_case"]["payback_from_change_months"] == 9
 
 
 def test_business_case_equals_the_json(sample3):
@@ -321,7 +324,7 @@ def test_business_case_equals_the_json(sample3):
         case = sc["business_case"]
         assert row[2] == cents(sc["npv_cost"]) and row[3] == cents(sc["total"])
         if case is None:  # Baseline
-            assert row[4:9] == [None] * 5
+            assert row[4:9] == [None] * 5 and row[10] is None
             continue
         assert row[4:8] == [cents(case[k]) for k in ("savings", "npv_savings", "one_off",
                                                      "run_rate_savings")]
@@ -329,7 +332,8 @@ def test_business_case_equals_the_json(sample3):
         quarter = case["payback_quarter"]
         if quarter is not None:
             assert row[9] == f"FY{quarter['fiscal_year']} {quarter['quarter']}"
-    assert rows[[r[1] for r in rows].index(summary["recommended"])][10] == "recommended"
+        assert row[10] == case["payback_from_change_months"]
+    assert rows[[r[1] for r in rows].index(summary["recommended"])][11] == "recommended"
     block = sheet.block("cumulative")
     cells = block_cells(grid, block)
     assert [r[0] for r in cells] == LABELS

@@ -168,29 +168,34 @@ def _payback_text(scenario: ScenarioFigures) -> str:
     return f"{case.payback_months} mo (FY{quarter.fiscal_year} {quarter.label})"
 
 
+def _from_change_text(months: int | None) -> str:
+    """Payback counted from the scenario's first change: ``6 mo``, ``at once`` or ``never``."""
+    return "never" if months is None else "at once" if months == 0 else f"{months} mo"
+
+
 def _print_business_case(out: Console, figures: PlanFigures) -> None:
-    """Each scenario against Baseline (change, one-off, NPV of savings, payback) and the
-    recommended scenario, in 80 columns."""
-    from rich.table import Table
+    """Each scenario against Baseline (change, one-off, NPV of savings, payback from the
+    plan's start and from the scenario's first change) and the recommended scenario, in 80
+    columns: headers wrap at spaces rather than figures being cut."""
     from rich.text import Text
 
     others = [s for s in figures.scenarios if s.business_case is not None]
     if others:
         out.print()
         over = f" over {_years(figures)} years" if _years(figures) > 1 else ""
-        out.print(Text(f"Against Baseline{over} (NPV at {figures.discount_rate or 0:.1%} a "
-                       "year; savings > 0 = cheaper)"))
-        table = Table(box=None, pad_edge=False, header_style="bold underline")
-        table.add_column("Scenario", min_width=8, ratio=1)
-        for head in ("Δ total", "One-off", "NPV of savings"):
-            table.add_column(head, justify="right")
-        table.add_column("Payback", justify="left")
+        rows = []
         for s in others:
             case = s.business_case
             assert case is not None
-            table.add_row(Text(s.name), fmt_money(-case.savings, signed=True),
-                          fmt_money(case.one_off), fmt_money(case.npv_savings, signed=True),
-                          _payback_text(s))
+            rows.append([s.name, fmt_money(-case.savings, signed=True), fmt_money(case.one_off),
+                         fmt_money(case.npv_savings, signed=True), _payback_text(s),
+                         _from_change_text(case.payback_from_change_months)])
+        heads = ["Scenario", "Δ total", "One-off", "NPV of savings", "Payback", "From change"]
+        table = _fit_table(out, f"Against Baseline{over} (NPV at "
+                                f"{figures.discount_rate or 0:.1%} a year; savings > 0 = "
+                                "cheaper)", heads, rows, left=(0, 4, 5), names=True)
+        for r in rows:
+            table.add_row(Text(r[0]), *r[1:])
         out.print(table)
     best = figures.recommended
     line = (Text(f"Recommended: {best} (lowest NPV of cost, within the band, PMO in-house)")
@@ -200,19 +205,24 @@ def _print_business_case(out: Console, figures: PlanFigures) -> None:
 
 
 def _fit_table(out: Console, title: str, heads: list[str], rows: list[list[str]],
-               left: tuple[int, ...] = (0,)) -> Table:
+               left: tuple[int, ...] = (0,), names: bool = False) -> Table:
     """Print ``title``; return a borderless table for text ``rows``: one line per row when
-    the console is wide enough, else headers wrap at spaces; figures are never cut."""
+    the console is wide enough, else headers wrap at spaces; figures are never cut (with
+    ``names``, the first column's names wrap too when even that is not enough)."""
     from rich.table import Table
     from rich.text import Text
 
     natural = [max([len(r[i]) for r in rows] + [len(head)]) for i, head in enumerate(heads)]
     narrow = [max([len(r[i]) for r in rows] + [len(w) for w in head.split()])
               for i, head in enumerate(heads)]
-    widths = natural if sum(natural) + 2 * (len(heads) - 1) <= out.width else narrow
+    fits = sum(natural) + 2 * (len(heads) - 1) <= out.width
+    widths = natural if fits else narrow
     out.print(Text(title))  # as wide as the console, not as the table
     table = Table(box=None, pad_edge=False, header_style="bold underline")
     for i, head in enumerate(heads):
+        if i == 0 and names and not fits:
+            table.add_column(head, min_width=8, ratio=1)
+            continue
         table.add_column(head, justify="left" if i in left else "right", width=widths[i])
     return table
 

@@ -14,12 +14,13 @@ import numpy as np
 
 from omplan.core.engine import compute_arrays
 from omplan.core.ledger import Evaluation
-from omplan.core.model import BASELINE, BRIDGE_KEYS, COMPONENT_TABLE, COMPONENTS
+from omplan.core.model import BASELINE, BRIDGE_KEYS, COMPONENT_TABLE, COMPONENTS, Plan
 from omplan.core.sums import LedgerSums
 
 __all__ = ["BRIDGE_KEYS", "BusinessCase", "Candidate", "HorizonFigures", "LineArrays",
            "bridge_parts", "business_case", "discount_factors", "horizon_figures",
-           "labour_bridge", "line_arrays", "npv", "payback", "recommend"]
+           "first_change_quarter", "labour_bridge", "line_arrays", "npv", "payback",
+           "payback_from_change", "recommend"]
 
 #: A cumulative saving within half a cent of zero counts as zero (payback).
 CENT_TOLERANCE = 0.005
@@ -54,6 +55,21 @@ def payback(savings: Sequence[float] | np.ndarray) -> tuple[int | None, int | No
     return 3 * (k + 1), k
 
 
+def payback_from_change(payback_months: int | None, first_change: int) -> int | None:
+    """Payback counted from the decision rather than from the plan's start: None when the
+    scenario never pays back, else max(0, payback months − 3 × ``first_change``), the
+    quarter index from which the first of the scenario's changes applies (spec §8, v3)."""
+    if payback_months is None:
+        return None
+    return max(0, payback_months - 3 * first_change)
+
+
+def first_change_quarter(plan: Plan, scenario: str) -> int:
+    """The earliest quarter index k from which any of ``scenario``'s Scenarios rows applies
+    (0 when a row has no From; 0 for a name without rows, such as Baseline)."""
+    return min((c.start for c in plan.scenario_changes if c.scenario == scenario), default=0)
+
+
 def labour_bridge(base_fte: np.ndarray, base_rate: np.ndarray, fte: np.ndarray,
                   rate: np.ndarray) -> tuple[float, float]:
     """(fte, rate) parts of scenario labour − Baseline labour, summed over lines and quarters.
@@ -83,12 +99,18 @@ class BusinessCase:
     payback_quarter: int | None
     cumulative_savings: tuple[float, ...]
     bridge: dict[str, float]
+    #: the quarter index k0 from which the scenario's first change applies
+    first_change: int = 0
+    #: payback counted from quarter ``first_change`` (None: never pays back)
+    payback_from_change_months: int | None = None
 
 
 def business_case(base_total: np.ndarray, total: np.ndarray, transition: np.ndarray,
-                  discount_rate: float, bridge: dict[str, float]) -> BusinessCase:
+                  discount_rate: float, bridge: dict[str, float],
+                  first_change: int = 0) -> BusinessCase:
     """The business case from per-quarter totals of Baseline and the scenario and the
-    scenario's per-quarter transition; ``bridge`` as :func:`bridge_parts` gives it."""
+    scenario's per-quarter transition; ``bridge`` as :func:`bridge_parts` gives it;
+    ``first_change`` the quarter index from which the scenario's first change applies."""
     base_total = np.asarray(base_total, dtype=float)
     total = np.asarray(total, dtype=float)
     transition = np.asarray(transition, dtype=float)
@@ -105,6 +127,8 @@ def business_case(base_total: np.ndarray, total: np.ndarray, transition: np.ndar
         payback_quarter=quarter,
         cumulative_savings=tuple(float(s) for s in np.cumsum(savings)),
         bridge=dict(bridge),
+        first_change=first_change,
+        payback_from_change_months=payback_from_change(months, first_change),
     )
 
 
@@ -229,7 +253,7 @@ def horizon_figures(evaluation: Evaluation, sums: LedgerSums | None = None) -> H
         price = (scen_comp["labour"] - base_comp["labour"]) - volume
         parts = bridge_parts((volume, price), base_comp, scen_comp)
         cases[name] = business_case(totals[BASELINE], totals[name], transition[name], rate,
-                                    parts)
+                                    parts, first_change_quarter(plan, name))
     return HorizonFigures(totals, transition, fte, npv_cost, cases)
 
 

@@ -124,6 +124,7 @@ class ScenarioFigures:
         return {"savings": case.savings, "npv_savings": case.npv_savings,
                 "one_off": case.one_off, "run_rate_savings": case.run_rate_savings,
                 "payback_months": case.payback_months, "payback_quarter": quarter,
+                "payback_from_change_months": case.payback_from_change_months,
                 "bridge": dict(case.bridge)}
 
 

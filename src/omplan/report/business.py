@@ -19,7 +19,7 @@ SHEET = "Business case"
 RANKING_HEADER = (
     "Rank", "Scenario", "NPV of cost", "Total cost", "Savings vs Baseline", "NPV of savings",
     "One-off (transition)", "Run-rate savings", "Payback (months)", "Pays back in",
-    "Verdict",
+    "Payback from change (months)", "Verdict",
 )
 
 
@@ -65,17 +65,20 @@ def business_sheet(figures: PlanFigures, currency: str) -> SheetBuilder:
         rows.append([rank, sc.name, sc.npv_cost, sc.total,
                      case.savings if case else None, case.npv_savings if case else None,
                      case.one_off if case else None, case.run_rate_savings if case else None,
-                     months, when, verdict(sc, best)])
+                     months, when, case.payback_from_change_months if case else None,
+                     verdict(sc, best)])
     ranking = sh.next_block(
         "ranking", rows,
         [st.CENTER_STYLE, st.TEXT_STYLE, money, money, signed, signed, money, signed,
-         st.INTEGER_STYLE, st.CENTER_STYLE, st.WRAP_STYLE],
+         st.INTEGER_STYLE, st.CENTER_STYLE, st.INTEGER_STYLE, st.WRAP_STYLE],
         header=RANKING_HEADER, title="Ranking by NPV of cost", span=2)  # verdicts wrap
     sh.wrap_rows(ranking, len(RANKING_HEADER) - 1)
     sh.text(ranking.last_row + 1, 1,
             "Savings are Baseline minus the scenario (positive = cheaper). One-off is the "
             "transition cost; run-rate savings are the last fiscal year's savings without it. "
-            "Payback: when the cumulative savings turn non-negative for good.", st.NOTE_STYLE)
+            "Payback: when the cumulative savings turn non-negative for good, in months from "
+            "the plan's start; from change: in months from the first quarter in which the "
+            "scenario's changes apply (its earliest From).", st.NOTE_STYLE)
     sh.cursor = ranking.last_row + 4
 
     others = [sc for sc in figures.scenarios if sc.business_case is not None]
