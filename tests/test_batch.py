@@ -56,6 +56,14 @@ EPOCH = "1800000000"  # 2027-01-15 08:00:00 UTC
 N_PLANS = 12
 BAD = 7  # bu07 has a negative FTE
 BAD_LOCATION = "Staffing!F2"
+#: The rollups of each quarter: the even plans' fiscal years start in January, the odd ones'
+#: in April, so their Q1 FY2027 are other months and each calendar has rollups of its own.
+ROLLUPS = {"Q1": ("rollup_FY2027_Q1_Jan-Mar.xlsx", "rollup_FY2027_Q1_Apr-Jun.xlsx"),
+           "Q2": ("rollup_FY2027_Q2_Apr-Jun.xlsx", "rollup_FY2027_Q2_Jul-Sep.xlsx"),
+           "Q3": ("rollup_FY2027_Q3_Jul-Sep.xlsx", "rollup_FY2027_Q3_Oct-Dec.xlsx"),
+           "Q4": ("rollup_FY2027_Q4_Oct-Dec.xlsx", "rollup_FY2027_Q4_Jan-Mar.xlsx")}
+JANUARY = [f"bu{i:02d}.xlsx" for i in range(2, N_PLANS + 1, 2)]
+APRIL = [f"bu{i:02d}.xlsx" for i in range(1, N_PLANS + 1, 2) if i != BAD]
 #: openpyxl writes numbers with 16 significant digits ("%.16g"): a float read back from a
 #: file is within this of the float written (Python's repr needs up to 17 digits).
 FILE_REL = 1e-15
@@ -152,12 +160,15 @@ def test_batch_writes_every_workbook_and_exits_2_for_the_bad_plan(batch):
     names = sorted(p.name for p in out.iterdir())
     expected = sorted([f"bu{i:02d}_FY2027_{q}.xlsx" for i in range(1, N_PLANS + 1) if i != BAD
                        for q in QUARTERS]
-                      + [f"rollup_FY2027_{q}.xlsx" for q in QUARTERS] + ["batch_report.json"])
-    assert names == expected  # 11 × 4 budgets, 4 rollups, the report; no temporary files
+                      + [name for q in QUARTERS for name in ROLLUPS[q]]
+                      + ["batch_report.json"])
+    assert names == expected  # 11 × 4 budgets, 2 × 4 rollups, the report; no temporary files
     data = report(out)
     assert data["status"] == "failed"
     assert (data["plans_total"], data["plans_ok"], data["plans_failed"]) == (12, 11, 1)
-    assert data["rollups"] == [f"rollup_FY2027_{q}.xlsx" for q in QUARTERS]
+    # January's calendar first, then April's; quarters in order within each
+    assert data["rollups"] == ([ROLLUPS[q][0] for q in QUARTERS]
+                               + [ROLLUPS[q][1] for q in QUARTERS])
     bad = data["plans"][BAD - 1]
     assert bad["file"] == "bu07.xlsx" and bad["status"] == "failed" and bad["outputs"] == []
     assert bad["errors"][0]["location"] == BAD_LOCATION
@@ -179,7 +190,9 @@ def test_plain_progress_lines_when_not_a_terminal(batch):
     failed = [line for line in progress if "failed" in line]
     assert len(failed) == 1 and "bu07.xlsx" in failed[0] and BAD_LOCATION in failed[0]
     assert "\x1b[" not in result.stdout  # no terminal control codes in a log
-    assert "Wrote 44 quarterly budgets and 4 rollups" in result.stdout
+    assert "Wrote 44 quarterly budgets and 8 rollups" in result.stdout
+    assert ("Fiscal years start in January (6 plans) and April (5 plans): each calendar has "
+            "rollups of its own, named by their months.") in result.stdout
     assert "bu07.xlsx" in result.stderr and BAD_LOCATION in result.stderr
 
 
@@ -201,21 +214,43 @@ def test_jobs_1_and_jobs_2_write_the_same_bytes(batch, quiet_batch):
 
 
 def test_rollup_totals_are_the_sum_of_the_json_quarters(batch, plans, tmp_path):
+    """Each fiscal calendar's rollup adds up its own plans' quarters, and only those."""
     _, out = batch
     _, paths = plans
     summaries = {p.name: json_summary(p, tmp_path) for p in paths if p.name != "bu07.xlsx"}
     data = report(out)
     for qi, quarter in enumerate(QUARTERS):
         json_q = {name: s["scenarios"][0]["quarters"][qi] for name, s in summaries.items()}
-        expected = {k: sum(q[k] for q in json_q.values())
-                    for k in ("total", "operation", "maintenance")}
-        totals = next(t for t in data["totals"] if t["quarter"] == quarter)
-        assert (totals["fiscal_year"], totals["currency"], totals["plans"]) == (2027, "EUR", 11)
-        assert totals["plans_failed"] == 1
-        for key, value in expected.items():
-            assert totals[key] == pytest.approx(value, rel=1e-12)
-        assert totals["operation_share"] == pytest.approx(
-            expected["operation"] / expected["total"], rel=1e-12)
+        for start, files, rollup in ((1, JANUARY, ROLLUPS[quarter][0]),
+                                     (4, APRIL, ROLLUPS[quarter][1])):
+            expected = {k: sum(json_q[f][k] for f in files)
+                        for k in ("total", "operation", "maintenance")}
+            totals = next(t for t in data["totals"] if t["quarter"] == quarter
+                          and t["fy_start_month"] == start)
+            assert (totals["fiscal_year"], totals["currency"], totals["plans"]) == (
+                2027, "EUR", len(files))
+            assert totals["plan_files"] == files and totals["rollup"] == rollup
+            assert totals["plans_failed"] == 1  # bu07 was not read: it is in every rollup
+            for key, value in expected.items():
+                assert totals[key] == pytest.approx(value, rel=1e-12)
+            assert totals["operation_share"] == pytest.approx(
+                expected["operation"] / expected["total"], rel=1e-12)
+
+            ws = openpyxl.load_workbook(out / rollup)["Rollup"]
+            rows = {r[1]: r for r in ws.iter_rows(values_only=True) if r[1]}
+            assert sorted(n for n in rows if str(n).startswith("bu") and n != "Plan file"
+                          and n in summaries) == files
+            for name in files:  # openpyxl writes 16 significant digits
+                q = json_q[name]
+                assert rows[name][3:6] == pytest.approx(
+                    (q["total"], q["operation"], q["maintenance"]), rel=FILE_REL)
+            total_row = next(r for r in ws.iter_rows(values_only=True)
+                             if isinstance(r[0], str) and r[0].startswith("Total ("))
+            assert total_row[0] == f"Total ({len(files)} plans)"
+            assert total_row[3] == pytest.approx(expected["total"], rel=1e-12)
+            assert total_row[3] == pytest.approx(totals["total"], rel=FILE_REL)
+            failed = [r for r in ws.iter_rows(values_only=True) if r[0] == "bu07.xlsx"]
+            assert failed and failed[0][1] == BAD_LOCATION
         for entry in data["plans"]:  # each plan's quarter is exactly the JSON's
             if entry["status"] == "ok":
                 q = entry["quarters"][qi]
@@ -223,40 +258,35 @@ def test_rollup_totals_are_the_sum_of_the_json_quarters(batch, plans, tmp_path):
                             "band_status"):
                     assert q[key] == json_q[entry["file"]][key], (entry["file"], key)
 
-        ws = openpyxl.load_workbook(out / f"rollup_FY2027_{quarter}.xlsx")["Rollup"]
-        rows = {r[1]: r for r in ws.iter_rows(values_only=True) if r[1]}
-        for name, q in json_q.items():  # openpyxl writes 16 significant digits
-            assert rows[name][3:6] == pytest.approx(
-                (q["total"], q["operation"], q["maintenance"]), rel=FILE_REL)
-        total_row = next(r for r in ws.iter_rows(values_only=True)
-                         if isinstance(r[0], str) and r[0].startswith("Total ("))
-        assert total_row[0] == "Total (11 plans)"
-        assert total_row[3] == pytest.approx(expected["total"], rel=1e-12)
-        assert total_row[3] == pytest.approx(totals["total"], rel=FILE_REL)
-        failed = [r for r in ws.iter_rows(values_only=True) if r[0] == "bu07.xlsx"]
-        assert failed and failed[0][1] == BAD_LOCATION
-
 
 def test_rollup_lists_each_plan_with_band_and_target(batch):
+    """Q3 FY2027 is Oct–Dec 2027 for a fiscal year from April and Jul–Sep 2027 for one from
+    January: two rollups, each saying which months it adds up."""
     _, out = batch
-    ws = openpyxl.load_workbook(out / "rollup_FY2027_Q3.xlsx")["Rollup"]
-    header = next(r for r in ws.iter_rows(values_only=True) if r[0] == "Plan")
-    assert header[:8] == ("Plan", "Plan file", "Months", "Total", "Operation", "Maintenance",
-                          "Operation share", "Band status")
-    rows = [r for r in ws.iter_rows(values_only=True)
-            if isinstance(r[0], str) and r[0].startswith("BU ")]
-    assert [r[0] for r in rows] == [f"BU {i:02d}" for i in range(1, 13) if i != BAD]
-    for r in rows:
-        assert r[6] == pytest.approx(r[4] / r[3])
-        assert r[7] in ("within", "operation-heavy", "maintenance-heavy")
-        assert r[10] == 0.5  # target: no profile factors
-        assert r[12] == f"{Path(r[1]).stem}_FY2027_Q3.xlsx"
-    months = {r[1]: r[2] for r in rows}
-    assert months["bu01.xlsx"] == "Oct 2027 – Dec 2027"  # starts in April: Q3 is Oct–Dec
-    assert months["bu02.xlsx"] == "Jul 2027 – Sep 2027"  # calendar fiscal year
-    wb = openpyxl.load_workbook(out / "rollup_FY2027_Q3.xlsx")
-    assert wb.sheetnames == ["Rollup", "About"]
-    assert len(wb["Rollup"]._charts) == 1
+    for rollup, files, months, start in (
+            (ROLLUPS["Q3"][1], APRIL, "Oct 2027 – Dec 2027", "April"),
+            (ROLLUPS["Q3"][0], JANUARY, "Jul 2027 – Sep 2027", "January")):
+        ws = openpyxl.load_workbook(out / rollup)["Rollup"]
+        header = next(r for r in ws.iter_rows(values_only=True) if r[0] == "Plan")
+        assert header[:8] == ("Plan", "Plan file", "Months", "Total", "Operation",
+                              "Maintenance", "Operation share", "Band status")
+        rows = [r for r in ws.iter_rows(values_only=True)
+                if isinstance(r[0], str) and r[0].startswith("BU ")]
+        assert [r[1] for r in rows] == files
+        for r in rows:
+            assert r[2] == months
+            assert r[6] == pytest.approx(r[4] / r[3])
+            assert r[7] in ("within", "operation-heavy", "maintenance-heavy")
+            assert r[10] == 0.5  # target: no profile factors
+            assert r[12] == f"{Path(r[1]).stem}_FY2027_Q3.xlsx"
+        assert f"{months}, fiscal years from {start}" in ws["A2"].value
+        wb = openpyxl.load_workbook(out / rollup)
+        assert wb.sheetnames == ["Rollup", "About"]
+        assert len(wb["Rollup"]._charts) == 1
+        about = {r[0]: r[1] for r in wb["About"].iter_rows(values_only=True) if r[0]}
+        assert about["Months"].startswith(f"Every plan here starts its fiscal year in {start}, "
+                                          f"so Q3 FY2027 is {months} for each.")
+        assert about["Months"].endswith(f"(this one {rollup}).")
 
 
 def _quarter_layout(path: Path, quarter: str, scenario: str = "Baseline"):
@@ -409,18 +439,23 @@ def test_mixed_currencies_get_one_rollup_each(tmp_path):
     out = tmp_path / "out"
     outcome = execute_batch(paths, quarter="Q2", out=out, jobs=2)
     assert outcome.ok
-    assert outcome.rollups == ["rollup_FY2027_Q2_EUR.xlsx", "rollup_FY2027_Q2_USD.xlsx"]
+    # bu02 is in USD; bu02 and bu04 start their fiscal year in January (Q2 is Apr–Jun), bu01
+    # and bu03 in April (Q2 is Jul–Sep): one rollup per calendar and currency, both named
+    assert outcome.rollups == ["rollup_FY2027_Q2_Apr-Jun_EUR.xlsx",
+                               "rollup_FY2027_Q2_Apr-Jun_USD.xlsx",
+                               "rollup_FY2027_Q2_Jul-Sep_EUR.xlsx"]
     data = report(out)
-    totals = {t["currency"]: t for t in data["totals"]}
-    assert set(totals) == {"EUR", "USD"}
+    totals = {(t["fy_start_month"], t["currency"]): t for t in data["totals"]}
+    assert set(totals) == {(1, "EUR"), (1, "USD"), (4, "EUR")}
     by_plan = {p["file"]: p["quarters"][0]["total"] for p in data["plans"]}
-    assert totals["USD"]["total"] == by_plan["bu02.xlsx"]
-    assert totals["EUR"]["total"] == pytest.approx(
-        by_plan["bu01.xlsx"] + by_plan["bu03.xlsx"] + by_plan["bu04.xlsx"], rel=1e-12)
-    assert totals["EUR"]["plans"] == 3 and totals["USD"]["plans"] == 1
-    eur = openpyxl.load_workbook(out / "rollup_FY2027_Q2_EUR.xlsx")["Rollup"]
+    assert totals[1, "USD"]["total"] == by_plan["bu02.xlsx"]
+    assert totals[1, "EUR"]["total"] == by_plan["bu04.xlsx"]
+    assert totals[4, "EUR"]["total"] == by_plan["bu01.xlsx"] + by_plan["bu03.xlsx"]
+    assert [totals[k]["plan_files"] for k in sorted(totals)] == [
+        ["bu04.xlsx"], ["bu02.xlsx"], ["bu01.xlsx", "bu03.xlsx"]]
+    eur = openpyxl.load_workbook(out / "rollup_FY2027_Q2_Jul-Sep_EUR.xlsx")["Rollup"]
     files = [r[1] for r in eur.iter_rows(values_only=True) if r[1]]
-    assert "bu02.xlsx" not in files
+    assert "bu02.xlsx" not in files and "bu04.xlsx" not in files
     assert "EUR" in eur["A1"].value
     number_formats = {c.number_format for row in eur.iter_rows() for c in row
                       if isinstance(c.value, float)}
@@ -498,7 +533,8 @@ def test_batch_errors_before_any_work(tmp_path, monkeypatch):
 
 def test_folder_expansion_skips_outputs_and_lock_files(tmp_path):
     for name in ("b.xlsx", "a.xlsm", "~$a.xlsx", ".hidden.xlsx", "notes.txt",
-                 "a_FY2027_Q1.xlsx", "rollup_FY2027_Q1.xlsx", "rollup_FY2027_Q1_EUR.xlsx"):
+                 "a_FY2027_Q1.xlsx", "rollup_FY2027_Q1.xlsx", "rollup_FY2027_Q1_EUR.xlsx",
+                 "rollup_FY2027_Q1_Apr-Jun.xlsx", "rollup_FY2027_Q1_Apr-Jun_EUR.xlsx"):
         (tmp_path / name).write_bytes(b"")
     (tmp_path / "sub").mkdir()
     found = expand_paths([tmp_path, tmp_path / "b.xlsx", tmp_path / "missing.xlsx"])
@@ -590,7 +626,7 @@ def test_libreoffice_opens_a_quarterly_budget_and_a_rollup(batch, tmp_path):
         pytest.skip("LibreOffice is not installed ('soffice' is not on PATH): the batch "
                     "workbooks cannot be opened in a real spreadsheet application here")
     _, out = batch
-    files = [out / "bu03_FY2027_Q2.xlsx", out / "rollup_FY2027_Q2.xlsx"]
+    files = [out / "bu03_FY2027_Q2.xlsx", out / ROLLUPS["Q2"][1]]
     result = subprocess.run(
         [soffice, f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
          "--norestore", "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"),

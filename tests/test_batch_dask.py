@@ -49,7 +49,7 @@ def test_dask_path_writes_the_same_bytes_as_the_local_pool(cluster, tmp_path, mo
     local_files = sorted(p.name for p in (tmp_path / "local").iterdir())
     dask_files = sorted(p.name for p in (tmp_path / "dask").iterdir())
     assert dask_files == local_files
-    assert len(local_files) == 6 * 4 + 4 + 1
+    assert len(local_files) == 6 * 4 + 2 * 4 + 1  # a rollup per quarter and fiscal calendar
     for name in local_files:
         assert ((tmp_path / "dask" / name).read_bytes()
                 == (tmp_path / "local" / name).read_bytes()), name
@@ -59,7 +59,7 @@ def test_dask_path_writes_the_same_bytes_as_the_local_pool(cluster, tmp_path, mo
               for p in report["plans"]}
     assert status["bu07.xlsx"] == ("failed", "out-of-range")
     assert status["missing.xlsx"] == ("failed", "file-not-found")
-    assert [t["quarter"] for t in report["totals"]] == list(QUARTERS)
+    assert [t["quarter"] for t in report["totals"]] == list(QUARTERS) * 2
 
 
 def test_tasks_ran_on_the_workers(cluster, tmp_path):
@@ -67,7 +67,8 @@ def test_tasks_ran_on_the_workers(cluster, tmp_path):
     paths = write_plans(tmp_path / "plans", n=2)
     outcome = execute_batch(paths, quarter="Q1", out=tmp_path / "out",
                             scheduler=cluster.scheduler_address)
-    assert outcome.ok and outcome.rollups == ["rollup_FY2027_Q1.xlsx"]
+    assert outcome.ok and outcome.rollups == ["rollup_FY2027_Q1_Jan-Mar.xlsx",
+                                              "rollup_FY2027_Q1_Apr-Jun.xlsx"]
     with distributed.Client(cluster.scheduler_address) as client:
         worker_pids = set(client.run(os.getpid).values())
     assert {r.pid for r in outcome.results} <= worker_pids

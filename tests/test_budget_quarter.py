@@ -454,39 +454,48 @@ def test_rollup_reconciles_to_each_plans_json_to_the_cent(batch, tmp_path):
             "vac": year["variance_at_completion"]}
     assert len(expected) == N_PLANS - 2  # not the invalid plan, not the one without actuals
 
-    totals = report["totals"]
-    sums = {key: math.fsum(e[key] for e in expected.values()) for key in next(
-        iter(expected.values()))}
-    by_currency = {t["currency"]: t for t in totals}
-    assert set(by_currency) == {"USD"}
-    t = by_currency["USD"]["actuals"]
-    assert t["plans"] == N_PLANS - 2
-    for key, mine in (("plan", "plan"), ("actual", "actual"), ("variance", "variance"),
-                      ("forecast", "forecast"), ("fy_forecast", "fiscal_year_forecast"),
-                      ("vac", "variance_at_completion")):
-        assert t[mine] == pytest.approx(sums[key], abs=CENT), key
+    # odd plans' fiscal years start in April (Q2 is Jul–Sep), even ones' in January (Q2 is
+    # Apr–Jun): a rollup each, adding up only its own plans
+    totals = {t["fy_start_month"]: t for t in report["totals"]}
+    assert set(totals) == {1, 4} and {t["currency"] for t in totals.values()} == {"USD"}
+    for start, rollup in ((1, "rollup_FY2027_Q2_Apr-Jun.xlsx"),
+                          (4, "rollup_FY2027_Q2_Jul-Sep.xlsx")):
+        mine = {f: e for f, e in expected.items() if int(f[2:4]) % 2 == (start == 4)}
+        without = [f"bu{i:02d}.xlsx" for i in (NO_ACTUALS,) if i % 2 == (start == 4)]
+        assert totals[start]["rollup"] == rollup
+        sums = {key: math.fsum(e[key] for e in mine.values())
+                for key in next(iter(mine.values()))}
+        t = totals[start]["actuals"]
+        assert t["plans"] == len(mine)
+        for key, name in (("plan", "plan"), ("actual", "actual"), ("variance", "variance"),
+                          ("forecast", "forecast"), ("fy_forecast", "fiscal_year_forecast"),
+                          ("vac", "variance_at_completion")):
+            assert t[name] == pytest.approx(sums[key], abs=CENT), key
 
-    ws = openpyxl.load_workbook(out / "rollup_FY2027_Q2.xlsx")["Rollup"]
-    rows = [[c.value for c in row] for row in ws.iter_rows()]
-    header = next(i for i, r in enumerate(rows) if r[:4] == ["Plan", "Plan file",
-                                                              "Actuals through", "Budget"])
-    assert rows[header][4:12] == ["Actual", "Variance", "Variance %", "Forecast", "FY budget",
-                                  "FY actual to date", "FY forecast",
-                                  "FY variance at completion"]
-    body = rows[header + 1: header + 1 + len(expected)]
-    assert [r[1] for r in body] == list(expected)
-    for r in body:
-        e = expected[r[1]]
-        assert r[3:6] == pytest.approx([e["plan"], e["actual"], e["variance"]], abs=CENT)
-        assert r[7] == pytest.approx(e["forecast"], abs=CENT)
-        assert r[10:12] == pytest.approx([e["fy_forecast"], e["vac"]], abs=CENT)
-    total = rows[header + 1 + len(expected)]
-    assert total[0] == f"Total ({N_PLANS - 2} plans with actuals)"
-    assert total[3:6] == pytest.approx([sums["plan"], sums["actual"], sums["variance"]],
-                                       abs=CENT)
-    assert total[10:12] == pytest.approx([sums["fy_forecast"], sums["vac"]], abs=CENT)
-    note = rows[header + 3 + len(expected)][0]
-    assert note.startswith(f"Without actuals (plan only): bu{NO_ACTUALS:02d}.xlsx.")
+        ws = openpyxl.load_workbook(out / rollup)["Rollup"]
+        rows = [[c.value for c in row] for row in ws.iter_rows()]
+        header = next(i for i, r in enumerate(rows) if r[:4] == ["Plan", "Plan file",
+                                                                  "Actuals through", "Budget"])
+        assert rows[header][4:12] == ["Actual", "Variance", "Variance %", "Forecast",
+                                      "FY budget", "FY actual to date", "FY forecast",
+                                      "FY variance at completion"]
+        body = rows[header + 1: header + 1 + len(mine)]
+        assert [r[1] for r in body] == list(mine)
+        for r in body:
+            e = mine[r[1]]
+            assert r[3:6] == pytest.approx([e["plan"], e["actual"], e["variance"]], abs=CENT)
+            assert r[7] == pytest.approx(e["forecast"], abs=CENT)
+            assert r[10:12] == pytest.approx([e["fy_forecast"], e["vac"]], abs=CENT)
+        total = rows[header + 1 + len(mine)]
+        assert total[0] == f"Total ({len(mine)} plans with actuals)"
+        assert total[3:6] == pytest.approx([sums["plan"], sums["actual"], sums["variance"]],
+                                           abs=CENT)
+        assert total[10:12] == pytest.approx([sums["fy_forecast"], sums["vac"]], abs=CENT)
+        note = rows[header + 3 + len(mine)][0]
+        if without:
+            assert note.startswith(f"Without actuals (plan only): {without[0]}.")
+        else:
+            assert note.startswith("Variance compares the months reported")
 
 
 def test_two_actuals_files_beside_a_plan_fail_that_plan(tmp_path):

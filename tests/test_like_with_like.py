@@ -166,3 +166,89 @@ def test_payback_from_change_on_the_business_case_sheet(change_run):
     assert by_name["Baseline"][column] is None
     for sc in summary["scenarios"][1:]:
         assert by_name[sc["name"]][column] == sc["business_case"]["payback_from_change_months"]
+
+
+# --------------------------------------------------------------------------- rollups per calendar
+
+
+def unit(name: str, fy_start_month: int, ops_fte: float = 1, dev_fte: float = 1
+         ) -> dict[str, list[list[Any]]]:
+    """The tiny plan as a business unit: Ops ``ops_fte`` × 3 × 10,000 and Dev ``dev_fte`` × 3
+    × 12,000 every quarter, fiscal years from ``fy_start_month``."""
+    sheets = tiny_plan()
+    sheets["Settings"][1] = ["plan_name", name]
+    sheets["Settings"].append(["fy_start_month", fy_start_month])
+    sheets["Staffing"][1][4:8] = [ops_fte] * 4
+    sheets["Staffing"][2][4:8] = [dev_fte] * 4
+    return sheets
+
+
+def test_plans_of_different_fiscal_calendars_are_rolled_up_apart(tmp_path):
+    """Q2 FY2027 is Apr–Jun 2027 for a fiscal year from January and Jul–Sep 2027 for one from
+    April: they are not the same months, so they are not added up.
+
+    - *Calendar* (January): 30,000 + 36,000 = 66,000 a quarter.
+    - *Calendar too* (January), Dev 2 FTE: 30,000 + 72,000 = 102,000.
+    - *April* (April), Ops 2 FTE: 60,000 + 36,000 = 96,000.
+
+    Rollups: Apr–Jun 2027 = 66,000 + 102,000 = 168,000 (two plans); Jul–Sep 2027 = 96,000
+    (one plan). Never 264,000 for "Q2 FY2027".
+    """
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    write_openpyxl(unit("Calendar", 1), plans / "calendar.xlsx")
+    write_openpyxl(unit("Calendar too", 1, dev_fte=2), plans / "calendar_too.xlsx")
+    write_openpyxl(unit("April", 4, ops_fte=2), plans / "april.xlsx")
+    out = tmp_path / "out"
+    result = omplan_cmd("batch", plans, "--quarter", "Q2", "--out", out, "--jobs", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ("Fiscal years start in January (2 plans) and April (1 plan): each calendar has "
+            "rollups of its own, named by their months.") in result.stdout
+    assert sorted(p.name for p in out.glob("rollup*")) == [
+        "rollup_FY2027_Q2_Apr-Jun.xlsx", "rollup_FY2027_Q2_Jul-Sep.xlsx"]
+
+    report = json.loads((out / "batch_report.json").read_text(encoding="utf-8"))
+    assert report["rollups"] == ["rollup_FY2027_Q2_Apr-Jun.xlsx",
+                                 "rollup_FY2027_Q2_Jul-Sep.xlsx"]
+    january, april = report["totals"]
+    assert (january["fy_start_month"], january["months"]) == (1, ["Apr 2027", "May 2027",
+                                                                  "Jun 2027"])
+    assert january["plan_files"] == ["calendar.xlsx", "calendar_too.xlsx"]
+    assert (january["plans"], january["total"]) == (2, 66_000 + 102_000)
+    assert (april["fy_start_month"], april["months"]) == (4, ["Jul 2027", "Aug 2027",
+                                                              "Sep 2027"])
+    assert april["plan_files"] == ["april.xlsx"]
+    assert (april["plans"], april["total"]) == (1, 96_000)
+
+    for name, files, total, months, start in (
+            ("rollup_FY2027_Q2_Apr-Jun.xlsx", ["calendar.xlsx", "calendar_too.xlsx"],
+             168_000, "Apr 2027 – Jun 2027", "January"),
+            ("rollup_FY2027_Q2_Jul-Sep.xlsx", ["april.xlsx"], 96_000, "Jul 2027 – Sep 2027",
+             "April")):
+        rows = sheet_rows(out / name, "Rollup")
+        header, body = table_under(rows, "Plan", "Plan file")
+        listed = [r for r in body if r[1] in files]
+        assert [r[1] for r in listed] == files
+        assert all(r[header.index("Months")] == months for r in listed)
+        total_row = next(r for r in body if str(r[0]).startswith("Total ("))
+        assert total_row[0] == f"Total ({len(files)} plan{'s' if len(files) > 1 else ''})"
+        assert total_row[header.index("Total")] == total
+        assert f"{months}, fiscal years from {start}" in rows[1][0]
+        about = {r[0]: r[1] for r in sheet_rows(out / name, "About") if r[0]}
+        assert about["Months"].startswith(f"Every plan here starts its fiscal year in {start}")
+
+
+def test_one_fiscal_calendar_keeps_the_plain_rollup_name(tmp_path):
+    """A batch whose plans share a calendar names its rollups as before (no months)."""
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    write_openpyxl(unit("North", 4), plans / "north.xlsx")
+    write_openpyxl(unit("South", 4, ops_fte=2), plans / "south.xlsx")
+    result = omplan_cmd("batch", plans, "--quarter", "Q2", "--out", tmp_path / "out",
+                        "--jobs", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Fiscal years start in" not in result.stdout
+    assert [p.name for p in (tmp_path / "out").glob("rollup*")] == ["rollup_FY2027_Q2.xlsx"]
+    report = json.loads((tmp_path / "out" / "batch_report.json").read_text(encoding="utf-8"))
+    assert report["totals"][0]["total"] == 66_000 + 96_000
+    assert report["totals"][0]["plan_files"] == ["north.xlsx", "south.xlsx"]

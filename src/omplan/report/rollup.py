@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from omplan.core.ledger import band_status
-from omplan.core.periods import month_label
+from omplan.core.periods import MONTH_NAMES, month_label, quarter_month_labels
 from omplan.report import styles as st
 from omplan.report.actuals import FORECAST_RULE, pct
 from omplan.report.budget_quarter import FY_CONVENTION, na, share_of
 from omplan.report.builder import SheetBuilder
+from omplan.report.file_names import rollup_name
 from omplan.report.layout import (
     ChartSpec,
     ConditionalFormat,
@@ -27,7 +28,7 @@ from omplan.report.layout import (
 )
 
 __all__ = ["ACTUALS_HEADER", "FAILED_HEADER", "ROLLUP_HEADER", "FailedPlan", "RollupLine",
-           "build_rollup_layout", "rollup_totals"]
+           "build_rollup_layout", "calendar_note", "rollup_totals"]
 
 
 ROLLUP_HEADER = ("Plan", "Plan file", "Months", "Total", "Operation", "Maintenance",
@@ -96,6 +97,17 @@ def rollup_totals(lines: Sequence[RollupLine]) -> dict[str, Any]:
     return out
 
 
+def calendar_note(fiscal_year: int, fy_start_month: int, quarter: str) -> str:
+    """What a rollup says of its months: one fiscal calendar, and where the others are."""
+    months = quarter_month_labels(fiscal_year, fy_start_month, quarter)
+    return (f"Every plan here starts its fiscal year in {MONTH_NAMES[fy_start_month - 1]}, so "
+            f"{quarter} FY{fiscal_year} is {months[0]} – {months[-1]} for each. Plans whose "
+            "fiscal year starts in another month are rolled up on their own: their "
+            f"{quarter} FY{fiscal_year} is other months, and a batch that has several fiscal "
+            "calendars names each rollup by its months (this one "
+            f"{rollup_name(fiscal_year, quarter, None, fy_start_month)}).")
+
+
 def _through(actuals: Mapping[str, Any]) -> str:
     """``Sep 2027`` from the ``through`` month ``2027-09``."""
     year, month = (int(x) for x in str(actuals["through"]).split("-"))
@@ -105,17 +117,22 @@ def _through(actuals: Mapping[str, Any]) -> str:
 def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan], *,
                         fiscal_year: int, currency: str, quarter: str, scenario: str,
                         generated: datetime | None = None, version: str = "",
-                        generated_note: str = "") -> ReportLayout:
-    """One row per plan (business unit) for one fiscal year, currency and quarter."""
+                        generated_note: str = "", fy_start_month: int = 1) -> ReportLayout:
+    """One row per plan (business unit) for one fiscal year, quarter, fiscal calendar (the
+    plans' ``fy_start_month``) and currency."""
     generated = generated or datetime(1980, 1, 1)
     name = "Rollup"
     label = f"{quarter} FY{fiscal_year}"
+    months = quarter_month_labels(fiscal_year, fy_start_month, quarter)
+    calendar = calendar_note(fiscal_year, fy_start_month, quarter)
     money, pct = st.MONEY, st.PERCENT_STYLE
     sh = SheetBuilder(name, cursor=4)
     sh.text(1, 1, f"{label} rollup: {scenario}, amounts in {currency}", st.TITLE_STYLE)
     sh.text(2, 1, f"{len(lines)} plan{'s' if len(lines) != 1 else ''} in {currency}"
                   + (f" · {len(failed)} not included (errors below)" if failed else "")
-                  + " · amounts in other currencies are never added here", st.SUBTITLE_STYLE)
+                  + f" · {months[0]} – {months[-1]}, fiscal years from "
+                  f"{MONTH_NAMES[fy_start_month - 1]} · amounts in other currencies and "
+                  "quarters of other fiscal calendars are never added here", st.SUBTITLE_STYLE)
     rows: list[list[Any]] = []
     for line in lines:
         share = line.operation_share
@@ -189,14 +206,13 @@ def build_rollup_layout(lines: Sequence[RollupLine], failed: Sequence[FailedPlan
         ["Plans included", Styled(len(lines), st.INTEGER_STYLE)],
         ["Plans not included", Styled(len(failed), st.INTEGER_STYLE)],
         ["Fiscal-year convention", FY_CONVENTION],
-        ["Months", "Plans may start their fiscal year in different months: the Months column "
-                   "shows each plan's calendar months of this quarter."],
+        ["Months", calendar],
         ["Currencies", "Amounts in different currencies are never added up: a batch with "
                        "several currencies has one rollup per fiscal year and currency."],
     ]
     about.next_block("rollup", facts, [st.KEY_STYLE, st.WRAP_STYLE], title="Rollup")
-    for i in (9, 10, 11):
-        about.layout.row_heights[4 + i] = 47.0
+    for i in (9, 10, 11):  # the long facts wrap in a column 60 characters wide
+        about.layout.row_heights[4 + i] = max(47.0, 15.0 * -(-len(str(facts[i][1])) // 55) + 2)
     about.layout.print_setup = PrintSetup(landscape=False)
     sheets = [sh.finish(currency, {1: 24.0, 13: 24.0}),
               about.finish(currency, {1: 26.0, 2: 60.0})]

@@ -118,6 +118,9 @@ def batch_command(plans: Sequence[Path], quarter: str, out_dir: Path, scenario: 
         echo(f"Wrote {_plural(outcome.workbooks, 'quarterly budget')} and "
              f"{_plural(len(outcome.rollups), 'rollup')} to {outcome.out_dir} "
              f"in {outcome.seconds:.1f} s; {n_plans - len(failed)} of {n_plans} plans ok")
+        calendars = _calendars(outcome)
+        if calendars:
+            echo(calendars)
         if outcome.report_error is None:
             echo(f"Batch report: {outcome.report_path}")
     if failed:
@@ -143,6 +146,23 @@ def _last_report(outcome: BatchOutcome) -> str:
     done = last["plans_ok"] + last["plans_failed"]
     return (f"; the {REPORT_NAME} there was written while the batch ran and lists the "
             f"{_plural(done, 'plan')} finished by then")
+
+
+def _calendars(outcome: BatchOutcome) -> str:
+    """A sentence on the fiscal calendars of a batch's plans when there are several (each
+    has rollups of its own); empty otherwise."""
+    from omplan.core.periods import MONTH_NAMES
+
+    counts: dict[int, int] = {}
+    for r in outcome.results:
+        if r.ok and r.fy_start_month:
+            counts[r.fy_start_month] = counts.get(r.fy_start_month, 0) + 1
+    if len(counts) < 2:
+        return ""
+    parts = [f"{MONTH_NAMES[start - 1]} ({_plural(n, 'plan')})"
+             for start, n in sorted(counts.items())]
+    return (f"Fiscal years start in {', '.join(parts[:-1])} and {parts[-1]}: each calendar "
+            "has rollups of its own, named by their months.")
 
 
 def first_error(result: PlanResult) -> str:

@@ -9,12 +9,14 @@ from pathlib import Path
 
 from omplan.apps.batch.tasks import ACTUALS_INFIX, PLAN_SUFFIXES, REPORT_NAME
 
+#: A rollup's name: ``rollup_FY2027_Q2``, then the quarter's months when a batch mixes fiscal
+#: calendars (``_Jul-Sep``) and the currency when it mixes currencies (``_EUR``).
+_ROLLUP = r"rollup_FY-?\d+_Q[1-4](_[A-Za-z]{3}-[A-Za-z]{3})?(_[A-Za-z0-9]+)?"
 #: Files a batch writes: never taken for plans when a folder is expanded.
-_OUTPUT_NAME = re.compile(r"(.+_FY-?\d+_Q[1-4]|rollup_FY-?\d+_Q[1-4](_[A-Za-z0-9]+)?)\.xlsx",
-                          re.IGNORECASE)
+_OUTPUT_NAME = re.compile(rf"(.+_FY-?\d+_Q[1-4]|{_ROLLUP})\.xlsx", re.IGNORECASE)
 #: A quarterly workbook's name: the stem of the plan it was written for, then _FY…_Qn.
 _QUARTERLY_NAME = re.compile(r"(?P<stem>.+)_FY-?\d+_Q[1-4]\.xlsx", re.IGNORECASE)
-_ROLLUP_NAME = re.compile(r"rollup_FY-?\d+_Q[1-4](_[A-Za-z0-9]+)?\.xlsx", re.IGNORECASE)
+_ROLLUP_NAME = re.compile(rf"{_ROLLUP}\.xlsx", re.IGNORECASE)
 #: A plan with this stem writes ``rollup_FY…_Qn.xlsx``: the name of the batch's rollups.
 ROLLUP_STEM = "rollup"
 

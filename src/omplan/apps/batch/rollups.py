@@ -22,11 +22,15 @@ RUNNING_NOTE = ("This report was written while the batch was running, and is rew
 def write_rollups(results: Sequence[PlanResult], scenario: str, out_dir: Path,
                   moment: datetime, note: str
                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, str]]]:
-    """One rollup per fiscal year, quarter and currency that the plans' budgets cover (the
-    fiscal year of the quarter: a plan over several years can be in several).
+    """One rollup per fiscal year, quarter, fiscal calendar and currency that the plans'
+    budgets cover (the fiscal year of the quarter: a plan over several years can be in
+    several). Plans whose fiscal years start in different months are never added up: their
+    Q2 FY2027 are different months (``fy_start_month``), as amounts in different currencies
+    are different money.
 
-    Returns the rollups written, their totals, and the rollups that could not be written
-    (``{"file", "error"}``: a full disk, a folder turned read-only).
+    Returns the rollups written, their totals (with the plan files each one adds up), and the
+    rollups that could not be written (``{"file", "error"}``: a full disk, a folder turned
+    read-only).
     """
     from omplan.core.version import __version__
     from omplan.files.xlsxio import atomic_write_bytes
@@ -35,33 +39,35 @@ def write_rollups(results: Sequence[PlanResult], scenario: str, out_dir: Path,
         FailedPlan,
         RollupLine,
         build_rollup_layout,
+        quarter_month_labels,
         rollup_name,
         rollup_totals,
     )
 
     ok = [r for r in results if r.ok]
-    # (fiscal year, currency) -> the quarter names budgeted in it
-    groups: dict[tuple[int, str], set[str]] = {}
+    # (fiscal year, fiscal-year start month, currency) -> the quarter names budgeted in it
+    groups: dict[tuple[int, int, str], set[str]] = {}
     for r in ok:
         assert r.currency is not None  # ok plans have one
         for q in r.quarters:
-            groups.setdefault((_fiscal_year(r, q), r.currency), set()).add(q["quarter"])
-    mixed = len({cur for _, cur in groups}) > 1
+            groups.setdefault((_fiscal_year(r, q), _calendar(r), r.currency),
+                              set()).add(q["quarter"])
+    mixed = len({cur for _, _, cur in groups}) > 1
+    calendars = len({start for _, start, _ in groups}) > 1
     written: list[dict[str, Any]] = []
     totals: list[dict[str, Any]] = []
     unwritten: list[dict[str, str]] = []
-    for fiscal_year, currency in sorted(groups):
-        # a failed plan belongs to its own fiscal year and currency when it got that far,
-        # else to every rollup: whoever reads one must know the batch is not complete
+    for fiscal_year, start, currency in sorted(groups):
+        # a failed plan belongs to its own fiscal year, calendar and currency when it got that
+        # far, else to every rollup: whoever reads one must know the batch is not complete
         failed = [FailedPlan(r.file, r.errors[0]["location"] if r.errors else "",
                              r.errors[0]["message"] if r.errors else "", len(r.errors))
                   for r in results if not r.ok
-                  and ((r.fiscal_year, r.currency) == (fiscal_year, currency)
-                       or (r.fiscal_year, r.currency) not in groups)]
-        for quarter in sorted(groups[(fiscal_year, currency)]):
+                  and (_key(r) == (fiscal_year, start, currency) or _key(r) not in groups)]
+        for quarter in sorted(groups[(fiscal_year, start, currency)]):
             lines = []
             for r in ok:
-                if r.currency != currency:
+                if r.currency != currency or _calendar(r) != start:
                     continue
                 found = [x for x in r.quarters if x["quarter"] == quarter
                          and _fiscal_year(r, x) == fiscal_year]
@@ -73,11 +79,13 @@ def write_rollups(results: Sequence[PlanResult], scenario: str, out_dir: Path,
                     r.plan, r.file, q["months"], q["total"], q["operation"],
                     q["maintenance"], q["operation_share"], q["band_status"],
                     r.band["low"], r.band["high"], r.target, q["output"], q.get("actuals")))
-            name = rollup_name(fiscal_year, quarter, currency if mixed else None)
+            name = rollup_name(fiscal_year, quarter, currency if mixed else None,
+                               start if calendars else None)
             layout = build_rollup_layout(lines, failed, fiscal_year=fiscal_year,
                                          currency=currency, quarter=quarter,
                                          scenario=scenario, generated=moment,
-                                         version=__version__, generated_note=note)
+                                         version=__version__, generated_note=note,
+                                         fy_start_month=start)
             buffer = io.BytesIO()
             render_workbook(layout, buffer)
             try:
@@ -89,9 +97,21 @@ def write_rollups(results: Sequence[PlanResult], scenario: str, out_dir: Path,
             written.append({"file": name, "fiscal_year": fiscal_year, "currency": currency,
                             "quarter": quarter})
             totals.append({"fiscal_year": fiscal_year, "currency": currency,
-                           "quarter": quarter, "plans": len(lines),
+                           "quarter": quarter, "fy_start_month": start,
+                           "months": quarter_month_labels(fiscal_year, start, quarter),
+                           "plans": len(lines), "plan_files": [line.file for line in lines],
                            "plans_failed": len(failed), **sums, "rollup": name})
     return written, totals, unwritten
+
+
+def _calendar(result: PlanResult) -> int:
+    """The month in which a plan's fiscal year starts (1 when it was not read)."""
+    return result.fy_start_month or 1
+
+
+def _key(result: PlanResult) -> tuple[int | None, int, str | None]:
+    """(fiscal year, fiscal-year start month, currency) of a plan: its rollups."""
+    return result.fiscal_year, _calendar(result), result.currency
 
 
 def _fiscal_year(result: PlanResult, quarter: dict[str, Any]) -> int:
