@@ -175,61 +175,70 @@ def with_actuals() -> SheetLayout:
 def test_summary_quarter_year_to_date_and_fiscal_year_forecast(with_actuals):
     sheet = with_actuals
     summary = sheet.block("summary")
-    assert list(summary.header) == ["Budget (EUR)", "Plan", "Actual", "Variance",
-                                    "Variance %", "Forecast", "Variance at completion",
-                                    "Notes"]
-    # the quarter: Jul and Aug reported, 33,000 + 33,500 against 2/3 of 96,000
+    assert list(summary.header) == ["Budget (EUR)", "Plan", "Plan to date", "Actual",
+                                    "Variance", "Variance %", "Forecast",
+                                    "Variance at completion", "Notes"]
+    # the quarter: Jul and Aug reported, 33,000 + 33,500 against their plan, 2/3 of 96,000
     quarter = summary.row_of("Q2 FY2028")
-    assert quarter[1:7] == [96_000, 66_500, 2_500, pytest.approx(2_500 / 64_000),
+    assert quarter[1:8] == [96_000, 64_000, 66_500, 2_500, pytest.approx(2_500 / 64_000),
                             98_500, 2_500]
     # year to date: FY2028 Q1 (69,000 against 66,000) and Q2 so far
     ytd = summary.row_of("Year to date (Q1–Q2)")
-    assert ytd[1:7] == [162_000, 69_000 + 66_500, 3_000 + 2_500,
+    assert ytd[1:8] == [162_000, 66_000 + 64_000, 69_000 + 66_500, 3_000 + 2_500,
                         pytest.approx(5_500 / (66_000 + 64_000)), 162_000 + 5_500, 5_500]
     # the year: actual to date + the plan still to come (Sep 2028 = 96,000 / 3, Q3, Q4)
     year = summary.row_of("FY2028 full year")
-    assert year[1] == 294_000 and year[2] == 135_500
-    assert year[5] == pytest.approx(135_500 + 32_000 + 66_000 + 66_000)  # 299,500
-    assert year[6] == pytest.approx(299_500 - 294_000)
+    assert year[1:4] == [294_000, 130_000, 135_500]
+    assert year[6] == pytest.approx(135_500 + 32_000 + 66_000 + 66_000)  # 299,500
+    assert year[7] == pytest.approx(299_500 - 294_000)
     note = next(t.value for t in sheet.texts if t.row == 3)
     assert note.startswith("Actuals through Aug 2028; Sep 2028 not reported yet")
 
 
 def test_plan_vs_actual_by_activity_and_month(with_actuals):
     block = with_actuals.block("plan_vs_actual")
-    assert list(block.header) == ["Activity", *["Plan", "Actual", "Variance"] * 3, "Plan",
-                                  "Actual", "Variance", "Variance %", "Notes"]
+    assert list(block.header) == ["Activity", *["Plan", "Actual", "Variance"] * 3,
+                                  "Plan to date", "Actual", "Variance", "Variance %", "Notes"]
     groups = {t.col: t.value for t in with_actuals.texts
               if t.row == block.header_row - 1 and t.value}  # the labels over the columns
-    assert groups == {3: "Jul 2028", 6: "Aug 2028", 9: "Sep 2028", 12: "Q2 FY2028"}
+    assert groups == {3: "Jul 2028", 6: "Aug 2028", 9: "Sep 2028",
+                      12: "Q2 FY2028 to date (Jul–Aug 2028)"}
     monitoring = block.row_of("Monitoring")  # plan 60,000: 20,000 a month
     assert monitoring[1:7] == [20_000, 21_000, 1_000, 20_000, 21_000, 1_000]
     assert monitoring[7:10] == [20_000, NA, NA]  # Sep 2028: not reported yet
     # the quarter against the plan of the two months reported: 42,000 vs 40,000
-    assert monitoring[10:14] == [60_000, 42_000, 2_000, pytest.approx(2_000 / 40_000)]
+    assert monitoring[10:14] == [40_000, 42_000, 2_000, pytest.approx(2_000 / 40_000)]
     adaptive = block.row_of("Adaptive")  # not planned, 500 spent in Aug on CRM
     assert adaptive[4:7] == [0, 500, 500] and adaptive[10:14] == [0, 500, 500, None]
     total = block.row_of("Total")
     assert total[1:4] == [32_000, 33_000, 1_000]
     assert total[4:7] == [32_000, 33_500, 1_500]
-    assert total[10:14] == [96_000, 66_500, 2_500, pytest.approx(2_500 / 64_000)]
+    assert total[10:14] == [64_000, 66_500, 2_500, pytest.approx(2_500 / 64_000)]
     assert block.row_of("Total")[-1] is None  # Notes: an empty input cell
     assert block.style_at(len(block.rows) - 1, len(block.header) - 1) == "omplan input"
 
 
 def test_comparisons_carry_actual_and_variance(with_actuals):
+    """Jul and Aug 2028 are reported: the first two months of each quarter are compared
+    (Apr–May 2028 of FY2028 Q1, Jul–Aug 2027 of FY2027 Q2), never two months with three."""
     block = with_actuals.block("comparison")
-    actual = block.row_of("Actual")  # 66,500 now; 69,000 in Q1; 66,000 in FY2027 Q2
-    assert actual[1:4] == [66_500, 69_000, -2_500]
-    assert actual[4] == pytest.approx(-2_500 / 69_000)
-    assert actual[5:7] == [66_000, 500]
-    variance = block.row_of("Variance")  # FY2027 Q2: 66,000 spent of 84,000 planned
-    assert variance[1:3] == [2_500, 3_000] and variance[5] == -18_000
+    assert list(block.header[:3]) == ["First 2 months (EUR)", "Q2 FY2028 (Jul–Aug 2028)",
+                                      "Q1 FY2028 (Apr–May 2028)"]
+    assert block.header[5] == "Q2 FY2027 (Jul–Aug 2027)"
+    plan = block.row_of("Plan")  # 2/3 of 96,000, of 66,000 and of 84,000
+    assert plan[1:3] == [64_000, 44_000] and plan[5] == 56_000
+    actual = block.row_of("Actual")  # 66,500 now; 2 × 23,000 in Q1; 2 × 22,000 a year ago
+    assert actual[1:4] == [66_500, 46_000, 20_500]
+    assert actual[4] == pytest.approx(20_500 / 46_000)
+    assert actual[5:7] == [44_000, 22_500]
+    variance = block.row_of("Variance")  # a year ago 44,000 spent of 56,000 planned
+    assert variance[1:3] == [2_500, 2_000] and variance[5] == -12_000
 
 
 def test_system_table_and_year_to_date_table_show_actuals(with_actuals):
     systems = with_actuals.block("by_system")
-    assert list(systems.header[-3:]) == ["Actual", "Variance", "Variance %"]
+    assert list(systems.header[-4:]) == ["Plan to date", "Actual", "Variance", "Variance %"]
+    assert systems.value("ERP", "Plan to date") == 64_000
     erp = systems.row_of("ERP")  # 66,000 of 96,000 × 2/3 = 64,000
     assert erp[-3:] == [66_000, 2_000, pytest.approx(2_000 / 64_000)]
     assert systems.row_of("CRM")[4] == 0 and systems.row_of("CRM")[-3:-1] == [500, 500]
@@ -242,7 +251,7 @@ def test_system_table_and_year_to_date_table_show_actuals(with_actuals):
 def test_a_quarter_not_reported_yet_has_plan_as_forecast():
     sheet = budget(two_year_plan(actual_rows()), "FY2028 Q3")
     quarter = sheet.block("summary").row_of("Q3 FY2028")
-    assert quarter[1:7] == [66_000, None, None, None, 66_000, 0.0]
+    assert quarter[1:8] == [66_000, None, None, None, None, 66_000, 0.0]
     assert sheet.block("plan_vs_actual").row_of("Total")[11:14] == [NA, NA, NA]
     note = next(t.value for t in sheet.texts if t.row == 3)
     assert "no month of Q3 FY2028 is reported yet: the forecast is the plan" in note
@@ -259,7 +268,7 @@ def test_budget_of_a_scenario_other_than_the_budget_scenario_says_so():
     sheet = build_quarter_layout(evaluation, "Lean", "FY2028 Q2").sheet("Budget")
     # Lean halves Ops: 30,000 + 36,000 = 66,000 planned; the same 66,500 spent
     quarter = sheet.block("summary").row_of("Q2 FY2028")
-    assert quarter[1:4] == [66_000, 66_500, 66_500 - 44_000]
+    assert quarter[1:5] == [66_000, 44_000, 66_500, 66_500 - 44_000]
     note = next(t.value for t in sheet.texts if t.row == 3)
     assert "compared with this budget's scenario, Lean (the plan's budget_scenario is " \
            "Baseline)" in note
@@ -424,12 +433,13 @@ def test_every_budget_with_actuals_shows_actual_variance_and_forecast(batch, tmp
         rows = {row[0].value: [c.value for c in row]
                 for row in ws.iter_rows() if isinstance(row[0].value, str)}
         quarter = rows["Q2 FY2027"]
-        # Plan, Actual, Variance, Variance %, Forecast, Variance at completion
-        assert quarter[2] == pytest.approx(q2["actual"], abs=CENT)
-        assert quarter[3] == pytest.approx(q2["variance"], abs=CENT)
+        # Plan, Plan to date, Actual, Variance, Variance %, Forecast, Variance at completion
+        assert quarter[2] == pytest.approx(q2["plan"], abs=CENT)
+        assert quarter[3] == pytest.approx(q2["actual"], abs=CENT)
+        assert quarter[4] == pytest.approx(q2["variance"], abs=CENT)
         year = rows["FY2027 full year"]
-        assert year[5] == pytest.approx(figures["years"][0]["forecast"], abs=CENT)
-        assert year[6] == pytest.approx(figures["years"][0]["variance_at_completion"],
+        assert year[6] == pytest.approx(figures["years"][0]["forecast"], abs=CENT)
+        assert year[7] == pytest.approx(figures["years"][0]["variance_at_completion"],
                                         abs=CENT)
 
 
@@ -476,26 +486,27 @@ def test_rollup_reconciles_to_each_plans_json_to_the_cent(batch, tmp_path):
         rows = [[c.value for c in row] for row in ws.iter_rows()]
         header = next(i for i, r in enumerate(rows) if r[:4] == ["Plan", "Plan file",
                                                                   "Actuals through", "Budget"])
-        assert rows[header][4:12] == ["Actual", "Variance", "Variance %", "Forecast",
-                                      "FY budget", "FY actual to date", "FY forecast",
-                                      "FY variance at completion"]
+        assert rows[header][4:13] == ["Budget to date", "Actual", "Variance", "Variance %",
+                                      "Forecast", "FY budget", "FY actual to date",
+                                      "FY forecast", "FY variance at completion"]
         body = rows[header + 1: header + 1 + len(mine)]
         assert [r[1] for r in body] == list(mine)
-        for r in body:
+        for r in body:  # Q2 is complete in every plan: its budget to date is its budget
             e = mine[r[1]]
-            assert r[3:6] == pytest.approx([e["plan"], e["actual"], e["variance"]], abs=CENT)
-            assert r[7] == pytest.approx(e["forecast"], abs=CENT)
-            assert r[10:12] == pytest.approx([e["fy_forecast"], e["vac"]], abs=CENT)
+            assert r[3:7] == pytest.approx([e["plan"], e["plan"], e["actual"], e["variance"]],
+                                           abs=CENT)
+            assert r[8] == pytest.approx(e["forecast"], abs=CENT)
+            assert r[11:13] == pytest.approx([e["fy_forecast"], e["vac"]], abs=CENT)
         total = rows[header + 1 + len(mine)]
         assert total[0] == f"Total ({len(mine)} plans with actuals)"
-        assert total[3:6] == pytest.approx([sums["plan"], sums["actual"], sums["variance"]],
-                                           abs=CENT)
-        assert total[10:12] == pytest.approx([sums["fy_forecast"], sums["vac"]], abs=CENT)
+        assert total[3:7] == pytest.approx([sums["plan"], sums["plan"], sums["actual"],
+                                            sums["variance"]], abs=CENT)
+        assert total[11:13] == pytest.approx([sums["fy_forecast"], sums["vac"]], abs=CENT)
         note = rows[header + 3 + len(mine)][0]
         if without:
             assert note.startswith(f"Without actuals (plan only): {without[0]}.")
         else:
-            assert note.startswith("Variance compares the months reported")
+            assert note.startswith("Budget to date is the plan of the months reported")
 
 
 def test_two_actuals_files_beside_a_plan_fail_that_plan(tmp_path):
@@ -550,7 +561,7 @@ def test_an_over_budget_quarter_is_on_the_checks_sheet():
     assert len(over) == 1 and over[0][0] == "warning"
     assert over[0][3].startswith("FY2028 Q1: actual spend 81,000 EUR is 15,000 (22.7%) over")
     summary = layout.sheet("Budget").block("summary")
-    assert summary.row_of("Year to date (Q1–Q2)")[3] == 15_000 + 2_500
+    assert summary.value("Year to date (Q1–Q2)", "Variance") == 15_000 + 2_500
 
 
 def test_quarters_are_read_by_the_period_axis_one_way():

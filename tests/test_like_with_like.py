@@ -252,3 +252,157 @@ def test_one_fiscal_calendar_keeps_the_plain_rollup_name(tmp_path):
     report = json.loads((tmp_path / "out" / "batch_report.json").read_text(encoding="utf-8"))
     assert report["totals"][0]["total"] == 66_000 + 96_000
     assert report["totals"][0]["plan_files"] == ["north.xlsx", "south.xlsx"]
+
+
+# ------------------------------------------------------------------ a partly reported quarter
+
+
+def reported_plan() -> dict[str, list[list[Any]]]:
+    """The tiny plan over FY2026–FY2027 (calendar fiscal years), Ops 2 FTE in Q3, with its
+    own Actuals sheet through Aug 2027.
+
+    Plan a quarter: Q1, Q2, Q4 30,000 + 36,000 = 66,000 (22,000 a month); Q3 60,000 + 36,000
+    = 96,000 (32,000 a month). Actual a month on ERP: Incident response 6,000, Corrective
+    6,000 and Monitoring 10,000 in FY2026 (20,000 in Jul–Sep 2026), 11,000 in Jan–Jun 2027,
+    21,000 in Jul and Aug 2027; Sep 2027 is not reported.
+    """
+    sheets = tiny_plan()
+    sheets["Settings"] += [["horizon_years", 2], ["fy_start_month", 1]]
+    sheets["Settings"][2] = ["fiscal_year", 2026]
+    sheets["Staffing"][1][4:8] = [1, 1, 2, 1]
+    actuals: list[list[Any]] = [["Month", "System", "Activity", "Amount"]]
+    for year, month in [(2026, m) for m in range(1, 13)] + [(2027, m) for m in range(1, 9)]:
+        monitoring = (20_000 if year == 2026 and 7 <= month <= 9 else 10_000 if year == 2026
+                      else 21_000 if month >= 7 else 11_000)
+        for activity, amount in (("Monitoring", monitoring), ("Incident response", 6_000),
+                                 ("Corrective", 6_000)):
+            actuals.append([f"{year}-{month:02d}", "ERP", activity, amount])
+    sheets["Actuals"] = actuals
+    return sheets
+
+
+@pytest.fixture(scope="module")
+def partial_budget(tmp_path_factory: pytest.TempPathFactory
+                   ) -> tuple[list[list[Any]], dict[str, Any]]:
+    """The batch's FY2027 Q3 budget (Jul and Aug reported) read back with openpyxl, and the
+    plan's JSON summary."""
+    folder = tmp_path_factory.mktemp("partial")
+    plan = write_openpyxl(reported_plan(), folder / "unit.xlsx")
+    result = omplan_cmd("batch", plan, "--quarter", "FY2027Q3", "--out", folder / "out",
+                        "--jobs", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = omplan_cmd("run", plan, "--json", folder / "unit.json")
+    assert run.returncode == 0, run.stdout + run.stderr
+    summary = json.loads((folder / "unit.json").read_text(encoding="utf-8"))
+    return sheet_rows(folder / "out" / "unit_FY2027_Q3.xlsx", "Budget"), summary
+
+
+def test_the_json_counts_only_the_months_reported(partial_budget):
+    _, summary = partial_budget
+    actuals = summary["actuals"]
+    assert actuals["through"] == "2027-08"
+    q3 = next(q for q in actuals["quarters"]
+              if (q["fiscal_year"], q["quarter"]) == (2027, "Q3"))
+    # Jul and Aug: 2 × 32,000 planned, 2 × 33,000 spent
+    assert (q3["complete"], q3["plan"], q3["actual"], q3["variance"]) == (
+        False, 64_000, 66_000, 2_000)
+    assert q3["variance_pct"] == 2_000 / 64_000
+
+
+def test_a_partly_reported_quarter_shows_plan_to_date_beside_its_actuals(partial_budget):
+    """Budget summary: the quarter's plan (96,000) for the forecast, and its plan to date
+    (64,000) beside the 66,000 spent; the year to date adds FY2027 Q1 and Q2 (66,000 planned,
+    69,000 spent each) and the full year the plan still to come (Sep 32,000, Q4 66,000)."""
+    rows, summary = partial_budget
+    header, body = table_under(rows, "Budget (EUR)", "Plan")
+    assert header[:9] == ["Budget (EUR)", "Plan", "Plan to date", "Actual", "Variance",
+                          "Variance %", "Forecast", "Variance at completion", "Notes"]
+    figures = {r[0]: r[1:8] for r in body}
+    assert figures["Q3 FY2027"] == [96_000, 64_000, 66_000, 2_000, 2_000 / 64_000,
+                                    96_000 + 2_000, 2_000]
+    assert figures["Year to date (Q1–Q3)"] == [
+        66_000 + 66_000 + 96_000, 66_000 + 66_000 + 64_000, 69_000 + 69_000 + 66_000,
+        3_000 + 3_000 + 2_000, pytest.approx(8_000 / 196_000), 228_000 + 8_000, 8_000]
+    assert figures["FY2027 full year"] == [
+        294_000, 196_000, 204_000, 8_000, pytest.approx(8_000 / 196_000),
+        204_000 + 32_000 + 66_000, 302_000 - 294_000]
+    # the same plan to date as the JSON's quarter
+    q3 = next(q for q in summary["actuals"]["quarters"]
+              if (q["fiscal_year"], q["quarter"]) == (2027, "Q3"))
+    assert figures["Q3 FY2027"][1] == q3["plan"]
+
+    # by activity and month: the quarter's columns hold the plan to date
+    group = next(r for r in rows if "Q3 FY2027 to date (Jul–Aug 2027)" in r)
+    assert group.index("Q3 FY2027 to date (Jul–Aug 2027)") == 11  # over its second column
+    header, body = table_under(rows, "Activity", "Plan")
+    assert header[10:14] == ["Plan to date", "Actual", "Variance", "Variance %"]
+    total = next(r for r in body if r[0] == "Total")
+    assert total[1:4] == [32_000, 33_000, 1_000] and total[7:10] == [32_000, "—", "—"]
+    assert total[10:14] == [64_000, 66_000, 2_000, 2_000 / 64_000]
+    monitoring = next(r for r in body if r[0] == "Monitoring")  # 2 × 20,000 planned
+    assert monitoring[10:13] == [40_000, 42_000, 2_000]
+
+    # the months, the quarter to date, and the systems and year to date beside their actuals
+    _, months = table_under(rows, "Month", "Plan")
+    assert months[3][:5] == ["Q3 to date (Jul–Aug 2027)", 64_000, 66_000, 2_000,
+                             2_000 / 64_000]
+    header, systems = table_under(rows, "System", "Jul 2027")
+    erp = next(r for r in systems if r[0] == "ERP")
+    at = header.index("Plan to date")
+    assert header[at:at + 4] == ["Plan to date", "Actual", "Variance", "Variance %"]
+    assert erp[header.index("Total")] == 96_000 and erp[at:at + 3] == [64_000, 66_000, 2_000]
+    header, ytd = table_under(rows, "Quarter", "Months")
+    at = header.index("Plan to date")
+    assert {r[0]: r[at:at + 3] for r in ytd} == {
+        "Q1": [66_000, 69_000, 3_000], "Q2": [66_000, 69_000, 3_000],
+        "Q3": [64_000, 66_000, 2_000], "Year to date": [196_000, 204_000, 8_000],
+        "Full year FY2027": [196_000, 204_000, 8_000]}
+
+
+def test_a_partly_reported_quarter_is_compared_over_the_same_months(partial_budget):
+    """Jul–Aug 2027 against Apr–May 2027 (the previous quarter's first two months) and Jul–Aug
+    2026 (the same quarter last year's): plan 64,000 vs 44,000 and 64,000, actual 66,000 vs
+    46,000 and 64,000. Against whole quarters it would read 66,000 against 69,000 (−4.3 %)
+    and 96,000 (−31.3 %) spent: two months against three."""
+    rows, _ = partial_budget
+    title = next(r[0] for r in rows if r[0] and str(r[0]).startswith("Against the previous"))
+    assert title == ("Against the previous quarter (Q2 FY2027) and the same quarter last year "
+                     "(Q3 FY2026), the first 2 months of each: Q3 FY2027 is reported through "
+                     "Aug 2027")
+    header, body = table_under(rows, "First 2 months (EUR)", "Q3 FY2027 (Jul–Aug 2027)")
+    assert header[:8] == ["First 2 months (EUR)", "Q3 FY2027 (Jul–Aug 2027)",
+                          "Q2 FY2027 (Apr–May 2027)", "Change", "Change %",
+                          "Q3 FY2026 (Jul–Aug 2026)", "Change", "Change %"]
+    table = {r[0]: r[1:8] for r in body}
+    assert table["Plan"] == [64_000, 44_000, 20_000, pytest.approx(20_000 / 44_000),
+                             64_000, 0, 0]
+    assert table["Actual"] == [66_000, 46_000, 20_000, pytest.approx(20_000 / 46_000),
+                               64_000, 2_000, 2_000 / 64_000]
+    # variance 2,000 now, 2,000 in Apr–May, 0 in Jul–Aug 2026 (no % of a change from 0)
+    assert table["Variance"] == [2_000, 2_000, 0, 0, 0, 2_000, "—"]
+    # Q3's operation: Ops 60,000 + half of Dev's 36,000; Q2's 30,000 + 18,000; two thirds
+    assert table["Operation"][:3] == [52_000, 32_000, 20_000]
+    assert table["Maintenance"][:3] == [12_000, 12_000, 0]
+    # shares and FTE are not amounts of months: the quarters' own
+    assert table["Operation share"][:2] == [pytest.approx(78 / 96), pytest.approx(48 / 66)]
+    assert table["FTE"][:3] == [3, 2, 1]
+    status = next(r[0] for r in rows if r[0] and str(r[0]).startswith("Actuals through"))
+    assert "the comparisons with other quarters take their first 2 months" in status
+
+
+def test_a_complete_quarter_is_compared_with_whole_quarters(tmp_path):
+    """FY2027 Q2 (complete) keeps the whole-quarter comparison: 69,000 spent against 69,000
+    in FY2027 Q1 and 66,000 in FY2026 Q2; its plan to date is its plan."""
+    plan = write_openpyxl(reported_plan(), tmp_path / "unit.xlsx")
+    result = omplan_cmd("batch", plan, "--quarter", "FY2027Q2", "--out", tmp_path / "out",
+                        "--jobs", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = sheet_rows(tmp_path / "out" / "unit_FY2027_Q2.xlsx", "Budget")
+    header, body = table_under(rows, "Against (EUR)", "Q2 FY2027")
+    assert header[:8] == ["Against (EUR)", "Q2 FY2027", "Q1 FY2027", "Change", "Change %",
+                          "Q2 FY2026", "Change", "Change %"]
+    table = {r[0]: r[1:8] for r in body}
+    assert table["Plan"] == [66_000, 66_000, 0, 0, 66_000, 0, 0]
+    assert table["Actual"][:2] == [69_000, 69_000] and table["Actual"][4] == 66_000
+    _, summary = table_under(rows, "Budget (EUR)", "Plan")
+    assert summary[0][:5] == ["Q2 FY2027", 66_000, 66_000, 69_000, 3_000]

@@ -206,8 +206,11 @@ def _status_line(q: BudgetQuarter, stem: str) -> str:
         state = f"{q.ctx.label} is complete"
     elif reported:
         rest = ", ".join(q.ctx.months[len(reported):])
-        state = (f"{rest} not reported yet: the variance compares the months reported and the "
-                 "forecast takes the plan for the rest")
+        n = len(reported)
+        first = f"first {n} month{'s' if n > 1 else ''}"
+        state = (f"{rest} not reported yet: the variance compares the months reported with "
+                 f"their plan (plan to date), the comparisons with other quarters take their "
+                 f"{first}, and the forecast takes the plan for the rest")
     else:
         state = f"no month of {q.ctx.label} is reported yet: the forecast is the plan"
     budget = q.plan.settings.budget_scenario
@@ -245,22 +248,24 @@ def _summary_blocks(sh: SheetBuilder, q: BudgetQuarter) -> None:
             plan_total = sum(q.quarters[k].total for k in ks)
             reported = [x for x in (a.quarter(k) for k in ks) if x is not None]
             if not reported:
-                rows.append([label, plan_total, None, None, None, plan_total, 0.0,
+                rows.append([label, plan_total, None, None, None, None, plan_total, 0.0,
                              Styled(None, st.INPUT_STYLE)])
                 continue
+            # the plan of the months reported (the JSON's quarters), beside their actuals
+            plan_to_date = sum(x.plan for x in reported)
             actual = sum(x.actual for x in reported)
             variance = sum(x.variance for x in reported)
             forecast = plan_total + variance
             if whole_year:  # the core's actual to date and forecast, as the JSON has them
                 year = a.figures.years[q.period.year_index]
                 actual, forecast = year.actual_to_date, year.forecast
-            rows.append([label, plan_total, actual, variance,
-                         pct(variance, sum(x.plan for x in reported)), forecast,
-                         forecast - plan_total, Styled(None, st.INPUT_STYLE)])
-        header = (f"Budget ({ctx.currency})", "Plan", "Actual", "Variance", "Variance %",
-                  "Forecast", "Variance at completion", "Notes")
-        styles = [st.KEY_STYLE, money, money, signed, st.SIGNED_PERCENT_STYLE, money, signed,
-                  st.INPUT_STYLE]
+            rows.append([label, plan_total, plan_to_date, actual, variance,
+                         pct(variance, plan_to_date), forecast, forecast - plan_total,
+                         Styled(None, st.INPUT_STYLE)])
+        header = (f"Budget ({ctx.currency})", "Plan", "Plan to date", "Actual", "Variance",
+                  "Variance %", "Forecast", "Variance at completion", "Notes")
+        styles = [st.KEY_STYLE, money, money, money, signed, st.SIGNED_PERCENT_STYLE, money,
+                  signed, st.INPUT_STYLE]
     top = sh.cursor
     summary = sh.next_block("summary", rows, styles, header=header, title="Budget summary",
                             span=2, gap=1)
@@ -288,21 +293,35 @@ def _summary_blocks(sh: SheetBuilder, q: BudgetQuarter) -> None:
 
 
 def _comparison_block(sh: SheetBuilder, q: BudgetQuarter) -> None:
-    """This quarter against the previous one and the same quarter of the previous year."""
+    """This quarter against the previous one and the same quarter of the previous year. A
+    partly reported quarter is compared month for month: its first n months (the months
+    reported) against the first n months of the others, plan and actual alike."""
     a = q.actuals
     others = [q.k - 1, q.k - 4]
+    n = q.months_reported if q.partial else 3
 
     def values(k: int) -> dict[str, float | None]:
         fig = q.figures(k)
         if fig is None:
             return {}
+        part = n / 3  # the plan's months are even thirds of its quarter
         out: dict[str, float | None] = {
-            "Plan": fig.total, "Operation": fig.operation, "Maintenance": fig.maintenance,
+            "Plan": fig.total, "Operation": fig.operation * part if n < 3 else fig.operation,
+            "Maintenance": fig.maintenance * part if n < 3 else fig.maintenance,
             "Operation share": fig.operation_share, "FTE": fig.fte}
-        if a is not None:
-            qa = a.quarter(k)
+        if a is None:
+            return out
+        qa = a.quarter(k)
+        if n == 3:
             out["Actual"] = qa.actual if qa is not None else None
             out["Variance"] = qa.variance if qa is not None else None
+            return out
+        if k == q.k and qa is not None:  # the months reported, as the JSON's quarter has them
+            plan, actual = qa.plan, qa.actual
+        else:
+            plan, actual = q.first_months(k, n) or (fig.total * part, None)
+        out["Plan"], out["Actual"] = plan, actual
+        out["Variance"] = None if actual is None else actual - plan
         return out
 
     now = values(q.k)
@@ -333,13 +352,26 @@ def _comparison_block(sh: SheetBuilder, q: BudgetQuarter) -> None:
                     cell(change_pct, st.SIGNED_PERCENT_STYLE)]
         rows.append(row)
     prev, last = (q.label(k) for k in others)
+    cur = q.ctx.currency
+    if n < 3:  # say which months: the first n of each quarter
+        first = f"first {n} month{'s' if n > 1 else ''}"
+        heads = [f"{q.label(k)} ({q.months_label(k, n)})" for k in (q.k, *others)]
+        header: tuple[str, ...] = (f"{first.capitalize()} ({cur})", heads[0], heads[1],
+                                   "Change", "Change %", heads[2], "Change", "Change %")
+        assert a is not None
+        title = (f"Against the previous quarter ({prev}) and the same quarter last year "
+                 f"({last}), the {first} of each: {q.ctx.label} is reported through "
+                 f"{a.through_label(q.plan.horizon)}")
+    else:
+        header = (f"Against ({cur})", q.ctx.label, prev, "Change", "Change %", last,
+                  "Change", "Change %")
+        title = (f"Against the previous quarter ({prev}) and the same quarter last year "
+                 f"({last})")
     sh.next_block(
         "comparison", rows,
         [st.KEY_STYLE, money, money, signed, st.SIGNED_PERCENT_STYLE, money, signed,
          st.SIGNED_PERCENT_STYLE],
-        header=(f"Against ({q.ctx.currency})", q.ctx.label, prev, "Change", "Change %", last,
-                "Change", "Change %"),
-        title=f"Against the previous quarter ({prev}) and the same quarter last year ({last})")
+        header=header, title=title)
 
 
 def _about_sheet(plan: Plan, ctx: QuarterContext, source: SourceInfo, generated: datetime,

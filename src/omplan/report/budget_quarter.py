@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from omplan.core.model import QUARTERS, Plan
-from omplan.core.periods import Period, parse_quarter, quarter_month_labels
+from omplan.core.periods import Period, month_label, parse_quarter, quarter_month_labels
 from omplan.core.summary import PeriodFigures
 from omplan.report import styles as st
 from omplan.report.actuals import ScenarioActuals, pct
@@ -187,6 +187,37 @@ class BudgetQuarter:
 
     def figures(self, k: int) -> PeriodFigures | None:
         return self.quarters[k] if 0 <= k < len(self.quarters) else None
+
+    @property
+    def months_reported(self) -> int:
+        """How many of the quarter's three months are reported (0 without actuals)."""
+        a = self.actuals
+        return 0 if a is None else sum(a.reported(i) for i in self.month_indexes)
+
+    @property
+    def partial(self) -> bool:
+        """True for a partly reported quarter: its plan to date is not its plan, and it is
+        compared with the same months of other quarters."""
+        return 0 < self.months_reported < 3
+
+    def months_label(self, k: int, n: int = 3) -> str:
+        """``Jul–Aug 2028``: the first ``n`` calendar months of quarter k (also before the
+        horizon); ``Jul 2028`` for one month."""
+        horizon = self.plan.horizon
+        first = month_label(*horizon.month_of(3 * k))
+        last = month_label(*horizon.month_of(3 * k + n - 1))
+        return first if n == 1 else month_span(first, last)
+
+    def first_months(self, k: int, n: int) -> tuple[float, float] | None:
+        """(plan, actual) of the first ``n`` months of quarter k as the actuals' months give
+        them (the JSON's ``actuals.months``); None outside the horizon or without actuals."""
+        a = self.actuals
+        if a is None or self.figures(k) is None:
+            return None
+        months = [m for m in a.figures.months if 3 * k <= m.index < 3 * k + n]
+        if len(months) < n:  # not reported that far
+            return None
+        return sum(m.plan for m in months), sum(m.actual for m in months)
 
     def fte(self, k: int, by: str | list[str]) -> pd.Series:
         """The scenario's FTE in quarter k by ``by`` (the ledger's labour rows)."""

@@ -102,7 +102,8 @@ def plan_by_month_block(sh: SheetBuilder, q: BudgetQuarter) -> None:
 def plan_vs_actual_blocks(sh: SheetBuilder, q: BudgetQuarter) -> None:
     """Actuals: activity × month with plan, actual and variance per month and for the
     quarter, and a Notes column; then the three months with the band check on actual spend
-    and a chart of plan vs actual."""
+    and a chart of plan vs actual. For a partly reported quarter, the quarter's columns and
+    row hold the plan to date (of the months reported) beside their actuals."""
     a = q.actuals
     assert a is not None
     ctx, name = q.ctx, sh.layout.name
@@ -128,7 +129,8 @@ def plan_vs_actual_blocks(sh: SheetBuilder, q: BudgetQuarter) -> None:
             return [*out, plan_q, na(), na(), na()]
         plan_to_date = sum(plan_m[j] for j in range(3) if reported[j])
         act = sum(actual_m[j] for j in range(3) if reported[j])
-        return [*out, plan_q, act, act - plan_to_date, pct(act - plan_to_date, plan_to_date)]
+        return [*out, plan_q if n == 3 else plan_to_date, act, act - plan_to_date,
+                pct(act - plan_to_date, plan_to_date)]
 
     def actual_of(acts: Sequence[str]) -> list[float]:
         return [sum(num(actual.get((act, i), 0.0)) for act in acts) for i in idx]
@@ -147,11 +149,15 @@ def plan_vs_actual_blocks(sh: SheetBuilder, q: BudgetQuarter) -> None:
     total = line(q.quarters[q.k].total, actual_of(ACTIVITIES))
     if qa is not None:  # the quarter's figures exactly as the JSON's actuals give them
         total[10:13] = [qa.actual, qa.variance, qa.variance_pct]
+        if q.partial:
+            total[9] = qa.plan
     rows.append(["Total", *total, None])
     # a row of group labels (the months, the quarter) over short column headers
-    groups = [(m, 3) for m in ctx.months] + [(ctx.label, 4)]
+    to_date = f"{ctx.label} to date ({q.months_label(q.k, q.months_reported)})"
+    groups = [(m, 3) for m in ctx.months] + [(to_date if q.partial else ctx.label, 4)]
     header = ["Activity", *(["Plan", "Actual", "Variance"] * 3),
-              "Plan", "Actual", "Variance", "Variance %", "Notes"]
+              "Plan to date" if q.partial else "Plan", "Actual", "Variance", "Variance %",
+              "Notes"]
     styles = [st.TEXT_STYLE, *[money, money, signed] * 3, money, money, signed,
               st.SIGNED_PERCENT_STYLE, st.INPUT_STYLE]
     top = sh.cursor
@@ -180,7 +186,11 @@ def plan_vs_actual_blocks(sh: SheetBuilder, q: BudgetQuarter) -> None:
         share, status = band_status(num(operation.get(("operation", i), 0.0)), spent, low, high)
         mrows.append([ctx.months[j], plan_m[j], spent, spent - plan_m[j],
                       pct(spent - plan_m[j], plan_m[j]), share, status])
-    if qa is not None:
+    if qa is not None and q.partial:  # the months reported against their plan
+        mrows.append([f"{ctx.quarter} to date ({q.months_label(q.k, q.months_reported)})",
+                      qa.plan, qa.actual, qa.variance, qa.variance_pct,
+                      qa.operation_share_actual, qa.band_status_actual])
+    elif qa is not None:
         mrows.append([ctx.quarter, q.quarters[q.k].total, qa.actual, qa.variance,
                       qa.variance_pct, qa.operation_share_actual, qa.band_status_actual])
     else:
@@ -275,15 +285,17 @@ def breakdown_blocks(sh: SheetBuilder, q: BudgetQuarter) -> None:
     total_row: list[Any] = ["Total", *phased(total), operation, maintenance, share, status]
     qa = a.quarter(q.k) if a is not None else None
     if a is not None:
-        total_row += ([qa.actual, qa.variance, qa.variance_pct] if qa is not None
-                      else [na(), na(), na()])
+        total_row += ([qa.plan, qa.actual, qa.variance, qa.variance_pct] if qa is not None
+                      else [na(), na(), na(), na()])
     rows.append(total_row)
-    extra = ([money, st.SIGNED_AMOUNT_STYLE, st.SIGNED_PERCENT_STYLE] if a is not None else [])
+    extra = ([money, money, st.SIGNED_AMOUNT_STYLE, st.SIGNED_PERCENT_STYLE] if a is not None
+             else [])
     by_system = sh.next_block(
         "by_system", rows,
         [st.TEXT_STYLE, *month_cols, money, money, pct_style, st.CENTER_STYLE, *extra],
         header=("System", *share_of_total, "Operation share", "Band status",
-                *(("Actual", "Variance", "Variance %") if a is not None else ())),
+                *(("Plan to date", "Actual", "Variance", "Variance %") if a is not None
+                  else ())),
         title="Cost by system" + cur, row_kinds={n_sys: "total"})
     if n_sys:
         sh.layout.conditional_formats += [
@@ -349,12 +361,14 @@ def breakdown_blocks(sh: SheetBuilder, q: BudgetQuarter) -> None:
 
 
 def _actual_cells(plan_q: float, actual: float, n_reported: int) -> list[Any]:
-    """Actual, variance and variance % of a quarter's group with ``n_reported`` months
-    reported (its plan counts those months: quarter × n / 3, as the JSON's quarters do)."""
+    """Plan to date, actual, variance and variance % of a quarter's group with
+    ``n_reported`` months reported (its plan to date counts those months: quarter × n / 3,
+    as the JSON's quarters do)."""
     if not n_reported:
-        return [na(), na(), na()]
+        return [na(), na(), na(), na()]
     plan_to_date = plan_q if n_reported == 3 else plan_q * n_reported / 3
-    return [actual, actual - plan_to_date, pct(actual - plan_to_date, plan_to_date)]
+    return [plan_to_date, actual, actual - plan_to_date,
+            pct(actual - plan_to_date, plan_to_date)]
 
 
 def year_to_date_block(sh: SheetBuilder, q: BudgetQuarter) -> None:
@@ -365,15 +379,18 @@ def year_to_date_block(sh: SheetBuilder, q: BudgetQuarter) -> None:
     money, pct_style = st.AMOUNT_STYLE, st.PERCENT_STYLE
 
     def actual_cells(ks: Sequence[int], year: bool = False) -> list[Any]:
+        """Plan to date (the months reported), actual and variance of quarters ``ks``."""
         if a is None:
             return []
         reported = [x for x in (a.quarter(k) for k in ks) if x is not None]
         if not reported:
-            return [na(), na()]
+            return [na(), na(), na()]
+        plan_to_date = sum(x.plan for x in reported)
         if year:
             y = a.figures.years[q.period.year_index]
-            return [y.actual_to_date, sum(x.variance for x in reported)]
-        return [sum(x.actual for x in reported), sum(x.variance for x in reported)]
+            return [plan_to_date, y.actual_to_date, sum(x.variance for x in reported)]
+        return [plan_to_date, sum(x.actual for x in reported),
+                sum(x.variance for x in reported)]
 
     rows: list[list[Any]] = []
     for k in q.year_quarters:
@@ -399,14 +416,14 @@ def year_to_date_block(sh: SheetBuilder, q: BudgetQuarter) -> None:
     rows.append([f"Full year FY{ctx.fiscal_year}", month_span(first, last), num(year["total"]),
                  num(year["operation"]), num(year["maintenance"]), y_share, y_status, low, high,
                  ctx.target, *actual_cells(range(y0, y0 + 4), year=True)])
-    extra = [money, st.SIGNED_AMOUNT_STYLE] if a is not None else []
+    extra = [money, money, st.SIGNED_AMOUNT_STYLE] if a is not None else []
     ytd_block = sh.next_block(
         "year_to_date", rows,
         [st.TEXT_STYLE, st.TEXT_STYLE, money, money, money, pct_style, st.CENTER_STYLE,
          pct_style, pct_style, pct_style, *extra],
         header=("Quarter", "Months", "Plan", "Operation", "Maintenance", "Operation share",
                 "Band status", "Band low", "Band high", "Target",
-                *(("Actual", "Variance") if a is not None else ())),
+                *(("Plan to date", "Actual", "Variance") if a is not None else ())),
         title=f"Year to date: {ctx.scenario}, Q1–{ctx.quarter} ({ctx.currency})",
         row_kinds={n_q: "total"})
     sheet = sh.layout

@@ -65,9 +65,9 @@ class FailedPlan:
     n_errors: int
 
 
-ACTUALS_HEADER = ("Plan", "Plan file", "Actuals through", "Budget", "Actual", "Variance",
-                  "Variance %", "Forecast", "FY budget", "FY actual to date", "FY forecast",
-                  "FY variance at completion")
+ACTUALS_HEADER = ("Plan", "Plan file", "Actuals through", "Budget", "Budget to date", "Actual",
+                  "Variance", "Variance %", "Forecast", "FY budget", "FY actual to date",
+                  "FY forecast", "FY variance at completion")
 #: (rollup total key, key of :func:`quarter_actuals`) summed over the plans with actuals
 ACTUALS_SUMS = (("plan", None), ("actual", "actual"), ("variance", "variance"),
                 ("forecast", "forecast"), ("fiscal_year_plan", "fiscal_year_plan"),
@@ -235,6 +235,7 @@ def _rollup_actuals(sh: SheetBuilder, lines: Sequence[RollupLine], totals: Mappi
         assert a is not None
         reported = a["months_reported"] > 0
         rows.append([line.plan, line.file, _through(a), line.total,
+                     a["plan_to_date"] if reported else na(),
                      a["actual"] if reported else na(), a["variance"] if reported else na(),
                      a["variance_pct"] if reported else na(), a["forecast"],
                      a["fiscal_year_plan"], a["actual_to_date"], a["fiscal_year_forecast"],
@@ -242,19 +243,20 @@ def _rollup_actuals(sh: SheetBuilder, lines: Sequence[RollupLine], totals: Mappi
     sums = totals["actuals"]
     n = len(rows)
     rows.append([f"Total ({n} plan{'s' if n != 1 else ''} with actuals)", "", "", sums["plan"],
-                 sums["actual"], sums["variance"], sums["variance_pct"], sums["forecast"],
+                 sums["plan_to_date"], sums["actual"], sums["variance"], sums["variance_pct"],
+                 sums["forecast"],
                  sums["fiscal_year_plan"], sums["actual_to_date"],
                  sums["fiscal_year_forecast"], sums["variance_at_completion"]])
     sh.next_block(
         "actuals", rows,
-        [st.TEXT_STYLE, st.TEXT_STYLE, st.CENTER_STYLE, money, money, signed,
+        [st.TEXT_STYLE, st.TEXT_STYLE, st.CENTER_STYLE, money, money, money, signed,
          st.SIGNED_PERCENT_STYLE, money, money, money, money, signed],
         header=ACTUALS_HEADER,
         title=f"Plan vs actual ({label}) and the fiscal year's forecast",
         row_kinds={n: "total"})
     missing = [line.file for line in lines if line.actuals is None]
     note = (f"Without actuals (plan only): {', '.join(missing)}. " if missing else "")
-    sh.text(sh.cursor - 1, 1, note + "Variance compares the months reported; " + FORECAST_RULE,
-            st.NOTE_STYLE)
+    sh.text(sh.cursor - 1, 1, note + "Budget to date is the plan of the months reported; "
+            "variance compares the months reported with it. " + FORECAST_RULE, st.NOTE_STYLE)
     sh.cursor += 1
 
