@@ -316,10 +316,12 @@ def _comparison_block(sh: SheetBuilder, q: BudgetQuarter) -> None:
             out["Actual"] = qa.actual if qa is not None else None
             out["Variance"] = qa.variance if qa is not None else None
             return out
+        plan: float = fig.total * part
+        actual: float | None = None
         if k == q.k and qa is not None:  # the months reported, as the JSON's quarter has them
             plan, actual = qa.plan, qa.actual
-        else:
-            plan, actual = q.first_months(k, n) or (fig.total * part, None)
+        elif (first := q.first_months(k, n)) is not None:
+            plan, actual = first
         out["Plan"], out["Actual"] = plan, actual
         out["Variance"] = None if actual is None else actual - plan
         return out
