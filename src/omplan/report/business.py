@@ -70,7 +70,7 @@ def business_sheet(figures: PlanFigures, currency: str) -> SheetBuilder:
     ranking = sh.next_block(
         "ranking", rows,
         [st.CENTER_STYLE, st.TEXT_STYLE, money, money, signed, signed, money, signed,
-         st.INTEGER_STYLE, st.CENTER_STYLE, st.INTEGER_STYLE, st.WRAP_STYLE],
+         st.INTEGER_STYLE, st.CENTER_STYLE, st.CENTER_STYLE, st.WRAP_STYLE],
         header=RANKING_HEADER, title="Ranking by NPV of cost", span=2)  # verdicts wrap
     sh.wrap_rows(ranking, len(RANKING_HEADER) - 1)
     sh.text(ranking.last_row + 1, 1,
