@@ -169,3 +169,34 @@ def test_business_case_of_the_tiny_plan_in_the_json():
         3_210 / 1.08 ** 0.25 + sum(15_210 / 1.08 ** ((k + 1) / 4) for k in (1, 2, 3)))
     assert summary["recommended"] is None
     assert base["not_recommended"] == off["not_recommended"] == "out of band in FY2027"
+
+
+def test_payback_from_change_counts_from_the_earliest_row_of_the_scenario():
+    """k0 is the earliest From of the scenario's rows (0 for a row without From); an
+    optimiser scenario, whose rows all start at optimise_from, gets that quarter."""
+    from dataclasses import replace
+
+    from factories import parse, tiny_plan, with_rows
+
+    from omplan.core.business import first_change_quarter, payback_from_change
+    from omplan.core.model import ScenarioChange
+
+    sheets = tiny_plan()
+    sheets["Settings"].append(["horizon_years", 3])
+    sheets = with_rows(sheets, "Scenarios",
+                       ["Late", "Dev", "*", "sourcing", "Offshore", "FY2028 Q3"],
+                       ["Staged", "Dev", "*", "sourcing", "Offshore", "FY2028 Q3"],
+                       ["Staged", "Ops", "*", "fte_factor", 0.5, "Q2"],
+                       ["Now", "Dev", "*", "sourcing", "Offshore", None],
+                       header=["Scenario", "Role", "System", "Change", "Value", "From"])
+    plan, findings = parse(sheets)
+    assert plan is not None, findings
+    optimised = [ScenarioChange("Optimised", "Dev", "ERP", "sourcing", "Offshore", "", 5, 1)]
+    plan = replace(plan, scenario_changes=[*plan.scenario_changes, *optimised])
+    assert [first_change_quarter(plan, n) for n in ("Baseline", "Late", "Staged", "Now",
+                                                    "Optimised")] == [0, 6, 1, 0, 5]
+    # 24 months from the start, from FY2028 Q3 (k0 = 6): 24 − 18 = 6
+    assert payback_from_change(24, 6) == 6
+    assert payback_from_change(0, 1) == 0  # at once stays at once
+    assert payback_from_change(6, 0) == 6  # no From: the payback itself
+    assert payback_from_change(None, 6) is None  # never stays never
